@@ -1,0 +1,5 @@
+import sys
+
+from deconflict.cli import main
+
+sys.exit(main())
