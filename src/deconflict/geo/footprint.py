@@ -105,7 +105,10 @@ def _unwrap(lons: FloatArray) -> FloatArray:
     if len(lons) < 2:
         return lons.copy()
     steps = _wrap180(np.diff(lons))
-    return np.concatenate(([lons[0]], lons[0] + np.cumsum(steps)))
+    target = np.concatenate(([lons[0]], lons[0] + np.cumsum(steps)))
+    # Shift by whole turns only: equal inputs stay bit-identical, so a closed
+    # ring stays closed however far it has been carried round.
+    return lons + 360.0 * np.round((target - lons) / 360.0)
 
 
 def densify(part: FloatArray, max_segment_m: float = MAX_SEGMENT_M) -> FloatArray:
@@ -129,10 +132,8 @@ def densify(part: FloatArray, max_segment_m: float = MAX_SEGMENT_M) -> FloatArra
     lons[start] = lon1[edge[start]]
     lats = np.asarray(lats)
     lats[start] = lat1[edge[start]]
-    out = np.column_stack((lons, lats))
-    out = np.vstack((out, part[-1:]))
-    out[:, 0] = _unwrap(out[:, 0])
-    return out
+    lons += 360.0 * np.round((lon1[edge] - lons) / 360.0)
+    return np.vstack((np.column_stack((lons, lats)), part[-1:]))
 
 
 def _bounding_cap(dense: Sequence[FloatArray], radius_m: float) -> tuple[tuple[float, float], float]:
