@@ -170,10 +170,16 @@ def overlap_region(a: Footprint, b: Footprint) -> dict[str, Any] | None:
     return dict(mapping(geom))
 
 
+_QUAD_SEGS = 16
+
+
 def _grown(fp: Footprint, frame: Frame) -> shapely.Geometry:
     core, _ = fp.core_in(frame)
     if fp.radius_m > 0:
-        return core.buffer(fp.radius_m, quad_segs=16)
+        # Circumscribe rather than inscribe the round parts: a described
+        # overlap may be a little generous, never smaller than the truth.
+        radius = fp.radius_m / math.cos(math.pi / (4 * _QUAD_SEGS))
+        return core.buffer(radius, quad_segs=_QUAD_SEGS)
     return core
 
 

@@ -1,0 +1,46 @@
+"""Fixtures shared by the geometry and strategic tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def volume_doc(
+    geometry: dict[str, Any],
+    *,
+    radius_m: float | None = None,
+    lower: tuple[float, str, str] = (0, "M", "W84"),
+    upper: tuple[float, str, str] = (1000, "M", "W84"),
+    start: str = "2015-09-30T06:00:00Z",
+    end: str = "2015-09-30T09:00:00Z",
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "geometry": geometry,
+        "altitude_lower": {"value": lower[0], "units": lower[1], "reference": lower[2]},
+        "altitude_upper": {"value": upper[0], "units": upper[1], "reference": upper[2]},
+        "time_start": start,
+        "time_end": end,
+    }
+    if radius_m is not None:
+        doc["radius_m"] = radius_m
+    return doc
+
+
+def box(lon0: float, lat0: float, lon1: float, lat1: float) -> dict[str, Any]:
+    return {
+        "type": "Polygon",
+        "coordinates": [[[lon0, lat0], [lon1, lat0], [lon1, lat1], [lon0, lat1], [lon0, lat0]]],
+    }
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data not found: shared test data lives beside the repository in CI")
+    return SHARED_DATA
