@@ -1,0 +1,63 @@
+"""The ASGI application: routes, error format, limits, and the hub's lifetime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from deconflict import __version__
+from deconflict.api import events, routes
+from deconflict.api.limits import BodyLimit
+from deconflict.api.problems import install_handlers
+from deconflict.config import Settings
+from deconflict.service import Hub
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """\
+The neutral channel between parties that do not coordinate: notify 4D
+activities and protected sites, learn at once where they conflict, prove that
+each version was received and acknowledged, and talk on the hotline.
+
+Every request carries `Authorization: Bearer <token>`. Errors are RFC 9457
+`application/problem+json`. An acknowledgement records receipt; it never
+grants or refuses anything.
+"""
+
+
+def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
+    """The app; it starts and closes `hub` (built from `settings` if not given)."""
+    the_hub = hub if hub is not None else Hub(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        the_hub.start()
+        try:
+            yield
+        finally:
+            the_hub.close()
+
+    app = FastAPI(
+        title="deconflict",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.hub = the_hub
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    install_handlers(app)
+    app.include_router(routes.router)
+    app.include_router(events.router)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness and store status")
+    async def healthz() -> Any:
+        try:
+            return await routes.call(the_hub.ready)
+        except Exception as exc:  # the store is unreachable: report, do not crash
+            return JSONResponse({"status": "error", "detail": str(exc)}, status_code=503)
+
+    return app

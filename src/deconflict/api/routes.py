@@ -1,0 +1,246 @@
+"""The /v1 endpoints: authenticate, hand the document to the hub, return its answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Annotated, Any, Literal, TypeVar
+
+from anyio import to_thread
+from fastapi import APIRouter, Body, Depends, Query, Request
+
+from deconflict.api.examples import ACK_EXAMPLE, MESSAGE_EXAMPLE, NOTICE_EXAMPLE, PARTY_EXAMPLE
+from deconflict.service import Hub, Principal, Unauthorized
+
+__all__ = ["router"]
+
+T = TypeVar("T")
+router = APIRouter(prefix="/v1")
+Doc = dict[str, Any]
+
+
+def hub_of(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+def principal(request: Request) -> Principal:
+    hub = hub_of(request)
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send Authorization: Bearer <token>")
+    who = hub.authenticate(token.strip())
+    hub.check_rate(who)
+    return who
+
+
+Who = Annotated[Principal, Depends(principal)]
+STATE_LIST = Query(None, description="Comma-separated states to include")
+
+
+async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a hub call (which may wait for a durable commit) off the event loop."""
+    return await to_thread.run_sync(partial(fn, *args, **kwargs))
+
+
+def _states(raw: str | None) -> list[str] | None:
+    return [s.strip() for s in raw.split(",") if s.strip()] if raw else None
+
+
+@router.post(
+    "/parties",
+    status_code=201,
+    tags=["parties"],
+    summary="Register a party (hub operator only); returns its token once",
+)
+async def register_party(
+    request: Request,
+    who: Who,
+    body: Annotated[Doc, Body(openapi_examples={"party": {"value": PARTY_EXAMPLE}})],
+) -> Doc:
+    return await call(hub_of(request).register_party, who, body)
+
+
+@router.get("/parties", tags=["parties"], summary="The party directory (ids and names)")
+async def list_parties(request: Request, who: Who) -> Doc:
+    return {"parties": hub_of(request).list_parties(who)}
+
+
+@router.get("/whoami", tags=["parties"], summary="The party this token belongs to")
+async def whoami(who: Who) -> Doc:
+    return {"party": who.party_id, "admin": who.is_admin}
+
+
+@router.post(
+    "/notices",
+    status_code=201,
+    tags=["notices"],
+    summary="Notify an activity or protected site; answers with its conflicts",
+)
+async def notify(
+    request: Request,
+    who: Who,
+    body: Annotated[Doc, Body(openapi_examples={"strike package": {"value": NOTICE_EXAMPLE}})],
+) -> Doc:
+    return await call(hub_of(request).notify, who, body)
+
+
+@router.get(
+    "/notices", tags=["notices"], summary="Notices visible to you (coordinate reads are recorded)"
+)
+async def list_notices(
+    request: Request,
+    who: Who,
+    state: str | None = STATE_LIST,
+    issuer: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: str | None = None,
+) -> Doc:
+    return await call(
+        hub_of(request).list_notices,
+        who,
+        states=_states(state),
+        issuer=issuer,
+        limit=limit,
+        after=after,
+    )
+
+
+@router.get("/notices/{notice_id}", tags=["notices"], summary="One notice (the read is recorded)")
+async def get_notice(request: Request, who: Who, notice_id: str) -> Doc:
+    return await call(hub_of(request).get_notice, who, notice_id)
+
+
+@router.put(
+    "/notices/{notice_id}",
+    tags=["notices"],
+    summary="Amend: a new version; `version` must be the current one (else 409)",
+)
+async def amend(
+    request: Request,
+    who: Who,
+    notice_id: str,
+    body: Annotated[
+        Doc, Body(openapi_examples={"amendment": {"value": {**NOTICE_EXAMPLE, "version": 1}}})
+    ],
+) -> Doc:
+    return await call(hub_of(request).amend, who, notice_id, body)
+
+
+@router.delete("/notices/{notice_id}", tags=["notices"], summary="Cancel a notice (issuer only)")
+async def cancel(
+    request: Request,
+    who: Who,
+    notice_id: str,
+    version: Annotated[int | None, Query(ge=1, description="Cancel only if still current")] = None,
+) -> Doc:
+    return await call(hub_of(request).cancel, who, notice_id, version)
+
+
+@router.get(
+    "/notices/{notice_id}/reads",
+    tags=["notices"],
+    summary="Who read the coordinates of your notice, which version, when",
+)
+async def notice_reads(request: Request, who: Who, notice_id: str) -> Doc:
+    return await call(hub_of(request).notice_reads, who, notice_id)
+
+
+@router.post(
+    "/notices/{notice_id}/ack",
+    tags=["acknowledgements"],
+    summary="Acknowledge receipt of the current version (addressees only)",
+)
+async def acknowledge(
+    request: Request,
+    who: Who,
+    notice_id: str,
+    body: Annotated[Doc, Body(openapi_examples={"ack": {"value": ACK_EXAMPLE}})],
+) -> Doc:
+    return await call(hub_of(request).acknowledge, who, notice_id, body)
+
+
+@router.get(
+    "/acks",
+    tags=["acknowledgements"],
+    summary="Acknowledgements you owe (role=addressee) or are owed (role=issuer)",
+)
+async def list_acks(
+    request: Request,
+    who: Who,
+    role: Literal["addressee", "issuer"] = "addressee",
+    state: str | None = STATE_LIST,
+    include_superseded: bool = False,
+) -> Doc:
+    return await call(
+        hub_of(request).list_acks,
+        who,
+        role=role,
+        states=_states(state),
+        include_superseded=include_superseded,
+    )
+
+
+@router.post(
+    "/check",
+    tags=["conflicts"],
+    summary="Dry run: the conflicts a notice would have; nothing is stored",
+)
+async def check(
+    request: Request,
+    who: Who,
+    body: Annotated[Doc, Body(openapi_examples={"check": {"value": NOTICE_EXAMPLE}})],
+) -> Doc:
+    return await call(hub_of(request).check, who, body)
+
+
+@router.get("/conflicts", tags=["conflicts"], summary="Conflicts of your notices")
+async def list_conflicts(
+    request: Request,
+    who: Who,
+    state: str | None = STATE_LIST,
+    notice: str | None = None,
+) -> Doc:
+    return await call(hub_of(request).list_conflicts, who, states=_states(state), notice_id=notice)
+
+
+@router.get("/conflicts/{conflict_id}", tags=["conflicts"], summary="One conflict")
+async def get_conflict(request: Request, who: Who, conflict_id: str) -> Doc:
+    return await call(hub_of(request).get_conflict, who, conflict_id)
+
+
+@router.post("/messages", status_code=201, tags=["hotline"], summary="Send a hotline message")
+async def send_message(
+    request: Request,
+    who: Who,
+    body: Annotated[Doc, Body(openapi_examples={"urgent": {"value": MESSAGE_EXAMPLE}})],
+) -> Doc:
+    return await call(hub_of(request).send_message, who, body)
+
+
+@router.get(
+    "/messages",
+    tags=["hotline"],
+    summary="Your messages; fetching inbound ones records their delivery",
+)
+async def list_messages(
+    request: Request,
+    who: Who,
+    box: Literal["in", "out", "all"] = "all",
+) -> Doc:
+    return await call(hub_of(request).list_messages, who, box=box)
+
+
+@router.get("/messages/{message_id}", tags=["hotline"], summary="One message")
+async def get_message(request: Request, who: Who, message_id: str) -> Doc:
+    return await call(hub_of(request).get_message, who, message_id)
+
+
+@router.post(
+    "/messages/{message_id}/read",
+    tags=["hotline"],
+    summary="Mark a message read (recipients only); the sender gets a receipt",
+)
+async def mark_read(request: Request, who: Who, message_id: str) -> Doc:
+    return await call(hub_of(request).mark_read, who, message_id)

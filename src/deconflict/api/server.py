@@ -1,0 +1,87 @@
+"""Running the app under uvicorn: in the foreground (`serve`) or in a thread (demo, tests)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import uvicorn
+
+from deconflict.api.app import create_app
+from deconflict.config import Settings
+from deconflict.service import Hub
+
+__all__ = ["ServerThread", "serve_forever"]
+
+# Open event streams would otherwise hold a shutdown until clients hang up.
+GRACEFUL_SHUTDOWN_S = 3
+
+
+def _config(settings: Settings, hub: Hub | None, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(settings, hub),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        access_log=log_level == "debug",
+        lifespan="on",
+    )
+
+
+def serve_forever(settings: Settings, log_level: str = "info") -> None:
+    uvicorn.Server(_config(settings, None, log_level)).run()
+
+
+class ServerThread:
+    """A real server on a real socket, in a background thread.
+
+    Port 0 picks a free port; `url` tells which. `stop()` shuts it down
+    cleanly (the hub closes its store), so the database file can be reopened.
+    """
+
+    def __init__(
+        self, settings: Settings, hub: Hub | None = None, log_level: str = "warning"
+    ) -> None:
+        self.settings = settings
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((settings.host, settings.port))
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://{settings.host}:{self.port}"
+        self.server = uvicorn.Server(_config(settings, hub, log_level))
+        self._thread = threading.Thread(target=self._run, name="uvicorn", daemon=True)
+
+    def _run(self) -> None:
+        self.server.run(sockets=[self._sock])
+
+    def start(self, timeout: float = 30.0) -> ServerThread:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout=30)
+        self._sock.close()
+
+    def wait(self) -> None:
+        """Block until the server exits (Ctrl-C in the foreground)."""
+        try:
+            while self._thread.is_alive():
+                self._thread.join(timeout=0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,61 @@
+"""`deconflict serve`: run the hub."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from deconflict.config import ConfigError, Settings
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "serve",
+        help="run the hub (HTTP API and event streams)",
+        description="Run the hub. The admin token is read from DECONFLICT_ADMIN_TOKEN; every "
+        "other setting from DECONFLICT_* variables, overridden by these options.",
+    )
+    p.add_argument("--db", help="SQLite database file (default: ./deconflict.db)")
+    p.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="TCP port (default 8080)")
+    p.add_argument("--lateral-buffer-m", type=float)
+    p.add_argument("--vertical-buffer-m", type=float)
+    p.add_argument("--time-buffer-s", type=float)
+    p.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from deconflict.api.server import serve_forever
+
+    try:
+        settings = Settings.from_env(
+            db_path=args.db,
+            host=args.host,
+            port=args.port,
+            lateral_buffer_m=args.lateral_buffer_m,
+            vertical_buffer_m=args.vertical_buffer_m,
+            time_buffer_s=args.time_buffer_s,
+        )
+    except ConfigError as exc:
+        print(f"deconflict serve: {exc}", file=sys.stderr)
+        return 2
+    if not settings.admin_token:
+        print(
+            "deconflict serve: set DECONFLICT_ADMIN_TOKEN (16+ characters) to the hub "
+            "operator's token",
+            file=sys.stderr,
+        )
+        return 2
+    print(
+        f"deconflict hub on http://{settings.host}:{settings.port} "
+        f"(data: {settings.db_path.resolve()})",
+        file=sys.stderr,
+    )
+    serve_forever(settings, args.log_level)
+    return 0

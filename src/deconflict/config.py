@@ -1,0 +1,128 @@
+"""The one configuration object of a running hub.
+
+`Settings` is read once (from the environment, then overridden by command-line
+options) and passed down; nothing else in the package reads the environment
+for the service.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ConfigError", "Settings"]
+
+MiB = 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A setting has a value the hub cannot run with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a hub deployment can tune.
+
+    Defaults are those of a small hub run by one operator; each field can be
+    set from the environment variable ``DECONFLICT_<FIELD NAME IN CAPITALS>``.
+    """
+
+    db_path: Path = Path("deconflict.db")
+    admin_token: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+    # Strategic buffers (metres, metres, seconds) applied between every pair of kinds.
+    lateral_buffer_m: float = 0.0
+    vertical_buffer_m: float = 0.0
+    time_buffer_s: float = 0.0
+
+    # Input limits: a hub must stay responsive whatever a party sends.
+    max_body_bytes: int = 4 * MiB
+    max_vertices: int = 10_000
+    max_volumes_per_notice: int = 100
+    max_addressees: int = 200
+    max_message_chars: int = 10_000
+    max_text_chars: int = 2_000
+    max_active_notices_per_party: int = 10_000
+
+    # Token bucket per authenticated principal.
+    rate_per_s: float = 50.0
+    rate_burst: int = 200
+
+    # Background sweep (ack deadlines, expiry) and SSE keep-alive.
+    sweep_interval_s: float = 1.0
+    heartbeat_s: float = 15.0
+    # How often an SSE stream re-reads the outbox even without an in-process wake-up,
+    # so that another process writing to the same database is picked up.
+    events_poll_s: float = 2.0
+
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.db_path, Path):
+            object.__setattr__(self, "db_path", Path(self.db_path))
+        for name in ("lateral_buffer_m", "vertical_buffer_m", "time_buffer_s"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0")
+        for name in (
+            "max_body_bytes",
+            "max_vertices",
+            "max_volumes_per_notice",
+            "max_addressees",
+            "max_message_chars",
+            "max_text_chars",
+            "max_active_notices_per_party",
+            "rate_burst",
+        ):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1")
+        for name in ("rate_per_s", "sweep_interval_s", "heartbeat_s", "events_poll_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be > 0")
+        if self.admin_token is not None and len(self.admin_token) < 16:
+            raise ConfigError("the admin token must be at least 16 characters long")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``DECONFLICT_*`` variables, then `overrides` (None means unset)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name == "extra":
+                continue
+            raw = env.get("DECONFLICT_" + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _convert(f.name, raw, cls._field_type(f.name))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @classmethod
+    def _field_type(cls, name: str) -> type:
+        default = {f.name: f.default for f in dataclasses.fields(cls)}[name]
+        if name == "admin_token":
+            return str
+        return type(default)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _convert(name: str, raw: str, kind: type) -> Any:
+    try:
+        if kind is bool:
+            return raw.lower() in ("1", "true", "yes", "on")
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        if issubclass(kind, Path):
+            return Path(raw)
+    except ValueError as exc:
+        raise ConfigError(f"DECONFLICT_{name.upper()}={raw!r}: {exc}") from exc
+    return raw

@@ -1,0 +1,82 @@
+"""Principals, tokens and the per-token rate limit.
+
+A token is ``dcf_<key id>_<secret>``. Only the SHA-256 of the whole token is
+stored; the key id finds the row without a timing side channel on the secret,
+and the hashes are compared with `hmac.compare_digest`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from deconflict.service.errors import RateLimited
+
+__all__ = [
+    "ADMIN",
+    "PARTY_ID_RE",
+    "Principal",
+    "RateLimiter",
+    "hash_token",
+    "new_token",
+    "split_token",
+    "tokens_equal",
+]
+
+PARTY_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_TOKEN_RE = re.compile(r"^dcf_([0-9a-f]{16})_([A-Za-z0-9_-]{20,100})$")
+ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    party_id: str
+    is_admin: bool = False
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> tuple[str, str]:
+    """(key id, token)."""
+    key_id = secrets.token_hex(8)
+    return key_id, f"dcf_{key_id}_{secrets.token_urlsafe(32)}"
+
+
+def split_token(token: str) -> str | None:
+    """The key id of a well-formed party token, else None."""
+    m = _TOKEN_RE.match(token)
+    return m.group(1) if m else None
+
+
+def tokens_equal(token: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(hash_token(token).encode(), stored_hash.encode())
+
+
+class RateLimiter:
+    """A token bucket per principal: `rate` requests/s sustained, bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens < 1.0:
+                self._buckets[key] = (tokens, now)
+                raise RateLimited(
+                    f"more than {self.rate:g} requests/s (burst {self.burst:g}) for this token",
+                    retry_after_s=(1.0 - tokens) / self.rate,
+                )
+            self._buckets[key] = (tokens - 1.0, now)

@@ -1,0 +1,101 @@
+"""Errors of the service layer, each mapped to one HTTP status by the API.
+
+They carry what RFC 9457 problem details need, so the HTTP layer translates
+without knowing any rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "FieldProblem",
+    "Forbidden",
+    "Invalid",
+    "NotFound",
+    "QuotaExceeded",
+    "RateLimited",
+    "ServiceError",
+    "StaleVersion",
+    "StateConflict",
+    "Unauthorized",
+]
+
+FieldProblem = tuple[str, str]  # (JSON path in the request document, message)
+
+
+class ServiceError(Exception):
+    status = 400
+    title = "Bad request"
+    slug = "bad-request"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    @property
+    def type_uri(self) -> str:
+        return f"urn:deconflict:problem:{self.slug}"
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    title = "Unauthorized"
+    slug = "unauthorized"
+
+
+class Forbidden(ServiceError):
+    status = 403
+    title = "Forbidden"
+    slug = "forbidden"
+
+
+class NotFound(ServiceError):
+    status = 404
+    title = "Not found"
+    slug = "not-found"
+
+
+class StateConflict(ServiceError):
+    status = 409
+    title = "Conflict with the current state"
+    slug = "state-conflict"
+
+
+class StaleVersion(StateConflict):
+    title = "Stale version"
+    slug = "stale-version"
+
+    def __init__(self, detail: str, *, current_version: int) -> None:
+        super().__init__(detail, current_version=current_version)
+        self.current_version = current_version
+
+
+class QuotaExceeded(StateConflict):
+    title = "Quota exceeded"
+    slug = "quota-exceeded"
+
+
+class Invalid(ServiceError):
+    status = 422
+    title = "Invalid document"
+    slug = "invalid"
+
+    def __init__(
+        self, errors: Sequence[FieldProblem], detail: str | None = None, *, location: str = "body"
+    ) -> None:
+        self.errors = list(errors)
+        self.location = location  # where the paths point: the body, a header, the query
+        super().__init__(detail or f"{len(self.errors)} invalid field(s); nothing was stored")
+
+
+class RateLimited(ServiceError):
+    status = 429
+    title = "Too many requests"
+    slug = "rate-limited"
+
+    def __init__(self, detail: str, *, retry_after_s: float) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s

@@ -1,0 +1,76 @@
+"""`Hub`: the service facade the HTTP API, the CLI and the benchmarks use."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from deconflict.service.auth import Principal
+from deconflict.service.core import Tx
+from deconflict.service.messages import MessageOps
+from deconflict.store import parse_ts
+
+__all__ = ["Hub"]
+
+_NOTICE_EVENTS = ("notice_received", "notice_updated")
+
+
+class Hub(MessageOps):
+    # -- the event outbox ----------------------------------------------------
+    def events_after(self, who: Principal, after: int, limit: int = 200) -> list[dict[str, Any]]:
+        with self.store.read() as repo:
+            rows = repo.events_after(who.party_id, after, limit)
+        return [
+            {
+                "id": r["seq"],
+                "type": r["type"],
+                "time": r["created_at"],
+                "data": json.loads(r["data"]),
+            }
+            for r in rows
+        ]
+
+    def events_delivered(self, who: Principal, events: list[dict[str, Any]]) -> None:
+        """Record what a stream or a poll handed over: deliveries and coordinate reads."""
+        notices = [e["data"] for e in events if e["type"] in _NOTICE_EVENTS]
+        messages = [e["data"]["id"] for e in events if e["type"] == "message_received"]
+        if notices:
+            latest: dict[str, dict[str, Any]] = {}
+            for n in notices:
+                latest[n["id"]] = n
+
+            def run(tx: Tx) -> None:
+                tx.repo.record_reads(
+                    [
+                        {
+                            "notice_id": n["id"],
+                            "version": n["version"],
+                            "party_id": who.party_id,
+                            "via": "events",
+                            "read_at": tx.ts,
+                        }
+                        for n in notices
+                    ]
+                )
+                for n in latest.values():
+                    self._mark_delivered(tx, n["id"], n["version"], who.party_id)
+
+            self._write(run)
+        if messages:
+            self._deliver_messages(who, messages)
+
+    # -- the background sweep ------------------------------------------------
+    def sweep(self) -> dict[str, int]:
+        """Escalate overdue acknowledgements and expire ended notices.
+
+        All state is in the database, so a restarted hub picks up exactly where
+        the previous one stopped; each escalation is sent once.
+        """
+
+        def run(tx: Tx) -> dict[str, int]:
+            return {"overdue": self.escalate_due(tx), "expired": self.expire_due(tx)}
+
+        return self._write(run)
+
+    def event_time(self, event: dict[str, Any]) -> float:
+        return parse_ts(event["time"]).timestamp()

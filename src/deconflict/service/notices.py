@@ -1,0 +1,507 @@
+"""Notices: notify, amend, cancel, expire, read (audited), and the conflicts they raise."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from deconflict.service.auth import Principal
+from deconflict.service.core import PROTECTED_SITE_PRIORITY, HubCore, Tx
+from deconflict.service.documents import NoticeDoc, parse_notice
+from deconflict.service.errors import (
+    Forbidden,
+    Invalid,
+    NotFound,
+    QuotaExceeded,
+    StaleVersion,
+    StateConflict,
+)
+from deconflict.service.views import addressees_of, conflict_view, notice_view, sees_notice
+from deconflict.store import Repo, Row, format_ts
+from deconflict.strategic import Conflict, NoticeShape
+
+__all__ = ["NoticeOps"]
+
+
+def _conflict_detail(c: Conflict, *, flip: bool) -> dict[str, Any]:
+    overlaps = []
+    for p in c.volume_pairs:
+        o = p.to_json()
+        del o["volumes"]
+        o["a_volume"], o["b_volume"] = (p.j, p.i) if flip else (p.i, p.j)
+        overlaps.append(o)
+    buffers = {
+        "lateral_m": c.buffers.lateral_m,
+        "vertical_m": c.buffers.vertical_m,
+        "time_s": c.buffers.time_s,
+    }
+    return {"buffers": buffers, "min_distance_m": round(c.min_distance_m, 1), "overlaps": overlaps}
+
+
+class NoticeOps(HubCore):
+    # -- helpers -------------------------------------------------------------
+    def _visible_notice(self, repo: Repo, who: Principal, notice_id: str) -> Row:
+        row = repo.get_notice(notice_id)
+        if row is None or not sees_notice(who, row):
+            raise NotFound(f"no notice {notice_id!r} is visible to you")
+        return row
+
+    def _own_notice(self, repo: Repo, who: Principal, notice_id: str) -> Row:
+        row = self._visible_notice(repo, who, notice_id)
+        if row["issuer"] != who.party_id:
+            raise Forbidden("only the issuer changes a notice")
+        return row
+
+    def _expand(self, addressees: tuple[str, ...] | list[str], issuer: str) -> list[str]:
+        if "*" in addressees:
+            return sorted(p for p in self._parties if p != issuer)
+        return sorted(addressees)
+
+    def _addressed_map(self, repo: Repo, who: Principal, rows: list[Row]) -> dict[str, bool]:
+        ids = {r[k] for r in rows for k in ("notice_a", "notice_b")}
+        return {n["id"]: sees_notice(who, n) for n in repo.get_notices(sorted(ids))}
+
+    def _conflict_views(self, repo: Repo, who: Principal, rows: list[Row]) -> list[dict[str, Any]]:
+        addressed = self._addressed_map(repo, who, rows)
+        return [conflict_view(r, who, addressed=addressed) for r in rows]
+
+    def _parse(self, who: Principal, doc: Any, *, amendment: bool) -> NoticeDoc:
+        return parse_notice(
+            doc,
+            settings=self.settings,
+            known_parties=self._parties,
+            issuer=who.party_id,
+            amendment=amendment,
+        )
+
+    def _shape(self, notice_id: str, who: Principal, doc: NoticeDoc, version: int) -> NoticeShape:
+        priority = PROTECTED_SITE_PRIORITY if doc.kind == "protected_site" else doc.priority
+        return NoticeShape(
+            id=notice_id,
+            issuer=who.party_id,
+            kind=doc.kind,
+            volumes=doc.volumes,
+            version=version,
+            priority=priority,
+        )
+
+    def _write_version(
+        self, tx: Tx, notice_id: str, who: Principal, doc: NoticeDoc, version: int
+    ) -> list[str]:
+        """Store one version, its recipients and its pending acks; the expanded addressees."""
+        recipients = self._expand(doc.addressees, who.party_id)
+        deadline = format_ts(doc.ack_deadline) if doc.ack_deadline else None
+        tx.repo.insert_version(
+            {
+                "notice_id": notice_id,
+                "version": version,
+                "kind": doc.kind,
+                "title": doc.title,
+                "remarks": doc.remarks,
+                "priority": doc.priority,
+                "addressees": json.dumps(list(doc.addressees)),
+                "volumes": json.dumps([v.to_json() for v in doc.volumes]),
+                "ack_deadline": deadline,
+                "created_at": tx.ts,
+            }
+        )
+        tx.repo.set_recipients(notice_id, recipients)
+        tx.repo.insert_acks(
+            [
+                {
+                    "notice_id": notice_id,
+                    "version": version,
+                    "addressee": p,
+                    "issuer": who.party_id,
+                    "state": "pending",
+                    "deadline": deadline,
+                    "created_at": tx.ts,
+                    "superseded": 0,
+                }
+                for p in recipients
+            ]
+        )
+        return recipients
+
+    def _check_window(self, tx: Tx, doc: NoticeDoc) -> str:
+        ends = max(v.time_end for v in doc.volumes)
+        if ends <= tx.now:
+            raise Invalid([("volumes", "every volume has already ended; nothing to notify")])
+        return format_ts(ends)
+
+    def _reconcile(
+        self, tx: Tx, shape: NoticeShape, found: list[Conflict], notices: dict[str, Row]
+    ) -> list[Row]:
+        """Open, update or resolve the conflicts of `shape`; returns its open conflict rows."""
+        existing = {
+            (r["notice_b"] if r["notice_a"] == shape.id else r["notice_a"]): r
+            for r in tx.repo.open_conflicts_of(shape.id)
+        }
+        rows: list[Row] = []
+        for c in found:
+            other = c.b
+            prev = existing.pop(other.id, None)
+            if prev is None:
+                row: Row = {
+                    "id": "c-" + secrets.token_hex(8),
+                    "notice_a": shape.id,
+                    "notice_b": other.id,
+                    "issuer_a": shape.issuer,
+                    "issuer_b": other.issuer,
+                    "version_a": shape.version,
+                    "version_b": other.version,
+                    "kind_a": shape.kind,
+                    "kind_b": other.kind,
+                    "state": "open",
+                    "revision": 1,
+                    "detail": json.dumps(_conflict_detail(c, flip=False)),
+                    "resolution": None,
+                    "opened_at": tx.ts,
+                    "updated_at": tx.ts,
+                    "resolved_at": None,
+                }
+                tx.repo.insert_conflict(row)
+                event = "conflict_opened"
+            else:
+                flip = prev["notice_a"] != shape.id
+                me, them = ("b", "a") if flip else ("a", "b")
+                changes = {
+                    f"version_{me}": shape.version,
+                    f"kind_{me}": shape.kind,
+                    f"version_{them}": other.version,
+                    "detail": json.dumps(_conflict_detail(c, flip=flip)),
+                    "revision": prev["revision"] + 1,
+                    "updated_at": tx.ts,
+                }
+                tx.repo.update_conflict(prev["id"], **changes)
+                row = {**prev, **changes}
+                event = "conflict_updated"
+            rows.append(row)
+            self._announce_conflict(tx, row, event, notices)
+        for prev in existing.values():
+            self._resolve(tx, prev, "no_longer_conflicting", notices)
+        return rows
+
+    def _resolve(self, tx: Tx, row: Row, why: str, notices: dict[str, Row]) -> None:
+        changes = {
+            "state": "resolved",
+            "resolution": why,
+            "resolved_at": tx.ts,
+            "updated_at": tx.ts,
+            "revision": row["revision"] + 1,
+        }
+        tx.repo.update_conflict(row["id"], **changes)
+        self._announce_conflict(tx, {**row, **changes}, "conflict_resolved", notices)
+
+    def _announce_conflict(self, tx: Tx, row: Row, event: str, notices: dict[str, Row]) -> None:
+        for side in ("a", "b"):
+            party = row[f"issuer_{side}"]
+            who = Principal(party)
+            addressed = {}
+            for s in ("a", "b"):
+                nid = row[f"notice_{s}"]
+                n = notices.get(nid) or tx.repo.get_notice(nid)
+                if n is not None:
+                    notices[nid] = n
+                    addressed[nid] = sees_notice(who, n)
+            tx.emit(party, event, conflict_view(row, who, addressed=addressed))
+
+    # -- use cases -----------------------------------------------------------
+    def notify(self, who: Principal, body: Any) -> dict[str, Any]:
+        self.require_party(who, "notify")
+        doc = self._parse(who, body, amendment=False)
+        notice_id = "n-" + secrets.token_hex(8)
+        shape = self._shape(notice_id, who, doc, 1)
+
+        def run(tx: Tx) -> dict[str, Any]:
+            if tx.repo.count_active(who.party_id) >= self.settings.max_active_notices_per_party:
+                raise QuotaExceeded(
+                    f"{who.party_id} already has {self.settings.max_active_notices_per_party} "
+                    "active notices (the limit); cancel some first"
+                )
+            expires = self._check_window(tx, doc)
+            tx.repo.insert_notice(
+                {
+                    "id": notice_id,
+                    "issuer": who.party_id,
+                    "current_version": 1,
+                    "state": "active",
+                    "broadcast": int("*" in doc.addressees),
+                    "expires_at": expires,
+                    "created_at": tx.ts,
+                    "updated_at": tx.ts,
+                }
+            )
+            recipients = self._write_version(tx, notice_id, who, doc, 1)
+            row = tx.repo.get_notice(notice_id)
+            assert row is not None
+            for p in recipients:
+                tx.emit(p, "notice_received", notice_view(row))
+            conflicts = self._reconcile(tx, shape, self.index.query(shape), {notice_id: row})
+            tx.after_commit.append(lambda: self.index.upsert(shape))
+            view = notice_view(row, acks=tx.repo.acks_of_version(notice_id, 1))
+            view["conflicts"] = self._conflict_views(tx.repo, who, conflicts)
+            return view
+
+        return self._write(run)
+
+    def amend(self, who: Principal, notice_id: str, body: Any) -> dict[str, Any]:
+        self.require_party(who, "amend notices")
+        doc = self._parse(who, body, amendment=True)
+
+        def run(tx: Tx) -> dict[str, Any]:
+            old = self._own_notice(tx.repo, who, notice_id)
+            if old["state"] != "active":
+                raise StateConflict(f"notice {notice_id} is {old['state']}; notify a new one")
+            if doc.version != old["version"]:
+                raise StaleVersion(
+                    f"you are amending version {doc.version} but the current version is "
+                    f"{old['version']}; fetch it and amend that",
+                    current_version=old["version"],
+                )
+            version = old["version"] + 1
+            shape = self._shape(notice_id, who, doc, version)
+            expires = self._check_window(tx, doc)
+            tx.repo.supersede_acks(notice_id)
+            recipients = self._write_version(tx, notice_id, who, doc, version)
+            tx.repo.update_notice(
+                notice_id,
+                current_version=version,
+                broadcast=int("*" in doc.addressees),
+                expires_at=expires,
+                updated_at=tx.ts,
+            )
+            row = tx.repo.get_notice(notice_id)
+            assert row is not None
+            before = set(self._expand(addressees_of(old), who.party_id))
+            view_for_them = notice_view(row)
+            for p in recipients:
+                kind = "notice_updated" if p in before else "notice_received"
+                tx.emit(p, kind, view_for_them)
+            for p in sorted(before - set(recipients)):
+                tx.emit(
+                    p,
+                    "notice_withdrawn",
+                    {"id": notice_id, "issuer": who.party_id, "version": version},
+                )
+            conflicts = self._reconcile(tx, shape, self.index.query(shape), {notice_id: row})
+            tx.after_commit.append(lambda: self.index.upsert(shape))
+            view = notice_view(row, acks=tx.repo.acks_of_version(notice_id, version))
+            view["conflicts"] = self._conflict_views(tx.repo, who, conflicts)
+            return view
+
+        return self._write(run)
+
+    def cancel(self, who: Principal, notice_id: str, version: int | None = None) -> dict[str, Any]:
+        self.require_party(who, "cancel notices")
+
+        def run(tx: Tx) -> dict[str, Any]:
+            row = self._own_notice(tx.repo, who, notice_id)
+            if row["state"] != "active":
+                raise StateConflict(f"notice {notice_id} is already {row['state']}")
+            if version is not None and version != row["version"]:
+                raise StaleVersion(
+                    f"the current version is {row['version']}, not {version}",
+                    current_version=row["version"],
+                )
+            self._end(tx, row, "cancelled")
+            done = tx.repo.get_notice(notice_id)
+            assert done is not None
+            return notice_view(done, acks=tx.repo.acks_of_version(notice_id, row["version"]))
+
+        return self._write(run)
+
+    def _end(self, tx: Tx, row: Row, state: str) -> None:
+        """Cancel or expire: no more acks due, conflicts resolved, out of the index."""
+        notice_id = row["id"]
+        tx.repo.update_notice(notice_id, state=state, updated_at=tx.ts)
+        tx.repo.supersede_acks(notice_id)
+        targets = self._expand(addressees_of(row), row["issuer"])
+        if state == "expired":
+            targets = [row["issuer"], *targets]
+        payload = {
+            "id": notice_id,
+            "issuer": row["issuer"],
+            "version": row["version"],
+            "kind": row["kind"],
+            "title": row["title"],
+            "state": state,
+        }
+        for p in targets:
+            tx.emit(p, f"notice_{state}", payload)
+        notices = {notice_id: {**row, "state": state}}
+        for c in tx.repo.open_conflicts_of(notice_id):
+            self._resolve(tx, c, state, notices)
+        tx.after_commit.append(lambda: self.index.remove(notice_id))
+
+    def expire_due(self, tx: Tx) -> int:
+        ids = tx.repo.expired_notice_ids(tx.ts)
+        for notice_id in ids:
+            row = tx.repo.get_notice(notice_id)
+            assert row is not None
+            self._end(tx, row, "expired")
+        return len(ids)
+
+    def check(self, who: Principal, body: Any) -> dict[str, Any]:
+        """The conflicts a notice would have now; stores nothing and tells no one."""
+        self.require_party(who, "notify")
+        doc = self._parse(who, body, amendment=False)
+        shape = self._shape("check-" + secrets.token_hex(6), who, doc, 1)
+        with self._lock:
+            found = self.index.query(shape)
+        ts = format_ts(self.now())
+        rows = [
+            {
+                "id": None,
+                "notice_a": shape.id,
+                "notice_b": c.b.id,
+                "issuer_a": who.party_id,
+                "issuer_b": c.b.issuer,
+                "version_a": 1,
+                "version_b": c.b.version,
+                "kind_a": doc.kind,
+                "kind_b": c.b.kind,
+                "state": "would_open",
+                "revision": 0,
+                "detail": json.dumps(_conflict_detail(c, flip=False)),
+                "resolution": None,
+                "opened_at": ts,
+                "updated_at": ts,
+                "resolved_at": None,
+            }
+            for c in found
+        ]
+        with self.store.read() as repo:
+            views = self._conflict_views(repo, who, rows)
+        for v in views:
+            v["mine"]["notice"] = None
+            v.pop("id")
+        return {"conflicts": views, "checked_against": len(self.index)}
+
+    # -- reads (audited) -----------------------------------------------------
+    def _audit(self, who: Principal, rows: list[Row], via: str) -> None:
+        """Record coordinate reads by non-issuers; a read by an addressee is a delivery."""
+        foreign = [r for r in rows if r["issuer"] != who.party_id]
+        if not foreign:
+            return
+
+        def run(tx: Tx) -> None:
+            tx.repo.record_reads(
+                [
+                    {
+                        "notice_id": r["id"],
+                        "version": r["version"],
+                        "party_id": who.party_id,
+                        "via": via,
+                        "read_at": tx.ts,
+                    }
+                    for r in foreign
+                ]
+            )
+            if not who.is_admin:
+                for r in foreign:
+                    self._mark_delivered(tx, r["id"], r["version"], who.party_id)
+
+        self._write(run)
+
+    def _mark_delivered(self, tx: Tx, notice_id: str, version: int, party: str) -> None:
+        ack = tx.repo.get_ack(notice_id, version, party)
+        if ack is None or ack["state"] != "pending" or ack["superseded"]:
+            return
+        tx.repo.update_ack(notice_id, version, party, state="delivered", delivered_at=tx.ts)
+        tx.emit(
+            ack["issuer"],
+            "ack_delivered",
+            {
+                "notice_id": notice_id,
+                "version": version,
+                "addressee": party,
+                "delivered_at": tx.ts,
+            },
+        )
+
+    def get_notice(self, who: Principal, notice_id: str) -> dict[str, Any]:
+        with self.store.read() as repo:
+            row = self._visible_notice(repo, who, notice_id)
+        self._audit(who, [row], "get")
+        with self.store.read() as repo:
+            row = self._visible_notice(repo, who, notice_id)
+            if who.is_admin or row["issuer"] == who.party_id:
+                acks = repo.acks_of_version(notice_id, row["version"])
+            else:
+                mine = repo.get_ack(notice_id, row["version"], who.party_id)
+                acks = [mine] if mine else []
+            view = notice_view(row, acks=acks)
+            open_rows = repo.open_conflicts_of(notice_id)
+            if who.is_admin or row["issuer"] == who.party_id:
+                view["conflicts"] = self._conflict_views(repo, who, open_rows)
+        return view
+
+    def list_notices(
+        self,
+        who: Principal,
+        *,
+        states: list[str] | None,
+        issuer: str | None,
+        limit: int,
+        after: str | None,
+    ) -> dict[str, Any]:
+        with self.store.read() as repo:
+            rows = repo.list_notices(
+                visible_to=None if who.is_admin else who.party_id,
+                states=states,
+                issuer=issuer,
+                limit=limit,
+                after_id=after,
+            )
+        self._audit(who, rows, "list")
+        return {
+            "notices": [notice_view(r) for r in rows],
+            "next_after": rows[-1]["id"] if len(rows) == limit else None,
+        }
+
+    def notice_reads(self, who: Principal, notice_id: str) -> dict[str, Any]:
+        with self.store.read() as repo:
+            row = self._visible_notice(repo, who, notice_id)
+            if not who.is_admin and row["issuer"] != who.party_id:
+                raise Forbidden("only the issuer sees who read a notice")
+            reads = repo.reads_of(notice_id)
+        return {
+            "reads": [
+                {
+                    "party": r["party_id"],
+                    "version": r["version"],
+                    "read_at": r["read_at"],
+                    "via": r["via"],
+                }
+                for r in reads
+            ]
+        }
+
+    # -- conflicts -----------------------------------------------------------
+    def list_conflicts(
+        self,
+        who: Principal,
+        *,
+        states: list[str] | None,
+        notice_id: str | None = None,
+        limit: int = 500,
+    ) -> dict[str, Any]:
+        with self.store.read() as repo:
+            rows = repo.list_conflicts(
+                party=None if who.is_admin else who.party_id,
+                states=states,
+                notice_id=notice_id,
+                limit=limit,
+            )
+            return {"conflicts": self._conflict_views(repo, who, rows)}
+
+    def get_conflict(self, who: Principal, conflict_id: str) -> dict[str, Any]:
+        with self.store.read() as repo:
+            row = repo.get_conflict(conflict_id)
+            if row is None or not (
+                who.is_admin or who.party_id in (row["issuer_a"], row["issuer_b"])
+            ):
+                raise NotFound(f"no conflict {conflict_id!r} is visible to you")
+            return self._conflict_views(repo, who, [row])[0]

@@ -1,0 +1,48 @@
+"""The store interface the service layer is written against.
+
+A backend provides durable transactions (`write`, one at a time, committed
+before it returns) and consistent read snapshots (`read`); both hand out a
+`Repo`, whose statements are plain SQLAlchemy Core and so run unchanged on
+SQLite and PostgreSQL. A PostgreSQL backend implements this class (engine,
+pool, locking) and nothing in ``deconflict.service`` changes.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
+
+from deconflict.store.repo import Repo
+
+__all__ = ["Store"]
+
+
+class Store(ABC):
+    @abstractmethod
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision (idempotent)."""
+
+    @abstractmethod
+    def write(self) -> AbstractContextManager[Repo]:
+        """One write transaction; durable when the block exits without error.
+
+        At most one write transaction runs at a time.
+        """
+
+    @abstractmethod
+    def read(self) -> AbstractContextManager[Repo]:
+        """A read-only snapshot of committed data."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release every connection."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the data lives, for logs and /healthz."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

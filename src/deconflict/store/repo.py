@@ -1,0 +1,387 @@
+"""Data access over one connection: the statements the service layer needs.
+
+No business rules live here (who may see what, which transitions are
+allowed): only rows in, rows out. Rows are returned as plain dicts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select, update
+
+from deconflict.store.schema import (
+    acks,
+    conflicts,
+    coordinate_reads,
+    events,
+    message_recipients,
+    messages,
+    notice_recipients,
+    notice_versions,
+    notices,
+    parties,
+)
+
+__all__ = ["Repo", "Row", "format_ts", "parse_ts"]
+
+Row = dict[str, Any]
+
+
+def format_ts(dt: datetime) -> str:
+    """Fixed-width UTC text, so that string order is time order."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_ts(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _rows(result: Any) -> list[Row]:
+    return [dict(r) for r in result.mappings()]
+
+
+def _one(result: Any) -> Row | None:
+    r = result.mappings().first()
+    return None if r is None else dict(r)
+
+
+_NOTICE_COLUMNS = (
+    notices.c.id,
+    notices.c.issuer,
+    notices.c.current_version.label("version"),
+    notices.c.state,
+    notices.c.broadcast,
+    notices.c.expires_at,
+    notices.c.created_at,
+    notices.c.updated_at,
+    notice_versions.c.kind,
+    notice_versions.c.title,
+    notice_versions.c.remarks,
+    notice_versions.c.priority,
+    notice_versions.c.addressees,
+    notice_versions.c.volumes,
+    notice_versions.c.ack_deadline,
+    notice_versions.c.created_at.label("version_created_at"),
+)
+_NOTICE_JOIN = notices.join(
+    notice_versions,
+    and_(
+        notice_versions.c.notice_id == notices.c.id,
+        notice_versions.c.version == notices.c.current_version,
+    ),
+)
+
+
+class Repo:
+    """Statements bound to one connection (inside a transaction the store owns)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- parties -------------------------------------------------------------
+    def insert_party(self, row: Row) -> None:
+        self.conn.execute(insert(parties).values(**row))
+
+    def get_party(self, party_id: str) -> Row | None:
+        return _one(self.conn.execute(select(parties).where(parties.c.id == party_id)))
+
+    def party_by_key_id(self, key_id: str) -> Row | None:
+        return _one(self.conn.execute(select(parties).where(parties.c.token_key_id == key_id)))
+
+    def list_parties(self) -> list[Row]:
+        return _rows(self.conn.execute(select(parties).order_by(parties.c.id)))
+
+    # -- notices -------------------------------------------------------------
+    def insert_notice(self, row: Row) -> None:
+        self.conn.execute(insert(notices).values(**row))
+
+    def insert_version(self, row: Row) -> None:
+        self.conn.execute(insert(notice_versions).values(**row))
+
+    def update_notice(self, notice_id: str, **values: Any) -> None:
+        self.conn.execute(update(notices).where(notices.c.id == notice_id).values(**values))
+
+    def get_notice(self, notice_id: str) -> Row | None:
+        q = select(*_NOTICE_COLUMNS).select_from(_NOTICE_JOIN).where(notices.c.id == notice_id)
+        return _one(self.conn.execute(q))
+
+    def get_notices(self, notice_ids: Sequence[str]) -> list[Row]:
+        if not notice_ids:
+            return []
+        q = select(*_NOTICE_COLUMNS).select_from(_NOTICE_JOIN).where(notices.c.id.in_(notice_ids))
+        return _rows(self.conn.execute(q))
+
+    def list_notices(
+        self,
+        *,
+        visible_to: str | None,
+        states: Sequence[str] | None,
+        issuer: str | None = None,
+        limit: int = 100,
+        after_id: str | None = None,
+    ) -> list[Row]:
+        """Notices by id order; `visible_to` None means every notice (the admin's view)."""
+        q = select(*_NOTICE_COLUMNS).select_from(_NOTICE_JOIN)
+        if visible_to is not None:
+            addressed = exists().where(
+                and_(
+                    notice_recipients.c.notice_id == notices.c.id,
+                    notice_recipients.c.party_id == visible_to,
+                )
+            )
+            q = q.where(or_(notices.c.issuer == visible_to, notices.c.broadcast == 1, addressed))
+        if states:
+            q = q.where(notices.c.state.in_(states))
+        if issuer is not None:
+            q = q.where(notices.c.issuer == issuer)
+        if after_id is not None:
+            q = q.where(notices.c.id > after_id)
+        q = q.order_by(notices.c.id).limit(limit)
+        return _rows(self.conn.execute(q))
+
+    def iter_active_notices(self, batch: int = 5000) -> Iterable[list[Row]]:
+        after = ""
+        while True:
+            q = (
+                select(*_NOTICE_COLUMNS)
+                .select_from(_NOTICE_JOIN)
+                .where(and_(notices.c.state == "active", notices.c.id > after))
+                .order_by(notices.c.id)
+                .limit(batch)
+            )
+            rows = _rows(self.conn.execute(q))
+            if not rows:
+                return
+            yield rows
+            after = rows[-1]["id"]
+
+    def count_active(self, issuer: str) -> int:
+        q = select(func.count()).where(
+            and_(notices.c.issuer == issuer, notices.c.state == "active")
+        )
+        return int(self.conn.execute(q).scalar_one())
+
+    def expired_notice_ids(self, now: str, limit: int = 500) -> list[str]:
+        q = (
+            select(notices.c.id)
+            .where(and_(notices.c.state == "active", notices.c.expires_at < now))
+            .limit(limit)
+        )
+        return [r[0] for r in self.conn.execute(q)]
+
+    def set_recipients(self, notice_id: str, party_ids: Iterable[str]) -> None:
+        self.conn.execute(
+            delete(notice_recipients).where(notice_recipients.c.notice_id == notice_id)
+        )
+        rows = [{"notice_id": notice_id, "party_id": p} for p in party_ids]
+        if rows:
+            self.conn.execute(insert(notice_recipients), rows)
+
+    # -- acknowledgements ----------------------------------------------------
+    def insert_acks(self, rows: Sequence[Row]) -> None:
+        if rows:
+            self.conn.execute(insert(acks), list(rows))
+
+    def supersede_acks(self, notice_id: str) -> None:
+        self.conn.execute(
+            update(acks)
+            .where(and_(acks.c.notice_id == notice_id, acks.c.superseded == 0))
+            .values(superseded=1)
+        )
+
+    def get_ack(self, notice_id: str, version: int, addressee: str) -> Row | None:
+        q = select(acks).where(
+            and_(
+                acks.c.notice_id == notice_id,
+                acks.c.version == version,
+                acks.c.addressee == addressee,
+            )
+        )
+        return _one(self.conn.execute(q))
+
+    def update_ack(self, notice_id: str, version: int, addressee: str, **values: Any) -> None:
+        self.conn.execute(
+            update(acks)
+            .where(
+                and_(
+                    acks.c.notice_id == notice_id,
+                    acks.c.version == version,
+                    acks.c.addressee == addressee,
+                )
+            )
+            .values(**values)
+        )
+
+    def acks_of_version(self, notice_id: str, version: int) -> list[Row]:
+        q = (
+            select(acks)
+            .where(and_(acks.c.notice_id == notice_id, acks.c.version == version))
+            .order_by(acks.c.addressee)
+        )
+        return _rows(self.conn.execute(q))
+
+    def list_acks(
+        self,
+        *,
+        addressee: str | None = None,
+        issuer: str | None = None,
+        states: Sequence[str] | None = None,
+        include_superseded: bool = False,
+        limit: int = 500,
+    ) -> list[Row]:
+        q = select(acks)
+        if addressee is not None:
+            q = q.where(acks.c.addressee == addressee)
+        if issuer is not None:
+            q = q.where(acks.c.issuer == issuer)
+        if states:
+            q = q.where(acks.c.state.in_(states))
+        if not include_superseded:
+            q = q.where(acks.c.superseded == 0)
+        q = q.order_by(acks.c.created_at.desc(), acks.c.notice_id, acks.c.addressee).limit(limit)
+        return _rows(self.conn.execute(q))
+
+    def due_acks(self, now: str, limit: int = 500) -> list[Row]:
+        q = (
+            select(acks)
+            .where(
+                and_(
+                    acks.c.deadline.is_not(None),
+                    acks.c.deadline <= now,
+                    acks.c.overdue_at.is_(None),
+                    acks.c.superseded == 0,
+                    acks.c.state != "acknowledged",
+                )
+            )
+            .limit(limit)
+        )
+        return _rows(self.conn.execute(q))
+
+    # -- conflicts -----------------------------------------------------------
+    def insert_conflict(self, row: Row) -> None:
+        self.conn.execute(insert(conflicts).values(**row))
+
+    def update_conflict(self, conflict_id: str, **values: Any) -> None:
+        self.conn.execute(update(conflicts).where(conflicts.c.id == conflict_id).values(**values))
+
+    def get_conflict(self, conflict_id: str) -> Row | None:
+        return _one(self.conn.execute(select(conflicts).where(conflicts.c.id == conflict_id)))
+
+    def open_conflicts_of(self, notice_id: str) -> list[Row]:
+        q = select(conflicts).where(
+            and_(
+                conflicts.c.state == "open",
+                or_(conflicts.c.notice_a == notice_id, conflicts.c.notice_b == notice_id),
+            )
+        )
+        return _rows(self.conn.execute(q))
+
+    def list_conflicts(
+        self,
+        *,
+        party: str | None,
+        states: Sequence[str] | None,
+        notice_id: str | None = None,
+        limit: int = 500,
+    ) -> list[Row]:
+        q = select(conflicts)
+        if party is not None:
+            q = q.where(or_(conflicts.c.issuer_a == party, conflicts.c.issuer_b == party))
+        if states:
+            q = q.where(conflicts.c.state.in_(states))
+        if notice_id is not None:
+            q = q.where(or_(conflicts.c.notice_a == notice_id, conflicts.c.notice_b == notice_id))
+        q = q.order_by(conflicts.c.opened_at.desc(), conflicts.c.id).limit(limit)
+        return _rows(self.conn.execute(q))
+
+    # -- events (outbox) -----------------------------------------------------
+    def append_event(self, party_id: str, type_: str, data: Any, now: str) -> int:
+        result = self.conn.execute(
+            insert(events).values(
+                party_id=party_id, type=type_, created_at=now, data=json.dumps(data)
+            )
+        )
+        pk = result.inserted_primary_key
+        assert pk is not None
+        return int(pk[0])
+
+    def events_after(self, party_id: str, after: int, limit: int = 200) -> list[Row]:
+        q = (
+            select(events)
+            .where(and_(events.c.party_id == party_id, events.c.seq > after))
+            .order_by(events.c.seq)
+            .limit(limit)
+        )
+        return _rows(self.conn.execute(q))
+
+    def last_event_seq(self) -> int:
+        return int(self.conn.execute(select(func.coalesce(func.max(events.c.seq), 0))).scalar_one())
+
+    # -- hotline -------------------------------------------------------------
+    def insert_message(self, row: Row, recipients: Sequence[str]) -> None:
+        self.conn.execute(insert(messages).values(**row))
+        self.conn.execute(
+            insert(message_recipients),
+            [{"message_id": row["id"], "party_id": p} for p in recipients],
+        )
+
+    def get_message(self, message_id: str) -> Row | None:
+        return _one(self.conn.execute(select(messages).where(messages.c.id == message_id)))
+
+    def message_receipts(self, message_ids: Sequence[str]) -> list[Row]:
+        if not message_ids:
+            return []
+        q = (
+            select(message_recipients)
+            .where(message_recipients.c.message_id.in_(message_ids))
+            .order_by(message_recipients.c.party_id)
+        )
+        return _rows(self.conn.execute(q))
+
+    def list_messages(self, party: str, *, inbound: bool, outbound: bool, limit: int) -> list[Row]:
+        conds = []
+        if outbound:
+            conds.append(messages.c.sender == party)
+        if inbound:
+            conds.append(
+                exists().where(
+                    and_(
+                        message_recipients.c.message_id == messages.c.id,
+                        message_recipients.c.party_id == party,
+                    )
+                )
+            )
+        if not conds:
+            return []
+        q = select(messages).where(or_(*conds)).order_by(messages.c.created_at.desc()).limit(limit)
+        return _rows(self.conn.execute(q))
+
+    def update_receipt(self, message_id: str, party_id: str, **values: Any) -> None:
+        self.conn.execute(
+            update(message_recipients)
+            .where(
+                and_(
+                    message_recipients.c.message_id == message_id,
+                    message_recipients.c.party_id == party_id,
+                )
+            )
+            .values(**values)
+        )
+
+    # -- coordinate-read audit -----------------------------------------------
+    def record_reads(self, rows: Sequence[Row]) -> None:
+        if rows:
+            self.conn.execute(insert(coordinate_reads), list(rows))
+
+    def reads_of(self, notice_id: str, limit: int = 1000) -> list[Row]:
+        q = (
+            select(coordinate_reads)
+            .where(coordinate_reads.c.notice_id == notice_id)
+            .order_by(coordinate_reads.c.id)
+            .limit(limit)
+        )
+        return _rows(self.conn.execute(q))
