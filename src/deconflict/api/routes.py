@@ -92,6 +92,7 @@ async def notify(
 async def list_notices(
     request: Request,
     who: Who,
+    *,
     state: str | None = STATE_LIST,
     issuer: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from deconflict.api.server import serve_forever
+    from deconflict.api.server import serve_forever  # noqa: PLC0415 - keeps --help fast
 
     try:
         settings = Settings.from_env(

@@ -41,7 +41,7 @@ class AckOps(NoticeOps):
         if errs:
             raise Invalid(errs)
 
-        version = int(version)
+        wanted: int = version if isinstance(version, int) else 0
 
         def run(tx: Tx) -> dict[str, Any]:
             row = self._visible_notice(tx.repo, who, notice_id)
@@ -49,17 +49,17 @@ class AckOps(NoticeOps):
                 raise Forbidden("the issuer does not acknowledge its own notice")
             if row["state"] != "active":
                 raise StateConflict(f"notice {notice_id} is {row['state']}")
-            if version != row["version"]:
+            if wanted != row["version"]:
                 raise StaleVersion(
-                    f"version {version} is not current; acknowledge version {row['version']}",
+                    f"version {wanted} is not current; acknowledge version {row['version']}",
                     current_version=row["version"],
                 )
-            ack = tx.repo.get_ack(notice_id, version, who.party_id)
+            ack = tx.repo.get_ack(notice_id, wanted, who.party_id)
             if ack is None:
                 # A party registered after a notice to every party ("*") was sent.
                 ack = {
                     "notice_id": notice_id,
-                    "version": version,
+                    "version": wanted,
                     "addressee": who.party_id,
                     "issuer": row["issuer"],
                     "state": "pending",
@@ -80,7 +80,7 @@ class AckOps(NoticeOps):
                 "comment": comment,
                 "delivered_at": ack["delivered_at"] or tx.ts,
             }
-            tx.repo.update_ack(notice_id, version, who.party_id, **changes)
+            tx.repo.update_ack(notice_id, wanted, who.party_id, **changes)
             done = {**ack, **changes}
             tx.emit(row["issuer"], "ack_received", ack_view(done))
             return ack_view(done)

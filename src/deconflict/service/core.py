@@ -33,7 +33,7 @@ from deconflict.service.errors import Forbidden, Invalid, StateConflict, Unautho
 from deconflict.store import Repo, Row, SqliteStore, Store, format_ts
 from deconflict.strategic import BufferPolicy, Buffers, NoticeShape, StrategicIndex
 
-__all__ = ["HubCore", "Tx", "utcnow"]
+__all__ = ["HubCore", "Tx", "must", "utcnow"]
 
 log = logging.getLogger("deconflict.service")
 T = TypeVar("T")
@@ -43,6 +43,13 @@ PROTECTED_SITE_PRIORITY = 1_000_000
 _STORED = Limits(
     max_vertices=10**9, max_footprint_km=40_000.0, max_window_s=1e12, max_volumes=10**9
 )
+
+
+def must(row: T | None) -> T:
+    """A row the current transaction has just written or locked; its absence is a bug."""
+    if row is None:
+        raise RuntimeError("row vanished inside its own transaction")
+    return row
 
 
 def utcnow() -> datetime:

@@ -171,7 +171,7 @@ def parse_notice(
     if errs:
         raise Invalid(errs)
     return NoticeDoc(
-        kind=kind,
+        kind=str(kind),
         title=title,
         remarks=remarks,
         priority=int(priority),

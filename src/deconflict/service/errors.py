@@ -4,6 +4,9 @@ They carry what RFC 9457 problem details need, so the HTTP layer translates
 without knowing any rule.
 """
 
+# The classes are named after the HTTP statuses they map to, not "...Error".
+# ruff: noqa: N818
+
 from __future__ import annotations
 
 from collections.abc import Sequence

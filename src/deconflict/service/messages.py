@@ -7,7 +7,7 @@ from typing import Any
 
 from deconflict.service.acks import AckOps
 from deconflict.service.auth import Principal
-from deconflict.service.core import Tx
+from deconflict.service.core import Tx, must
 from deconflict.service.documents import parse_message
 from deconflict.service.errors import Forbidden, Invalid, NotFound
 from deconflict.service.views import message_view, sees_notice
@@ -84,8 +84,7 @@ class MessageOps(AckOps):
             if current["delivered_at"] is None:
                 values["delivered_at"] = tx.ts
         tx.repo.update_receipt(message_id, party, **values)
-        m = tx.repo.get_message(message_id)
-        assert m is not None
+        m = must(tx.repo.get_message(message_id))
         tx.emit(
             m["sender"],
             f"message_{what}",

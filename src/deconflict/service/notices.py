@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 from deconflict.service.auth import Principal
-from deconflict.service.core import PROTECTED_SITE_PRIORITY, HubCore, Tx
+from deconflict.service.core import PROTECTED_SITE_PRIORITY, HubCore, Tx, must
 from deconflict.service.documents import NoticeDoc, parse_notice
 from deconflict.service.errors import (
     Forbidden,
@@ -234,8 +234,7 @@ class NoticeOps(HubCore):
                 }
             )
             recipients = self._write_version(tx, notice_id, who, doc, 1)
-            row = tx.repo.get_notice(notice_id)
-            assert row is not None
+            row = must(tx.repo.get_notice(notice_id))
             for p in recipients:
                 tx.emit(p, "notice_received", notice_view(row))
             conflicts = self._reconcile(tx, shape, self.index.query(shape), {notice_id: row})
@@ -272,8 +271,7 @@ class NoticeOps(HubCore):
                 expires_at=expires,
                 updated_at=tx.ts,
             )
-            row = tx.repo.get_notice(notice_id)
-            assert row is not None
+            row = must(tx.repo.get_notice(notice_id))
             before = set(self._expand(addressees_of(old), who.party_id))
             view_for_them = notice_view(row)
             for p in recipients:
@@ -306,8 +304,7 @@ class NoticeOps(HubCore):
                     current_version=row["version"],
                 )
             self._end(tx, row, "cancelled")
-            done = tx.repo.get_notice(notice_id)
-            assert done is not None
+            done = must(tx.repo.get_notice(notice_id))
             return notice_view(done, acks=tx.repo.acks_of_version(notice_id, row["version"]))
 
         return self._write(run)
@@ -338,8 +335,7 @@ class NoticeOps(HubCore):
     def expire_due(self, tx: Tx) -> int:
         ids = tx.repo.expired_notice_ids(tx.ts)
         for notice_id in ids:
-            row = tx.repo.get_notice(notice_id)
-            assert row is not None
+            row = must(tx.repo.get_notice(notice_id))
             self._end(tx, row, "expired")
         return len(ids)
 

@@ -306,7 +306,8 @@ class Repo:
             )
         )
         pk = result.inserted_primary_key
-        assert pk is not None
+        if pk is None:  # pragma: no cover - every backend returns the generated key
+            raise RuntimeError("the store returned no event sequence number")
         return int(pk[0])
 
     def events_after(self, party_id: str, after: int, limit: int = 200) -> list[Row]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 
@@ -75,8 +76,6 @@ class SqliteStore(Store):
             command.upgrade(cfg, "head")
 
     def current_revision(self) -> str | None:
-        from alembic.runtime.migration import MigrationContext
-
         with self._reader.connect() as conn:
             rev: str | None = MigrationContext.configure(conn).get_current_revision()
             return rev
