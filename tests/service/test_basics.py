@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ADMIN_TOKEN, World, notice
+from tests.service.helpers import ADMIN_TOKEN, World, notice
 
 
 def test_healthz_and_openapi(world: World) -> None:
