@@ -39,7 +39,9 @@ def test_constants_hold_for_every_cell(resolution: int) -> None:
     radius=st.floats(0, 600_000),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_every_point_of_the_cap_is_covered(lon: float, lat: float, radius: float, seed: int) -> None:
+def test_every_point_of_the_cap_is_covered(
+    lon: float, lat: float, radius: float, seed: int
+) -> None:
     import numpy as np
 
     cells = set(cover(lon, lat, radius))

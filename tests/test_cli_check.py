@@ -26,7 +26,7 @@ def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str
 
 def pairs(out: str) -> set[tuple[str, str]]:
     doc = json.loads(out)
-    return {tuple(c["notices"]) for c in doc["conflicts"]}  # type: ignore[misc]
+    return {(c["notices"][0], c["notices"][1]) for c in doc["conflicts"]}
 
 
 def test_example_without_buffers() -> None:
@@ -49,7 +49,9 @@ def test_example_without_buffers() -> None:
 def test_example_near_misses_appear_with_buffers() -> None:
     lateral = run(str(EXAMPLE), "--json", "--lateral-buffer-m", "5000")
     assert ("ru-fires-maarat", "un-convoy-m5") in pairs(lateral.stdout)
-    convoy = next(c for c in json.loads(lateral.stdout)["conflicts"] if "un-convoy-m5" in c["notices"])
+    convoy = next(
+        c for c in json.loads(lateral.stdout)["conflicts"] if "un-convoy-m5" in c["notices"]
+    )
     # The convoy passes about 1.4 km from the fires area: a near miss, not an overlap.
     assert 1_000 < convoy["min_distance_m"] < 2_000
     assert convoy["overlaps"][0]["region"] is None
@@ -82,7 +84,7 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
     missing = run(str(tmp_path / "nope.json"))
     assert missing.returncode != 0 and "cannot read" in missing.stderr
     broken = tmp_path / "broken.json"
-    broken.write_text("{\"notices\": [")
+    broken.write_text('{"notices": [')
     assert "not valid JSON" in run(str(broken)).stderr
     assert run("-", stdin='{"nothing": 1}').returncode != 0
     negative = run(str(EXAMPLE), "--lateral-buffer-m", "-5")

@@ -8,6 +8,7 @@ disjoint edges involves an endpoint of one of them).
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -16,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
+from tests.conftest import volume_doc
 
 from deconflict.geo import GEOD, Footprint, parse_volume
 from deconflict.geo.separation import overlap_region, separation
-from tests.conftest import volume_doc
 
 
 def footprint(geometry: dict[str, Any], radius_m: float | None = None) -> Footprint:
@@ -40,10 +41,12 @@ def point_to_edge(p: tuple[float, float], a: tuple[float, float], b: tuple[float
 
 
 def edges(ring: list[tuple[float, float]]) -> list[tuple[tuple[float, float], tuple[float, float]]]:
-    return list(zip(ring[:-1], ring[1:], strict=True))
+    return list(itertools.pairwise(ring))
 
 
-def reference_distance(ring_a: list[tuple[float, float]], ring_b: list[tuple[float, float]]) -> float:
+def reference_distance(
+    ring_a: list[tuple[float, float]], ring_b: list[tuple[float, float]]
+) -> float:
     """Distance between two disjoint polygon boundaries (or polylines)."""
     best = math.inf
     for p in ring_a:
@@ -148,7 +151,8 @@ def test_corridor_to_point_matches_reference(
     line = [(lon, lat), (float(elon), float(elat))]
     corridor = footprint({"type": "LineString", "coordinates": [list(p) for p in line]}, radius)
     point = footprint({"type": "Point", "coordinates": [float(plon), float(plat)]}, 5.0)
-    truth = point_to_edge((float(plon), float(plat)), line[0], line[1]) - radius - 5.0
+    core = point_to_edge((float(plon), float(plat)), line[0], line[1])
+    truth = max(0.0, core - radius - 5.0)
     sep = separation(corridor, point)
     assert sep.lower_bound_m <= truth + 0.5
     assert abs(sep.distance_m - truth) <= tolerance(truth) + 0.5
@@ -171,7 +175,10 @@ def test_polygon_containing_other_is_overlap_and_region_is_inner() -> None:
 def test_hole_keeps_inner_circle_apart() -> None:
     ring = quad(10.0, 50.0, 100_000, 0)
     hole = quad(10.0, 50.0, 40_000, 0)
-    geometry = {"type": "Polygon", "coordinates": [[list(p) for p in ring], [list(p) for p in hole[::-1]]]}
+    geometry = {
+        "type": "Polygon",
+        "coordinates": [[list(p) for p in ring], [list(p) for p in hole[::-1]]],
+    }
     donut = footprint(geometry)
     centre = footprint({"type": "Point", "coordinates": [10.0, 50.0]}, 1_000)
     sep = separation(donut, centre)

@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from deconflict.geo import FOOT_M, GeoValidationError, Limits, Reference, parse_volume, parse_volumes
+from deconflict.geo import (
+    FOOT_M,
+    GeoValidationError,
+    Limits,
+    Reference,
+    parse_volume,
+    parse_volumes,
+)
 from tests.conftest import box, volume_doc
 
 
@@ -17,7 +24,7 @@ def errors_of(doc: Any, **kwargs: Any) -> dict[str, str]:
     return {e.path: e.message for e in info.value.errors}
 
 
-def polygon(*ring: tuple[float, float]) -> dict[str, Any]:
+def polygon(*ring: tuple[float, ...]) -> dict[str, Any]:
     return {"type": "Polygon", "coordinates": [[list(p) for p in ring]]}
 
 
@@ -77,7 +84,9 @@ BAD = [
         id="lower-above-upper",
     ),
     pytest.param(
-        volume_doc(box(36, 35, 36.1, 35.1), start="2015-09-30T09:00:00Z", end="2015-09-30T08:59:59Z"),
+        volume_doc(
+            box(36, 35, 36.1, 35.1), start="2015-09-30T09:00:00Z", end="2015-09-30T08:59:59Z"
+        ),
         "time_end",
         "ends before it starts",
         id="end-before-start",
@@ -161,7 +170,9 @@ BAD = [
         id="circle-too-large",
     ),
     pytest.param(
-        volume_doc(box(36, 35, 36.1, 35.1), start="2015-01-01T00:00:00Z", end="2016-03-01T00:00:00Z"),
+        volume_doc(
+            box(36, 35, 36.1, 35.1), start="2015-01-01T00:00:00Z", end="2016-03-01T00:00:00Z"
+        ),
         "time_end",
         "longer than the limit of 366 days",
         id="window-too-long",
@@ -253,6 +264,7 @@ def test_all_errors_reported_at_once_with_prefix() -> None:
 
 
 def test_parse_volumes_requires_non_empty_array() -> None:
+    bad: object
     for bad in (None, [], {}, "x"):
         with pytest.raises(GeoValidationError) as info:
             parse_volumes(bad)
@@ -280,7 +292,9 @@ def test_valid_volume_is_normalised_to_utc() -> None:
 
 
 def test_antimeridian_polygon_is_accepted_and_small() -> None:
-    vol = parse_volume(volume_doc(polygon((179.5, 10), (-179.5, 10), (-179.5, 11), (179.5, 11), (179.5, 10))))
+    vol = parse_volume(
+        volume_doc(polygon((179.5, 10), (-179.5, 10), (-179.5, 11), (179.5, 11), (179.5, 10)))
+    )
     assert vol is not None
     # The short way round: about 110 km wide, not 39,000 km.
     assert vol.footprint.cap_radius_m < 120_000

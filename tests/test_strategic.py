@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import box, volume_doc
 
 from deconflict.geo import GEOD, parse_volume
 from deconflict.geo.separation import separation
@@ -19,7 +20,6 @@ from deconflict.strategic import (
     compare_notices,
     find_conflicts,
 )
-from tests.conftest import box, volume_doc
 
 KINDS = ["air_activity", "fires", "protected_site", "uas_activity"]
 
@@ -114,9 +114,7 @@ def borderline(a: NoticeShape, b: NoticeShape, lateral_m: float) -> bool:
     return False
 
 
-SETTINGS = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
@@ -227,8 +225,12 @@ def test_closed_intervals_touching_counts() -> None:
 def test_each_dimension_alone_separates() -> None:
     base = volume_doc(box(36.0, 35.0, 36.1, 35.1))
     apart = {
-        "time": volume_doc(box(36.0, 35.0, 36.1, 35.1), start="2015-09-30T09:00:01Z", end="2015-09-30T10:00:00Z"),
-        "height": volume_doc(box(36.0, 35.0, 36.1, 35.1), lower=(1000.5, "M", "W84"), upper=(2000, "M", "W84")),
+        "time": volume_doc(
+            box(36.0, 35.0, 36.1, 35.1), start="2015-09-30T09:00:01Z", end="2015-09-30T10:00:00Z"
+        ),
+        "height": volume_doc(
+            box(36.0, 35.0, 36.1, 35.1), lower=(1000.5, "M", "W84"), upper=(2000, "M", "W84")
+        ),
         "space": volume_doc(box(36.2, 35.0, 36.3, 35.1)),
     }
     a = shape("a", "alpha", [base])
@@ -236,7 +238,11 @@ def test_each_dimension_alone_separates() -> None:
         b = shape("b", "bravo", [doc])
         assert find_conflicts([a, b]) == [], name
     # Each is caught by its own buffer.
-    buffers = {"time": Buffers(time_s=1.0), "height": Buffers(vertical_m=0.5), "space": Buffers(lateral_m=9_200)}
+    buffers = {
+        "time": Buffers(time_s=1.0),
+        "height": Buffers(vertical_m=0.5),
+        "space": Buffers(lateral_m=9_200),
+    }
     for name, doc in apart.items():
         b = shape("b", "bravo", [doc])
         assert len(find_conflicts([a, b], BufferPolicy(default=buffers[name]))) == 1, name
@@ -245,14 +251,24 @@ def test_each_dimension_alone_separates() -> None:
 def test_cross_reference_margin_is_conservative() -> None:
     a = shape("a", "alpha", [volume_doc(box(36.0, 35.0, 36.1, 35.1), upper=(1000, "M", "W84"))])
     b = shape(
-        "b", "bravo",
-        [volume_doc(box(36.0, 35.0, 36.1, 35.1), lower=(1100, "M", "AMSL"), upper=(2000, "M", "AMSL"))],
+        "b",
+        "bravo",
+        [
+            volume_doc(
+                box(36.0, 35.0, 36.1, 35.1), lower=(1100, "M", "AMSL"), upper=(2000, "M", "AMSL")
+            )
+        ],
     )
     # 100 m apart nominally, but the geoid can move AMSL heights by ~100 m against W84.
     assert len(find_conflicts([a, b])) == 1
     c = shape(
-        "c", "bravo",
-        [volume_doc(box(36.0, 35.0, 36.1, 35.1), lower=(1100, "M", "W84"), upper=(2000, "M", "W84"))],
+        "c",
+        "bravo",
+        [
+            volume_doc(
+                box(36.0, 35.0, 36.1, 35.1), lower=(1100, "M", "W84"), upper=(2000, "M", "W84")
+            )
+        ],
     )
     assert find_conflicts([a, c]) == []
 
@@ -265,9 +281,19 @@ def test_same_issuer_only_on_request() -> None:
 
 
 def test_kind_pair_override_and_index_reach() -> None:
-    site = shape("site", "ngo", [volume_doc({"type": "Point", "coordinates": [36.0, 35.0]}, radius_m=200)], "protected_site")
+    site = shape(
+        "site",
+        "ngo",
+        [volume_doc({"type": "Point", "coordinates": [36.0, 35.0]}, radius_m=200)],
+        "protected_site",
+    )
     lon, lat, _ = GEOD.fwd(36.0, 35.0, 90.0, 200 + 9_000)
-    fires = shape("fires", "army", [volume_doc({"type": "Point", "coordinates": [float(lon), float(lat)]}, radius_m=1)], "fires")
+    fires = shape(
+        "fires",
+        "army",
+        [volume_doc({"type": "Point", "coordinates": [float(lon), float(lat)]}, radius_m=1)],
+        "fires",
+    )
     plain = BufferPolicy(default=Buffers(lateral_m=1_000))
     wide = BufferPolicy(
         default=Buffers(lateral_m=1_000),
@@ -284,7 +310,13 @@ def test_upsert_replaces_and_remove_forgets() -> None:
     index = StrategicIndex()
     a = shape("a", "alpha", [volume_doc(box(36.0, 35.0, 36.1, 35.1))])
     b1 = shape("b", "bravo", [volume_doc(box(36.05, 35.0, 36.15, 35.1))])
-    b2 = NoticeShape("b", "bravo", "air_activity", shape("x", "bravo", [volume_doc(box(40.0, 35.0, 40.1, 35.1))]).volumes, version=2)
+    b2 = NoticeShape(
+        "b",
+        "bravo",
+        "air_activity",
+        shape("x", "bravo", [volume_doc(box(40.0, 35.0, 40.1, 35.1))]).volumes,
+        version=2,
+    )
     index.upsert(a)
     index.upsert(b1)
     assert [c.b.id for c in index.query(a)] == ["b"]
@@ -300,15 +332,26 @@ def test_upsert_replaces_and_remove_forgets() -> None:
 def test_conflict_describes_overlap() -> None:
     a = shape("a", "alpha", [volume_doc(box(36.0, 35.0, 36.1, 35.1), upper=(3000, "M", "W84"))])
     b = shape(
-        "b", "bravo",
-        [volume_doc(box(36.05, 35.05, 36.2, 35.2), lower=(2000, "M", "W84"), upper=(5000, "M", "W84"),
-                    start="2015-09-30T08:00:00Z", end="2015-09-30T12:00:00Z")],
+        "b",
+        "bravo",
+        [
+            volume_doc(
+                box(36.05, 35.05, 36.2, 35.2),
+                lower=(2000, "M", "W84"),
+                upper=(5000, "M", "W84"),
+                start="2015-09-30T08:00:00Z",
+                end="2015-09-30T12:00:00Z",
+            )
+        ],
     )
     (conflict,) = find_conflicts([a, b])
     doc = conflict.to_json()
     assert doc["notices"] == ["a", "b"] and doc["volume_pairs"] == [[0, 0]]
     overlap = doc["overlaps"][0]
-    assert overlap["time_window"] == {"start": "2015-09-30T08:00:00Z", "end": "2015-09-30T09:00:00Z"}
+    assert overlap["time_window"] == {
+        "start": "2015-09-30T08:00:00Z",
+        "end": "2015-09-30T09:00:00Z",
+    }
     assert overlap["altitude_band"] == {"lower_m": 2000, "upper_m": 3000}
     ring = overlap["region"]["coordinates"][0]
     lons = sorted({round(p[0], 4) for p in ring})
@@ -325,22 +368,47 @@ def test_buffers_refuse_negative_and_nan() -> None:
 
 
 def test_long_windows_and_far_notices() -> None:
-    """A months-long protected site is found from any day; far-away notices are not even candidates."""
+    """A months-long protected site is found from any day; far notices are not even candidates."""
     index = StrategicIndex(BufferPolicy(default=Buffers(lateral_m=2_000, time_s=600)))
     site = shape(
-        "site", "ngo",
-        [volume_doc({"type": "Point", "coordinates": [36.675, 35.645]}, radius_m=300,
-                    start="2015-09-25T00:00:00Z", end="2015-12-31T00:00:00Z")],
+        "site",
+        "ngo",
+        [
+            volume_doc(
+                {"type": "Point", "coordinates": [36.675, 35.645]},
+                radius_m=300,
+                start="2015-09-25T00:00:00Z",
+                end="2015-12-31T00:00:00Z",
+            )
+        ],
         "protected_site",
     )
     index.upsert(site)
     for k in range(200):  # clutter elsewhere, same time
-        index.upsert(shape(f"far{k}", "bravo", [volume_doc(box(10 + k * 0.2, 50, 10.1 + k * 0.2, 50.1),
-                                                         start="2015-11-20T00:00:00Z", end="2015-11-20T06:00:00Z")]))
+        index.upsert(
+            shape(
+                f"far{k}",
+                "bravo",
+                [
+                    volume_doc(
+                        box(10 + k * 0.2, 50, 10.1 + k * 0.2, 50.1),
+                        start="2015-11-20T00:00:00Z",
+                        end="2015-11-20T06:00:00Z",
+                    )
+                ],
+            )
+        )
     strike = shape(
-        "strike", "army",
-        [volume_doc({"type": "Point", "coordinates": [36.69, 35.645]}, radius_m=100,
-                    start="2015-11-20T02:00:00Z", end="2015-11-20T02:30:00Z")],
+        "strike",
+        "army",
+        [
+            volume_doc(
+                {"type": "Point", "coordinates": [36.69, 35.645]},
+                radius_m=100,
+                start="2015-11-20T02:00:00Z",
+                end="2015-11-20T02:30:00Z",
+            )
+        ],
         "fires",
     )
     assert [c.b.id for c in index.query(strike)] == ["site"]

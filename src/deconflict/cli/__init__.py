@@ -17,7 +17,12 @@ __all__ = ["build_parser", "main"]
 
 # Modules are imported lazily by name so that a missing optional dependency of
 # one command cannot break the others.
-_COMMAND_MODULES: tuple[str, ...] = ("deconflict.cli.check",)
+_COMMAND_MODULES: tuple[str, ...] = (
+    "deconflict.cli.check",
+    "deconflict.cli.serve",
+    "deconflict.cli.demo",
+    "deconflict.cli.client_cmds",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

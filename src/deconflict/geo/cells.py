@@ -45,7 +45,9 @@ def _grid_step_km(resolution: int) -> float:
     return CELL_CONSTANTS[resolution][1] * math.sqrt(3.0) / 2.0
 
 
-def cover(lon: float, lat: float, radius_m: float, resolution: int = DEFAULT_RESOLUTION) -> list[int]:
+def cover(
+    lon: float, lat: float, radius_m: float, resolution: int = DEFAULT_RESOLUTION
+) -> list[int]:
     """Cells (as integers) that together contain the whole cap."""
     circum_km, _ = CELL_CONSTANTS[resolution]
     reach_km = radius_m * _SPHERE_SLACK / _KM + circum_km

@@ -136,7 +136,9 @@ def densify(part: FloatArray, max_segment_m: float = MAX_SEGMENT_M) -> FloatArra
     return np.vstack((np.column_stack((lons, lats)), part[-1:]))
 
 
-def _bounding_cap(dense: Sequence[FloatArray], radius_m: float) -> tuple[tuple[float, float], float]:
+def _bounding_cap(
+    dense: Sequence[FloatArray], radius_m: float
+) -> tuple[tuple[float, float], float]:
     """A cap (centre, radius) containing the whole footprint."""
     pts = np.vstack(dense)
     lat = np.radians(pts[:, 1])
@@ -194,9 +196,7 @@ def _parse_position(value: object, path: str, errors: ErrorCollector) -> tuple[f
     return (lon_f, lat_f) if ok else None
 
 
-def _parse_positions(
-    value: object, path: str, errors: ErrorCollector
-) -> FloatArray | None:
+def _parse_positions(value: object, path: str, errors: ErrorCollector) -> FloatArray | None:
     if not isinstance(value, list):
         errors.add(path, "must be an array of positions")
         return None
@@ -209,7 +209,9 @@ def _parse_positions(
 
 def _check_ring(ring: FloatArray, path: str, errors: ErrorCollector) -> FloatArray | None:
     if len(ring) < 4:
-        errors.add(path, f"a ring needs at least 4 positions (3 distinct + closing), got {len(ring)}")
+        errors.add(
+            path, f"a ring needs at least 4 positions (3 distinct + closing), got {len(ring)}"
+        )
         return None
     if not np.array_equal(ring[0], ring[-1]):
         errors.add(path, "ring is not closed: the last position must repeat the first")
@@ -223,7 +225,9 @@ def _check_ring(ring: FloatArray, path: str, errors: ErrorCollector) -> FloatArr
     # Going once round a pole adds up to +/-360 degrees of longitude; an
     # ordinary ring comes back to where it started.
     if abs(unwrapped[-1, 0] - unwrapped[0, 0]) > 180.0:
-        errors.add(path, "ring encloses a pole: split the footprint so that no part contains a pole")
+        errors.add(
+            path, "ring encloses a pole: split the footprint so that no part contains a pole"
+        )
         return None
     if np.any(np.abs(ring[:, 1]) == 90.0):
         errors.add(path, "a ring vertex lies on a pole: split the footprint away from the pole")
@@ -246,7 +250,7 @@ def parse_footprint(
         return None
     gtype = geometry.get("type")
     try:
-        shape = Shape(gtype)
+        shape = Shape(str(gtype))
     except ValueError:
         errors.add(
             join_path(gpath, "type"),
@@ -273,7 +277,9 @@ def parse_footprint(
         if pos is None:
             return None
         if abs(pos[1]) == 90.0:
-            errors.add(cpath, "a circle centred on a pole contains it: move the footprint off the pole")
+            errors.add(
+                cpath, "a circle centred on a pole contains it: move the footprint off the pole"
+            )
             return None
         parts.append(np.array([pos], dtype=np.float64))
     elif shape is Shape.CORRIDOR:
@@ -352,7 +358,7 @@ def _extent_m(dense: Sequence[FloatArray], center: tuple[float, float], radius_m
 
 
 def _describe_invalid(planar: shapely.Geometry, frame: Frame) -> str:
-    reason = explain_validity(planar)
+    reason = str(explain_validity(planar))
     # shapely reports the location in frame metres; give it back in degrees.
     if "[" in reason and reason.endswith("]"):
         head, _, loc = reason.partition("[")

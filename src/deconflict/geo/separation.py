@@ -193,7 +193,9 @@ def _unproject_polygon(poly: shapely.Polygon, frame: Frame) -> shapely.Polygon:
     simplified = poly.simplify(1.0)
     if simplified.is_empty:
         simplified = poly
-    return shapely.Polygon(ring(simplified.exterior.coords), [ring(i.coords) for i in simplified.interiors])
+    return shapely.Polygon(
+        ring(simplified.exterior.coords), [ring(i.coords) for i in simplified.interiors]
+    )
 
 
 def _continuous(lons: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:

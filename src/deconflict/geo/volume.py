@@ -54,7 +54,9 @@ def _parse_altitude(
     doc: object, path: str, errors: ErrorCollector
 ) -> tuple[float, Reference, dict[str, Any]] | None:
     if not isinstance(doc, dict):
-        errors.add(path, 'must be an object such as {"value": 0, "units": "FT", "reference": "W84"}')
+        errors.add(
+            path, 'must be an object such as {"value": 0, "units": "FT", "reference": "W84"}'
+        )
         return None
     value, units, ref = doc.get("value"), doc.get("units"), doc.get("reference")
     ok = True
@@ -135,17 +137,31 @@ def _parse_volume(doc: object, path: str, limits: Limits, errs: ErrorCollector) 
         errs.add(join_path(path, key), "unknown field")
     for key in sorted(_FIELDS - {"radius_m"} - set(doc)):
         errs.add(join_path(path, key), "required")
-    footprint = parse_footprint(
-        doc.get("geometry"), doc.get("radius_m"), path, limits.footprint, errs
-    ) if "geometry" in doc else None
-    lower = _parse_altitude(doc.get("altitude_lower"), join_path(path, "altitude_lower"), errs) \
-        if "altitude_lower" in doc else None
-    upper = _parse_altitude(doc.get("altitude_upper"), join_path(path, "altitude_upper"), errs) \
-        if "altitude_upper" in doc else None
-    start = _parse_time(doc.get("time_start"), join_path(path, "time_start"), errs) \
-        if "time_start" in doc else None
-    end = _parse_time(doc.get("time_end"), join_path(path, "time_end"), errs) \
-        if "time_end" in doc else None
+    footprint = (
+        parse_footprint(doc.get("geometry"), doc.get("radius_m"), path, limits.footprint, errs)
+        if "geometry" in doc
+        else None
+    )
+    lower = (
+        _parse_altitude(doc.get("altitude_lower"), join_path(path, "altitude_lower"), errs)
+        if "altitude_lower" in doc
+        else None
+    )
+    upper = (
+        _parse_altitude(doc.get("altitude_upper"), join_path(path, "altitude_upper"), errs)
+        if "altitude_upper" in doc
+        else None
+    )
+    start = (
+        _parse_time(doc.get("time_start"), join_path(path, "time_start"), errs)
+        if "time_start" in doc
+        else None
+    )
+    end = (
+        _parse_time(doc.get("time_end"), join_path(path, "time_end"), errs)
+        if "time_end" in doc
+        else None
+    )
     if lower and upper and lower[0] > upper[0]:
         errs.add(
             join_path(path, "altitude_lower"),

@@ -69,7 +69,8 @@ class _Columns:
         self.free.append(slot)
 
     def column(self, name: str, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-        return self.data[self.NAMES.index(name), slots]
+        column: npt.NDArray[np.float64] = self.data[self.NAMES.index(name), slots]
+        return column
 
 
 def _days(t0: float, t1: float) -> range:
@@ -100,8 +101,14 @@ class StrategicIndex:
             t0, t1 = vol.window.start_s, vol.window.end_s
             slot = self._cols.allocate(
                 (
-                    t0, t1, vol.altitude.lower_m, vol.altitude.upper_m, fp.center[0],
-                    fp.center[1], fp.cap_radius_m, _REF_CODES[vol.altitude.lower_ref],
+                    t0,
+                    t1,
+                    vol.altitude.lower_m,
+                    vol.altitude.upper_m,
+                    fp.center[0],
+                    fp.center[1],
+                    fp.cap_radius_m,
+                    _REF_CODES[vol.altitude.lower_ref],
                     _REF_CODES[vol.altitude.upper_ref],
                 )
             )
@@ -179,8 +186,10 @@ class StrategicIndex:
             return slots
         n = len(slots)
         _, _, dist = GEOD.inv(
-            np.full(n, fp.center[0]), np.full(n, fp.center[1]),
-            cols.column("lon", slots), cols.column("lat", slots),
+            np.full(n, fp.center[0]),
+            np.full(n, fp.center[1]),
+            cols.column("lon", slots),
+            cols.column("lat", slots),
         )
         gap = np.asarray(dist) - cols.column("cap", slots) - fp.cap_radius_m
         return slots[gap <= widest.lateral_m]

@@ -53,9 +53,7 @@ class BufferPolicy:
 
     def widest_for(self, kind: str) -> Buffers:
         """The largest buffers ``kind`` can meet: what the coarse index must reach."""
-        candidates = [self.default] + [
-            v for (a, b), v in self.by_kinds.items() if kind in (a, b)
-        ]
+        candidates = [self.default] + [v for (a, b), v in self.by_kinds.items() if kind in (a, b)]
         return Buffers(
             max(c.lateral_m for c in candidates),
             max(c.vertical_m for c in candidates),

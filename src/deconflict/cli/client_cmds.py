@@ -1,0 +1,210 @@
+"""Client commands for a liaison officer's terminal: notify, acks, ack, conflicts, message, watch.
+
+Each takes --server and --token, defaulting to DECONFLICT_URL and DECONFLICT_TOKEN.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from deconflict.client import ApiError, Client
+
+__all__ = ["register"]
+
+Doc = dict[str, Any]
+# Fields of a scenario file that the hub assigns itself.
+_SCENARIO_ONLY = ("id", "issuer", "version", "state")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", default=os.environ.get("DECONFLICT_URL", "http://127.0.0.1:8080"),
+                   help="hub URL (default: $DECONFLICT_URL)")
+    p.add_argument("--token", default=os.environ.get("DECONFLICT_TOKEN"),
+                   help="your party's token (default: $DECONFLICT_TOKEN)")
+    p.add_argument("--json", action="store_true", help="print the hub's JSON answer")
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("notify", help="notify the notice(s) in FILE to the hub")
+    p.add_argument("file", type=Path, help='a notice document, or {"notices": [...]}')
+    _common(p)
+    p.set_defaults(handler=_wrap(_notify))
+
+    p = subparsers.add_parser("acks", help="acknowledgements you owe (or are owed: --issued)")
+    p.add_argument("--issued", action="store_true", help="answers to your own notices")
+    p.add_argument("--state", help="e.g. pending,delivered")
+    _common(p)
+    p.set_defaults(handler=_wrap(_acks))
+
+    p = subparsers.add_parser("ack", help="acknowledge receipt of a notice's current version")
+    p.add_argument("notice", help="notice id")
+    p.add_argument("--version", type=int, help="the version you read (default: the current one)")
+    p.add_argument("--comment", help="optional remark to the issuer")
+    _common(p)
+    p.set_defaults(handler=_wrap(_ack))
+
+    p = subparsers.add_parser("conflicts", help="conflicts of your notices")
+    p.add_argument("--state", default="open", help="open, resolved or all (default open)")
+    _common(p)
+    p.set_defaults(handler=_wrap(_conflicts))
+
+    p = subparsers.add_parser("message", help="send a hotline message")
+    p.add_argument("text", help="the message")
+    p.add_argument("--to", action="append", required=True, help="recipient party (repeatable)")
+    p.add_argument("--priority", default="routine", choices=["routine", "urgent", "flash"])
+    p.add_argument("--subject", default="")
+    p.add_argument("--ref", help="what it is about: notice:<id>, conflict:<id> or alert:<id>")
+    _common(p)
+    p.set_defaults(handler=_wrap(_message))
+
+    p = subparsers.add_parser("watch", help="follow your live event stream")
+    p.add_argument("--after", type=int, help="resume after this event id")
+    p.add_argument("--count", type=int, help="stop after this many events")
+    _common(p)
+    p.set_defaults(handler=_wrap(_watch))
+
+
+def _wrap(fn: Callable[[Client, argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        if not args.token:
+            print("deconflict: no token: pass --token or set DECONFLICT_TOKEN", file=sys.stderr)
+            return 2
+        try:
+            with Client(args.server, args.token) as client:
+                return fn(client, args)
+        except ApiError as exc:
+            print(f"deconflict: {exc}", file=sys.stderr)
+            return 1
+        except httpx.HTTPError as exc:
+            print(f"deconflict: cannot reach {args.server}: {exc}", file=sys.stderr)
+            return 3
+        except KeyboardInterrupt:
+            return 130
+
+    return handler
+
+
+def _emit(args: argparse.Namespace, doc: Any, human: Callable[[], None]) -> int:
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        human()
+    return 0
+
+
+def _describe_conflict(c: Doc) -> str:
+    other = c.get("other") or {}
+    mine = c.get("mine") or {}
+    o = (c.get("overlaps") or [{}])[0]
+    window = o.get("time_window") or {}
+    band = o.get("altitude_band") or {}
+    where = "overlap" if not o.get("min_distance_m") else f"{o['min_distance_m']:.0f} m apart"
+    return (
+        f"{c.get('id') or '(dry run)'} [{c.get('state')}] your {mine.get('kind')} "
+        f"{mine.get('notice') or ''} x {other.get('issuer')}'s {other.get('kind')} "
+        f"{other.get('notice') or '(not addressed to you)'}: {where}, "
+        f"{band.get('lower_m', '?')}-{band.get('upper_m', '?')} m, "
+        f"{window.get('start', '?')} to {window.get('end', '?')}"
+    )
+
+
+def _notify(client: Client, args: argparse.Namespace) -> int:
+    try:
+        doc = json.loads(args.file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"deconflict notify: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    docs = doc["notices"] if isinstance(doc, dict) and "notices" in doc else [doc]
+    results = []
+    for d in docs:
+        body = {k: v for k, v in d.items() if k not in _SCENARIO_ONLY}
+        results.append(client.notify(body))
+
+    def human() -> None:
+        for r in results:
+            print(f"notified {r['id']} v{r['version']} ({r['kind']}) to {', '.join(r['addressees'])}")
+            for c in r["conflicts"]:
+                print("  CONFLICT " + _describe_conflict(c))
+
+    return _emit(args, results if len(results) > 1 else results[0], human)
+
+
+def _acks(client: Client, args: argparse.Namespace) -> int:
+    acks = client.acks(role="issuer" if args.issued else "addressee", state=args.state)
+
+    def human() -> None:
+        if not acks:
+            print("no acknowledgements")
+        for a in acks:
+            flag = " OVERDUE" if a["overdue"] else ""
+            who = a["addressee"] if args.issued else f"from {a['issuer']}"
+            print(f"{a['notice_id']} v{a['version']} {who}: {a['state']}{flag}"
+                  f" (deadline {a['deadline'] or 'none'})")
+
+    return _emit(args, acks, human)
+
+
+def _ack(client: Client, args: argparse.Namespace) -> int:
+    version = args.version or client.notice(args.notice)["version"]
+    ack = client.ack(args.notice, version, args.comment)
+    return _emit(args, ack, lambda: print(
+        f"acknowledged {ack['notice_id']} v{ack['version']} at {ack['acknowledged_at']}"))
+
+
+def _conflicts(client: Client, args: argparse.Namespace) -> int:
+    state = None if args.state == "all" else args.state
+    conflicts = client.conflicts(state=state)
+
+    def human() -> None:
+        if not conflicts:
+            print("no conflicts")
+        for c in conflicts:
+            print(_describe_conflict(c))
+
+    return _emit(args, conflicts, human)
+
+
+def _message(client: Client, args: argparse.Namespace) -> int:
+    ref = None
+    if args.ref:
+        kind, _, ref_id = args.ref.partition(":")
+        ref = {"type": kind, "id": ref_id}
+    m = client.send_message(args.to, args.text, priority=args.priority, subject=args.subject,
+                            ref=ref)
+    return _emit(args, m, lambda: print(f"sent {m['id']} ({m['priority']}) to {', '.join(m['to'])}"))
+
+
+def _watch(client: Client, args: argparse.Namespace) -> int:
+    seen = 0
+    for event in client.stream(after=args.after):
+        if args.json:
+            print(json.dumps(event), flush=True)
+        else:
+            print(f"#{event['id']} {event['time']} {event['type']}: {_summary(event)}", flush=True)
+        seen += 1
+        if args.count is not None and seen >= args.count:
+            break
+    return 0
+
+
+def _summary(event: Doc) -> str:
+    d = event["data"]
+    t = event["type"]
+    if t.startswith("notice_"):
+        return f"{d.get('issuer')} {d.get('kind')} {d.get('id')} v{d.get('version')} {d.get('title', '')}"
+    if t.startswith("conflict_"):
+        return _describe_conflict(d)
+    if t.startswith("ack_"):
+        who = d.get("addressee") or d.get("party")
+        return f"{d.get('notice_id')} v{d.get('version')} {who}"
+    if t == "message_received":
+        return f"[{d['priority']}] from {d['from']}: {d['body']}"
+    return json.dumps(d)

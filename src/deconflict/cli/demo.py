@@ -1,0 +1,183 @@
+"""`deconflict demo`: a hub on a temporary database, playing the Syria 2015 scenario.
+
+The scenario's times are moved to the coming minutes so that the hub treats
+its notices as live; the geometry is unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from deconflict.client import Client
+from deconflict.config import Settings
+
+__all__ = ["register"]
+
+Doc = dict[str, Any]
+DEFAULT_SCENARIO = Path(__file__).resolve().parents[3] / "examples" / "syria-2015.json"
+# The notice whose acknowledgement the demo lets run out, to show the escalation.
+OVERDUE_DEADLINE_S = 3.0
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "demo", help="run a hub on a temporary database and play the Syria 2015 scenario",
+    )
+    p.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    p.add_argument("--exit-after-play", action="store_true",
+                   help="stop the hub once the scenario has played (for tests)")
+    p.set_defaults(handler=run)
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _shift(doc: Any, offset: timedelta) -> Any:
+    if isinstance(doc, dict):
+        out = {}
+        for k, v in doc.items():
+            if k in ("time_start", "time_end") and isinstance(v, str):
+                t = datetime.fromisoformat(v.replace("Z", "+00:00")) + offset
+                out[k] = t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+            else:
+                out[k] = _shift(v, offset)
+        return out
+    if isinstance(doc, list):
+        return [_shift(v, offset) for v in doc]
+    return doc
+
+
+def _starts(n: Doc) -> list[datetime]:
+    return [datetime.fromisoformat(v["time_start"].replace("Z", "+00:00")) for v in n["volumes"]]
+
+
+def run(args: argparse.Namespace) -> int:
+    from deconflict.api.server import ServerThread  # noqa: PLC0415 - keeps --help fast
+
+    try:
+        scenario = json.loads(args.scenario.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"deconflict demo: cannot read the scenario {args.scenario}: {exc}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="deconflict-demo-") as tmp:
+        admin_token = "adm_" + secrets.token_urlsafe(24)
+        settings = Settings(
+            db_path=Path(tmp) / "demo.db", admin_token=admin_token, host=args.host,
+            port=args.port, sweep_interval_s=0.5, heartbeat_s=5.0,
+        )
+        server = ServerThread(settings).start()
+        try:
+            _say(f"deconflict demo hub on {server.url} (temporary database {settings.db_path})")
+            _say(f"  admin token: {admin_token}")
+            _play(server.url, admin_token, scenario)
+            if args.exit_after_play:
+                return 0
+            _say(f"\nThe hub keeps running at {server.url}; Ctrl-C stops it.")
+            _say(f"  try: DECONFLICT_URL={server.url} DECONFLICT_TOKEN=<a token above> "
+                 "deconflict watch")
+            server.wait()
+        finally:
+            server.stop()
+    return 0
+
+
+def _play(url: str, admin_token: str, scenario: Doc) -> None:
+    with Client(url, admin_token) as admin:
+        tokens = {}
+        for p in scenario["parties"]:
+            tokens[p["id"]] = admin.register_party(p["id"], p["name"])["token"]
+            _say(f"  registered {p['id']:<10} {p['name']}\n    token: {tokens[p['id']]}")
+    clients = {p: Client(url, t) for p, t in tokens.items()}
+    try:
+        _play_as_parties(clients, scenario)
+    finally:
+        for c in clients.values():
+            c.close()
+
+
+def _play_as_parties(clients: dict[str, Client], scenario: Doc) -> None:
+    notices = scenario["notices"]
+    now = datetime.now(UTC)
+    live = [n for n in notices if n.get("kind") != "protected_site"] or notices
+    offset = (now + timedelta(minutes=5)) - min(t for n in live for t in _starts(n))
+    _say(f"\nScenario times moved by {offset.days} days so that it starts in 5 minutes.")
+    # The last notice of the scenario is the one left unacknowledged.
+    overdue_one = notices[-1]["id"]
+    ids: dict[str, Doc] = {}
+    _say("\n== Notifications ==")
+    for n in notices:
+        body = {k: v for k, v in _shift(n, offset).items() if k not in ("id", "issuer")}
+        deadline = OVERDUE_DEADLINE_S if n["id"] == overdue_one else 600.0
+        body["ack_deadline"] = (datetime.now(UTC) + timedelta(seconds=deadline)).isoformat()
+        stored = clients[n["issuer"]].notify(body)
+        ids[n["id"]] = stored
+        _say(f"{n['issuer']:>10} notified {stored['id']} ({stored['kind']}) "
+             f"{stored['title']!r} to {', '.join(stored['addressees'])}")
+        for c in stored["conflicts"]:
+            other = c["other"]
+            o = c["overlaps"][0]
+            band = o.get("altitude_band") or {}
+            _say(f"{'':>10}   CONFLICT {c['id']} with {other['issuer']}'s {other['kind']}"
+                 f"{' ' + other['notice'] if other['notice'] else ' (not addressed: overlap only)'}"
+                 f", {band.get('lower_m', 0):.0f}-{band.get('upper_m', 0):.0f} m")
+    _say("\n== Acknowledgements ==")
+    for n in notices:
+        stored = ids[n["id"]]
+        if n["id"] == overdue_one:
+            continue
+        for p in clients:
+            if p == n["issuer"] or ("*" not in stored["addressees"]
+                                    and p not in stored["addressees"]):
+                continue
+            clients[p].notice(stored["id"])  # reading it is the delivery
+            clients[p].ack(stored["id"], stored["version"], "received")
+            _say(f"{p:>10} acknowledged {stored['id']} v{stored['version']} ({n['id']})")
+    late = ids[overdue_one]
+    issuer = next(n["issuer"] for n in notices if n["id"] == overdue_one)
+    _say(f"\n{', '.join(late['addressees'])} leave {late['id']} ({overdue_one}) unacknowledged; "
+         f"its deadline is {OVERDUE_DEADLINE_S:.0f} s away...")
+    deadline = time.monotonic() + 15
+    overdue = None
+    while overdue is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+        overdue = next((e for e in clients[issuer].events() if e["type"] == "ack_overdue"), None)
+    if overdue:
+        d = overdue["data"]
+        _say(f"{issuer:>10} <- ack_overdue: {d['addressee']} has not acknowledged "
+             f"{d['notice_id']} v{d['version']} (deadline {d['deadline']})")
+    else:
+        _say("   (no ack_overdue event within 15 s)")
+    _say("\n== Hotline ==")
+    conflicts = clients[issuer].conflicts()
+    others = sorted(p for p in clients if p != issuer)
+    target = late["addressees"][0] if late["addressees"][0] != "*" else others[0]
+    ref = {"type": "conflict", "id": conflicts[0]["id"]} if conflicts else None
+    m = clients[issuer].send_message(
+        [target], f"Please acknowledge {late['id']} ({late['title']}).",
+        priority="urgent", subject="Unacknowledged notice", ref=ref,
+    )
+    _say(f"{issuer:>10} -> {target}: [urgent] {m['body']}")
+    inbox = clients[target].messages(box="in")
+    clients[target].read_message(inbox[0]["id"])
+    reply = clients[target].send_message([issuer], "Received. Passed to the operations centre.",
+                                         ref={"type": "message", "id": m["id"]})
+    _say(f"{target:>10} read it and replied: {reply['body']}")
+    receipts = next(x for x in clients[issuer].messages(box="out") if x["id"] == m["id"])
+    for r in receipts["receipts"]:
+        _say(f"{'':>10}   receipt: {r['party']} delivered {r['delivered_at']}, read {r['read_at']}")
+    _say("\n== Open conflicts ==")
+    for p, c in clients.items():
+        for x in c.conflicts():
+            _say(f"{p:>10} sees {x['id']}: its {x['mine']['kind']} x {x['other']['issuer']}'s "
+                 f"{x['other']['kind']} (addressed to it: {x['other']['addressed_to_you']})")
