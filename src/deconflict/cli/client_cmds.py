@@ -25,10 +25,16 @@ _SCENARIO_ONLY = ("id", "issuer", "version", "state")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--server", default=os.environ.get("DECONFLICT_URL", "http://127.0.0.1:8080"),
-                   help="hub URL (default: $DECONFLICT_URL)")
-    p.add_argument("--token", default=os.environ.get("DECONFLICT_TOKEN"),
-                   help="your party's token (default: $DECONFLICT_TOKEN)")
+    p.add_argument(
+        "--server",
+        default=os.environ.get("DECONFLICT_URL", "http://127.0.0.1:8080"),
+        help="hub URL (default: $DECONFLICT_URL)",
+    )
+    p.add_argument(
+        "--token",
+        default=os.environ.get("DECONFLICT_TOKEN"),
+        help="your party's token (default: $DECONFLICT_TOKEN)",
+    )
     p.add_argument("--json", action="store_true", help="print the hub's JSON answer")
 
 
@@ -130,7 +136,9 @@ def _notify(client: Client, args: argparse.Namespace) -> int:
 
     def human() -> None:
         for r in results:
-            print(f"notified {r['id']} v{r['version']} ({r['kind']}) to {', '.join(r['addressees'])}")
+            print(
+                f"notified {r['id']} v{r['version']} ({r['kind']}) to {', '.join(r['addressees'])}"
+            )
             for c in r["conflicts"]:
                 print("  CONFLICT " + _describe_conflict(c))
 
@@ -146,8 +154,10 @@ def _acks(client: Client, args: argparse.Namespace) -> int:
         for a in acks:
             flag = " OVERDUE" if a["overdue"] else ""
             who = a["addressee"] if args.issued else f"from {a['issuer']}"
-            print(f"{a['notice_id']} v{a['version']} {who}: {a['state']}{flag}"
-                  f" (deadline {a['deadline'] or 'none'})")
+            print(
+                f"{a['notice_id']} v{a['version']} {who}: {a['state']}{flag}"
+                f" (deadline {a['deadline'] or 'none'})"
+            )
 
     return _emit(args, acks, human)
 
@@ -155,8 +165,13 @@ def _acks(client: Client, args: argparse.Namespace) -> int:
 def _ack(client: Client, args: argparse.Namespace) -> int:
     version = args.version or client.notice(args.notice)["version"]
     ack = client.ack(args.notice, version, args.comment)
-    return _emit(args, ack, lambda: print(
-        f"acknowledged {ack['notice_id']} v{ack['version']} at {ack['acknowledged_at']}"))
+    return _emit(
+        args,
+        ack,
+        lambda: print(
+            f"acknowledged {ack['notice_id']} v{ack['version']} at {ack['acknowledged_at']}"
+        ),
+    )
 
 
 def _conflicts(client: Client, args: argparse.Namespace) -> int:
@@ -177,19 +192,20 @@ def _message(client: Client, args: argparse.Namespace) -> int:
     if args.ref:
         kind, _, ref_id = args.ref.partition(":")
         ref = {"type": kind, "id": ref_id}
-    m = client.send_message(args.to, args.text, priority=args.priority, subject=args.subject,
-                            ref=ref)
-    return _emit(args, m, lambda: print(f"sent {m['id']} ({m['priority']}) to {', '.join(m['to'])}"))
+    m = client.send_message(
+        args.to, args.text, priority=args.priority, subject=args.subject, ref=ref
+    )
+    return _emit(
+        args, m, lambda: print(f"sent {m['id']} ({m['priority']}) to {', '.join(m['to'])}")
+    )
 
 
 def _watch(client: Client, args: argparse.Namespace) -> int:
-    seen = 0
-    for event in client.stream(after=args.after):
+    for seen, event in enumerate(client.stream(after=args.after), start=1):
         if args.json:
             print(json.dumps(event), flush=True)
         else:
             print(f"#{event['id']} {event['time']} {event['type']}: {_summary(event)}", flush=True)
-        seen += 1
         if args.count is not None and seen >= args.count:
             break
     return 0
@@ -199,7 +215,8 @@ def _summary(event: Doc) -> str:
     d = event["data"]
     t = event["type"]
     if t.startswith("notice_"):
-        return f"{d.get('issuer')} {d.get('kind')} {d.get('id')} v{d.get('version')} {d.get('title', '')}"
+        head = f"{d.get('issuer')} {d.get('kind')} {d.get('id')}"
+        return f"{head} v{d.get('version')} {d.get('title', '')}"
     if t.startswith("conflict_"):
         return _describe_conflict(d)
     if t.startswith("ack_"):

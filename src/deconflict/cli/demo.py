@@ -29,13 +29,17 @@ OVERDUE_DEADLINE_S = 3.0
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "demo", help="run a hub on a temporary database and play the Syria 2015 scenario",
+        "demo",
+        help="run a hub on a temporary database and play the Syria 2015 scenario",
     )
     p.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080, help="0 picks a free port")
-    p.add_argument("--exit-after-play", action="store_true",
-                   help="stop the hub once the scenario has played (for tests)")
+    p.add_argument(
+        "--exit-after-play",
+        action="store_true",
+        help="stop the hub once the scenario has played (for tests)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -73,8 +77,12 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="deconflict-demo-") as tmp:
         admin_token = "adm_" + secrets.token_urlsafe(24)
         settings = Settings(
-            db_path=Path(tmp) / "demo.db", admin_token=admin_token, host=args.host,
-            port=args.port, sweep_interval_s=0.5, heartbeat_s=5.0,
+            db_path=Path(tmp) / "demo.db",
+            admin_token=admin_token,
+            host=args.host,
+            port=args.port,
+            sweep_interval_s=0.5,
+            heartbeat_s=5.0,
         )
         server = ServerThread(settings).start()
         try:
@@ -84,8 +92,10 @@ def run(args: argparse.Namespace) -> int:
             if args.exit_after_play:
                 return 0
             _say(f"\nThe hub keeps running at {server.url}; Ctrl-C stops it.")
-            _say(f"  try: DECONFLICT_URL={server.url} DECONFLICT_TOKEN=<a token above> "
-                 "deconflict watch")
+            _say(
+                f"  try: DECONFLICT_URL={server.url} DECONFLICT_TOKEN=<a token above> "
+                "deconflict watch"
+            )
             server.wait()
         finally:
             server.stop()
@@ -122,31 +132,38 @@ def _play_as_parties(clients: dict[str, Client], scenario: Doc) -> None:
         body["ack_deadline"] = (datetime.now(UTC) + timedelta(seconds=deadline)).isoformat()
         stored = clients[n["issuer"]].notify(body)
         ids[n["id"]] = stored
-        _say(f"{n['issuer']:>10} notified {stored['id']} ({stored['kind']}) "
-             f"{stored['title']!r} to {', '.join(stored['addressees'])}")
+        _say(
+            f"{n['issuer']:>10} notified {stored['id']} ({stored['kind']}) "
+            f"{stored['title']!r} to {', '.join(stored['addressees'])}"
+        )
         for c in stored["conflicts"]:
             other = c["other"]
             o = c["overlaps"][0]
             band = o.get("altitude_band") or {}
-            _say(f"{'':>10}   CONFLICT {c['id']} with {other['issuer']}'s {other['kind']}"
-                 f"{' ' + other['notice'] if other['notice'] else ' (not addressed: overlap only)'}"
-                 f", {band.get('lower_m', 0):.0f}-{band.get('upper_m', 0):.0f} m")
+            _say(
+                f"{'':>10}   CONFLICT {c['id']} with {other['issuer']}'s {other['kind']}"
+                f"{' ' + other['notice'] if other['notice'] else ' (not addressed: overlap only)'}"
+                f", {band.get('lower_m', 0):.0f}-{band.get('upper_m', 0):.0f} m"
+            )
     _say("\n== Acknowledgements ==")
     for n in notices:
         stored = ids[n["id"]]
         if n["id"] == overdue_one:
             continue
-        for p in clients:
-            if p == n["issuer"] or ("*" not in stored["addressees"]
-                                    and p not in stored["addressees"]):
+        for p, client in clients.items():
+            if p == n["issuer"] or (
+                "*" not in stored["addressees"] and p not in stored["addressees"]
+            ):
                 continue
-            clients[p].notice(stored["id"])  # reading it is the delivery
-            clients[p].ack(stored["id"], stored["version"], "received")
+            client.notice(stored["id"])  # reading it is the delivery
+            client.ack(stored["id"], stored["version"], "received")
             _say(f"{p:>10} acknowledged {stored['id']} v{stored['version']} ({n['id']})")
     late = ids[overdue_one]
     issuer = next(n["issuer"] for n in notices if n["id"] == overdue_one)
-    _say(f"\n{', '.join(late['addressees'])} leave {late['id']} ({overdue_one}) unacknowledged; "
-         f"its deadline is {OVERDUE_DEADLINE_S:.0f} s away...")
+    _say(
+        f"\n{', '.join(late['addressees'])}: {late['id']} ({overdue_one}) left unacknowledged; "
+        f"its deadline is {OVERDUE_DEADLINE_S:.0f} s away..."
+    )
     deadline = time.monotonic() + 15
     overdue = None
     while overdue is None and time.monotonic() < deadline:
@@ -154,8 +171,10 @@ def _play_as_parties(clients: dict[str, Client], scenario: Doc) -> None:
         overdue = next((e for e in clients[issuer].events() if e["type"] == "ack_overdue"), None)
     if overdue:
         d = overdue["data"]
-        _say(f"{issuer:>10} <- ack_overdue: {d['addressee']} has not acknowledged "
-             f"{d['notice_id']} v{d['version']} (deadline {d['deadline']})")
+        _say(
+            f"{issuer:>10} <- ack_overdue: {d['addressee']} has not acknowledged "
+            f"{d['notice_id']} v{d['version']} (deadline {d['deadline']})"
+        )
     else:
         _say("   (no ack_overdue event within 15 s)")
     _say("\n== Hotline ==")
@@ -164,14 +183,20 @@ def _play_as_parties(clients: dict[str, Client], scenario: Doc) -> None:
     target = late["addressees"][0] if late["addressees"][0] != "*" else others[0]
     ref = {"type": "conflict", "id": conflicts[0]["id"]} if conflicts else None
     m = clients[issuer].send_message(
-        [target], f"Please acknowledge {late['id']} ({late['title']}).",
-        priority="urgent", subject="Unacknowledged notice", ref=ref,
+        [target],
+        f"Please acknowledge {late['id']} ({late['title']}).",
+        priority="urgent",
+        subject="Unacknowledged notice",
+        ref=ref,
     )
     _say(f"{issuer:>10} -> {target}: [urgent] {m['body']}")
     inbox = clients[target].messages(box="in")
     clients[target].read_message(inbox[0]["id"])
-    reply = clients[target].send_message([issuer], "Received. Passed to the operations centre.",
-                                         ref={"type": "message", "id": m["id"]})
+    reply = clients[target].send_message(
+        [issuer],
+        "Received. Passed to the operations centre.",
+        ref={"type": "message", "id": m["id"]},
+    )
     _say(f"{target:>10} read it and replied: {reply['body']}")
     receipts = next(x for x in clients[issuer].messages(box="out") if x["id"] == m["id"])
     for r in receipts["receipts"]:
@@ -179,5 +204,7 @@ def _play_as_parties(clients: dict[str, Client], scenario: Doc) -> None:
     _say("\n== Open conflicts ==")
     for p, c in clients.items():
         for x in c.conflicts():
-            _say(f"{p:>10} sees {x['id']}: its {x['mine']['kind']} x {x['other']['issuer']}'s "
-                 f"{x['other']['kind']} (addressed to it: {x['other']['addressed_to_you']})")
+            _say(
+                f"{p:>10} sees {x['id']}: its {x['mine']['kind']} x {x['other']['issuer']}'s "
+                f"{x['other']['kind']} (addressed to it: {x['other']['addressed_to_you']})"
+            )
