@@ -247,6 +247,8 @@ class NoticeOps(HubCore):
 
     def amend(self, who: Principal, notice_id: str, body: Any) -> dict[str, Any]:
         self.require_party(who, "amend notices")
+        with self.store.read() as repo:  # who may amend comes before what is wrong with it
+            self._own_notice(repo, who, notice_id)
         doc = self._parse(who, body, amendment=True)
 
         def run(tx: Tx) -> dict[str, Any]:

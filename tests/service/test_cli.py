@@ -1,0 +1,99 @@
+"""The command line against a live hub: demo, serve and the liaison commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from deconflict.cli import main
+from tests.service.helpers import World, notice
+
+
+def test_demo_plays_and_exits() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "deconflict", "demo", "--port", "0", "--exit-after-play"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "CONFLICT" in text
+    assert "acknowledged" in text
+    assert "ack_overdue" in text
+    assert "receipt: russia delivered" in text
+    assert "dcf_" in text  # the tokens are printed for the web UI and the CLI
+
+
+def test_serve_refuses_without_admin_token(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DECONFLICT_ADMIN_TOKEN", raising=False)
+    assert main(["serve", "--db", "/nonexistent/x.db", "--port", "0"]) == 2
+    assert "DECONFLICT_ADMIN_TOKEN" in capsys.readouterr().err
+
+
+def test_client_commands(
+    world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DECONFLICT_URL", world.url)
+    ru = world.party("russia")
+    ru.ok("POST", "/v1/notices", notice(["coalition"], lon=36.2), 201)
+    doc = tmp_path / "n.json"
+    doc.write_text(
+        json.dumps(
+            {
+                "notices": [
+                    {"id": "x", "issuer": "coalition", **notice(["russia"], title="from file")}
+                ]
+            }
+        )
+    )
+    co = ["--token", world.tokens["coalition"]]
+    assert main(["notify", str(doc), *co]) == 0
+    out = capsys.readouterr().out
+    assert "notified n-" in out
+    assert "CONFLICT" in out
+    nid = out.split("notified ")[1].split()[0]
+    assert main(["conflicts", *co]) == 0
+    assert "russia's air_activity" in capsys.readouterr().out
+    monkeypatch.setenv("DECONFLICT_TOKEN", world.tokens["russia"])
+    assert main(["acks", "--json"]) == 0
+    acks = json.loads(capsys.readouterr().out)
+    assert [(a["notice_id"], a["state"]) for a in acks] == [(nid, "pending")]
+    assert main(["ack", nid, "--comment", "roger"]) == 0
+    assert f"acknowledged {nid} v1" in capsys.readouterr().out
+    assert main(["acks", "--issued", *co]) == 0
+    assert "russia: acknowledged" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "message",
+                "--to",
+                "coalition",
+                "--priority",
+                "urgent",
+                "--ref",
+                f"notice:{nid}",
+                "climbing to FL300",
+            ]
+        )
+        == 0
+    )
+    assert "sent m-" in capsys.readouterr().out
+    assert main(["watch", "--after", "0", "--count", "3", *co]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("#")
+    assert main(["ack", "n-doesnotexist"]) == 1
+    assert "404" in capsys.readouterr().err
+    assert main(["acks", "--token", "nonsense"]) == 1
+    assert "401" in capsys.readouterr().err

@@ -1,0 +1,71 @@
+"""Restarts lose nothing answered 2xx; escalation state survives them."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from deconflict.store import SqliteStore
+from tests.service.helpers import World, future, iso, notice
+
+
+def test_restart_loses_nothing(world: World) -> None:
+    co, ru = world.party("coalition"), world.party("russia")
+    a = co.ok("POST", "/v1/notices", notice(["russia"]), 201)
+    b = ru.ok("POST", "/v1/notices", notice(["coalition"], lon=36.2), 201)
+    ru.ok("POST", f"/v1/notices/{a['id']}/ack", {"version": 1, "comment": "seen"})
+    m = co.ok("POST", "/v1/messages", {"to": ["russia"], "body": "hello"}, 201)
+    events_before = ru.events()
+    world.restart()
+    co, ru = world.party("coalition"), world.party("russia")
+    assert co.ok("GET", f"/v1/notices/{a['id']}")["acks"][0]["comment"] == "seen"
+    assert ru.events() == events_before[: len(ru.events())]
+    assert [e["id"] for e in ru.events()][: len(events_before)] == [e["id"] for e in events_before]
+    assert ru.ok("GET", f"/v1/messages/{m['id']}")["body"] == "hello"
+    assert len(co.ok("GET", "/v1/conflicts")["conflicts"]) == 1
+    # The strategic index was rebuilt from the store: a new notice still conflicts with both.
+    c = world.party("un").ok("POST", "/v1/notices", notice(["coalition"], lon=36.15), 201)
+    assert {x["other"]["issuer"] for x in c["conflicts"]} == {"coalition", "russia"}
+    assert b["id"]
+
+
+def test_overdue_escalation_after_restart(tmp_path: Path) -> None:
+    world = World(tmp_path, sweep_interval_s=60.0)  # no sweep before the restart
+    try:
+        co = world.party("coalition")
+        n = co.ok(
+            "POST", "/v1/notices", notice(["russia"], ack_deadline=iso(future(1 / 3600))), 201
+        )
+        world.stop()
+        time.sleep(1.2)  # the deadline passes while the hub is down
+        world.overrides["sweep_interval_s"] = 0.2
+        world.start()
+        co, ru = world.party("coalition"), world.party("russia")
+        for _ in range(50):
+            if any(e["type"] == "ack_overdue" for e in co.events()):
+                break
+            time.sleep(0.1)
+        assert [e["data"]["notice_id"] for e in co.events() if e["type"] == "ack_overdue"] == [
+            n["id"]
+        ]
+        world.restart()  # escalations are sent once, not once per start
+        time.sleep(0.6)
+        ru = world.party("russia")
+        assert len([e for e in ru.events() if e["type"] == "ack_overdue"]) == 1
+    finally:
+        world.stop()
+
+
+def test_schema_is_migrated_and_durable_settings(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "x.db")
+    try:
+        store.migrate()
+        store.migrate()  # idempotent
+        assert store.current_revision() == "0001"
+        with store.write() as repo:
+            mode = repo.conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+            sync = repo.conn.exec_driver_sql("PRAGMA synchronous").scalar()
+        assert mode == "wal"
+        assert sync == 2  # FULL
+    finally:
+        store.close()
