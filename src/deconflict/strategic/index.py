@@ -202,11 +202,23 @@ class StrategicIndex:
         describe: bool = True,
     ) -> list[Conflict]:
         """Conflicts of ``shape`` with stored notices (its own id excluded). Stores nothing."""
+        return self._query(shape, include_same_issuer, describe, None)
+
+    def _query(
+        self,
+        shape: NoticeShape,
+        include_same_issuer: bool,
+        describe: bool,
+        after: dict[str, int] | None,
+    ) -> list[Conflict]:
+        # ``after`` (an insertion order) keeps only later notices, so that the
+        # all-pairs pass tests each pair once instead of from both sides.
+        floor = after[shape.id] if after is not None else -1
         by_notice: dict[str, list[tuple[int, int]]] = {}
         for i, vol in enumerate(shape.volumes):
             for slot in self.candidates(vol, shape.kind).tolist():
                 other_id, j = self._owner[slot]
-                if other_id == shape.id:
+                if other_id == shape.id or (after is not None and after[other_id] <= floor):
                     continue
                 by_notice.setdefault(other_id, []).append((i, j))
         conflicts = []
@@ -242,22 +254,8 @@ class StrategicIndex:
         order = {notice_id: n for n, notice_id in enumerate(self._notices)}
         out: list[Conflict] = []
         for stored in self._notices.values():
-            me = order[stored.shape.id]
-            for conflict in self.query(
-                stored.shape, include_same_issuer=include_same_issuer, describe=False
-            ):
-                if order[conflict.b.id] > me:
-                    out.append(conflict)
-        if describe:
-            out = [self._describe(c) for c in out]
+            out.extend(self._query(stored.shape, include_same_issuer, describe, order))
         return out
-
-    def _describe(self, conflict: Conflict) -> Conflict:
-        a, b = self._notices[conflict.a.id].shape, self._notices[conflict.b.id].shape
-        pairs = [(p.i, p.j) for p in conflict.volume_pairs]
-        described = self._compare(a, b, pairs, True)
-        assert described is not None  # noqa: S101 - same inputs as the undescribed pass
-        return described
 
 
 def find_conflicts(
