@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
-from tests.conftest import volume_doc
 
 from deconflict.geo import GEOD, Footprint, parse_volume
 from deconflict.geo.separation import overlap_region, separation
+from tests.conftest import volume_doc
 
 
 def footprint(geometry: dict[str, Any], radius_m: float | None = None) -> Footprint:
