@@ -203,7 +203,7 @@ def verify_consistency(
     r2 = _as_bytes(root2)
     if m is None or n is None or path is None or r1 is None or r2 is None:
         return False
-    if m > n:
+    if m == 0 or m > n:
         return False
     if m == n:
         # Nothing is hashed here, so the roots are compared as given (the RFC 9162 test
