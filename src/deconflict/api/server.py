@@ -11,6 +11,7 @@ import uvicorn
 from deconflict.api.app import create_app
 from deconflict.config import Settings
 from deconflict.service import Hub
+from deconflict.web import mount_ui  # the static map UI at / (issue 6)
 
 __all__ = ["ServerThread", "serve_forever"]
 
@@ -19,8 +20,10 @@ GRACEFUL_SHUTDOWN_S = 3
 
 
 def _config(settings: Settings, hub: Hub | None, log_level: str) -> uvicorn.Config:
+    app = create_app(settings, hub)
+    mount_ui(app)  # the static map UI at / (issue 6)
     return uvicorn.Config(
-        create_app(settings, hub),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=log_level,
