@@ -127,9 +127,11 @@ export class MapView {
         L.geoJSON(f, { pane: 'basemap', interactive: false, style: { color: '#6b5b78', weight: 1, dashArray: '5 3' } }).addTo(this.basemap);
       } else if (layer === 'place') {
         const [lon, lat] = f.geometry.coordinates;
-        L.circleMarker([lat, lon], { pane: 'basemap', radius: 2.5, color: '#9fb0c2', weight: 1, fillOpacity: 1, interactive: false })
-          .bindTooltip(f.properties.name, { permanent: true, direction: 'right', className: 'place-label', offset: [4, 0] })
-          .addTo(this.places);
+        L.circleMarker([lat, lon], { pane: 'basemap', radius: 2.5, color: '#9fb0c2', weight: 1, fillOpacity: 1, interactive: false }).addTo(this.places);
+        L.marker([lat, lon], {
+          pane: 'basemap', interactive: false, keyboard: false,
+          icon: L.divIcon({ className: 'place-label', html: escapeHtml(f.properties.name), iconSize: null, iconAnchor: [-5, 7] }),
+        }).addTo(this.places);
       }
     }
     this.togglePlaces();
@@ -279,6 +281,10 @@ export function overlapBand(o) {
 
 export function overlapWindow(o) {
   return o.time_window ? windowText(o.time_window.start, o.time_window.end) : `${Math.round(o.time_gap_s / 60)} min apart`;
+}
+
+function escapeHtml(s) {
+  return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 function within(t, start, end) {

@@ -35,13 +35,18 @@ export function zuluShort(t) {
 export function windowText(start, end) {
   return `${zulu(start)} – ${zulu(end)}`;
 }
-// Value of an <input type="datetime-local"> read as UTC ("2030-09-30T06:00").
+// Time fields are typed as UTC, 24 h: "2030-09-30 06:00Z" (the Z is optional).
 export function toInputUtc(t) {
   const d = t instanceof Date ? t : new Date(t);
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}Z`;
 }
+// RFC 3339 for the API; anything unreadable goes as typed so that the hub's
+// validation message lands next to the field.
 export function fromInputUtc(v) {
-  return v ? `${v.length === 16 ? `${v}:00` : v}Z` : '';
+  const s = (v || '').trim();
+  if (!s) return '';
+  const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}):?(\d{2})(?::(\d{2}))?\s*Z?$/i.exec(s);
+  return m ? `${m[1]}T${m[2]}:${m[3]}:${m[4] || '00'}Z` : s;
 }
 
 export function altText(a) {
