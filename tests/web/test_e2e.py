@@ -10,6 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
+from tests.service.helpers import World, notice, volume
 from tests.web.conftest import Officer, Watch
 
 # Four corners clicked on the map, in pixels from its top-left corner.
@@ -94,3 +95,38 @@ def test_notify_acknowledge_conflict_hotline(
     expect(ru.locator("#chat")).to_contain_text("crosses BRAVO")
     expect(co.locator("#chat .receipt")).to_contain_text("read")
     officers["coalition"].shot(shots, "06-coalition-hotline")
+
+
+def test_time_filter_and_reconnect_resume(
+    officers: dict[str, Officer], world: World, watch: Watch, shots: Path
+) -> None:
+    co, ru = officers["coalition"].page, officers["russia"].page
+    api = world.party("coalition")
+    api.ok(
+        "POST",
+        "/v1/notices",
+        {**notice(["russia"], title="Later today"), "volumes": [volume(start_h=5.0)]},
+        201,
+    )
+    overlay = ru.locator(".leaflet-overlay-pane path.leaflet-interactive")
+    expect(overlay.first).to_be_visible()
+
+    # "Now" shows only what is active now: the notice starts in five hours.
+    ru.click("#time-now")
+    expect(ru.locator("#time-label")).to_contain_text("now")
+    expect(overlay).to_have_count(0)
+    ru.click("#time-all")
+    expect(overlay.first).to_be_visible()
+
+    # The stream drops; the indicator says so; on return it resumes where it stopped.
+    watch.expected.append("ERR_INTERNET_DISCONNECTED")  # the browser's own log of failed fetches
+    officers["russia"].context.set_offline(True)
+    expect(ru.locator("#conn")).not_to_have_attribute("data-state", "live", timeout=15_000)
+    officers["russia"].shot(shots, "07-russia-offline")
+    api.ok("POST", "/v1/messages", {"to": ["russia"], "body": "sent while you were away"}, 201)
+    officers["russia"].context.set_offline(False)
+    expect(ru.locator("#conn")).to_have_attribute("data-state", "live", timeout=20_000)
+    expect(ru.locator("#badge-hotline")).to_have_text("1")
+    ru.click("[data-tab=hotline]")
+    expect(ru.locator("#chat")).to_contain_text("sent while you were away")
+    expect(co.locator("#conn")).to_have_attribute("data-state", "live")

@@ -4,6 +4,8 @@
 
 import { token } from './api.js';
 
+const STALL_MS = 60000;
+
 export class EventStream {
   constructor({ onEvent, onState, lastId = 0 }) {
     this.onEvent = onEvent;
@@ -12,6 +14,16 @@ export class EventStream {
     this.stopped = false;
     this.delay = 1000;
     this.controller = null;
+    this.wake = null;
+    this.lastData = Date.now();
+    // The browser knows before TCP does: drop at once when the network goes,
+    // and reconnect at once (resuming) when it comes back.
+    window.addEventListener('offline', () => this.reconnect());
+    window.addEventListener('online', () => this.wake?.());
+    // The hub sends a heartbeat at least every few seconds: silence means a dead link.
+    setInterval(() => {
+      if (this.controller && Date.now() - this.lastData > STALL_MS) this.reconnect();
+    }, 5000);
   }
 
   start() {
@@ -44,8 +56,12 @@ export class EventStream {
         }
       }
       if (this.stopped) return;
-      this.onState('reconnecting');
-      await new Promise((r) => setTimeout(r, this.delay));
+      this.onState(navigator.onLine === false ? 'offline' : 'reconnecting', navigator.onLine === false ? 'no network' : '');
+      await new Promise((r) => {
+        const timer = setTimeout(r, this.delay);
+        this.wake = () => { clearTimeout(timer); r(); };
+      });
+      this.wake = null;
       this.delay = Math.min(this.delay * 2, 10000);
     }
   }
@@ -60,6 +76,7 @@ export class EventStream {
       err.status = r.status;
       throw err;
     }
+    this.lastData = Date.now();
     this.onState('live');
     this.delay = 1000;
     const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -67,6 +84,7 @@ export class EventStream {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
+      this.lastData = Date.now();
       buf += value.replace(/\r\n?/g, '\n');
       let cut;
       while ((cut = buf.indexOf('\n\n')) >= 0) {

@@ -113,7 +113,7 @@ function setConn(s, why) {
   const el = $('conn');
   el.dataset.state = s;
   el.textContent = { live: 'live', connecting: 'connecting…', reconnecting: 'reconnecting…', offline: `offline${why ? `: ${why}` : ''}` }[s];
-  el.title = s === 'live' ? `event stream connected (last event ${stream?.lastId ?? 0})` : 'the event stream is down; it reconnects and resumes by itself';
+  el.title = s === 'live' ? 'event stream connected' : 'the event stream is down; it reconnects and resumes by itself';
 }
 
 // The id of the newest event: everything before it is already in the snapshot.
@@ -149,7 +149,14 @@ async function refreshAcks(now = false) {
     acksTimer = setTimeout(() => refreshAcks(true), 150);
     return;
   }
-  const [mine, theirs] = await Promise.all([api('GET', '/v1/acks?role=addressee'), api('GET', '/v1/acks?role=issuer')]);
+  let mine;
+  let theirs;
+  try {
+    [mine, theirs] = await Promise.all([api('GET', '/v1/acks?role=addressee'), api('GET', '/v1/acks?role=issuer')]);
+  } catch {
+    // offline or hub restarting: the stream's reconnect brings the ack events again
+    return;
+  }
   state.acksIn = new Map(mine.acks.map((a) => [a.notice_id, a]));
   state.acksOut = new Map();
   for (const a of theirs.acks) {
