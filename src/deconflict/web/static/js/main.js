@@ -111,6 +111,7 @@ function tickClock() {
 
 function setConn(s, why) {
   const el = $('conn');
+  if (s === 'live' && el.dataset.state !== 'live' && el.dataset.state !== 'connecting') refreshAcks();
   el.dataset.state = s;
   el.textContent = { live: 'live', connecting: 'connecting…', reconnecting: 'reconnecting…', offline: `offline${why ? `: ${why}` : ''}` }[s];
   el.title = s === 'live' ? 'event stream connected' : 'the event stream is down; it reconnects and resumes by itself';
