@@ -197,3 +197,22 @@ def test_long_parallel_strips_stay_conservative() -> None:
     truth = reference_distance(south, north)
     assert sep.lower_bound_m <= truth + 0.5
     assert abs(sep.distance_m - truth) <= tolerance(truth) + 0.5
+
+
+@pytest.mark.parametrize("lat", [0.0, 50.0, 70.0])
+def test_wide_neighbours_need_the_refined_bound(lat: float) -> None:
+    """Two 650 km boxes 20 km apart: one frame stretches too much, the re-centred split does not."""
+    gap_deg = 20_000 / (111_320 * math.cos(math.radians(lat + 2)))
+    west = [(0.0, lat), (6.0, lat), (6.0, lat + 4), (0.0, lat + 4), (0.0, lat)]
+    east = [
+        (6.0 + gap_deg, lat),
+        (12.0, lat),
+        (12.0, lat + 4),
+        (6.0 + gap_deg, lat + 4),
+        (6.0 + gap_deg, lat),
+    ]
+    sep = separation(footprint(poly(west)), footprint(poly(east)))
+    truth = reference_distance(west, east)
+    assert sep.lower_bound_m <= truth
+    assert sep.distance_m - sep.lower_bound_m <= tolerance(truth)
+    assert abs(sep.distance_m - truth) <= tolerance(truth)
