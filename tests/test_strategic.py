@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import box, volume_doc
 
 from deconflict.geo import GEOD, parse_volume
 from deconflict.geo.separation import separation
@@ -20,6 +19,7 @@ from deconflict.strategic import (
     compare_notices,
     find_conflicts,
 )
+from tests.conftest import box, volume_doc
 
 KINDS = ["air_activity", "fires", "protected_site", "uas_activity"]
 
