@@ -5,7 +5,7 @@ here is pure computation over bytes: no I/O beyond reading and writing key files
 no clocks, no globals.
 """
 
-from deconflict.ledger import merkle, tree
+from deconflict.ledger import evidence, merkle, statements, tree
 from deconflict.ledger.canonical import canonical_json
 from deconflict.ledger.keys import (
     SignedTreeHead,
@@ -26,6 +26,7 @@ __all__ = [
     "b64d",
     "b64e",
     "canonical_json",
+    "evidence",
     "generate_key",
     "key_id",
     "load_or_create_key",
@@ -34,6 +35,7 @@ __all__ = [
     "public_raw",
     "save_private_key",
     "sign_statement",
+    "statements",
     "tree",
     "verify_statement",
 ]
