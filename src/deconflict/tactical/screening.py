@@ -67,6 +67,12 @@ _GLOBAL_REACH_M = 2.0e6
 # Candidate pairs are checked in chunks of this many, to bound peak memory.
 _CHUNK = 1 << 20
 
+# Choosing the number of broad-phase time slices (see _choose_slices).
+_SLICE_CHOICES = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32)
+_PILOT_SIZE = 1024
+_PILOT_MIN_TRACKS = 64
+_SLICE_COST_IN_PAIRS = 3.0
+
 
 @dataclass(frozen=True, eq=False)
 class ScreenResult:
@@ -264,16 +270,72 @@ def _party_codes(party: Any, n: int) -> IntArray:
 # --------------------------------------------------------------------------- broad phase
 
 
-def default_slices(h_sep: float, horizon: float, gs_max: float) -> int:
+@dataclass(frozen=True, slots=True)
+class _Reach:
+    """Everything the broad phase's search radius depends on, for one scene."""
+
+    h_sep: float
+    v_sep: float
+    horizon: float
+    gs_max: float
+    vs_max: float
+    out_of_plane: float
+
+    def radii(self, slices: int) -> tuple[float, float]:
+        """Horizontal and vertical search radii when the lookahead is cut in ``slices``.
+
+        A pair that conflicts at some time is, at the mid-time of that time's
+        slice, at most half a slice of closing (both tracks at top speed) further
+        apart than the minima, plus the out-of-plane bound.
+        """
+        half = 0.5 * self.horizon / slices
+        r_h = math.hypot(self.h_sep, self.out_of_plane) + 2.0 * self.gs_max * half + 1e-3
+        r_v = self.v_sep + 2.0 * self.vs_max * half + 1e-3
+        return r_h, r_v
+
+
+def _choose_slices(tr: TrackStates, reach: _Reach) -> int:
     """How many time slices the broad phase cuts the lookahead into.
 
-    More slices mean a smaller search radius per slice (fewer harmless
-    candidates for the narrow phase) but one more k-d tree each. Measured with
-    benchmarks/tactical.py on airliners (5 NM, 300 s) and drones (50 m, 30 s),
-    the total is lowest when two tracks can close about six minima per slice.
+    More slices mean smaller search radii (fewer harmless candidate pairs) but
+    one more k-d tree each. A sample of the tracks predicts the candidates per
+    slice for each choice; the cost model counts one slice per track as
+    ``_SLICE_COST_IN_PAIRS`` candidate pairs, fitted with benchmarks/tactical.py
+    on airliners (5 NM, 300 s) and drones (50 m, 30 s).
     """
-    closing = 2.0 * gs_max * horizon / max(h_sep, 1e-3)
-    return int(min(max(math.ceil(closing / 6.0), 1), 32))
+    n = int(tr.x.shape[0])
+    if n < _PILOT_MIN_TRACKS or reach.horizon == 0.0 or reach.gs_max + reach.vs_max == 0.0:
+        return 1
+    # A sample small next to the screening itself: an eighth of a small scene.
+    sample = np.linspace(0, n - 1, min(n, max(256, n // 8), _PILOT_SIZE)).astype(np.int64)
+    m = int(sample.shape[0])
+    mid = 0.5 * reach.horizon
+    ground = np.column_stack(
+        [
+            tr.x[sample] + tr.vx[sample] * mid,
+            tr.y[sample] + tr.vy[sample] * mid,
+            tr.z[sample] + tr.vz[sample] * mid,
+        ]
+    )
+    choices = np.asarray(_SLICE_CHOICES, dtype=np.int64)
+    radii = np.array([reach.radii(int(k)) for k in choices])
+    tree = cKDTree(ground)
+    # Ordered pairs, each point with itself included: halve after removing those.
+    close_h = (np.asarray(tree.count_neighbors(tree, radii[:, 0]), dtype=np.float64) - m) / 2
+    heights = np.sort(tr.alt[sample] + tr.vs[sample] * mid)
+    rank = np.arange(m)
+    close_v = np.array(
+        [
+            float((np.searchsorted(heights, heights + r, side="right") - rank - 1).sum())
+            for r in radii[:, 1]
+        ]
+    )
+    sample_pairs = m * (m - 1) / 2
+    # Independence of horizontal and vertical closeness is assumed; the 4-D
+    # ball takes about 1.7 times the cylinder's pairs.
+    per_slice = n * (n - 1) / 2 * (close_h / sample_pairs) * (close_v / sample_pairs) * 1.73
+    cost = choices * (_SLICE_COST_IN_PAIRS * n + per_slice)
+    return int(choices[int(np.argmin(cost))])
 
 
 def _candidate_keys(
@@ -290,16 +352,22 @@ def _candidate_keys(
         i, j = np.triu_indices(n, k=1)
         return i.astype(np.int64) * n + j.astype(np.int64)
 
-    k_slices = slices if slices is not None else default_slices(h_sep, horizon, gs_max)
-    half = 0.5 * horizon / k_slices
     # Straight lines in ECEF leave the horizontal plane of the pair: the other
     # track's velocity is tangent at its own position, tilted from the pair's
     # plane by at most half the angle between the two verticals. This bounds the
     # out-of-plane part of the 3-D separation, which the tree does see.
     theta = 1.05 * reach / MIN_RADIUS_OF_CURVATURE_M
-    out_of_plane = 1.5 * theta * (gs_max * horizon + 0.01 * reach) + 1e-3
-    r_h = math.hypot(h_sep, out_of_plane) + 2.0 * gs_max * half + 1e-3
-    r_v = v_sep + 2.0 * vs_max * half + 1e-3
+    bounds = _Reach(
+        h_sep=h_sep,
+        v_sep=v_sep,
+        horizon=horizon,
+        gs_max=gs_max,
+        vs_max=vs_max,
+        out_of_plane=1.5 * theta * (gs_max * horizon + 0.01 * reach) + 1e-3,
+    )
+    k_slices = slices if slices is not None else _choose_slices(tr, bounds)
+    half = 0.5 * horizon / k_slices
+    r_h, r_v = bounds.radii(k_slices)
     # Height enters the tree scaled so that the ball of radius sqrt(r_h^2 + (s r_v)^2)
     # hugs the cylinder (r_h, r_v): s = r_h / (sqrt(2) r_v) minimises its volume.
     scale = r_h / (math.sqrt(2.0) * r_v)
@@ -340,17 +408,23 @@ def _narrow(
     tr: TrackStates, i: IntArray, j: IntArray, *, h_sep: float, v_sep: float, horizon: float
 ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
     """The conflicting pairs among (i, j), with the start and end of their overlap."""
-    # Vertical first: it is cheaper and removes most candidates.
+    # Vertical first: it is cheap and removes most candidates. The height
+    # difference moves along a segment during the lookahead; a pair whose
+    # segment misses [-v, v] can never conflict. The slack keeps this filter a
+    # superset of the exact test below despite rounding.
     dz = tr.alt[j] - tr.alt[i]
-    z0, z1 = _vertical_interval(dz, tr.vs[j] - tr.vs[i], v_sep)
-    keep = np.maximum(z0, 0.0) <= np.minimum(z1, horizon)
-    i, j, z0, z1 = i[keep], j[keep], z0[keep], z1[keep]
+    dvs = tr.vs[j] - tr.vs[i]
+    dz_end = dz + dvs * horizon
+    reach = v_sep * (1.0 + 1e-9) + 1e-9
+    keep = np.flatnonzero((np.minimum(dz, dz_end) <= reach) & (np.maximum(dz, dz_end) >= -reach))
+    i, j, dz, dvs = i.take(keep), j.take(keep), dz.take(keep), dvs.take(keep)
+    z0, z1 = _vertical_interval(dz, dvs, v_sep)
 
     h0, h1 = _horizontal_interval(tr, i, j, h_sep)
     start = np.maximum(np.maximum(h0, z0), 0.0)
     end = np.minimum(h1, z1)
-    hit = start <= np.minimum(end, horizon)
-    return i[hit], j[hit], start[hit], end[hit]
+    hit = np.flatnonzero(start <= np.minimum(end, horizon))
+    return i.take(hit), j.take(hit), start.take(hit), end.take(hit)
 
 
 def _vertical_interval(
