@@ -160,6 +160,16 @@ def test_stationary_pairs() -> None:
     assert r.t_los_s[0] == pytest.approx(47.5, rel=1e-3)
 
 
+def test_very_slow_convergence_still_counts() -> None:
+    # 1 mm/s closing from 50.5 m: a 50 m minimum is reached after 500 s.
+    lat_off = lat_north_on_meridian(50.5)
+    rows: list[list[float]] = [[0, 0, 50, 0, 0, 0], [lat_off, 0, 50, 0.001, 180, 0]]
+    r = scr(rows, h_sep_m=50, v_sep_m=15, lookahead_s=600)
+    assert pair_set(r) == {(0, 1)}
+    assert r.t_los_s[0] == pytest.approx(500, rel=1e-3)
+    assert len(scr(rows, h_sep_m=50, v_sep_m=15, lookahead_s=499)) == 0
+
+
 def test_already_lost_separation_diverging() -> None:
     r = scr([[0, 0, 1_000, 200, 270, 0], [0, lon_east_on_equator(3_000), 1_100, 200, 90, 0]])
     assert pair_set(r) == {(0, 1)}
@@ -532,19 +542,23 @@ def test_invariant_under_moving_the_scene_across_the_antimeridian(
     assert must <= got <= may
 
 
-def test_dense_scene_matches_brute_force_and_every_slicing() -> None:
-    # Enough tracks for the k-d tree to prune for real: 400 aircraft in 1 x 1 degree.
+@pytest.mark.parametrize("centre", [(60.0, 180.0), (89.8, 0.0)], ids=["antimeridian", "pole"])
+def test_dense_scene_matches_brute_force_and_every_slicing(centre: tuple[float, float]) -> None:
+    # Enough tracks for the k-d tree to prune for real: 400 aircraft within
+    # 60 km, straddling the antimeridian or the North Pole.
     rng = np.random.default_rng(7)
     n = 400
+    lat, lon = _destination(*centre, rng.uniform(0, 360, n), 60_000 * np.sqrt(rng.random(n)))
+    # longitudes given both ways round where that is allowed
+    lon = np.where((lon < 0) & (rng.random(n) < 0.5), lon + 360.0, lon)
     cols = [
-        rng.uniform(59.5, 60.5, n),
-        rng.uniform(179.5, 180.5, n) - np.where(rng.random(n) < 0.5, 360.0, 0.0),
+        lat,
+        lon,
         rng.uniform(8_000, 11_000, n),
         rng.uniform(120, 250, n),
         rng.uniform(0, 360, n),
         np.where(rng.random(n) < 0.2, rng.uniform(-15, 15, n), 0.0),
     ]
-    cols[1] = np.where(cols[1] < -180, cols[1] + 360, cols[1])
     scene = Scene(cols, H_MANNED, V_MANNED, 300.0, [])
     must = reference_pairs(cols, *_strict(scene))
     may = reference_pairs(cols, *_loose(scene))

@@ -42,7 +42,6 @@ __all__ = ["ScreenResult", "screen"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 # Input bounds. They are far outside anything that flies; their purpose is to
 # keep every intermediate product (speed^2 x distance^2 and so on) finite, so
