@@ -1,0 +1,413 @@
+"""Live track state: validation of reports, ordering, velocity estimation, staleness.
+
+Pure library: the service owns one `TrackTable`, feeds it the reports it
+receives and takes a `Snapshot` (numpy arrays, dead-reckoned to the screening
+time) every cycle. Tracks live in memory only: they are high-rate and are
+worth nothing a few seconds after they stop coming.
+
+Every report is judged on its own; a bad report never spoils the good ones of
+the same batch. The outcome of each report is one of:
+
+* ``applied``: it is now the track's latest state;
+* ``duplicate``: the same time and position as a report already applied (ignored);
+* ``out_of_order``: older than the track's latest report (ignored; tracks only
+  move forward);
+* rejected with a reason (bad value, impossible position or speed, time too far
+  in the future or the past, a track claimed for another party, ...).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "CATEGORIES",
+    "Outcome",
+    "Snapshot",
+    "TrackLimits",
+    "TrackReport",
+    "TrackState",
+    "TrackTable",
+    "parse_report",
+]
+
+FloatArray = npt.NDArray[np.float64]
+CATEGORIES = ("manned", "uas")
+TRACK_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+EARTH_RADIUS_M = 6_371_008.8
+_FIELDS = {
+    "track_id",
+    "time",
+    "lat",
+    "lon",
+    "alt_m",
+    "gs_mps",
+    "trk_deg",
+    "vs_mps",
+    "category",
+    "party",
+    "callsign",
+}
+# Reports closer in time than this are the same instant (duplicates or conflicting copies).
+_SAME_TIME_S = 1e-3
+_SAME_POSITION_M = 1.0
+
+
+@dataclass(frozen=True)
+class TrackLimits:
+    """What a report may say; anything outside is rejected with a reason."""
+
+    max_speed_mps: float = 1200.0  # ground speed (and speed implied by successive positions)
+    max_vs_mps: float = 250.0
+    min_alt_m: float = -1000.0
+    max_alt_m: float = 40_000.0
+    max_future_s: float = 10.0  # clock skew tolerated ahead of the hub's clock
+    max_age_s: float = 60.0  # older reports are history, not a live picture
+    stale_after_s: float = 30.0  # a track not heard from for this long is dropped
+    default_category: str = "manned"
+
+
+@dataclass(frozen=True, slots=True)
+class TrackReport:
+    track_id: str
+    t: float  # POSIX seconds
+    lat: float
+    lon: float
+    alt_m: float
+    gs_mps: float | None
+    trk_deg: float | None
+    vs_mps: float | None
+    category: str
+    callsign: str | None = None
+
+
+@dataclass(slots=True)
+class TrackState:
+    party: str
+    track_id: str
+    t: float
+    lat: float
+    lon: float
+    alt_m: float
+    gs_mps: float
+    trk_deg: float
+    vs_mps: float
+    category: str
+    velocity: str  # "reported", "estimated" or "unknown"
+    callsign: str | None = None
+    received: float = 0.0  # hub time (POSIX s) the latest report arrived
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "track_id": self.track_id,
+            "time": self.t,
+            "lat": round(self.lat, 7),
+            "lon": round(self.lon, 7),
+            "alt_m": round(self.alt_m, 1),
+            "gs_mps": round(self.gs_mps, 2),
+            "trk_deg": round(self.trk_deg, 2),
+            "vs_mps": round(self.vs_mps, 2),
+            "category": self.category,
+            "velocity": self.velocity,
+        }
+
+
+@dataclass
+class Outcome:
+    index: int
+    track_id: str | None
+    status: str  # applied | duplicate | out_of_order | rejected
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+def _finite(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
+
+
+def _parse_time(value: object) -> float | None:
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        return None
+    return dt.timestamp()
+
+
+def parse_report(
+    doc: object, party: str, now: float, limits: TrackLimits
+) -> tuple[TrackReport | None, list[tuple[str, str]]]:
+    """A validated report, or the reasons it is refused (paths relative to the report)."""
+    errs: list[tuple[str, str]] = []
+    if not isinstance(doc, dict):
+        return None, [("", "must be a JSON object")]
+    for name in sorted(set(doc) - _FIELDS, key=str):
+        errs.append((str(name), "unknown field"))
+    claimed = doc.get("party")
+    if claimed is not None and claimed != party:
+        errs.append(("party", f"track claimed for another party ({claimed!r}); report your own"))
+    track_id = doc.get("track_id")
+    if not isinstance(track_id, str) or not TRACK_ID_RE.match(track_id):
+        errs.append(("track_id", "must match [A-Za-z0-9][A-Za-z0-9._:-]{0,63}"))
+    elif "/" in track_id:  # pragma: no cover - excluded by the pattern
+        errs.append(("track_id", "must not name a party"))
+    t = _parse_time(doc.get("time"))
+    if t is None:
+        errs.append(("time", "must be an RFC 3339 time with a zone, e.g. 2030-01-01T12:00:00Z"))
+    elif t > now + limits.max_future_s:
+        errs.append(("time", f"{t - now:.1f} s in the future (limit {limits.max_future_s:g} s)"))
+    elif t < now - limits.max_age_s:
+        errs.append(("time", f"{now - t:.1f} s in the past (limit {limits.max_age_s:g} s)"))
+    numbers: dict[str, float] = {}
+    for name in ("lat", "lon", "alt_m"):
+        value = doc.get(name)
+        if not _finite(value):
+            errs.append((name, "required, a finite number"))
+        else:
+            numbers[name] = float(value)  # type: ignore[arg-type]
+    if "lat" in numbers and not -90.0 <= numbers["lat"] <= 90.0:
+        errs.append(("lat", "impossible position: latitude outside [-90, 90]"))
+    if "lon" in numbers and not -180.0 <= numbers["lon"] <= 180.0:
+        errs.append(("lon", "impossible position: longitude outside [-180, 180]"))
+    if "alt_m" in numbers and not limits.min_alt_m <= numbers["alt_m"] <= limits.max_alt_m:
+        errs.append(
+            (
+                "alt_m",
+                f"impossible altitude: outside [{limits.min_alt_m:g}, {limits.max_alt_m:g}] m",
+            )
+        )
+    optional: dict[str, float | None] = {}
+    for name in ("gs_mps", "trk_deg", "vs_mps"):
+        value = doc.get(name)
+        if value is None:
+            optional[name] = None
+        elif not _finite(value):
+            errs.append((name, "must be a finite number (or absent)"))
+        else:
+            optional[name] = float(value)
+    gs = optional.get("gs_mps")
+    if gs is not None and not 0.0 <= gs <= limits.max_speed_mps:
+        errs.append(("gs_mps", f"speed outside [0, {limits.max_speed_mps:g}] m/s"))
+    trk = optional.get("trk_deg")
+    if trk is not None and not 0.0 <= trk <= 360.0:
+        errs.append(("trk_deg", "must be in [0, 360]"))
+    vs = optional.get("vs_mps")
+    if vs is not None and abs(vs) > limits.max_vs_mps:
+        errs.append(("vs_mps", f"vertical speed beyond +/-{limits.max_vs_mps:g} m/s"))
+    category = doc.get("category", limits.default_category)
+    if category not in CATEGORIES:
+        errs.append(("category", f"must be one of {', '.join(CATEGORIES)}"))
+    callsign = doc.get("callsign")
+    if callsign is not None and (not isinstance(callsign, str) or len(callsign) > 16):
+        errs.append(("callsign", "must be a string of at most 16 characters"))
+    if errs:
+        return None, errs
+    return (
+        TrackReport(
+            track_id=str(track_id),
+            t=float(t),  # type: ignore[arg-type]
+            lat=numbers["lat"],
+            lon=numbers["lon"],
+            alt_m=numbers["alt_m"],
+            gs_mps=gs,
+            trk_deg=None if trk is None else trk % 360.0,
+            vs_mps=vs,
+            category=str(category),
+            callsign=callsign,
+        ),
+        [],
+    )
+
+
+def _inverse(lat1: float, lon1: float, lat2: float, lon2: float) -> tuple[float, float]:
+    """Great-circle distance (m) and initial bearing (deg) from point 1 to point 2."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dl = math.radians((lon2 - lon1 + 540.0) % 360.0 - 180.0)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    dist = 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+    y = math.sin(dl) * math.cos(p2)
+    x = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
+    return dist, math.degrees(math.atan2(y, x)) % 360.0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every live track at one instant (dead-reckoned to ``t``), as arrays."""
+
+    t: float
+    keys: list[tuple[str, str]]  # (party, track_id)
+    states: list[TrackState]
+    party: npt.NDArray[np.str_]
+    category: npt.NDArray[np.str_]
+    lat: FloatArray
+    lon: FloatArray
+    alt_m: FloatArray
+    gs_mps: FloatArray
+    trk_deg: FloatArray
+    vs_mps: FloatArray
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+class TrackTable:
+    """The latest state of every live track, keyed by (party, track_id). Thread-safe."""
+
+    def __init__(self, limits: TrackLimits) -> None:
+        self.limits = limits
+        self._tracks: dict[tuple[str, str], TrackState] = {}
+        self._lock = threading.Lock()
+        self.received = 0
+
+    def __len__(self) -> int:
+        return len(self._tracks)
+
+    def get(self, party: str, track_id: str) -> TrackState | None:
+        return self._tracks.get((party, track_id))
+
+    def ingest(self, party: str, docs: list[Any], now: float, max_batch: int) -> list[Outcome]:
+        """Validate and apply a batch; one outcome per document, in input order."""
+        outcomes: list[Outcome] = []
+        good: list[tuple[int, TrackReport]] = []
+        for index, doc in enumerate(docs):
+            if index >= max_batch:
+                outcomes.append(
+                    Outcome(index, None, "rejected", [("", f"batch exceeds {max_batch} reports")])
+                )
+                continue
+            report, errs = parse_report(doc, party, now, self.limits)
+            if report is None:
+                tid = doc.get("track_id") if isinstance(doc, dict) else None
+                outcomes.append(
+                    Outcome(index, tid if isinstance(tid, str) else None, "rejected", errs)
+                )
+                continue
+            outcomes.append(Outcome(index, report.track_id, "pending"))
+            good.append((index, report))
+        # Within a batch, each track's reports are applied oldest first.
+        good.sort(key=lambda item: (item[1].track_id, item[1].t, item[0]))
+        with self._lock:
+            for index, report in good:
+                outcome = outcomes[index]
+                outcome.status, errs = self._apply(party, report, now)
+                outcome.errors.extend(errs)
+            self.received += len(good)
+        return outcomes
+
+    def _apply(self, party: str, r: TrackReport, now: float) -> tuple[str, list[tuple[str, str]]]:
+        key = (party, r.track_id)
+        prev = self._tracks.get(key)
+        velocity = "reported"
+        gs, trk, vs = r.gs_mps, r.trk_deg, r.vs_mps
+        if prev is not None:
+            dt = r.t - prev.t
+            dist, bearing = _inverse(prev.lat, prev.lon, r.lat, r.lon)
+            if abs(dt) < _SAME_TIME_S:
+                same = dist <= _SAME_POSITION_M and abs(r.alt_m - prev.alt_m) <= _SAME_POSITION_M
+                if same:
+                    return "duplicate", []
+                return "rejected", [("time", "another position was already reported for this time")]
+            if dt < 0:
+                return "out_of_order", []
+            implied = dist / dt
+            if implied > self.limits.max_speed_mps and dist > 2 * _SAME_POSITION_M:
+                return "rejected", [
+                    (
+                        "",
+                        f"moved {dist:.0f} m in {dt:.2f} s since the previous report "
+                        f"({implied:.0f} m/s, limit {self.limits.max_speed_mps:g} m/s)",
+                    )
+                ]
+            if gs is None or trk is None or vs is None:
+                velocity = "estimated" if dt <= self.limits.stale_after_s else "unknown"
+                if velocity == "estimated":
+                    if gs is None:
+                        gs = implied
+                    if trk is None:
+                        trk = bearing if dist > 0 else prev.trk_deg
+                    if vs is None:
+                        vs = max(
+                            -self.limits.max_vs_mps,
+                            min(self.limits.max_vs_mps, (r.alt_m - prev.alt_m) / dt),
+                        )
+        if (gs is None or trk is None or vs is None) and velocity == "reported":
+            velocity = "unknown"
+        self._tracks[key] = TrackState(
+            party=party,
+            track_id=r.track_id,
+            t=r.t,
+            lat=r.lat,
+            lon=r.lon,
+            alt_m=r.alt_m,
+            gs_mps=gs if gs is not None else 0.0,
+            trk_deg=trk if trk is not None else 0.0,
+            vs_mps=vs if vs is not None else 0.0,
+            category=r.category,
+            velocity=velocity,
+            callsign=r.callsign,
+            received=now,
+        )
+        return "applied", []
+
+    def prune(self, now: float) -> list[tuple[str, str]]:
+        """Drop tracks not heard from for ``stale_after_s``; their keys."""
+        cutoff = now - self.limits.stale_after_s
+        with self._lock:
+            gone = [k for k, s in self._tracks.items() if s.t < cutoff]
+            for k in gone:
+                del self._tracks[k]
+        return gone
+
+    def tracks_of(self, party: str) -> list[TrackState]:
+        with self._lock:
+            return [s for (p, _), s in self._tracks.items() if p == party]
+
+    def snapshot(self, now: float) -> Snapshot:
+        """Every track, dead-reckoned (straight line) from its report time to ``now``."""
+        with self._lock:
+            items = list(self._tracks.items())
+        n = len(items)
+        keys = [k for k, _ in items]
+        states = [s for _, s in items]
+        t = np.fromiter((s.t for s in states), dtype=np.float64, count=n)
+        lat = np.fromiter((s.lat for s in states), dtype=np.float64, count=n)
+        lon = np.fromiter((s.lon for s in states), dtype=np.float64, count=n)
+        alt = np.fromiter((s.alt_m for s in states), dtype=np.float64, count=n)
+        gs = np.fromiter((s.gs_mps for s in states), dtype=np.float64, count=n)
+        trk = np.fromiter((s.trk_deg for s in states), dtype=np.float64, count=n)
+        vs = np.fromiter((s.vs_mps for s in states), dtype=np.float64, count=n)
+        dt = np.clip(now - t, -self.limits.max_future_s, self.limits.stale_after_s)
+        rad = np.radians(trk)
+        north = gs * np.cos(rad) * dt
+        east = gs * np.sin(rad) * dt
+        lat2 = np.clip(lat + np.degrees(north / EARTH_RADIUS_M), -90.0, 90.0)
+        coslat = np.maximum(np.cos(np.radians(lat)), 1e-6)
+        lon2 = (lon + np.degrees(east / (EARTH_RADIUS_M * coslat)) + 180.0) % 360.0 - 180.0
+        alt2 = np.clip(alt + vs * dt, self.limits.min_alt_m, self.limits.max_alt_m)
+        return Snapshot(
+            t=now,
+            keys=keys,
+            states=states,
+            party=np.array([k[0] for k in keys], dtype=np.str_),
+            category=np.array([s.category for s in states], dtype=np.str_),
+            lat=lat2,
+            lon=lon2,
+            alt_m=alt2,
+            gs_mps=gs,
+            trk_deg=trk % 360.0,
+            vs_mps=vs,
+        )
