@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
+
 from deconflict.store import SqliteStore
+from deconflict.store.sqlite import alembic_config
 from tests.service.helpers import World, future, iso, notice
 
 
@@ -61,7 +64,9 @@ def test_schema_is_migrated_and_durable_settings(tmp_path: Path) -> None:
     try:
         store.migrate()
         store.migrate()  # idempotent
-        assert store.current_revision() == "0001"
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert head is not None
+        assert store.current_revision() == head
         with store.write() as repo:
             mode = repo.conn.exec_driver_sql("PRAGMA journal_mode").scalar()
             sync = repo.conn.exec_driver_sql("PRAGMA synchronous").scalar()

@@ -79,6 +79,9 @@ notice_versions = Table(
     Column("volumes", Text, nullable=False),  # JSON list of normalised Volume4D
     Column("ack_deadline", TS, nullable=True),
     Column("created_at", TS, nullable=False),
+    # "active", or "cancelled" for the version that cancels the notice (same content,
+    # acknowledged by the addressees like any other version).
+    Column("state", String(16), nullable=False, server_default="active"),
     PrimaryKeyConstraint("notice_id", "version"),
 )
 
