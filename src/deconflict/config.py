@@ -61,6 +61,9 @@ class Settings:
     # so that another process writing to the same database is picked up.
     events_poll_s: float = 2.0
 
+    # Group commit: at most this many queued changes share one transaction (one fsync).
+    write_batch_max: int = 256
+
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -78,6 +81,7 @@ class Settings:
             "max_text_chars",
             "max_active_notices_per_party",
             "rate_burst",
+            "write_batch_max",
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1")

@@ -189,3 +189,82 @@ def test_ack_deadline_is_escalated_to_both(world: World) -> None:
         assert len(overdue) == 1
         assert overdue[0]["data"]["notice_id"] == n["id"]
     assert co.ok("GET", "/v1/acks?role=issuer")["acks"][0]["overdue"] is True
+
+
+def test_a_party_registered_later_gets_the_notices_addressed_to_every_party(world: World) -> None:
+    co, ru = world.party("coalition"), world.party("russia")
+    deadline = iso(future(2))
+    n = co.ok("POST", "/v1/notices", notice(["*"], ack_deadline=deadline), 201)
+    to_russia = co.ok("POST", "/v1/notices", notice(["russia"], lon=40.0), 201)
+    gone = co.ok("POST", "/v1/notices", notice(["*"], lon=42.0), 201)
+    co.ok("DELETE", f"/v1/notices/{gone['id']}")
+    token = world.admin.ok("POST", "/v1/parties", {"id": "icrc", "name": "ICRC"}, 201)["token"]
+    icrc = world.client(token, "icrc")
+    # at registration, in the same transaction: a pending ack and a notice_received event
+    owed = icrc.ok("GET", "/v1/acks")["acks"]
+    assert [(a["notice_id"], a["version"], a["state"], a["deadline"]) for a in owed] == [
+        (n["id"], 1, "pending", n["ack_deadline"])
+    ]
+    events = icrc.events()
+    assert [(e["type"], e["data"]["id"]) for e in events] == [("notice_received", n["id"])]
+    issued = co.ok("GET", "/v1/acks?role=issuer")["acks"]
+    assert {(a["notice_id"], a["addressee"]) for a in issued} >= {(n["id"], "icrc")}
+    # it is an addressee like the others: listed, delivered, acknowledged, told of changes
+    assert [x["id"] for x in icrc.ok("GET", "/v1/notices")["notices"]] == sorted(
+        [n["id"], gone["id"]]
+    )
+    assert icrc.get(f"/v1/notices/{to_russia['id']}").status_code == 404
+    icrc.ok("POST", f"/v1/notices/{n['id']}/ack", {"version": 1, "comment": "noted"})
+    assert any(
+        e["type"] == "ack_received" and e["data"]["addressee"] == "icrc" for e in co.events()
+    )
+    co.ok("PUT", f"/v1/notices/{n['id']}", {**notice(["*"]), "version": 1})
+    assert icrc.events()[-1]["type"] == "notice_updated"
+    # nothing to acknowledge for a notice cancelled before it joined
+    assert icrc.post(f"/v1/notices/{gone['id']}/ack", {"version": 2}).status_code == 409
+    assert ru.ok("GET", "/v1/acks")["acks"][0]["notice_id"] in {n["id"], to_russia["id"]}
+
+
+def test_cancellation_is_a_version_the_addressees_acknowledge(world: World) -> None:
+    co, ru, un = world.party("coalition"), world.party("russia"), world.party("un")
+    deadline = iso(future(2))
+    n = co.ok("POST", "/v1/notices", notice(["russia", "un"], ack_deadline=deadline), 201)
+    b = ru.ok("POST", "/v1/notices", notice(["coalition"], lon=36.2), 201)
+    assert len(b["conflicts"]) == 1
+    ru.ok("POST", f"/v1/notices/{n['id']}/ack", {"version": 1})
+    assert co.delete(f"/v1/notices/{n['id']}?version=2").status_code == 409  # not current
+    cancelled = co.ok("DELETE", f"/v1/notices/{n['id']}?version=1")
+    assert (cancelled["version"], cancelled["state"]) == (2, "cancelled")
+    assert cancelled["volumes"] == n["volumes"]  # the cancelled content, unchanged
+    assert [
+        (a["addressee"], a["version"], a["state"], a["deadline"]) for a in cancelled["acks"]
+    ] == [
+        ("russia", 2, "pending", n["ack_deadline"]),
+        ("un", 2, "pending", n["ack_deadline"]),
+    ]
+    for api in (ru, un):
+        (last,) = [e for e in api.events() if e["type"] == "notice_cancelled"]
+        assert (last["data"]["id"], last["data"]["version"]) == (n["id"], 2)
+        assert last["data"]["cancelled_version"] == 1
+    # its conflicts are resolved at once, naming the cancelling version
+    c = co.ok("GET", f"/v1/conflicts/{b['conflicts'][0]['id']}")
+    assert (c["state"], c["resolution"], c["mine"]["version"]) == ("resolved", "cancelled", 2)
+    # the addressees acknowledge the cancellation; the first acknowledgement is superseded
+    stale = ru.post(f"/v1/notices/{n['id']}/ack", {"version": 1})
+    assert stale.status_code == 409
+    assert stale.json()["current_version"] == 2
+    ru.ok("POST", f"/v1/notices/{n['id']}/ack", {"version": 2, "comment": "cancellation seen"})
+    un.ok("GET", f"/v1/notices/{n['id']}")  # fetching it is a delivery
+    acks = {(a["addressee"], a["version"]): a for a in co.ok("GET", "/v1/acks?role=issuer")["acks"]}
+    assert acks["russia", 2]["state"] == "acknowledged"
+    assert acks["russia", 2]["comment"] == "cancellation seen"
+    assert acks["un", 2]["state"] == "delivered"
+    co_events = [e for e in co.events() if e["data"].get("notice_id") == n["id"]]
+    assert ("ack_received", 2, "russia") in {
+        (e["type"], e["data"]["version"], e["data"]["addressee"]) for e in co_events
+    }
+    # a cancelled notice stays cancelled: no amendment, no second cancellation, out of checks
+    assert co.put(f"/v1/notices/{n['id']}", {**notice(["russia"]), "version": 2}).status_code == 409
+    assert co.delete(f"/v1/notices/{n['id']}").status_code == 409
+    assert ru.ok("POST", "/v1/check", notice(["coalition"]))["conflicts"] == []
+    assert co.ok("GET", f"/v1/notices/{n['id']}")["version"] == 2

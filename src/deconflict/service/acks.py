@@ -1,7 +1,8 @@
 """Acknowledgements: per (notice version, addressee), pending -> delivered -> acknowledged.
 
 An acknowledgement says "received and understood", never consent: a notice is
-not a request for anyone's permission.
+not a request for anyone's permission. A cancellation is a version too: its
+acknowledgements prove that the cancellation reached each addressee.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class AckOps(NoticeOps):
             row = self._visible_notice(tx.repo, who, notice_id)
             if row["issuer"] == who.party_id:
                 raise Forbidden("the issuer does not acknowledge its own notice")
-            if row["state"] != "active":
+            if row["state"] not in ("active", "cancelled"):
                 raise StateConflict(f"notice {notice_id} is {row['state']}")
             if wanted != row["version"]:
                 raise StaleVersion(
@@ -55,8 +56,14 @@ class AckOps(NoticeOps):
                     current_version=row["version"],
                 )
             ack = tx.repo.get_ack(notice_id, wanted, who.party_id)
+            if ack is None and row["state"] == "cancelled":
+                raise StateConflict(
+                    f"notice {notice_id} was cancelled before you were an addressee; "
+                    "there is nothing for you to acknowledge"
+                )
             if ack is None:
-                # A party registered after a notice to every party ("*") was sent.
+                # A notice to every party ("*") sent before this party was registered, in a
+                # database written before registration started to add such acks.
                 ack = {
                     "notice_id": notice_id,
                     "version": wanted,

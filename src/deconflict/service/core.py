@@ -1,10 +1,24 @@
 """The hub's shared machinery: lifecycle, the write path, parties and tokens.
 
-Every change runs in `_write`: under one lock (which also guards the
-in-memory strategic index), inside one durable store transaction. Events are
-appended to the outbox in that same transaction; index changes and stream
-wake-ups happen only after the commit, so nothing is announced or indexed
-that could still be rolled back.
+Every change goes through `_write`, the single write funnel, which uses
+**group commit**: callers queue their change and wait; one writer thread takes
+every queued change, runs each in its own SAVEPOINT inside one store
+transaction, COMMITs once (one fsync for the whole batch) and only then
+answers them all.
+
+- A change that fails (a business error, or any exception) is rolled back to
+  its savepoint; the others of the batch are unaffected and it gets its error.
+- A later change of a batch sees the earlier ones: in the store (same
+  transaction) and in memory. The strategic index and the party cache are
+  changed as each change runs (`Tx.on_undo` records how to revert it), so two
+  conflicting notices submitted together are compared with each other. The
+  index is reverted when a change's savepoint is rolled back, and the whole
+  batch's changes when the COMMIT fails.
+- Events are buffered per change and appended to the outbox in one statement
+  per batch; stream wake-ups, cache updates and answers happen only after the
+  COMMIT, so nothing is announced that could still be rolled back.
+- The writer holds the hub's lock for the whole batch (COMMIT included), so a
+  dry-run check never sees an uncommitted notice in the index.
 """
 
 from __future__ import annotations
@@ -12,9 +26,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from deconflict.config import Settings
 from deconflict.geo import Limits, parse_volumes
@@ -57,7 +73,7 @@ def utcnow() -> datetime:
 
 
 class Tx:
-    """One write transaction as the use cases see it."""
+    """One change as the use cases see it: a savepoint inside the batch's transaction."""
 
     def __init__(self, repo: Repo, now: datetime) -> None:
         self.repo = repo
@@ -65,10 +81,46 @@ class Tx:
         self.ts = format_ts(now)
         self.woken: set[str] = set()
         self.after_commit: list[Callable[[], None]] = []
+        self.events: list[Row] = []  # appended to the outbox with the batch
+        self.undo: list[Callable[[], None]] = []  # reverts in-memory changes, newest last
 
-    def emit(self, party_id: str, type_: str, data: dict[str, Any]) -> int:
+    def emit(self, party_id: str, type_: str, data: dict[str, Any]) -> None:
         self.woken.add(party_id)
-        return self.repo.append_event(party_id, type_, data, self.ts)
+        self.events.append(
+            {"party_id": party_id, "type": type_, "created_at": self.ts, "data": json.dumps(data)}
+        )
+
+    def emit_to(self, party_ids: Iterable[str], type_: str, data: dict[str, Any]) -> None:
+        """The same event to several parties (serialised once)."""
+        text = None
+        for party_id in party_ids:
+            if text is None:
+                text = json.dumps(data)
+            self.woken.add(party_id)
+            self.events.append(
+                {"party_id": party_id, "type": type_, "created_at": self.ts, "data": text}
+            )
+
+    def on_undo(self, action: Callable[[], None]) -> None:
+        """Run `action` if this change (or its batch) is rolled back."""
+        self.undo.append(action)
+
+    def revert(self) -> None:
+        while self.undo:
+            self.undo.pop()()
+
+
+class _Request(Generic[T]):
+    """A queued change and, once its batch is committed or failed, its outcome."""
+
+    __slots__ = ("done", "error", "fn", "result", "tx")
+
+    def __init__(self, fn: Callable[[Tx], T]) -> None:
+        self.fn = fn
+        self.done = threading.Event()
+        self.result: T | None = None
+        self.error: BaseException | None = None
+        self.tx: Tx | None = None
 
 
 def shape_of(notice: Row) -> NoticeShape:
@@ -104,17 +156,29 @@ class HubCore:
             )
         )
         self.index = StrategicIndex(self.policy)
+        self._active: Counter[str] = Counter()  # active notices per issuer (= the index's)
         self._lock = threading.RLock()
+        # Replaced, never mutated, so that request threads may iterate them unlocked.
         self._parties: dict[str, Row] = {}
         self._keys: dict[str, str] = {}
+        self._staged_parties: dict[str, Row] = {}  # registered in the running batch
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
         self._admin_hash = hash_token(settings.admin_token) if settings.admin_token else None
+        self._queue: deque[_Request[Any]] = deque()
+        self._queue_cv = threading.Condition()
+        self._writer: threading.Thread | None = None
+        self._writer_stop = False
+        self.write_stats = {"batches": 0, "writes": 0, "largest_batch": 0}
+        self.load_seconds = 0.0
 
     # -- lifecycle -----------------------------------------------------------
     def start(self, *, sweep: bool = True) -> None:
         self.store.migrate()
         self._load()
+        self._writer_stop = False
+        self._writer = threading.Thread(target=self._writer_loop, name="hub-writer", daemon=True)
+        self._writer.start()
         if sweep:
             self._sweeper = threading.Thread(
                 target=self._sweep_loop, name="hub-sweeper", daemon=True
@@ -126,6 +190,13 @@ class HubCore:
         if self._sweeper is not None:
             self._sweeper.join(timeout=10)
             self._sweeper = None
+        writer = self._writer
+        if writer is not None:
+            with self._queue_cv:
+                self._writer_stop = True  # the writer finishes what is queued, then exits
+                self._queue_cv.notify_all()
+            writer.join(timeout=30)
+            self._writer = None
         self.store.close()
 
     def __enter__(self) -> HubCore:
@@ -137,17 +208,27 @@ class HubCore:
 
     def _load(self) -> None:
         """Rebuild what lives in memory (party cache, strategic index) from the store."""
+        started = time.perf_counter()
         with self._lock:
             index = StrategicIndex(self.policy)
+            active: Counter[str] = Counter()
             with self.store.read() as repo:
                 parties = repo.list_parties()
                 for batch in repo.iter_active_notices():
                     for row in batch:
                         index.upsert(shape_of(row))
+                        active[row["issuer"]] += 1
             self._parties = {p["id"]: p for p in parties}
             self._keys = {p["token_key_id"]: p["id"] for p in parties}
             self.index = index
-        log.info("loaded %d parties and %d active notices", len(parties), len(index))
+            self._active = active
+        self.load_seconds = time.perf_counter() - started
+        log.info(
+            "loaded %d parties and %d active notices in %.1f s",
+            len(parties),
+            len(index),
+            self.load_seconds,
+        )
 
     def _sweep_loop(self) -> None:
         while not self._stop.wait(self.settings.sweep_interval_s):
@@ -168,15 +249,125 @@ class HubCore:
 
     # -- the write path ------------------------------------------------------
     def _write(self, fn: Callable[[Tx], T]) -> T:
+        """Run `fn` as one change; return its result once it is durable."""
+        req: _Request[T] = _Request(fn)
+        writer = self._writer
+        if writer is not None and writer is threading.current_thread():
+            raise RuntimeError("a change may not start another change")
+        with self._queue_cv:
+            queued = writer is not None and not self._writer_stop
+            if queued:
+                self._queue.append(req)
+                self._queue_cv.notify()
+        if not queued:  # not started (or closing): the caller's thread is the writer
+            self._run_batch([req])
+        req.done.wait()
+        if req.error is not None:
+            raise req.error
+        return cast(T, req.result)
+
+    def _writer_loop(self) -> None:
+        limit = self.settings.write_batch_max
+        while True:
+            with self._queue_cv:
+                while not self._queue and not self._writer_stop:
+                    self._queue_cv.wait()
+                if not self._queue:
+                    return
+                batch = [self._queue.popleft() for _ in range(min(limit, len(self._queue)))]
+            try:
+                self._run_batch(batch)
+            except BaseException as exc:  # never leave a caller waiting
+                log.exception("write batch failed")
+                for req in batch:
+                    if not req.done.is_set():
+                        req.error = req.error or exc
+                        req.done.set()
+
+    def _run_batch(self, batch: list[_Request[Any]]) -> None:
+        """One transaction, one savepoint per change, one COMMIT; then answer them all."""
+        done: list[_Request[Any]] = []
         with self._lock:
-            with self.store.write() as repo:
-                tx = Tx(repo, self.now())
-                result = fn(tx)
-            for action in tx.after_commit:
-                action()
-        if tx.woken:
-            self.broker.publish(tx.woken)
-        return result
+            try:
+                with self.store.write() as repo:
+                    for req in batch:
+                        tx = Tx(repo, self.now())
+                        savepoint = repo.savepoint()
+                        try:
+                            req.result = req.fn(tx)
+                        except Exception as exc:
+                            savepoint.rollback()  # if this fails, the whole batch fails
+                            tx.revert()
+                            req.error = exc
+                            continue
+                        savepoint.commit()
+                        req.tx = tx
+                        done.append(req)
+                    repo.append_events([e for req in done if req.tx for e in req.tx.events])
+            except BaseException as exc:
+                # Nothing of the batch is stored: undo its in-memory changes, newest first.
+                for req in reversed(done):
+                    if req.tx is not None:
+                        req.tx.revert()
+                    req.error = exc
+                    req.result = None
+                raise
+            finally:
+                self._staged_parties = {}
+                stats = self.write_stats
+                stats["batches"] += 1
+                stats["writes"] += len(batch)
+                stats["largest_batch"] = max(stats["largest_batch"], len(batch))
+            woken: set[str] = set()
+            for req in done:
+                if req.tx is not None:
+                    for action in req.tx.after_commit:
+                        action()
+                    woken |= req.tx.woken
+                    req.tx = None
+        if woken:
+            self.broker.publish(woken)
+        for req in batch:
+            req.done.set()
+
+    # -- in-memory state changed inside a change (reverted with it) ------------
+    def _index_put(self, tx: Tx, shape: NoticeShape) -> None:
+        """Index `shape` now, so that the next change of the batch is checked against it."""
+        previous = self.index.get(shape.id)
+        self.index.upsert(shape)
+        if previous is None:
+            self._active[shape.issuer] += 1
+
+        def undo() -> None:
+            if previous is None:
+                self.index.remove(shape.id)
+                self._active[shape.issuer] -= 1
+            else:
+                self.index.upsert(previous)
+
+        tx.on_undo(undo)
+
+    def _index_drop(self, tx: Tx, notice_id: str) -> None:
+        previous = self.index.get(notice_id)
+        if previous is None:
+            return
+        self.index.remove(notice_id)
+        self._active[previous.issuer] -= 1
+
+        def undo() -> None:
+            self.index.upsert(previous)
+            self._active[previous.issuer] += 1
+
+        tx.on_undo(undo)
+
+    def active_count(self, issuer: str) -> int:
+        return self._active[issuer]
+
+    def _party_ids_in_tx(self) -> Iterable[str]:
+        """Every registered party as a change sees it: committed, or earlier in its batch."""
+        if not self._staged_parties:
+            return self._parties
+        return {**self._parties, **self._staged_parties}
 
     # -- principals ----------------------------------------------------------
     def authenticate(self, token: str | None) -> Principal:
@@ -242,15 +433,25 @@ class HubCore:
                 "created_at": tx.ts,
             }
             tx.repo.insert_party(row)
+            self._staged_parties[party_id] = row
+
+            def unstage() -> None:
+                self._staged_parties.pop(party_id, None)
+
+            tx.on_undo(unstage)
+            self._on_party_registered(tx, party_id)
 
             def cache() -> None:
-                self._parties[party_id] = row
-                self._keys[key_id] = party_id
+                self._parties = {**self._parties, party_id: row}
+                self._keys = {**self._keys, key_id: party_id}
 
             tx.after_commit.append(cache)
             return {"id": party_id, "name": name, "token": token, "created_at": tx.ts}
 
         return self._write(run)
+
+    def _on_party_registered(self, tx: Tx, party_id: str) -> None:
+        """Overridden by the notice use cases (notices addressed to every party)."""
 
     def ready(self) -> dict[str, Any]:
         with self.store.read() as repo:
@@ -261,4 +462,6 @@ class HubCore:
             "parties": len(self._parties),
             "active_notices": len(self.index),
             "last_event_id": last,
+            "index_load_s": round(self.load_seconds, 3),
+            "write_batches": dict(self.write_stats),
         }

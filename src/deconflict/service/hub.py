@@ -33,11 +33,13 @@ class Hub(MessageOps):
     def events_delivered(self, who: Principal, events: list[dict[str, Any]]) -> None:
         """Record what a stream or a poll handed over: deliveries and coordinate reads."""
         notices = [e["data"] for e in events if e["type"] in _NOTICE_EVENTS]
+        handed = [
+            (e["data"]["id"], e["data"]["version"])
+            for e in events
+            if e["type"] in _NOTICE_EVENTS or e["type"] == "notice_cancelled"
+        ]
         messages = [e["data"]["id"] for e in events if e["type"] == "message_received"]
-        if notices:
-            latest: dict[str, dict[str, Any]] = {}
-            for n in notices:
-                latest[n["id"]] = n
+        if handed and not who.is_admin:
 
             def run(tx: Tx) -> None:
                 tx.repo.record_reads(
@@ -52,8 +54,7 @@ class Hub(MessageOps):
                         for n in notices
                     ]
                 )
-                for n in latest.values():
-                    self._mark_delivered(tx, n["id"], n["version"], who.party_id)
+                self._mark_delivered(tx, who.party_id, handed)
 
             self._write(run)
         if messages:

@@ -59,7 +59,10 @@ class MessageOps(AckOps):
                 "created_at": tx.ts,
             }
             tx.repo.insert_message(row, doc.to)
-            receipts = tx.repo.message_receipts([message_id])
+            receipts: list[Row] = [
+                {"message_id": message_id, "party_id": p, "delivered_at": None, "read_at": None}
+                for p in sorted(doc.to)
+            ]
             for p in doc.to:
                 tx.emit(p, "message_received", message_view(row, receipts, Principal(p)))
             return message_view(row, receipts, who)

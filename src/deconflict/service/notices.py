@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 from deconflict.service.auth import Principal
-from deconflict.service.core import PROTECTED_SITE_PRIORITY, HubCore, Tx, must
+from deconflict.service.core import PROTECTED_SITE_PRIORITY, HubCore, Tx
 from deconflict.service.documents import NoticeDoc, parse_notice
 from deconflict.service.errors import (
     Forbidden,
@@ -17,11 +17,28 @@ from deconflict.service.errors import (
     StaleVersion,
     StateConflict,
 )
-from deconflict.service.views import addressees_of, conflict_view, notice_view, sees_notice
+from deconflict.service.views import (
+    ack_view,
+    addressees_of,
+    conflict_view,
+    notice_view,
+    sees_notice,
+)
 from deconflict.store import Repo, Row, format_ts
 from deconflict.strategic import Conflict, NoticeShape
 
 __all__ = ["NoticeOps"]
+
+_CONTENT_KEYS = ("kind", "title", "remarks", "priority", "addressees", "volumes")
+
+
+def _notice_row(notice: Row, content: Row, *, version: int, version_created_at: str) -> Row:
+    """A notice as `Repo.get_notice` returns it, from the rows just written (no read-back)."""
+    row = {k: v for k, v in notice.items() if k != "current_version"}
+    row.update(content)
+    row["version"] = version
+    row["version_created_at"] = version_created_at
+    return row
 
 
 def _conflict_detail(c: Conflict, *, flip: bool) -> dict[str, Any]:
@@ -54,8 +71,9 @@ class NoticeOps(HubCore):
         return row
 
     def _expand(self, addressees: tuple[str, ...] | list[str], issuer: str) -> list[str]:
+        """The parties a notice goes to; inside a change, those registered in its batch too."""
         if "*" in addressees:
-            return sorted(p for p in self._parties if p != issuer)
+            return sorted(p for p in self._party_ids_in_tx() if p != issuer)
         return sorted(addressees)
 
     def _addressed_map(self, repo: Repo, who: Principal, rows: list[Row]) -> dict[str, bool]:
@@ -64,6 +82,14 @@ class NoticeOps(HubCore):
 
     def _conflict_views(self, repo: Repo, who: Principal, rows: list[Row]) -> list[dict[str, Any]]:
         addressed = self._addressed_map(repo, who, rows)
+        return [conflict_view(r, who, addressed=addressed) for r in rows]
+
+    @staticmethod
+    def _conflict_views_of(
+        who: Principal, rows: list[Row], notices: dict[str, Row]
+    ) -> list[dict[str, Any]]:
+        """Conflict views from notice rows already at hand (no read-back)."""
+        addressed = {nid: sees_notice(who, n) for nid, n in notices.items()}
         return [conflict_view(r, who, addressed=addressed) for r in rows]
 
     def _parse(self, who: Principal, doc: Any, *, amendment: bool) -> NoticeDoc:
@@ -86,43 +112,69 @@ class NoticeOps(HubCore):
             priority=priority,
         )
 
-    def _write_version(
-        self, tx: Tx, notice_id: str, who: Principal, doc: NoticeDoc, version: int
-    ) -> list[str]:
-        """Store one version, its recipients and its pending acks; the expanded addressees."""
-        recipients = self._expand(doc.addressees, who.party_id)
-        deadline = format_ts(doc.ack_deadline) if doc.ack_deadline else None
+    @staticmethod
+    def _content(doc: NoticeDoc) -> Row:
+        """The stored text of a version, as in `notice_versions`."""
+        return {
+            "kind": doc.kind,
+            "title": doc.title,
+            "remarks": doc.remarks,
+            "priority": doc.priority,
+            "addressees": json.dumps(list(doc.addressees)),
+            "volumes": json.dumps([v.to_json() for v in doc.volumes]),
+            "ack_deadline": format_ts(doc.ack_deadline) if doc.ack_deadline else None,
+        }
+
+    @staticmethod
+    def _store_version(
+        tx: Tx,
+        notice_id: str,
+        issuer: str,
+        content: Row,
+        version: int,
+        recipients: list[str],
+        *,
+        state: str = "active",
+        new_notice: bool = False,
+    ) -> list[Row]:
+        """Store one version, its recipients and its pending acks; returns the ack rows."""
         tx.repo.insert_version(
             {
                 "notice_id": notice_id,
                 "version": version,
-                "kind": doc.kind,
-                "title": doc.title,
-                "remarks": doc.remarks,
-                "priority": doc.priority,
-                "addressees": json.dumps(list(doc.addressees)),
-                "volumes": json.dumps([v.to_json() for v in doc.volumes]),
-                "ack_deadline": deadline,
+                **content,
                 "created_at": tx.ts,
+                "state": state,
             }
         )
-        tx.repo.set_recipients(notice_id, recipients)
-        tx.repo.insert_acks(
-            [
-                {
-                    "notice_id": notice_id,
-                    "version": version,
-                    "addressee": p,
-                    "issuer": who.party_id,
-                    "state": "pending",
-                    "deadline": deadline,
-                    "created_at": tx.ts,
-                    "superseded": 0,
-                }
-                for p in recipients
-            ]
-        )
-        return recipients
+        if new_notice:
+            tx.repo.add_recipients(notice_id, recipients)
+        else:
+            tx.repo.set_recipients(notice_id, recipients)
+        ack_rows = [
+            {
+                "notice_id": notice_id,
+                "version": version,
+                "addressee": p,
+                "issuer": issuer,
+                "state": "pending",
+                "deadline": content["ack_deadline"],
+                "created_at": tx.ts,
+                "delivered_at": None,
+                "acknowledged_at": None,
+                "comment": None,
+                "overdue_at": None,
+                "superseded": 0,
+            }
+            for p in recipients
+        ]
+        tx.repo.insert_acks(ack_rows)
+        return ack_rows
+
+    @staticmethod
+    def _future_deadline(tx: Tx, deadline: str | None) -> str | None:
+        """A deadline carried over to a later obligation, unless it has already passed."""
+        return deadline if deadline is not None and deadline > tx.ts else None
 
     def _check_window(self, tx: Tx, doc: NoticeDoc) -> str:
         ends = max(v.time_end for v in doc.volumes)
@@ -131,19 +183,34 @@ class NoticeOps(HubCore):
         return format_ts(ends)
 
     def _reconcile(
-        self, tx: Tx, shape: NoticeShape, found: list[Conflict], notices: dict[str, Row]
+        self,
+        tx: Tx,
+        shape: NoticeShape,
+        found: list[Conflict],
+        notices: dict[str, Row],
+        *,
+        new_notice: bool = False,
     ) -> list[Row]:
-        """Open, update or resolve the conflicts of `shape`; returns its open conflict rows."""
-        existing = {
-            (r["notice_b"] if r["notice_a"] == shape.id else r["notice_a"]): r
-            for r in tx.repo.open_conflicts_of(shape.id)
-        }
+        """Open, update or resolve the conflicts of `shape`; returns its open conflict rows.
+
+        `notices` holds the rows at hand and is completed with the other notices involved.
+        """
+        existing = (
+            {}
+            if new_notice  # a notice stored in this very change has no conflicts yet
+            else {
+                (r["notice_b"] if r["notice_a"] == shape.id else r["notice_a"]): r
+                for r in tx.repo.open_conflicts_of(shape.id)
+            }
+        )
+        missing = sorted({c.b.id for c in found} | set(existing) - set(notices))
+        notices.update((n["id"], n) for n in tx.repo.get_notices(missing))
         rows: list[Row] = []
         for c in found:
             other = c.b
             prev = existing.pop(other.id, None)
             if prev is None:
-                row: Row = {
+                row = {
                     "id": "c-" + secrets.token_hex(8),
                     "notice_a": shape.id,
                     "notice_b": other.id,
@@ -183,14 +250,26 @@ class NoticeOps(HubCore):
             self._resolve(tx, prev, "no_longer_conflicting", notices)
         return rows
 
-    def _resolve(self, tx: Tx, row: Row, why: str, notices: dict[str, Row]) -> None:
-        changes = {
+    def _resolve(
+        self,
+        tx: Tx,
+        row: Row,
+        why: str,
+        notices: dict[str, Row],
+        *,
+        version_of: tuple[str, int] | None = None,
+    ) -> None:
+        """Resolve a conflict; `version_of` names the version of a notice that resolved it."""
+        changes: Row = {
             "state": "resolved",
             "resolution": why,
             "resolved_at": tx.ts,
             "updated_at": tx.ts,
             "revision": row["revision"] + 1,
         }
+        if version_of is not None:
+            side = "a" if row["notice_a"] == version_of[0] else "b"
+            changes[f"version_{side}"] = version_of[1]
         tx.repo.update_conflict(row["id"], **changes)
         self._announce_conflict(tx, {**row, **changes}, "conflict_resolved", notices)
 
@@ -207,41 +286,79 @@ class NoticeOps(HubCore):
                     addressed[nid] = sees_notice(who, n)
             tx.emit(party, event, conflict_view(row, who, addressed=addressed))
 
+    def _on_party_registered(self, tx: Tx, party_id: str) -> None:
+        """A new party is an addressee of every active notice addressed to every party.
+
+        It gets each such notice's current version as if it had been addressed then: a
+        pending acknowledgement (with the notice's deadline, unless that has passed) and
+        a `notice_received` event, in the registration's own transaction.
+        """
+        rows = tx.repo.active_broadcast_notices()
+        if not rows:
+            return
+        tx.repo.add_recipient_to(party_id, [r["id"] for r in rows])
+        tx.repo.insert_acks(
+            [
+                {
+                    "notice_id": r["id"],
+                    "version": r["version"],
+                    "addressee": party_id,
+                    "issuer": r["issuer"],
+                    "state": "pending",
+                    "deadline": self._future_deadline(tx, r["ack_deadline"]),
+                    "created_at": tx.ts,
+                    "superseded": 0,
+                }
+                for r in rows
+            ]
+        )
+        for r in rows:
+            tx.emit(party_id, "notice_received", notice_view(r))
+
     # -- use cases -----------------------------------------------------------
     def notify(self, who: Principal, body: Any) -> dict[str, Any]:
         self.require_party(who, "notify")
         doc = self._parse(who, body, amendment=False)
         notice_id = "n-" + secrets.token_hex(8)
         shape = self._shape(notice_id, who, doc, 1)
+        content = self._content(doc)
+        broadcast = int("*" in doc.addressees)
 
         def run(tx: Tx) -> dict[str, Any]:
-            if tx.repo.count_active(who.party_id) >= self.settings.max_active_notices_per_party:
+            limit = self.settings.max_active_notices_per_party
+            if self.active_count(who.party_id) >= limit:
                 raise QuotaExceeded(
-                    f"{who.party_id} already has {self.settings.max_active_notices_per_party} "
-                    "active notices (the limit); cancel some first"
+                    f"{who.party_id} already has {limit} active notices (the limit); "
+                    "cancel some first"
                 )
             expires = self._check_window(tx, doc)
-            tx.repo.insert_notice(
-                {
-                    "id": notice_id,
-                    "issuer": who.party_id,
-                    "current_version": 1,
-                    "state": "active",
-                    "broadcast": int("*" in doc.addressees),
-                    "expires_at": expires,
-                    "created_at": tx.ts,
-                    "updated_at": tx.ts,
-                }
+            notice = {
+                "id": notice_id,
+                "issuer": who.party_id,
+                "current_version": 1,
+                "state": "active",
+                "broadcast": broadcast,
+                "expires_at": expires,
+                "created_at": tx.ts,
+                "updated_at": tx.ts,
+            }
+            tx.repo.insert_notice(notice)
+            recipients = self._expand(doc.addressees, who.party_id)
+            ack_rows = self._store_version(
+                tx, notice_id, who.party_id, content, 1, recipients, new_notice=True
             )
-            recipients = self._write_version(tx, notice_id, who, doc, 1)
-            row = must(tx.repo.get_notice(notice_id))
-            for p in recipients:
-                tx.emit(p, "notice_received", notice_view(row))
-            conflicts = self._reconcile(tx, shape, self.index.query(shape), {notice_id: row})
-            tx.after_commit.append(lambda: self.index.upsert(shape))
-            view = notice_view(row, acks=tx.repo.acks_of_version(notice_id, 1))
-            view["conflicts"] = self._conflict_views(tx.repo, who, conflicts)
-            return view
+            row = _notice_row(notice, content, version=1, version_created_at=tx.ts)
+            view = notice_view(row)
+            tx.emit_to(recipients, "notice_received", view)
+            notices = {notice_id: row}
+            found = self.index.query(shape)
+            conflicts = self._reconcile(tx, shape, found, notices, new_notice=True)
+            self._index_put(tx, shape)  # the next change of this batch is checked against it
+            return {
+                **view,
+                "acks": [ack_view(a) for a in ack_rows],
+                "conflicts": self._conflict_views_of(who, conflicts, notices),
+            }
 
         return self._write(run)
 
@@ -250,6 +367,7 @@ class NoticeOps(HubCore):
         with self.store.read() as repo:  # who may amend comes before what is wrong with it
             self._own_notice(repo, who, notice_id)
         doc = self._parse(who, body, amendment=True)
+        content = self._content(doc)
 
         def run(tx: Tx) -> dict[str, Any]:
             old = self._own_notice(tx.repo, who, notice_id)
@@ -265,35 +383,51 @@ class NoticeOps(HubCore):
             shape = self._shape(notice_id, who, doc, version)
             expires = self._check_window(tx, doc)
             tx.repo.supersede_acks(notice_id)
-            recipients = self._write_version(tx, notice_id, who, doc, version)
-            tx.repo.update_notice(
-                notice_id,
-                current_version=version,
-                broadcast=int("*" in doc.addressees),
-                expires_at=expires,
-                updated_at=tx.ts,
+            recipients = self._expand(doc.addressees, who.party_id)
+            ack_rows = self._store_version(
+                tx, notice_id, who.party_id, content, version, recipients
             )
-            row = must(tx.repo.get_notice(notice_id))
+            changes = {
+                "current_version": version,
+                "broadcast": int("*" in doc.addressees),
+                "expires_at": expires,
+                "updated_at": tx.ts,
+            }
+            tx.repo.update_notice(notice_id, **changes)
+            row = {
+                **old,
+                **changes,
+                **content,
+                "version": version,
+                "version_created_at": tx.ts,
+            }
+            del row["current_version"]
             before = set(self._expand(addressees_of(old), who.party_id))
-            view_for_them = notice_view(row)
-            for p in recipients:
-                kind = "notice_updated" if p in before else "notice_received"
-                tx.emit(p, kind, view_for_them)
-            for p in sorted(before - set(recipients)):
-                tx.emit(
-                    p,
-                    "notice_withdrawn",
-                    {"id": notice_id, "issuer": who.party_id, "version": version},
-                )
-            conflicts = self._reconcile(tx, shape, self.index.query(shape), {notice_id: row})
-            tx.after_commit.append(lambda: self.index.upsert(shape))
-            view = notice_view(row, acks=tx.repo.acks_of_version(notice_id, version))
-            view["conflicts"] = self._conflict_views(tx.repo, who, conflicts)
-            return view
+            view = notice_view(row)
+            tx.emit_to([p for p in recipients if p in before], "notice_updated", view)
+            tx.emit_to([p for p in recipients if p not in before], "notice_received", view)
+            tx.emit_to(
+                sorted(before - set(recipients)),
+                "notice_withdrawn",
+                {"id": notice_id, "issuer": who.party_id, "version": version},
+            )
+            notices = {notice_id: row}
+            conflicts = self._reconcile(tx, shape, self.index.query(shape), notices)
+            self._index_put(tx, shape)
+            return {
+                **view,
+                "acks": [ack_view(a) for a in ack_rows],
+                "conflicts": self._conflict_views_of(who, conflicts, notices),
+            }
 
         return self._write(run)
 
     def cancel(self, who: Principal, notice_id: str, version: int | None = None) -> dict[str, Any]:
+        """Cancel: a new version (state `cancelled`) that the addressees acknowledge.
+
+        The acknowledgements of the cancelling version are the issuer's proof that the
+        cancellation reached each addressee; its conflicts are resolved at once.
+        """
         self.require_party(who, "cancel notices")
 
         def run(tx: Tx) -> dict[str, Any]:
@@ -305,40 +439,70 @@ class NoticeOps(HubCore):
                     f"the current version is {row['version']}, not {version}",
                     current_version=row["version"],
                 )
-            self._end(tx, row, "cancelled")
-            done = must(tx.repo.get_notice(notice_id))
-            return notice_view(done, acks=tx.repo.acks_of_version(notice_id, row["version"]))
+            new_version = row["version"] + 1
+            content = {k: row[k] for k in _CONTENT_KEYS}
+            content["ack_deadline"] = self._future_deadline(tx, row["ack_deadline"])
+            tx.repo.supersede_acks(notice_id)
+            recipients = self._expand(addressees_of(row), row["issuer"])
+            ack_rows = self._store_version(
+                tx, notice_id, row["issuer"], content, new_version, recipients, state="cancelled"
+            )
+            changes = {"state": "cancelled", "current_version": new_version, "updated_at": tx.ts}
+            tx.repo.update_notice(notice_id, **changes)
+            done = {
+                **row,
+                **content,
+                "state": "cancelled",
+                "version": new_version,
+                "updated_at": tx.ts,
+                "version_created_at": tx.ts,
+            }
+            tx.emit_to(
+                recipients,
+                "notice_cancelled",
+                {
+                    "id": notice_id,
+                    "issuer": row["issuer"],
+                    "version": new_version,
+                    "cancelled_version": row["version"],
+                    "kind": row["kind"],
+                    "title": row["title"],
+                    "state": "cancelled",
+                    "ack_deadline": content["ack_deadline"],
+                },
+            )
+            notices = {notice_id: done}
+            for c in tx.repo.open_conflicts_of(notice_id):
+                self._resolve(tx, c, "cancelled", notices, version_of=(notice_id, new_version))
+            self._index_drop(tx, notice_id)
+            return notice_view(done, acks=ack_rows)
 
         return self._write(run)
 
-    def _end(self, tx: Tx, row: Row, state: str) -> None:
-        """Cancel or expire: no more acks due, conflicts resolved, out of the index."""
+    def _expire(self, tx: Tx, row: Row) -> None:
+        """Every volume has ended: no more acks due, conflicts resolved, out of the index."""
         notice_id = row["id"]
-        tx.repo.update_notice(notice_id, state=state, updated_at=tx.ts)
+        tx.repo.update_notice(notice_id, state="expired", updated_at=tx.ts)
         tx.repo.supersede_acks(notice_id)
-        targets = self._expand(addressees_of(row), row["issuer"])
-        if state == "expired":
-            targets = [row["issuer"], *targets]
+        targets = [row["issuer"], *self._expand(addressees_of(row), row["issuer"])]
         payload = {
             "id": notice_id,
             "issuer": row["issuer"],
             "version": row["version"],
             "kind": row["kind"],
             "title": row["title"],
-            "state": state,
+            "state": "expired",
         }
-        for p in targets:
-            tx.emit(p, f"notice_{state}", payload)
-        notices = {notice_id: {**row, "state": state}}
+        tx.emit_to(targets, "notice_expired", payload)
+        notices = {notice_id: {**row, "state": "expired"}}
         for c in tx.repo.open_conflicts_of(notice_id):
-            self._resolve(tx, c, state, notices)
-        tx.after_commit.append(lambda: self.index.remove(notice_id))
+            self._resolve(tx, c, "expired", notices)
+        self._index_drop(tx, notice_id)
 
     def expire_due(self, tx: Tx) -> int:
         ids = tx.repo.expired_notice_ids(tx.ts)
-        for notice_id in ids:
-            row = must(tx.repo.get_notice(notice_id))
-            self._end(tx, row, "expired")
+        for row in tx.repo.get_notices(ids):
+            self._expire(tx, row)
         return len(ids)
 
     def check(self, who: Principal, body: Any) -> dict[str, Any]:
@@ -398,26 +562,36 @@ class NoticeOps(HubCore):
                 ]
             )
             if not who.is_admin:
-                for r in foreign:
-                    self._mark_delivered(tx, r["id"], r["version"], who.party_id)
+                self._mark_delivered(tx, who.party_id, [(r["id"], r["version"]) for r in foreign])
 
         self._write(run)
 
-    def _mark_delivered(self, tx: Tx, notice_id: str, version: int, party: str) -> None:
-        ack = tx.repo.get_ack(notice_id, version, party)
-        if ack is None or ack["state"] != "pending" or ack["superseded"]:
+    def _mark_delivered(self, tx: Tx, party: str, versions: list[tuple[str, int]]) -> None:
+        """`party` was handed these notice versions: their pending acks become delivered."""
+        wanted = set(versions)
+        acks = tx.repo.acks_of_addressee(party, sorted({n for n, _ in wanted}))
+        due = [
+            a
+            for a in acks
+            if (a["notice_id"], a["version"]) in wanted
+            and a["state"] == "pending"
+            and not a["superseded"]
+        ]
+        if not due:
             return
-        tx.repo.update_ack(notice_id, version, party, state="delivered", delivered_at=tx.ts)
-        tx.emit(
-            ack["issuer"],
-            "ack_delivered",
-            {
-                "notice_id": notice_id,
-                "version": version,
-                "addressee": party,
-                "delivered_at": tx.ts,
-            },
-        )
+        due.sort(key=lambda a: (a["notice_id"], a["version"]))
+        tx.repo.mark_delivered([(a["notice_id"], a["version"], party) for a in due], tx.ts)
+        for a in due:
+            tx.emit(
+                a["issuer"],
+                "ack_delivered",
+                {
+                    "notice_id": a["notice_id"],
+                    "version": a["version"],
+                    "addressee": party,
+                    "delivered_at": tx.ts,
+                },
+            )
 
     def get_notice(self, who: Principal, notice_id: str) -> dict[str, Any]:
         with self.store.read() as repo:
