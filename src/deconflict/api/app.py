@@ -10,11 +10,12 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from deconflict import __version__
-from deconflict.api import events, routes
+from deconflict.api import events, routes, tactical
 from deconflict.api.limits import BodyLimit
 from deconflict.api.problems import install_handlers
 from deconflict.config import Settings
 from deconflict.service import Hub
+from deconflict.service.tactical import Tactical
 
 __all__ = ["create_app"]
 
@@ -32,13 +33,16 @@ grants or refuses anything.
 def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     """The app; it starts and closes `hub` (built from `settings` if not given)."""
     the_hub = hub if hub is not None else Hub(settings)
+    the_tactical = Tactical(the_hub)  # tracks, screening loop and alerts (issue 5)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         the_hub.start()
+        the_tactical.start()
         try:
             yield
         finally:
+            the_tactical.close()
             the_hub.close()
 
     app = FastAPI(
@@ -48,10 +52,12 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.hub = the_hub
+    app.state.tactical = the_tactical
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     install_handlers(app)
     app.include_router(routes.router)
     app.include_router(events.router)
+    app.include_router(tactical.router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and store status")
     async def healthz() -> Any:

@@ -22,6 +22,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "deconflict.cli.serve",
     "deconflict.cli.demo",
     "deconflict.cli.client_cmds",
+    "deconflict.cli.replay",
 )
 
 

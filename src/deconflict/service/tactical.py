@@ -1,0 +1,412 @@
+"""Tactical use cases: ingest tracks, screen them, raise/update/clear/acknowledge alerts.
+
+State: tracks are in memory only (`TrackTable`; they are high-rate and stale
+within seconds; a restart starts with an empty picture). Alerts are
+persisted: every raise, update, acknowledgement, escalation and clearing is
+one change through the hub's write path (`HubCore._write`), together with the
+events that announce it on each involved party's stream. After a restart the
+alerts still active are taken back and cleared once their tracks stay absent.
+
+The screening loop runs every ``screen_interval_s`` (1 Hz by default) in its
+own thread: prune stale tracks, snapshot, screen, digest, write, escalate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from deconflict.service.auth import Principal
+from deconflict.service.core import HubCore, Tx
+from deconflict.service.errors import Forbidden, Invalid, NotFound
+from deconflict.service.tactical_config import TacticalSettings
+from deconflict.service.tactical_screening import CycleFindings, find_intrusions, find_separations
+from deconflict.store import Row, format_ts, parse_ts
+from deconflict.store import tactical_schema as ts
+from deconflict.tactical.alerts import Alert, AlertBook, Transition, party_view
+from deconflict.tactical.tracks import TrackTable
+
+__all__ = ["Tactical"]
+
+log = logging.getLogger("deconflict.tactical")
+ALERT_STATES = ("active", "cleared")
+ALERT_KINDS = ("separation", "intrusion", "nonconformance")
+
+
+def _iso(t: float) -> str:
+    return format_ts(datetime.fromtimestamp(t, UTC))
+
+
+def _new_alert_id() -> str:
+    return "a-" + secrets.token_hex(8)
+
+
+class Tactical:
+    def __init__(self, hub: HubCore, settings: TacticalSettings | None = None) -> None:
+        self.hub = hub
+        if settings is None:
+            settings = TacticalSettings.from_settings(hub.settings)
+        self.cfg = settings
+        self.tracks = TrackTable(self.cfg.limits)
+        self.book = AlertBook(
+            clear_cycles=self.cfg.clear_cycles,
+            update_interval_s=self.cfg.update_interval_s,
+            new_id=_new_alert_id,
+        )
+        self._cycle_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._addressees: dict[tuple[str, int], list[str]] = {}
+        self.stats: dict[str, float] = {"cycles": 0, "last_cycle_s": 0.0, "max_cycle_s": 0.0}
+        # Called with (alert id, party, event type, hub time) after each commit (benchmarks).
+        self.on_event: Callable[[str, list[str], str, float], None] | None = None
+
+    # -- lifecycle -----------------------------------------------------------
+    def start(self, *, loop: bool = True) -> None:
+        with self.hub.store.read() as repo:
+            rows = ts.load_active_alerts(repo.conn)
+        for row in rows:
+            self.book.adopt(self._alert_of(row))
+        if loop:
+            self._thread = threading.Thread(target=self._loop, name="tactical", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def now(self) -> float:
+        return self.hub.now().timestamp()
+
+    def _loop(self) -> None:
+        interval = self.cfg.screen_interval_s
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            next_at += interval
+            try:
+                self.cycle()
+            except Exception:  # a failed cycle is retried at the next tick, never fatal
+                log.exception("screening cycle failed")
+            delay = next_at - time.monotonic()
+            if delay < 0:  # overran: start the next cycle now, do not pile up
+                next_at = time.monotonic()
+                delay = 0
+            if self._stop.wait(delay):
+                return
+
+    # -- ingestion -----------------------------------------------------------
+    def ingest(self, who: Principal, doc: Any) -> dict[str, Any]:
+        """A batch of the caller's own track reports; each accepted or rejected on its own."""
+        if who.is_admin:
+            raise Forbidden("the hub operator reports no tracks; use a party's token")
+        if isinstance(doc, dict) and set(doc) <= {"reports"}:
+            reports = doc.get("reports")
+        elif isinstance(doc, list):
+            reports = doc
+        else:
+            raise Invalid([("", 'must be {"reports": [...]} or a JSON array of reports')])
+        if not isinstance(reports, list):
+            raise Invalid([("reports", "must be an array of track reports")])
+        prefix = "reports" if isinstance(doc, dict) else ""
+        outcomes = self.tracks.ingest(who.party_id, reports, self.now(), self.cfg.max_batch)
+        accepted, rejected = [], []
+        for o in outcomes:
+            if o.status == "rejected":
+                for path, reason in o.errors:
+                    rejected.append(
+                        {
+                            "index": o.index,
+                            "track_id": o.track_id,
+                            "path": _join(f"body.{prefix}" if prefix else "body", o.index, path),
+                            "reason": reason,
+                        }
+                    )
+            else:
+                accepted.append({"index": o.index, "track_id": o.track_id, "status": o.status})
+        return {
+            "accepted": accepted,
+            "rejected": rejected,
+            "accepted_count": len(accepted),
+            "rejected_count": len({r["index"] for r in rejected}),
+        }
+
+    def my_tracks(self, who: Principal) -> dict[str, Any]:
+        if who.is_admin:
+            return {"tracks": [], "count": len(self.tracks)}
+        states = sorted(self.tracks.tracks_of(who.party_id), key=lambda s: s.track_id)
+        return {"tracks": [s.public() for s in states], "count": len(states)}
+
+    # -- the screening cycle -------------------------------------------------
+    def cycle(self, now: float | None = None) -> dict[str, Any]:
+        with self._cycle_lock:
+            started = time.perf_counter()
+            t = self.now() if now is None else now
+            self.tracks.prune(t)
+            snap = self.tracks.snapshot(t)
+            found = CycleFindings()
+            find_separations(snap, self.cfg, found)
+            if len(snap) and (self.cfg.intrusion or self.cfg.nonconformance_parties):
+                with self.hub._lock:
+                    find_intrusions(snap, self.cfg, self.hub.index, self._addressed, found)
+            live = set(snap.keys)
+
+            def reason(alert: Alert) -> str:
+                k = alert.key
+                tracks = [(k[1], k[2]), (k[3], k[4])] if k[0] == "separation" else [(k[1], k[2])]
+                return "clear" if all(tr in live for tr in tracks) else "track_lost"
+
+            transitions = self.book.cycle(t, found.strict, found.held, reason)
+            escalations = self._due_escalations(t)
+            if transitions or escalations:
+                self._persist(transitions, escalations)
+            elapsed = time.perf_counter() - started
+            self.stats["cycles"] += 1
+            self.stats["last_cycle_s"] = elapsed
+            self.stats["max_cycle_s"] = max(self.stats["max_cycle_s"], elapsed)
+            return {
+                "tracks": len(snap),
+                "transitions": len(transitions),
+                "escalations": len(escalations),
+                "elapsed_s": elapsed,
+            }
+
+    def _addressed(self, notice_id: str, party: str) -> bool:
+        shape = self.hub.index.get(notice_id)
+        version = shape.version if shape is not None else 0
+        key = (notice_id, version)
+        if key not in self._addressees:
+            with self.hub.store.read() as repo:
+                row = repo.get_notice(notice_id)
+            self._addressees[key] = json.loads(row["addressees"]) if row else []
+        addressees = self._addressees[key]
+        return "*" in addressees or party in addressees
+
+    def _due_escalations(self, now: float) -> list[tuple[Alert, str]]:
+        due = []
+        for alert in list(self.book.active.values()):
+            if now - alert.raised_at < self.cfg.escalate_after_s:
+                continue
+            for p in alert.parties:
+                if p not in alert.acks and p not in alert.escalated:
+                    due.append((alert, p))
+        return due
+
+    def _persist(self, transitions: list[Transition], escalations: list[tuple[Alert, str]]) -> None:
+        sent: list[tuple[str, list[str], str]] = []
+
+        def run(tx: Tx) -> None:
+            conn = tx.repo.conn
+            for tr in transitions:
+                a = tr.alert
+                row = self._row(a, "cleared" if tr.action == "cleared" else "active", tr.reason)
+                if tr.action == "raised":
+                    ts.insert_alert(conn, {**row, "detail": json.dumps(a.detail)}, _uniq(a.parties))
+                else:
+                    ts.update_alert(
+                        conn,
+                        a.id,
+                        state=row["state"],
+                        severity=a.severity,
+                        revision=a.revision,
+                        detail=json.dumps(a.detail),
+                        updated_at=row["updated_at"],
+                        cleared_at=row["cleared_at"],
+                        clear_reason=row["clear_reason"],
+                    )
+                event = f"alert_{tr.action}"
+                for p in _uniq(a.parties):
+                    tx.emit(p, event, self.view(row, p))
+                sent.append((a.id, _uniq(a.parties), event))
+            for a, p in escalations:
+                a.escalated.add(p)
+                ts.record_alert_ack(conn, a.id, p, escalated_at=tx.ts)
+                row = self._row(a, "active", None)
+                for q in _uniq(a.parties):
+                    tx.emit(
+                        q, "alert_unacknowledged", {**self.view(row, q), "unacknowledged_by": p}
+                    )
+                sent.append((a.id, _uniq(a.parties), "alert_unacknowledged"))
+
+        self.hub._write(run)
+        hook = self.on_event
+        if hook is not None:
+            t = time.time()
+            for alert_id, parties, event in sent:
+                hook(alert_id, parties, event, t)
+
+    # -- rows and views ------------------------------------------------------
+    def _row(self, a: Alert, state: str, reason: str | None) -> Row:
+        parties = list(a.parties)
+        return {
+            "id": a.id,
+            "kind": a.kind,
+            "key": json.dumps(list(a.key)),
+            "party_a": parties[0],
+            "party_b": parties[1] if len(parties) > 1 and parties[1] != parties[0] else None,
+            "state": state,
+            "severity": a.severity,
+            "revision": a.revision,
+            "detail": a.detail,
+            "raised_at": _iso(a.raised_at),
+            "updated_at": _iso(a.updated_at),
+            "cleared_at": _iso(a.updated_at) if state == "cleared" else None,
+            "clear_reason": reason,
+            "acks": [
+                {
+                    "party_id": p,
+                    "acknowledged_at": a.acks.get(p),
+                    "comment": None,
+                    "escalated_at": None,
+                }
+                for p in _uniq(a.parties)
+            ],
+        }
+
+    def _alert_of(self, row: Row) -> Alert:
+        parties = (row["party_a"],) if row["party_b"] is None else (row["party_a"], row["party_b"])
+        detail = row["detail"]
+        if row["kind"] == "separation":
+            parties = (detail["a"]["party"], detail["b"]["party"])
+        elif row["kind"] == "intrusion":
+            parties = (detail["track"]["party"], detail["notice"]["issuer"])
+        return Alert(
+            id=row["id"],
+            key=tuple(json.loads(row["key"])),
+            kind=row["kind"],
+            parties=parties,
+            severity=row["severity"],
+            detail=detail,
+            raised_at=parse_ts(row["raised_at"]).timestamp(),
+            updated_at=parse_ts(row["updated_at"]).timestamp(),
+            revision=row["revision"],
+            acks={a["party_id"]: a["acknowledged_at"] for a in row["acks"] if a["acknowledged_at"]},
+            escalated={a["party_id"] for a in row["acks"] if a["escalated_at"]},
+        )
+
+    def view(self, row: Row, party: str | None) -> dict[str, Any]:
+        """An alert as ``party`` may see it (``None``: the hub operator, who sees both sides)."""
+        detail = row["detail"]
+        parties = _uniq([row["party_a"]] + ([row["party_b"]] if row["party_b"] else []))
+        out: dict[str, Any] = {
+            "id": row["id"],
+            "kind": row["kind"],
+            "state": row["state"],
+            "severity": row["severity"],
+            "revision": row["revision"],
+            "parties": parties,
+            "raised_at": row["raised_at"],
+            "updated_at": row["updated_at"],
+            "cleared_at": row["cleared_at"],
+            "clear_reason": row["clear_reason"],
+            "acks": {a["party_id"]: a["acknowledged_at"] for a in row["acks"]},
+            "acknowledged_by": sorted(a["party_id"] for a in row["acks"] if a["acknowledged_at"]),
+        }
+        if party is None:
+            out["detail"] = detail
+            return out
+        others = [p for p in parties if p != party]
+        share = bool(others) and self.cfg.shares(party, others[0])
+        if row["kind"] == "separation" and detail["a"]["party"] == detail["b"]["party"]:
+            share = True  # pragma: no cover - pairs of one party are never screened
+        seen = party_view(row["kind"], tuple(parties), detail, party, share)
+        out.update(seen)
+        own = seen.get("own_track")
+        if own is not None:
+            out["track_id"] = own["track_id"]
+            out["position"] = {"lat": own["lat"], "lon": own["lon"]}
+        return out
+
+    # -- reading and acknowledging -------------------------------------------
+    def list_alerts(
+        self,
+        who: Principal,
+        *,
+        states: list[str] | None,
+        kind: str | None,
+        limit: int,
+    ) -> dict[str, Any]:
+        errs = [("state", f"unknown state {s!r}") for s in states or [] if s not in ALERT_STATES]
+        if kind is not None and kind not in ALERT_KINDS:
+            errs.append(("kind", f"must be one of {', '.join(ALERT_KINDS)}"))
+        if errs:
+            raise Invalid(errs, location="query")
+        party = None if who.is_admin else who.party_id
+        with self.hub.store.read() as repo:
+            rows = ts.list_alerts(repo.conn, party, states, limit, kind)
+        return {"alerts": [self.view(r, party) for r in rows]}
+
+    def _visible(self, who: Principal, alert_id: str, row: Row | None) -> Row:
+        if row is None or (
+            not who.is_admin and who.party_id not in (row["party_a"], row["party_b"])
+        ):
+            raise NotFound(f"no alert {alert_id!r} visible to you")
+        return row
+
+    def get_alert(self, who: Principal, alert_id: str) -> dict[str, Any]:
+        with self.hub.store.read() as repo:
+            row = ts.get_alert(repo.conn, alert_id)
+        row = self._visible(who, alert_id, row)
+        return self.view(row, None if who.is_admin else who.party_id)
+
+    def ack_alert(self, who: Principal, alert_id: str, doc: Any) -> dict[str, Any]:
+        if doc is None:
+            doc = {}
+        if not isinstance(doc, dict):
+            raise Invalid([("", "must be a JSON object")])
+        errs = [(str(k), "unknown field") for k in sorted(set(doc) - {"comment"}, key=str)]
+        comment = doc.get("comment")
+        if comment is not None and (not isinstance(comment, str) or len(comment) > 2000):
+            errs.append(("comment", "must be a string of at most 2000 characters"))
+        if who.is_admin:
+            with self.hub.store.read() as repo:
+                self._visible(who, alert_id, ts.get_alert(repo.conn, alert_id))
+            raise Forbidden("the hub operator does not acknowledge alerts; use a party's token")
+        if errs:
+            raise Invalid(errs)
+
+        def run(tx: Tx) -> dict[str, Any]:
+            conn = tx.repo.conn
+            row = self._visible(who, alert_id, ts.get_alert(conn, alert_id))
+            mine = next(a for a in row["acks"] if a["party_id"] == who.party_id)
+            if mine["acknowledged_at"] is None:
+                ts.record_alert_ack(
+                    conn, alert_id, who.party_id, acknowledged_at=tx.ts, comment=comment
+                )
+                row = self._visible(who, alert_id, ts.get_alert(conn, alert_id))
+                parties = [p for p in (row["party_a"], row["party_b"]) if p]
+                for p in parties:
+                    tx.emit(
+                        p, "alert_acknowledged", {**self.view(row, p), "acknowledged": who.party_id}
+                    )
+                stamp = tx.ts
+
+                def remember() -> None:
+                    alert = self.book.by_id.get(alert_id)
+                    if alert is not None:
+                        alert.acks[who.party_id] = stamp
+
+                tx.after_commit.append(remember)
+            return self.view(row, who.party_id)
+
+        return self.hub._write(run)
+
+
+def _uniq(parties: Any) -> list[str]:
+    out: list[str] = []
+    for p in parties:
+        if p not in out:
+            out.append(p)
+    return out
+
+
+def _join(prefix: str, index: int, path: str) -> str:
+    base = f"{prefix}[{index}]"
+    return f"{base}.{path}" if path else base
