@@ -257,6 +257,23 @@ def test_party_filter() -> None:
     assert len(scr(rows, party=["x", "x", "x"])) == 0
 
 
+def test_only_keeps_the_pairs_touching_the_subset() -> None:
+    rows: list[list[float]] = [
+        [0, 0, 1_000, 0, 0, 0],
+        [0, 0.01, 1_000, 0, 0, 0],
+        [0, 0.02, 1_000, 0, 0, 0],
+        [0, 0.03, 1_000, 0, 0, 0],
+    ]
+    assert pair_set(scr(rows, only=[2])) == {(0, 2), (1, 2), (2, 3)}
+    assert pair_set(scr(rows, only=np.array([3, 0, 3]))) == {(0, 1), (0, 2), (0, 3), (1, 3), (2, 3)}
+    assert pair_set(scr(rows, only=[1], party=["a", "a", "b", "b"])) == {(1, 2), (1, 3)}
+    assert len(scr(rows, only=[])) == 0
+    assert len(scr(rows[:1], only=[0])) == 0
+    # A lookahead long enough for the all-pairs fallback gives the same answer.
+    far = scr(rows, only=[2], lookahead_s=1e9)
+    assert pair_set(far) == {(0, 2), (1, 2), (2, 3)}
+
+
 def test_result_shapes_for_empty_and_single_inputs() -> None:
     for rows in ([], [[0, 0, 0, 0, 0, 0]]):
         r = scr(rows)
@@ -290,6 +307,11 @@ def test_result_is_frozen_and_profiles_are_exact() -> None:
         ({"h_sep_m": True}, "h_sep_m"),
         ({"party": ["a"]}, "party"),
         ({"party": ["a", None]}, "party"),
+        ({"only": [2]}, "only"),
+        ({"only": [-1]}, "only"),
+        ({"only": [0.0]}, "only"),
+        ({"only": [True, False]}, "only"),
+        ({"only": [[0]]}, "only"),
     ],
 )
 def test_bad_input_names_the_argument(change: dict[str, Any], name: str) -> None:
@@ -540,6 +562,68 @@ def test_invariant_under_moving_the_scene_across_the_antimeridian(
     h, v, t = _loose(scene)
     may = pair_set(screen(*moved, h_sep_m=h, v_sep_m=v, lookahead_s=t))
     assert must <= got <= may
+
+
+_FIELDS = ("t_los_s", "t_exit_s", "tcpa_s", "dcpa_m", "dist_m", "dalt_m", "bearing_deg")
+
+
+def _assert_restricted(got: ScreenResult, full: ScreenResult, only: Sequence[int]) -> None:
+    """``got`` is exactly the rows of ``full`` with a member in ``only``."""
+    touch = np.isin(full.pairs, np.asarray(only, dtype=np.int64)).any(axis=1)
+    assert np.array_equal(got.pairs, full.pairs[touch])
+    for name in _FIELDS:
+        assert np.array_equal(getattr(got, name), getattr(full, name)[touch]), name
+
+
+@settings(max_examples=200, deadline=None)
+@given(scenes(max_n=60), st.data(), st.sampled_from([None, 1, 3, 17]), st.booleans())
+def test_only_equals_the_full_answer_restricted_to_the_subset(
+    scene: Scene, data: st.DataObject, slices: int | None, by_party: bool
+) -> None:
+    n = scene.n
+    only: list[int] = data.draw(
+        st.lists(st.integers(0, n - 1), max_size=n + 3) if n else st.just([])
+    )
+    kw: dict[str, Any] = {
+        "h_sep_m": scene.h,
+        "v_sep_m": scene.v,
+        "lookahead_s": scene.t,
+        "party": scene.party if by_party else None,
+    }
+    full = screen(*scene.cols, **kw)
+    got = screen_with_slices(*scene.cols, **kw, only=np.array(only, dtype=np.int64), slices=slices)
+    _check_result_shape(got, n)
+    _assert_restricted(got, full, only)
+
+
+@pytest.mark.parametrize("centre", [(60.0, 180.0), (89.8, 0.0)], ids=["antimeridian", "pole"])
+def test_only_in_a_dense_scene_prunes_and_agrees(centre: tuple[float, float]) -> None:
+    rng = np.random.default_rng(11)
+    n = 2_000
+    lat, lon = _destination(*centre, rng.uniform(0, 360, n), 150_000 * np.sqrt(rng.random(n)))
+    lon = np.where((lon < 0) & (rng.random(n) < 0.5), lon + 360.0, lon)
+    cols = [
+        lat,
+        lon,
+        rng.uniform(8_000, 11_000, n),
+        rng.uniform(120, 250, n),
+        rng.uniform(0, 360, n),
+        np.where(rng.random(n) < 0.2, rng.uniform(-15, 15, n), 0.0),
+    ]
+    party = rng.integers(0, 4, n)
+    full = screen(*cols, **MANNED.as_kwargs(), party=party)
+    assert len(full) > 100
+    for size in (1, 5, 50, 700):
+        only = rng.choice(n, size, replace=False)
+        for slices in (None, 1, 4):
+            got = screen_with_slices(
+                *cols, **MANNED.as_kwargs(), party=party, only=only, slices=slices
+            )
+            _assert_restricted(got, full, only.tolist())
+        # The broad phase looked at the subset's neighbourhoods, not at every pair.
+        alone = screen(*cols, **MANNED.as_kwargs(), party=party, only=only)
+        if size <= 50:
+            assert alone.n_candidates < full.n_candidates / 4
 
 
 @pytest.mark.parametrize("centre", [(60.0, 180.0), (89.8, 0.0)], ids=["antimeridian", "pole"])

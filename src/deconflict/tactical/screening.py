@@ -18,6 +18,8 @@ Work is split in two phases so that N tracks cost far less than N^2 pair checks:
   scaled height, and a k-d tree returns every pair closer than a radius derived
   from the minima and the largest speeds. The radius is an upper bound, so no
   conflicting pair can be missed; it only lets some harmless pairs through.
+  With ``only`` (a few changed tracks), each slice queries a small tree of
+  those tracks against the tree of all, so only their neighbourhoods are walked.
 * narrow phase: the exact interval test above, vectorised over candidate pairs.
 """
 
@@ -119,6 +121,7 @@ def screen(
     v_sep_m: float,
     lookahead_s: float,
     party: Any = None,
+    only: Any = None,
 ) -> ScreenResult:
     """Every pair of tracks predicted to lose separation within the lookahead.
 
@@ -126,7 +129,12 @@ def screen(
     (WGS-84), ``alt_m`` height in metres, ``gs_mps`` ground speed, ``trk_deg``
     true track (clockwise from north), ``vs_mps`` vertical rate (positive up).
     ``party``: optional length-N labels; only pairs of different labels are
-    screened. Raises ``ValueError`` naming the offending argument on bad input.
+    screened. ``only``: optional indices (into the arrays; repeats allowed);
+    then only the pairs with at least one member among them are returned,
+    exactly the rows of the full answer that touch them, at a cost that grows
+    with their number rather than with all pairs (a changed track against the
+    whole picture). Raises ``ValueError`` naming the offending argument on bad
+    input.
 
     Cost grows with N log N and with the number of pairs that come near each
     other, not with N^2 (about 0.1 s for 20,000 airliners, 0.3 s for 100,000
@@ -145,6 +153,7 @@ def screen(
         v_sep_m=v_sep_m,
         lookahead_s=lookahead_s,
         party=party,
+        only=only,
         slices=None,
     )
 
@@ -161,6 +170,7 @@ def screen_with_slices(
     v_sep_m: float,
     lookahead_s: float,
     party: Any = None,
+    only: Any = None,
     slices: int | None,
 ) -> ScreenResult:
     """:func:`screen` with the number of broad-phase time slices forced (tests, tuning)."""
@@ -180,11 +190,12 @@ def screen_with_slices(
     v_sep = _scalar("v_sep_m", v_sep_m, MAX_V_SEP_M)
     horizon = _scalar("lookahead_s", lookahead_s, MAX_LOOKAHEAD_S)
     codes = None if party is None else _party_codes(party, n)
+    subset = None if only is None else _indices("only", only, n)
     if slices is not None and slices < 1:
         raise ValueError(f"slices must be >= 1, got {slices}")
 
     tracks = track_states(lat_a, lon_a, alt_m=alt_a, gs_mps=gs_a, trk_deg=trk_a, vs_mps=vs_a)
-    keys = _candidate_keys(tracks, h_sep, v_sep, horizon, slices)
+    keys = _candidate_keys(tracks, h_sep, v_sep, horizon, slices, subset)
     i_all = keys // max(n, 1)
     j_all = keys - i_all * max(n, 1)
     if codes is not None:
@@ -259,6 +270,22 @@ def _scalar(name: str, value: Any, hi: float) -> float:
     return x
 
 
+def _indices(name: str, value: Any, n: int) -> IntArray:
+    """Sorted unique indices into arrays of length ``n``."""
+    arr = np.asarray(value)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"{name} must be integer indices, got dtype {arr.dtype}")
+    bad = (arr < 0) | (arr >= n)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ValueError(f"{name} must index arrays of length {n}: {name}[{k}] is {arr[k]}")
+    return np.unique(arr.astype(np.int64))
+
+
 def _party_codes(party: Any, n: int) -> IntArray:
     labels = np.asarray(party)
     if labels.ndim != 1:
@@ -299,18 +326,25 @@ class _Reach:
         return r_h, r_v
 
 
-def _choose_slices(tr: TrackStates, reach: _Reach) -> int:
+def _choose_slices(tr: TrackStates, reach: _Reach, subset: int | None = None) -> int:
     """How many time slices the broad phase cuts the lookahead into.
 
     More slices mean smaller search radii (fewer harmless candidate pairs) but
     one more k-d tree each. A sample of the tracks predicts the candidates per
     slice for each choice; the cost model counts one slice per track as
     ``_SLICE_COST_IN_PAIRS`` candidate pairs, fitted with benchmarks/tactical.py
-    on airliners (5 NM, 300 s) and drones (50 m, 30 s).
+    on airliners (5 NM, 300 s) and drones (50 m, 30 s). With ``subset`` (the
+    number of tracks in ``only``) just the share of pairs touching them counts.
     """
     n = int(tr.x.shape[0])
     if n < _PILOT_MIN_TRACKS or reach.horizon == 0.0 or reach.gs_max + reach.vs_max == 0.0:
         return 1
+    share = 1.0
+    if subset is not None:
+        if subset * (n - 1) <= _SLICE_COST_IN_PAIRS * n:  # fewer pairs than one slice costs
+            return 1
+        rest = (n - subset) / n
+        share = 1.0 - rest * rest
     # A sample small next to the screening itself: an eighth of a small scene.
     sample = np.linspace(0, n - 1, min(n, max(256, n // 8), _PILOT_SIZE)).astype(np.int64)
     m = int(sample.shape[0])
@@ -339,23 +373,36 @@ def _choose_slices(tr: TrackStates, reach: _Reach) -> int:
     # Independence of horizontal and vertical closeness is assumed; the 4-D
     # ball takes about 1.7 times the cylinder's pairs.
     per_slice = n * (n - 1) / 2 * (close_h / sample_pairs) * (close_v / sample_pairs) * 1.73
+    per_slice *= share
     cost = choices * (_SLICE_COST_IN_PAIRS * n + per_slice)
     return int(choices[int(np.argmin(cost))])
 
 
 def _candidate_keys(
-    tr: TrackStates, h_sep: float, v_sep: float, horizon: float, slices: int | None
+    tr: TrackStates,
+    h_sep: float,
+    v_sep: float,
+    horizon: float,
+    slices: int | None,
+    subset: IntArray | None = None,
 ) -> IntArray:
-    """Sorted unique ``i * n + j`` (i < j) of every pair that might conflict."""
+    """Sorted unique ``i * n + j`` (i < j) of every pair that might conflict.
+
+    With ``subset`` (sorted unique indices) only pairs with a member in it.
+    """
     n = int(tr.x.shape[0])
-    if n < 2:
+    if n < 2 or (subset is not None and subset.shape[0] == 0):
         return np.zeros(0, dtype=np.int64)
     gs_max = float(tr.gs.max())
     vs_max = float(np.abs(tr.vs).max())
     reach = h_sep + 2.0 * gs_max * horizon
     if reach > _GLOBAL_REACH_M:
-        i, j = np.triu_indices(n, k=1)
-        return i.astype(np.int64) * n + j.astype(np.int64)
+        if subset is None:
+            i, j = np.triu_indices(n, k=1)
+            return i.astype(np.int64) * n + j.astype(np.int64)
+        a = np.repeat(subset, n)
+        b = np.tile(np.arange(n, dtype=np.int64), subset.shape[0])
+        return _unique_keys([_pair_keys(a, b, n)])
 
     # Straight lines in ECEF leave the horizontal plane of the pair: the other
     # track's velocity is tangent at its own position, tilted from the pair's
@@ -370,7 +417,8 @@ def _candidate_keys(
         vs_max=vs_max,
         out_of_plane=1.5 * theta * (gs_max * horizon + 0.01 * reach) + 1e-3,
     )
-    k_slices = slices if slices is not None else _choose_slices(tr, bounds)
+    m = None if subset is None else int(subset.shape[0])
+    k_slices = slices if slices is not None else _choose_slices(tr, bounds, m)
     half = 0.5 * horizon / k_slices
     r_h, r_v = bounds.radii(k_slices)
     # Height enters the tree scaled so that the ball of radius sqrt(r_h^2 + (s r_v)^2)
@@ -392,10 +440,34 @@ def _candidate_keys(
         pts[:, 3] += tr.alt
         pts[:, 3] *= scale
         tree = cKDTree(pts, leafsize=16)
-        ij = np.asarray(tree.query_pairs(radius, output_type="ndarray"), dtype=np.int64)
-        if ij.shape[0]:
-            # query_pairs already returns i < j
-            found.append(ij[:, 0] * n + ij[:, 1])
+        if subset is None:
+            ij = np.asarray(tree.query_pairs(radius, output_type="ndarray"), dtype=np.int64)
+            if ij.shape[0]:
+                # query_pairs already returns i < j
+                found.append(ij[:, 0] * n + ij[:, 1])
+            continue
+        # The subset's own (small) tree against everyone's: a dual-tree walk
+        # whose cost follows the subset's neighbourhoods, not all pairs.
+        near = cKDTree(pts[subset], leafsize=16).sparse_distance_matrix(
+            tree, radius, output_type="ndarray"
+        )
+        if near.shape[0]:
+            found.append(_pair_keys(subset[np.asarray(near["i"], dtype=np.int64)], near["j"], n))
+    return _unique_keys(found)
+
+
+def _pair_keys(a: Any, b: Any, n: int) -> IntArray:
+    """``min * n + max`` of each pair (a, b) with a != b."""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    other = a != b
+    a, b = a[other], b[other]
+    keys: IntArray = np.minimum(a, b) * n + np.maximum(a, b)
+    return keys
+
+
+def _unique_keys(found: list[IntArray]) -> IntArray:
+    found = [f for f in found if f.shape[0]]
     if not found:
         return np.zeros(0, dtype=np.int64)
     keys = np.sort(np.concatenate(found))
