@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from alembic.script import ScriptDirectory
 
+from deconflict.service import Hub, core
 from deconflict.store import SqliteStore
 from deconflict.store.sqlite import alembic_config
-from tests.service.helpers import World, future, iso, notice
+from tests.service.helpers import ADMIN_TOKEN, World, future, iso, make_settings, notice
 
 
 def test_restart_loses_nothing(world: World) -> None:
@@ -74,3 +76,34 @@ def test_schema_is_migrated_and_durable_settings(tmp_path: Path) -> None:
         assert sync == 2  # FULL
     finally:
         store.close()
+
+
+def test_index_rebuilt_in_worker_processes_matches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With many stored notices the start-up parse runs in worker processes; same index."""
+    hub = Hub(make_settings(tmp_path / "hub.db"))
+    hub.start(sweep=False)
+    admin = hub.authenticate(ADMIN_TOKEN)
+    who = [
+        hub.authenticate(hub.register_party(admin, {"id": p, "name": p})["token"])
+        for p in ("coalition", "russia")
+    ]
+    for i in range(40):
+        hub.notify(who[i % 2], notice(["*"], lon=30 + (i // 2) * 0.2))
+    serial = {n.id: (n.version, n.issuer, [v.to_json() for v in n.volumes]) for n in hub.index}
+    hub.close()
+    monkeypatch.setattr(core, "PARALLEL_LOAD_MIN", 10)
+    monkeypatch.setattr(core, "_LOAD_CHUNK", 7)
+    hub = Hub(make_settings(tmp_path / "hub.db"))
+    hub.start(sweep=False)
+    try:
+        parallel = {
+            n.id: (n.version, n.issuer, [v.to_json() for v in n.volumes]) for n in hub.index
+        }
+        assert parallel == serial
+        assert hub.active_count("coalition") == 20
+        c = hub.notify(who[0], notice(["*"], lon=30.1))
+        assert {x["other"]["issuer"] for x in c["conflicts"]} == {"russia"}
+    finally:
+        hub.close()

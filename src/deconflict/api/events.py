@@ -37,12 +37,16 @@ async def _stream(hub: Hub, who: Principal, start: int, request: Request) -> Asy
         cursor = start
         last_sent = time.monotonic()
         while not hub.closing:
-            events = await call(hub.events_after, who, cursor, BATCH)
+            # One indexed read of committed rows (WAL: never waits for the writer), done on
+            # the loop; the hand-over is recorded through the group commit, awaited.
+            events = hub.events_after(who, cursor, BATCH)
             if events:
                 yield b"".join(_frame(e) for e in events)
                 last_sent = time.monotonic()
                 cursor = events[-1]["id"]
-                await call(hub.events_delivered, who, events)
+                delivered = hub.events_delivered_change(who, events)
+                if delivered is not None:
+                    await hub.write_async(delivered)
                 if len(events) == BATCH:
                     continue
             wait = min(settings.events_poll_s, settings.heartbeat_s)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 
 from deconflict.api.examples import ACK_EXAMPLE, MESSAGE_EXAMPLE, NOTICE_EXAMPLE, PARTY_EXAMPLE
 from deconflict.service import Hub, Principal, Unauthorized
+from deconflict.service.core import Tx
 
 __all__ = ["router"]
 
@@ -24,7 +25,8 @@ def hub_of(request: Request) -> Hub:
     return hub
 
 
-def principal(request: Request) -> Principal:
+async def principal(request: Request) -> Principal:
+    # async: a few dictionary look-ups and one hash, not worth a trip to a worker thread
     hub = hub_of(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -42,6 +44,25 @@ STATE_LIST = Query(None, description="Comma-separated states to include")
 async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a hub call (which may wait for a durable commit) off the event loop."""
     return await to_thread.run_sync(partial(fn, *args, **kwargs))
+
+
+# Documents up to this size are validated on the event loop (well under a millisecond);
+# larger ones in a worker thread, so that one huge notice does not stall every stream.
+INLINE_BODY_BYTES = 64 * 1024
+
+
+async def change(request: Request, prepare: Callable[..., Callable[[Tx], T]], *args: Any) -> T:
+    """Validate on the loop (or a thread, for big bodies), then await the durable commit.
+
+    The hot write paths use this instead of `call`: no worker thread sits waiting for the
+    group commit; the hub's writer settles the awaited future.
+    """
+    size = int(request.headers.get("content-length") or 0)
+    if size > INLINE_BODY_BYTES:
+        run = await call(prepare, *args)
+    else:
+        run = prepare(*args)
+    return await hub_of(request).write_async(run)
 
 
 def _states(raw: str | None) -> list[str] | None:
@@ -83,7 +104,7 @@ async def notify(
     who: Who,
     body: Annotated[Doc, Body(openapi_examples={"strike package": {"value": NOTICE_EXAMPLE}})],
 ) -> Doc:
-    return await call(hub_of(request).notify, who, body)
+    return await change(request, hub_of(request).notify_change, who, body)
 
 
 @router.get(
@@ -159,7 +180,7 @@ async def acknowledge(
     notice_id: str,
     body: Annotated[Doc, Body(openapi_examples={"ack": {"value": ACK_EXAMPLE}})],
 ) -> Doc:
-    return await call(hub_of(request).acknowledge, who, notice_id, body)
+    return await change(request, hub_of(request).acknowledge_change, who, notice_id, body)
 
 
 @router.get(

@@ -7,6 +7,7 @@ acknowledgements prove that the cancellation reached each addressee.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from deconflict.service.auth import Principal
@@ -22,6 +23,12 @@ ACK_STATES = ("pending", "delivered", "acknowledged")
 
 class AckOps(NoticeOps):
     def acknowledge(self, who: Principal, notice_id: str, body: Any) -> dict[str, Any]:
+        return self._write(self.acknowledge_change(who, notice_id, body))
+
+    def acknowledge_change(
+        self, who: Principal, notice_id: str, body: Any
+    ) -> Callable[[Tx], dict[str, Any]]:
+        """Validate an acknowledgement; the change that records it."""
         self.require_party(who, "acknowledge notices")
         if not isinstance(body, dict):
             raise Invalid([("", "must be a JSON object")])
@@ -92,7 +99,7 @@ class AckOps(NoticeOps):
             tx.emit(row["issuer"], "ack_received", ack_view(done))
             return ack_view(done)
 
-        return self._write(run)
+        return run
 
     def list_acks(
         self,

@@ -23,12 +23,17 @@ answers them all.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+import multiprocessing
+import os
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, cast
 
@@ -113,14 +118,40 @@ class Tx:
 class _Request(Generic[T]):
     """A queued change and, once its batch is committed or failed, its outcome."""
 
-    __slots__ = ("done", "error", "fn", "result", "tx")
+    __slots__ = ("done", "error", "fn", "on_done", "result", "tx")
 
-    def __init__(self, fn: Callable[[Tx], T]) -> None:
+    def __init__(self, fn: Callable[[Tx], T], on_done: Callable[[], None] | None = None) -> None:
         self.fn = fn
         self.done = threading.Event()
+        self.on_done = on_done  # called on the writer's thread once the outcome is known
         self.result: T | None = None
         self.error: BaseException | None = None
         self.tx: Tx | None = None
+
+    def finish(self) -> None:
+        self.done.set()
+        if self.on_done is not None:
+            self.on_done()
+
+
+def _settle(future: asyncio.Future[Any], req: _Request[Any]) -> None:
+    if future.done():  # the caller went away (a cancelled request); the change stands
+        return
+    if req.error is not None:
+        future.set_exception(req.error)
+    else:
+        future.set_result(req.result)
+
+
+# Start-up: from this many active notices on, their stored volumes are re-parsed (the
+# costly part of rebuilding the index) in worker processes, one per core.
+PARALLEL_LOAD_MIN = 5000
+_LOAD_CHUNK = 500
+
+
+def shapes_of(notices: list[Row]) -> list[NoticeShape]:
+    """`shape_of` for a chunk of rows (what a start-up worker process runs)."""
+    return [shape_of(n) for n in notices]
 
 
 def shape_of(notice: Row) -> NoticeShape:
@@ -214,10 +245,10 @@ class HubCore:
             active: Counter[str] = Counter()
             with self.store.read() as repo:
                 parties = repo.list_parties()
-                for batch in repo.iter_active_notices():
-                    for row in batch:
-                        index.upsert(shape_of(row))
-                        active[row["issuer"]] += 1
+                total = repo.count_all_active()
+                for shape in self._shapes(repo.iter_active_shapes(), total):
+                    index.upsert(shape)
+                    active[shape.issuer] += 1
             self._parties = {p["id"]: p for p in parties}
             self._keys = {p["token_key_id"]: p["id"] for p in parties}
             self.index = index
@@ -229,6 +260,26 @@ class HubCore:
             len(index),
             self.load_seconds,
         )
+
+    @staticmethod
+    def _shapes(batches: Iterable[list[Row]], total: int) -> Iterator[NoticeShape]:
+        """The shapes of stored notices, in order; parsed in parallel when there are many."""
+        workers = min(os.cpu_count() or 1, 8)
+        if total < PARALLEL_LOAD_MIN or workers < 2:
+            for batch in batches:
+                yield from shapes_of(batch)
+            return
+        # spawn, not fork: the hub may already run threads (a server, a test runner)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            pending: deque[Future[list[NoticeShape]]] = deque()
+            for batch in batches:
+                for i in range(0, len(batch), _LOAD_CHUNK):
+                    pending.append(pool.submit(shapes_of, batch[i : i + _LOAD_CHUNK]))
+                    while len(pending) > 4 * workers:  # bounded memory; results in order
+                        yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
 
     def _sweep_loop(self) -> None:
         while not self._stop.wait(self.settings.sweep_interval_s):
@@ -251,20 +302,38 @@ class HubCore:
     def _write(self, fn: Callable[[Tx], T]) -> T:
         """Run `fn` as one change; return its result once it is durable."""
         req: _Request[T] = _Request(fn)
-        writer = self._writer
-        if writer is not None and writer is threading.current_thread():
-            raise RuntimeError("a change may not start another change")
-        with self._queue_cv:
-            queued = writer is not None and not self._writer_stop
-            if queued:
-                self._queue.append(req)
-                self._queue_cv.notify()
-        if not queued:  # not started (or closing): the caller's thread is the writer
+        if not self._enqueue(req):  # not started (or closing): the caller's thread writes
             self._run_batch([req])
         req.done.wait()
         if req.error is not None:
             raise req.error
         return cast(T, req.result)
+
+    async def write_async(self, fn: Callable[[Tx], T]) -> T:
+        """`_write` for the event loop: no thread waits; the writer settles a future."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        req: _Request[T] = _Request(fn)
+
+        def settle() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
+                loop.call_soon_threadsafe(_settle, future, req)
+
+        req.on_done = settle
+        if not self._enqueue(req):
+            return await asyncio.to_thread(self._write, fn)
+        return await future
+
+    def _enqueue(self, req: _Request[Any]) -> bool:
+        writer = self._writer
+        if writer is not None and writer is threading.current_thread():
+            raise RuntimeError("a change may not start another change")
+        with self._queue_cv:
+            if writer is None or self._writer_stop:
+                return False
+            self._queue.append(req)
+            self._queue_cv.notify()
+        return True
 
     def _writer_loop(self) -> None:
         limit = self.settings.write_batch_max
@@ -282,7 +351,7 @@ class HubCore:
                 for req in batch:
                     if not req.done.is_set():
                         req.error = req.error or exc
-                        req.done.set()
+                        req.finish()
 
     def _run_batch(self, batch: list[_Request[Any]]) -> None:
         """One transaction, one savepoint per change, one COMMIT; then answer them all."""
@@ -322,13 +391,16 @@ class HubCore:
             for req in done:
                 if req.tx is not None:
                     for action in req.tx.after_commit:
-                        action()
+                        try:
+                            action()
+                        except Exception:  # committed: the caller still gets its answer
+                            log.exception("after-commit action failed")
                     woken |= req.tx.woken
                     req.tx = None
         if woken:
             self.broker.publish(woken)
         for req in batch:
-            req.done.set()
+            req.finish()
 
     # -- in-memory state changed inside a change (reverted with it) ------------
     def _index_put(self, tx: Tx, shape: NoticeShape) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from deconflict.service.auth import Principal
@@ -32,6 +33,16 @@ class Hub(MessageOps):
 
     def events_delivered(self, who: Principal, events: list[dict[str, Any]]) -> None:
         """Record what a stream or a poll handed over: deliveries and coordinate reads."""
+        change = self.events_delivered_change(who, events)
+        if change is not None:
+            self._write(change)
+
+    def events_delivered_change(
+        self, who: Principal, events: list[dict[str, Any]]
+    ) -> Callable[[Tx], None] | None:
+        """The change recording a hand-over, or None when there is nothing to record."""
+        if who.is_admin:
+            return None
         notices = [e["data"] for e in events if e["type"] in _NOTICE_EVENTS]
         handed = [
             (e["data"]["id"], e["data"]["version"])
@@ -39,26 +50,28 @@ class Hub(MessageOps):
             if e["type"] in _NOTICE_EVENTS or e["type"] == "notice_cancelled"
         ]
         messages = [e["data"]["id"] for e in events if e["type"] == "message_received"]
-        if handed and not who.is_admin:
+        if not handed and not messages:
+            return None
 
-            def run(tx: Tx) -> None:
-                tx.repo.record_reads(
-                    [
-                        {
-                            "notice_id": n["id"],
-                            "version": n["version"],
-                            "party_id": who.party_id,
-                            "via": "events",
-                            "read_at": tx.ts,
-                        }
-                        for n in notices
-                    ]
-                )
+        def run(tx: Tx) -> None:
+            tx.repo.record_reads(
+                [
+                    {
+                        "notice_id": n["id"],
+                        "version": n["version"],
+                        "party_id": who.party_id,
+                        "via": "events",
+                        "read_at": tx.ts,
+                    }
+                    for n in notices
+                ]
+            )
+            if handed:
                 self._mark_delivered(tx, who.party_id, handed)
+            if messages:
+                self._messages_delivered(tx, who, messages)
 
-            self._write(run)
-        if messages:
-            self._deliver_messages(who, messages)
+        return run
 
     # -- the background sweep ------------------------------------------------
     def sweep(self) -> dict[str, int]:

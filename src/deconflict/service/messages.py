@@ -71,12 +71,15 @@ class MessageOps(AckOps):
 
     def _deliver_messages(self, who: Principal, message_ids: list[str]) -> None:
         def run(tx: Tx) -> None:
-            for r in tx.repo.message_receipts(message_ids):
-                if r["party_id"] == who.party_id and r["delivered_at"] is None:
-                    self._receipt(tx, r["message_id"], who.party_id, "delivered")
+            self._messages_delivered(tx, who, message_ids)
 
         if message_ids and not who.is_admin:
             self._write(run)
+
+    def _messages_delivered(self, tx: Tx, who: Principal, message_ids: list[str]) -> None:
+        for r in tx.repo.message_receipts(message_ids):
+            if r["party_id"] == who.party_id and r["delivered_at"] is None:
+                self._receipt(tx, r["message_id"], who.party_id, "delivered")
 
     def _receipt(self, tx: Tx, message_id: str, party: str, what: str) -> None:
         values = {f"{what}_at": tx.ts}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from deconflict.service.auth import Principal
@@ -317,6 +318,10 @@ class NoticeOps(HubCore):
 
     # -- use cases -----------------------------------------------------------
     def notify(self, who: Principal, body: Any) -> dict[str, Any]:
+        return self._write(self.notify_change(who, body))
+
+    def notify_change(self, who: Principal, body: Any) -> Callable[[Tx], dict[str, Any]]:
+        """Validate a new notice; the change that stores it (for `_write`/`write_async`)."""
         self.require_party(who, "notify")
         doc = self._parse(who, body, amendment=False)
         notice_id = "n-" + secrets.token_hex(8)
@@ -360,7 +365,7 @@ class NoticeOps(HubCore):
                 "conflicts": self._conflict_views_of(who, conflicts, notices),
             }
 
-        return self._write(run)
+        return run
 
     def amend(self, who: Principal, notice_id: str, body: Any) -> dict[str, Any]:
         self.require_party(who, "amend notices")

@@ -216,6 +216,35 @@ class Repo:
             yield rows
             after = rows[-1]["id"]
 
+    def iter_active_shapes(self, batch: int = 5000) -> Iterable[list[Row]]:
+        """What the strategic index needs of every active notice, in batches by id."""
+        columns = (
+            notices.c.id,
+            notices.c.issuer,
+            notices.c.current_version.label("version"),
+            notice_versions.c.kind,
+            notice_versions.c.priority,
+            notice_versions.c.volumes,
+        )
+        after = ""
+        while True:
+            q = (
+                select(*columns)
+                .select_from(_NOTICE_JOIN)
+                .where(and_(notices.c.state == "active", notices.c.id > after))
+                .order_by(notices.c.id)
+                .limit(batch)
+            )
+            rows = _rows(self.conn.execute(q))
+            if not rows:
+                return
+            yield rows
+            after = rows[-1]["id"]
+
+    def count_all_active(self) -> int:
+        q = select(func.count()).select_from(notices).where(notices.c.state == "active")
+        return int(self.conn.execute(q).scalar_one())
+
     def active_broadcast_notices(self) -> list[Row]:
         """Active notices addressed to every party ("*"), current versions."""
         q = (

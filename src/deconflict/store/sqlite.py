@@ -31,12 +31,12 @@ def alembic_config() -> Config:
     return cfg
 
 
-def _engine(path: Path, *, begin: str, pool_size: int) -> Engine:
+def _engine(path: Path, *, begin: str, pool_size: int, overflow: int) -> Engine:
     engine = create_engine(
         f"sqlite:///{path}",
         poolclass=QueuePool,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=overflow,
         # Connections move between the server's worker threads; the store's
         # locking, not sqlite3's thread check, keeps their use serial.
         connect_args={"check_same_thread": False, "timeout": 30.0},
@@ -65,8 +65,10 @@ class SqliteStore(Store):
     def __init__(self, path: str | Path, *, readers: int = 8) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = _engine(self.path, begin="BEGIN IMMEDIATE", pool_size=1)
-        self._reader = _engine(self.path, begin="BEGIN", pool_size=readers)
+        self._writer = _engine(self.path, begin="BEGIN IMMEDIATE", pool_size=1, overflow=1)
+        # Reads run on the server's worker threads and, for event streams, on its event
+        # loop, which must never wait for a free connection: the overflow covers them all.
+        self._reader = _engine(self.path, begin="BEGIN", pool_size=readers, overflow=64)
         self._write_lock = threading.Lock()
 
     def migrate(self) -> None:
