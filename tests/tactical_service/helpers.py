@@ -7,7 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.service.helpers import Api, iso
+from deconflict.service.tactical import Tactical
+from tests.service.helpers import Api, World, iso
 
 
 def report(
@@ -68,3 +69,11 @@ def wait_event(api: Api, type_: str, timeout: float = 10.0) -> dict[str, Any]:
         lambda: alert_events(api, type_), timeout, f"{type_} on {api.name}'s stream"
     )
     return found[-1]
+
+
+def tactical_of(world: World) -> Tactical:
+    """The running server's tactical service (to read its counters)."""
+    assert world.server is not None
+    app: Any = world.server.server.config.app
+    tactical: Tactical = app.state.tactical
+    return tactical

@@ -9,12 +9,23 @@ alerts still active are taken back and cleared once their tracks stay absent.
 
 The screening loop runs every ``screen_interval_s`` (1 Hz by default) in its
 own thread: prune stale tracks, snapshot, screen, digest, write, escalate.
+
+Between cycles, a quick screen keeps a new conflict from waiting for the next
+one: ingestion marks each track whose report changed its prediction (a new
+track, a manoeuvre, a jump; not a report that merely confirms where the track
+was going), and a second thread screens the marked tracks against the whole
+picture at most every ``quick_interval_s`` (50 ms by default), coalescing
+whatever arrived meanwhile. It may raise and update alerts through the same
+alert book and write path, never clear them: clearing, with its hysteresis,
+stays the cycle's. Both hold one lock (``_cycle_lock``) for the whole of a
+pass, book and write included, so they never interleave.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import secrets
 import threading
 import time
@@ -22,21 +33,32 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+
 from deconflict.service.auth import Principal
 from deconflict.service.core import HubCore, Tx
 from deconflict.service.errors import Forbidden, Invalid, NotFound
 from deconflict.service.tactical_config import TacticalSettings
-from deconflict.service.tactical_screening import CycleFindings, find_intrusions, find_separations
+from deconflict.service.tactical_screening import (
+    CycleFindings,
+    find_intrusions,
+    find_quick,
+    find_separations,
+)
 from deconflict.store import Row, format_ts, parse_ts
 from deconflict.store import tactical_schema as ts
-from deconflict.tactical.alerts import Alert, AlertBook, Transition, party_view
-from deconflict.tactical.tracks import TrackTable
+from deconflict.tactical.alerts import Alert, AlertBook, Finding, Transition, party_view
+from deconflict.tactical.tracks import EARTH_RADIUS_M, TrackState, TrackTable
 
 __all__ = ["Tactical"]
 
 log = logging.getLogger("deconflict.tactical")
 ALERT_STATES = ("active", "cleared")
 ALERT_KINDS = ("separation", "intrusion", "nonconformance")
+# A report "changes" its track (and earns it a quick screen) when it moves the
+# track's predicted path, anywhere within the lookahead, by more than this
+# share of the smallest minima configured; see `Tactical._changed_path`.
+QUICK_CHANGE_SHARE = 0.05
 
 
 def _iso(t: float) -> str:
@@ -63,7 +85,26 @@ class Tactical:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._addressees: dict[tuple[str, int], list[str]] = {}
-        self.stats: dict[str, float] = {"cycles": 0, "last_cycle_s": 0.0, "max_cycle_s": 0.0}
+        self.stats: dict[str, float] = {
+            "cycles": 0,
+            "last_cycle_s": 0.0,
+            "max_cycle_s": 0.0,
+            "quick_runs": 0,
+            "quick_tracks": 0,
+            "last_quick_s": 0.0,
+            "max_quick_s": 0.0,
+        }
+        # Tracks whose latest report changed their prediction since the last pass.
+        self._changed: set[tuple[str, str]] = set()
+        self._changed_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._quick_thread: threading.Thread | None = None
+        profiles = [*self.cfg.profiles.values(), *self.cfg.pair_profiles.values()]
+        self._path_tolerance = (
+            QUICK_CHANGE_SHARE * min(p.h_sep_m for p in profiles),
+            QUICK_CHANGE_SHARE * min(p.v_sep_m for p in profiles),
+            max(p.lookahead_s for p in profiles),
+        )
         # Called with (alert id, party, event type, hub time) after each commit (benchmarks).
         self.on_event: Callable[[str, list[str], str, float], None] | None = None
 
@@ -76,12 +117,19 @@ class Tactical:
         if loop:
             self._thread = threading.Thread(target=self._loop, name="tactical", daemon=True)
             self._thread.start()
+            if self.cfg.quick_interval_s > 0:
+                self._quick_thread = threading.Thread(
+                    target=self._quick_loop, name="tactical-quick", daemon=True
+                )
+                self._quick_thread.start()
 
     def close(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._wake.set()
+        for thread in (self._thread, self._quick_thread):
+            if thread is not None:
+                thread.join(timeout=10)
+        self._thread = self._quick_thread = None
 
     def now(self) -> float:
         return self.hub.now().timestamp()
@@ -102,6 +150,25 @@ class Tactical:
             if self._stop.wait(delay):
                 return
 
+    def _quick_loop(self) -> None:
+        interval = self.cfg.quick_interval_s
+        last = -math.inf
+        while not self._stop.is_set():
+            if not self._wake.wait(1.0):
+                continue
+            # Coalesce: whatever arrives until the interval is up joins this pass.
+            delay = last + interval - time.monotonic()
+            if delay > 0 and self._stop.wait(delay):
+                return
+            if self._stop.is_set():
+                return
+            self._wake.clear()
+            last = time.monotonic()
+            try:
+                self.quick()
+            except Exception:  # the cycle screens everything anyway; never fatal
+                log.exception("quick screen failed")
+
     # -- ingestion -----------------------------------------------------------
     def ingest(self, who: Principal, doc: Any) -> dict[str, Any]:
         """A batch of the caller's own track reports; each accepted or rejected on its own."""
@@ -116,7 +183,23 @@ class Tactical:
         if not isinstance(reports, list):
             raise Invalid([("reports", "must be an array of track reports")])
         prefix = "reports" if isinstance(doc, dict) else ""
-        outcomes = self.tracks.ingest(who.party_id, reports, self.now(), self.cfg.max_batch)
+        party = who.party_id
+        before: dict[str, TrackState | None] = {}
+        for d in reports[: self.cfg.max_batch]:
+            tid = d.get("track_id") if isinstance(d, dict) else None
+            if isinstance(tid, str) and tid not in before:
+                before[tid] = self.tracks.get(party, tid)
+        outcomes = self.tracks.ingest(party, reports, self.now(), self.cfg.max_batch)
+        changed = set()
+        for o in outcomes:
+            if o.status == "applied" and o.track_id is not None and o.track_id not in changed:
+                now_state = self.tracks.get(party, o.track_id)
+                if now_state is not None and self._changed_path(before.get(o.track_id), now_state):
+                    changed.add(o.track_id)
+        if changed:
+            with self._changed_lock:
+                self._changed.update((party, tid) for tid in changed)
+            self._wake.set()
         accepted, rejected = [], []
         for o in outcomes:
             if o.status == "rejected":
@@ -138,6 +221,50 @@ class Tactical:
             "rejected_count": len({r["index"] for r in rejected}),
         }
 
+    def _changed_path(self, prev: TrackState | None, new: TrackState) -> bool:
+        """Whether ``new`` moves the path ``prev`` predicted by a share of the minima.
+
+        The previous state is flown on (a great circle at its ground speed, its
+        vertical rate) to the new report's time; the gap in position plus the
+        gap in velocity times the longest lookahead bounds how far the predicted
+        path moved anywhere within the lookahead. Erring is cheap one way (a
+        needless quick screen), and bounded the other (the next cycle).
+        """
+        if prev is None or prev.category != new.category:
+            return True
+        h_tol, v_tol, horizon = self._path_tolerance
+        dt = new.t - prev.t
+        alt_gap = abs(new.alt_m - (prev.alt_m + prev.vs_mps * dt))
+        if alt_gap + abs(new.vs_mps - prev.vs_mps) * horizon > v_tol:
+            return True
+        t1, t2 = math.radians(prev.trk_deg), math.radians(new.trk_deg)
+        dv = math.hypot(
+            new.gs_mps * math.cos(t2) - prev.gs_mps * math.cos(t1),
+            new.gs_mps * math.sin(t2) - prev.gs_mps * math.sin(t1),
+        )
+        if dv * horizon > h_tol:
+            return True
+        p1, l1 = math.radians(prev.lat), math.radians(prev.lon)
+        ang = prev.gs_mps * dt / EARTH_RADIUS_M
+        p2 = math.asin(
+            max(
+                -1.0,
+                min(
+                    1.0, math.sin(p1) * math.cos(ang) + math.cos(p1) * math.sin(ang) * math.cos(t1)
+                ),
+            )
+        )
+        l2 = l1 + math.atan2(
+            math.sin(t1) * math.sin(ang) * math.cos(p1), math.cos(ang) - math.sin(p1) * math.sin(p2)
+        )
+        p3, l3 = math.radians(new.lat), math.radians(new.lon)
+        a = (
+            math.sin((p3 - p2) / 2) ** 2
+            + math.cos(p2) * math.cos(p3) * math.sin((l3 - l2) / 2) ** 2
+        )
+        gap = 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+        return gap + dv * horizon > h_tol
+
     def my_tracks(self, who: Principal) -> dict[str, Any]:
         if who.is_admin:
             return {"tracks": [], "count": len(self.tracks)}
@@ -149,6 +276,8 @@ class Tactical:
         with self._cycle_lock:
             started = time.perf_counter()
             t = self.now() if now is None else now
+            with self._changed_lock:  # this cycle screens them all anyway
+                self._changed.clear()
             self.tracks.prune(t)
             snap = self.tracks.snapshot(t)
             found = CycleFindings()
@@ -177,6 +306,60 @@ class Tactical:
                 "escalations": len(escalations),
                 "elapsed_s": elapsed,
             }
+
+    def quick(self, now: float | None = None) -> dict[str, Any]:
+        """Screen the tracks changed since the last pass against the whole picture.
+
+        Raises and updates alerts (same book, same write path as the cycle);
+        never clears one, never advances the cycle's clearing count.
+        """
+        with self._cycle_lock:
+            with self._changed_lock:
+                keys, self._changed = self._changed, set()
+            if not keys:
+                return {"tracks": 0, "changed": 0, "transitions": 0, "elapsed_s": 0.0}
+            started = time.perf_counter()
+            t = self.now() if now is None else now
+            self.tracks.prune(t)
+            snap = self.tracks.snapshot(t)
+            rows = {k: i for i, k in enumerate(snap.keys)}
+            changed = np.asarray(sorted(rows[k] for k in keys if k in rows), dtype=np.int64)
+            if self.cfg.intrusion or self.cfg.nonconformance_parties:
+                with self.hub._lock:
+                    found = find_quick(snap, changed, self.cfg, self.hub.index, self._addressed)
+            else:
+                found = find_quick(snap, changed, self.cfg, None, self._addressed)
+            transitions = self._raise_only(t, found.strict)
+            if transitions:
+                self._persist(transitions, [])
+            elapsed = time.perf_counter() - started
+            self.stats["quick_runs"] += 1
+            self.stats["quick_tracks"] += len(changed)
+            self.stats["last_quick_s"] = elapsed
+            self.stats["max_quick_s"] = max(self.stats["max_quick_s"], elapsed)
+            return {
+                "tracks": len(snap),
+                "changed": len(changed),
+                "transitions": len(transitions),
+                "elapsed_s": elapsed,
+            }
+
+    def _raise_only(self, now: float, strict: list[Finding]) -> list[Transition]:
+        """The alert book's raise and update rules without its clearing.
+
+        Every active alert is passed as held, so none can be cleared, and the
+        clearing counts of alerts this pass did not see are put back as they
+        were (a quick pass screens only some pairs: it must not restart them).
+        """
+        book = self.book
+        misses = {key: a.misses for key, a in book.active.items()}
+        seen = {f.key for f in strict}
+        out = book.cycle(now, strict, set(book.active) | seen)
+        for key, count in misses.items():
+            alert = book.active.get(key)
+            if alert is not None and key not in seen:
+                alert.misses = count
+        return out
 
     def _addressed(self, notice_id: str, party: str) -> bool:
         shape = self.hub.index.get(notice_id)

@@ -53,6 +53,11 @@ def _profile(doc: Any, where: str) -> SeparationProfile:
 @dataclass(frozen=True)
 class TacticalSettings:
     screen_interval_s: float = 1.0  # screening cycles per second = 1 / this
+    # Quick screen: tracks whose reports changed their prediction are screened
+    # against the whole picture at most this often (coalesced), between cycles,
+    # so that a new conflict is raised without waiting for the next cycle.
+    # 0 turns it off. It raises and updates alerts; only the cycle clears them.
+    quick_interval_s: float = 0.05
     max_batch: int = 2000  # reports per POST (or WebSocket message); the rest are rejected
     limits: TrackLimits = field(default_factory=TrackLimits)
     profiles: Mapping[str, SeparationProfile] = field(
@@ -72,6 +77,8 @@ class TacticalSettings:
     def __post_init__(self) -> None:
         if self.screen_interval_s <= 0 or self.update_interval_s < 0:
             raise ConfigError("screen_interval_s must be > 0 and update_interval_s >= 0")
+        if not self.quick_interval_s >= 0:
+            raise ConfigError("quick_interval_s must be >= 0 (0: no quick screen)")
         if self.max_batch < 1 or self.clear_cycles < 1 or self.clear_margin < 0:
             raise ConfigError("max_batch and clear_cycles must be >= 1, clear_margin >= 0")
         if self.escalate_after_s <= 0:

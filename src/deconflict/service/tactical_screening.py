@@ -26,12 +26,12 @@ import numpy.typing as npt
 
 from deconflict.service.tactical_config import TacticalSettings, pair_key
 from deconflict.strategic import StrategicIndex
-from deconflict.tactical import SeparationProfile, screen
+from deconflict.tactical import ScreenResult, SeparationProfile, screen
 from deconflict.tactical.alerts import AlertKey, Finding
 from deconflict.tactical.intrusion import screen_intrusions
 from deconflict.tactical.tracks import Snapshot
 
-__all__ = ["CycleFindings", "find_all"]
+__all__ = ["CycleFindings", "find_all", "find_quick", "take"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -114,43 +114,75 @@ def _run(
     )
     for k, (i, j) in enumerate(r.pairs.tolist()):
         gi, gj = int(sub[i]), int(sub[j])
-        if not keep(gi, gj):
-            continue
-        bearing, dalt = float(r.bearing_deg[k]), float(r.dalt_m[k])
-        if snap.keys[gi] > snap.keys[gj]:  # "a" is the smaller (party, track) key
-            gi, gj = gj, gi
-            bearing, dalt = (bearing + 180.0) % 360.0, 0.0 - dalt
-        t_los = float(r.t_los_s[k])
-        dcpa = float(r.dcpa_m[k])
-        severity = "loss" if t_los <= 0.0 else "predicted"
-        detail = {
-            "a": _side(snap, gi),
-            "b": _side(snap, gj),
-            "bearing_deg": bearing,
-            "distance_m": float(r.dist_m[k]),
-            "dalt_m": dalt,
-            "tcpa_s": float(r.tcpa_s[k]),
-            "dcpa_m": dcpa,
-            "t_los_s": t_los,
-            "minima": {
-                "h_sep_m": profile.h_sep_m,
-                "v_sep_m": profile.v_sep_m,
-                "lookahead_s": profile.lookahead_s,
-            },
-        }
-        out.strict.append(
-            Finding(
-                key=_sep_key(snap, gi, gj),
-                kind="separation",
-                parties=(snap.keys[gi][0], snap.keys[gj][0]),
-                severity=severity,
-                detail=detail,
-                signature=(
-                    round(t_los / 10.0),
-                    round(dcpa / (0.1 * profile.h_sep_m)),
-                ),
-            )
-        )
+        if keep(gi, gj):
+            out.strict.append(_separation(snap, r, k, gi, gj, profile))
+
+
+def _run_quick(
+    snap: Snapshot,
+    idx: IntArray,
+    profile: SeparationProfile,
+    changed: IntArray,
+    keep: Callable[[int, int], bool],
+    out: CycleFindings,
+) -> None:
+    """Pairs with a changed track, under the real minima only (raising, never clearing)."""
+    local = np.flatnonzero(np.isin(idx, changed))
+    if len(idx) < 2 or len(local) == 0:
+        return
+    r = screen(
+        snap.lat[idx],
+        snap.lon[idx],
+        snap.alt_m[idx],
+        snap.gs_mps[idx],
+        snap.trk_deg[idx],
+        snap.vs_mps[idx],
+        **profile.as_kwargs(),
+        party=snap.party[idx],
+        only=local,
+    )
+    for k, (i, j) in enumerate(r.pairs.tolist()):
+        gi, gj = int(idx[i]), int(idx[j])
+        if keep(gi, gj):
+            out.strict.append(_separation(snap, r, k, gi, gj, profile))
+
+
+def _separation(
+    snap: Snapshot, r: ScreenResult, k: int, gi: int, gj: int, profile: SeparationProfile
+) -> Finding:
+    bearing, dalt = float(r.bearing_deg[k]), float(r.dalt_m[k])
+    if snap.keys[gi] > snap.keys[gj]:  # "a" is the smaller (party, track) key
+        gi, gj = gj, gi
+        bearing, dalt = (bearing + 180.0) % 360.0, 0.0 - dalt
+    t_los = float(r.t_los_s[k])
+    dcpa = float(r.dcpa_m[k])
+    severity = "loss" if t_los <= 0.0 else "predicted"
+    detail = {
+        "a": _side(snap, gi),
+        "b": _side(snap, gj),
+        "bearing_deg": bearing,
+        "distance_m": float(r.dist_m[k]),
+        "dalt_m": dalt,
+        "tcpa_s": float(r.tcpa_s[k]),
+        "dcpa_m": dcpa,
+        "t_los_s": t_los,
+        "minima": {
+            "h_sep_m": profile.h_sep_m,
+            "v_sep_m": profile.v_sep_m,
+            "lookahead_s": profile.lookahead_s,
+        },
+    }
+    return Finding(
+        key=_sep_key(snap, gi, gj),
+        kind="separation",
+        parties=(snap.keys[gi][0], snap.keys[gj][0]),
+        severity=severity,
+        detail=detail,
+        signature=(
+            round(t_los / 10.0),
+            round(dcpa / (0.1 * profile.h_sep_m)),
+        ),
+    )
 
 
 def _side(snap: Snapshot, i: int) -> dict[str, Any]:
@@ -166,7 +198,14 @@ def _sep_key(snap: Snapshot, i: int, j: int) -> AlertKey:
     return ("separation", a[0], a[1], b[0], b[1])
 
 
-def find_separations(snap: Snapshot, cfg: TacticalSettings, out: CycleFindings) -> None:
+def find_separations(
+    snap: Snapshot, cfg: TacticalSettings, out: CycleFindings, changed: IntArray | None = None
+) -> None:
+    """Separation findings of one cycle (strict and held).
+
+    With ``changed`` (snapshot indices), the quick screen: only pairs with a
+    changed track, and only strict findings (nothing is held or cleared by it).
+    """
     n = len(snap)
     if n < 2:
         return
@@ -178,22 +217,25 @@ def find_separations(snap: Snapshot, cfg: TacticalSettings, out: CycleFindings) 
     def default_pair(i: int, j: int) -> bool:
         return pair_key(snap.keys[i][0], snap.keys[j][0]) not in overridden
 
+    def run(idx: IntArray, profile: SeparationProfile, keep: Callable[[int, int], bool]) -> None:
+        if changed is None:
+            _run(snap, idx, profile, cfg.clear_margin, keep, out)
+        else:
+            _run_quick(snap, idx, profile, changed, keep, out)
+
     if is_manned.any():
         everyone = np.arange(n, dtype=np.int64)
-        _run(
-            snap,
+        run(
             everyone,
             cfg.profiles["manned"],
-            cfg.clear_margin,
             lambda i, j: bool(is_manned[i] or is_manned[j]) and default_pair(i, j),
-            out,
         )
     drones = np.flatnonzero(~is_manned).astype(np.int64)
-    _run(snap, drones, cfg.profiles["uas"], cfg.clear_margin, default_pair, out)
+    run(drones, cfg.profiles["uas"], default_pair)
     for key in sorted(overridden):
         a, b = key.split("|")
         members = np.flatnonzero((snap.party == a) | (snap.party == b)).astype(np.int64)
-        _run(snap, members, cfg.pair_profiles[key], cfg.clear_margin, lambda i, j: True, out)
+        run(members, cfg.pair_profiles[key], lambda i, j: True)
 
 
 def find_intrusions(
@@ -309,4 +351,46 @@ def find_all(
     find_separations(snap, cfg, out)
     if index is not None:
         find_intrusions(snap, cfg, index, addressed, out)
+    return out
+
+
+def take(snap: Snapshot, idx: IntArray) -> Snapshot:
+    """The tracks ``idx`` of a snapshot, as a snapshot of their own."""
+    rows = idx.tolist()
+    return Snapshot(
+        t=snap.t,
+        keys=[snap.keys[i] for i in rows],
+        states=[snap.states[i] for i in rows],
+        party=snap.party[idx],
+        category=snap.category[idx],
+        lat=snap.lat[idx],
+        lon=snap.lon[idx],
+        alt_m=snap.alt_m[idx],
+        gs_mps=snap.gs_mps[idx],
+        trk_deg=snap.trk_deg[idx],
+        vs_mps=snap.vs_mps[idx],
+    )
+
+
+def find_quick(
+    snap: Snapshot,
+    changed: IntArray,
+    cfg: TacticalSettings,
+    index: StrategicIndex | None,
+    addressed: Callable[[str, str], bool],
+) -> CycleFindings:
+    """The quick screen of a few changed tracks against the whole picture.
+
+    Separation: the pairs with a changed member, under the real minima.
+    Intrusion (and nonconformance, when opted in): the changed tracks alone,
+    since each is judged on its own. Only ``strict`` is meaningful: the quick
+    screen raises and updates, it never holds or clears (the cycle's job).
+    """
+    out = CycleFindings()
+    if len(changed) == 0:
+        return out
+    find_separations(snap, cfg, out, changed)
+    if index is not None and (cfg.intrusion or cfg.nonconformance_parties):
+        find_intrusions(take(snap, changed), cfg, index, addressed, out)
+    out.held.clear()
     return out
