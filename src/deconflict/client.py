@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from deconflict.ledger import statements
+from deconflict.ledger.keys import b64e, public_raw, sign_statement
 
 __all__ = ["ApiError", "Client"]
 
@@ -26,10 +31,33 @@ class ApiError(Exception):
 
 
 class Client:
-    def __init__(self, server: str, token: str | None, *, timeout: float = 30.0) -> None:
+    """With ``key`` (the party's Ed25519 private key), notices, amendments, cancellations
+    and acknowledgements are signed: the hub requires it once the party registered the key."""
+
+    def __init__(
+        self,
+        server: str,
+        token: str | None,
+        *,
+        timeout: float = 30.0,
+        key: Ed25519PrivateKey | None = None,
+    ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.server = server.rstrip("/")
         self.http = httpx.Client(base_url=self.server, headers=headers, timeout=timeout)
+        self.key = key
+        self._party: str | None = None
+
+    @property
+    def party(self) -> str:
+        if self._party is None:
+            self._party = str(self.whoami()["party"])
+        return self._party
+
+    def _sign(self, statement: Doc) -> str:
+        if self.key is None:
+            raise ValueError("this client has no signing key")
+        return sign_statement(self.key, statement)
 
     def close(self) -> None:
         self.http.close()
@@ -70,15 +98,33 @@ class Client:
 
     # -- notices ---------------------------------------------------------------
     def notify(self, notice: Doc) -> Doc:
+        if self.key is not None:
+            notice = {k: v for k, v in notice.items() if k not in ("signature", "nonce")}
+            nonce = secrets.token_urlsafe(16)
+            statement = statements.notify_statement(self.party, nonce, notice)
+            notice = {**notice, "nonce": nonce, "signature": self._sign(statement)}
         result: Doc = self._call("POST", "/v1/notices", notice)
         return result
 
     def amend(self, notice_id: str, notice: Doc) -> Doc:
+        if self.key is not None:
+            notice = {k: v for k, v in notice.items() if k != "signature"}
+            version = int(notice.get("version") or 0)
+            statement = statements.amend_statement(self.party, notice_id, version, notice)
+            notice = {**notice, "signature": self._sign(statement)}
         result: Doc = self._call("PUT", f"/v1/notices/{notice_id}", notice)
         return result
 
     def cancel(self, notice_id: str, version: int | None = None) -> Doc:
-        result: Doc = self._call("DELETE", f"/v1/notices/{notice_id}", version=version)
+        signature = None
+        if self.key is not None:
+            if version is None:
+                version = int(self.notice(notice_id)["version"])
+            statement = statements.cancel_statement(self.party, notice_id, version)
+            signature = self._sign(statement)
+        result: Doc = self._call(
+            "DELETE", f"/v1/notices/{notice_id}", version=version, signature=signature
+        )
         return result
 
     def notice(self, notice_id: str) -> Doc:
@@ -98,6 +144,9 @@ class Client:
         body: Doc = {"version": version}
         if comment:
             body["comment"] = comment
+        if self.key is not None:
+            statement = statements.ack_statement(self.party, notice_id, version, comment)
+            body["signature"] = self._sign(statement)
         result: Doc = self._call("POST", f"/v1/notices/{notice_id}/ack", body)
         return result
 
@@ -136,6 +185,45 @@ class Client:
 
     def read_message(self, message_id: str) -> Doc:
         result: Doc = self._call("POST", f"/v1/messages/{message_id}/read")
+        return result
+
+    # -- ledger ----------------------------------------------------------------
+    def set_key(self, party_id: str | None = None, public_key: bytes | None = None) -> Doc:
+        """Register (or rotate to) ``public_key`` (default: this client's key)."""
+        if public_key is None:
+            if self.key is None:
+                raise ValueError("no key to register")
+            public_key = public_raw(self.key)
+        party = party_id or self.party
+        result: Doc = self._call(
+            "PUT", f"/v1/parties/{party}/key", {"public_key": b64e(public_key)}
+        )
+        return result
+
+    def ledger_key(self) -> Doc:
+        result: Doc = self._call("GET", "/v1/ledger/key")
+        return result
+
+    def ledger_head(self) -> Doc:
+        result: Doc = self._call("GET", "/v1/ledger/head")
+        return result
+
+    def ledger_entries(self, start: int = 0, end: int | None = None) -> Doc:
+        result: Doc = self._call("GET", "/v1/ledger/entries", start=start, end=end)
+        return result
+
+    def inclusion_proof(self, index: int, tree_size: int) -> Doc:
+        result: Doc = self._call(
+            "GET", "/v1/ledger/proof/inclusion", index=index, tree_size=tree_size
+        )
+        return result
+
+    def consistency_proof(self, first: int, second: int) -> Doc:
+        result: Doc = self._call("GET", "/v1/ledger/proof/consistency", first=first, second=second)
+        return result
+
+    def evidence(self, notice_id: str) -> Doc:
+        result: Doc = self._call("GET", f"/v1/notices/{notice_id}/evidence")
         return result
 
     # -- events ----------------------------------------------------------------

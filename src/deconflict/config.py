@@ -63,6 +63,8 @@ class Settings:
 
     # Group commit: at most this many queued changes share one transaction (one fsync).
     write_batch_max: int = 256
+    # The ledger: how often the hub signs and keeps its tree head (0: never, only on demand).
+    ledger_head_interval_s: float = 10.0
 
     extra: Mapping[str, Any] = field(default_factory=dict)
 

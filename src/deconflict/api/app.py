@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from deconflict import __version__
-from deconflict.api import events, routes, tactical
+from deconflict.api import events, ledger, routes, tactical
 from deconflict.api.limits import BodyLimit
 from deconflict.api.problems import install_handlers
 from deconflict.config import Settings
@@ -58,6 +58,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     app.include_router(routes.router)
     app.include_router(events.router)
     app.include_router(tactical.router)
+    app.include_router(ledger.router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and store status")
     async def healthz() -> Any:

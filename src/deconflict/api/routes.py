@@ -156,8 +156,16 @@ async def cancel(
     who: Who,
     notice_id: str,
     version: Annotated[int | None, Query(ge=1, description="Cancel only if still current")] = None,
+    signature: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Required once you registered a key: your Ed25519 signature over "
+            "the cancel statement of the current version",
+        ),
+    ] = None,
 ) -> Doc:
-    return await call(hub_of(request).cancel, who, notice_id, version)
+    return await call(hub_of(request).cancel, who, notice_id, version, signature)
 
 
 @router.get(

@@ -23,6 +23,9 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "deconflict.cli.demo",
     "deconflict.cli.client_cmds",
     "deconflict.cli.replay",
+    "deconflict.cli.ledger",
+    "deconflict.cli.evidence",
+    "deconflict.cli.keygen",
 )
 
 

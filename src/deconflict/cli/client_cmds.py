@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from deconflict.client import ApiError, Client
+from deconflict.ledger.keys import load_private_key
 
 __all__ = ["register"]
 
@@ -36,6 +37,13 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="your party's token (default: $DECONFLICT_TOKEN)",
     )
     p.add_argument("--json", action="store_true", help="print the hub's JSON answer")
+    p.add_argument(
+        "--key",
+        type=Path,
+        default=os.environ.get("DECONFLICT_KEY") or None,
+        help="your Ed25519 key file: sign what you notify, amend, cancel and acknowledge "
+        "(default: $DECONFLICT_KEY)",
+    )
 
 
 def register(subparsers: Any) -> None:
@@ -84,7 +92,12 @@ def _wrap(fn: Callable[[Client, argparse.Namespace], int]) -> Callable[[argparse
             print("deconflict: no token: pass --token or set DECONFLICT_TOKEN", file=sys.stderr)
             return 2
         try:
-            with Client(args.server, args.token) as client:
+            key = load_private_key(Path(args.key)) if getattr(args, "key", None) else None
+        except (OSError, ValueError) as exc:
+            print(f"deconflict: cannot load key {args.key}: {exc}", file=sys.stderr)
+            return 2
+        try:
+            with Client(args.server, args.token, key=key) as client:
                 return fn(client, args)
         except ApiError as exc:
             print(f"deconflict: {exc}", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from deconflict.ledger import statements
 from deconflict.service.auth import Principal
 from deconflict.service.core import Tx
 from deconflict.service.errors import Forbidden, Invalid, StaleVersion, StateConflict
@@ -32,6 +33,7 @@ class AckOps(NoticeOps):
         self.require_party(who, "acknowledge notices")
         if not isinstance(body, dict):
             raise Invalid([("", "must be a JSON object")])
+        body, signed_req = self.take_signature(body)
         errs = [(k, "unknown field") for k in sorted(set(body) - {"version", "comment"})]
         version = body.get("version")
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
@@ -55,6 +57,8 @@ class AckOps(NoticeOps):
             row = self._visible_notice(tx.repo, who, notice_id)
             if row["issuer"] == who.party_id:
                 raise Forbidden("the issuer does not acknowledge its own notice")
+            statement = statements.ack_statement(who.party_id, notice_id, wanted, comment)
+            signed = self._check_signed(tx, who, statement, signed_req)
             if row["state"] not in ("active", "cancelled"):
                 raise StateConflict(f"notice {notice_id} is {row['state']}")
             if wanted != row["version"]:
@@ -95,6 +99,26 @@ class AckOps(NoticeOps):
                 "delivered_at": ack["delivered_at"] or tx.ts,
             }
             tx.repo.update_ack(notice_id, wanted, who.party_id, **changes)
+            if ack["delivered_at"] is None:
+                self._log(
+                    tx,
+                    "delivery",
+                    notice_id=notice_id,
+                    version=wanted,
+                    party=who.party_id,
+                    issuer=row["issuer"],
+                    via="ack",
+                )
+            self._log(
+                tx,
+                "ack",
+                notice_id=notice_id,
+                version=wanted,
+                party=who.party_id,
+                issuer=row["issuer"],
+                **({"comment": comment} if comment else {}),
+                **signed,
+            )
             done = {**ack, **changes}
             tx.emit(row["issuer"], "ack_received", ack_view(done))
             return ack_view(done)
@@ -137,6 +161,15 @@ class AckOps(NoticeOps):
         due = tx.repo.due_acks(tx.ts)
         for ack in due:
             tx.repo.update_ack(ack["notice_id"], ack["version"], ack["addressee"], overdue_at=tx.ts)
+            self._log(
+                tx,
+                "ack_overdue",
+                notice_id=ack["notice_id"],
+                version=ack["version"],
+                party=ack["addressee"],
+                issuer=ack["issuer"],
+                deadline=ack["deadline"],
+            )
             view = ack_view({**ack, "overdue_at": tx.ts})
             tx.emit(ack["issuer"], "ack_overdue", view)
             tx.emit(ack["addressee"], "ack_overdue", view)

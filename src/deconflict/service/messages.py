@@ -59,6 +59,18 @@ class MessageOps(AckOps):
                 "created_at": tx.ts,
             }
             tx.repo.insert_message(row, doc.to)
+            ref = {"type": doc.ref_type, "id": doc.ref_id} if doc.ref_type and doc.ref_id else None
+            self._log(
+                tx,
+                "message",
+                message_id=message_id,
+                **{"from": who.party_id},
+                to=sorted(doc.to),
+                priority=doc.priority,
+                subject=doc.subject,
+                body=doc.body,
+                **({"ref": ref} if ref else {}),
+            )
             receipts: list[Row] = [
                 {"message_id": message_id, "party_id": p, "delivered_at": None, "read_at": None}
                 for p in sorted(doc.to)
@@ -91,6 +103,23 @@ class MessageOps(AckOps):
                 values["delivered_at"] = tx.ts
         tx.repo.update_receipt(message_id, party, **values)
         m = must(tx.repo.get_message(message_id))
+        if what == "read" and "delivered_at" in values:
+            self._log(
+                tx,
+                "message_receipt",
+                message_id=message_id,
+                party=party,
+                receipt="delivered",
+                **{"from": m["sender"]},
+            )
+        self._log(
+            tx,
+            "message_receipt",
+            message_id=message_id,
+            party=party,
+            receipt=what,
+            **{"from": m["sender"]},
+        )
         tx.emit(
             m["sender"],
             f"message_{what}",

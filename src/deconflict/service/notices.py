@@ -7,8 +7,9 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
+from deconflict.ledger import statements
 from deconflict.service.auth import Principal
-from deconflict.service.core import PROTECTED_SITE_PRIORITY, HubCore, Tx
+from deconflict.service.core import PROTECTED_SITE_PRIORITY, Tx
 from deconflict.service.documents import NoticeDoc, parse_notice
 from deconflict.service.errors import (
     Forbidden,
@@ -18,6 +19,7 @@ from deconflict.service.errors import (
     StaleVersion,
     StateConflict,
 )
+from deconflict.service.ledger import LedgerOps, SignedRequest
 from deconflict.service.views import (
     ack_view,
     addressees_of,
@@ -42,6 +44,16 @@ def _notice_row(notice: Row, content: Row, *, version: int, version_created_at: 
     return row
 
 
+def _entry_content(content: Row) -> Row:
+    """A version's stored content as its ledger entry carries it (JSON decoded)."""
+    out = {k: content[k] for k in ("kind", "title", "remarks", "priority")}
+    out["addressees"] = json.loads(content["addressees"])
+    out["volumes"] = json.loads(content["volumes"])
+    if content.get("ack_deadline"):
+        out["ack_deadline"] = content["ack_deadline"]
+    return out
+
+
 def _conflict_detail(c: Conflict, *, flip: bool) -> dict[str, Any]:
     overlaps = []
     for p in c.volume_pairs:
@@ -57,7 +69,7 @@ def _conflict_detail(c: Conflict, *, flip: bool) -> dict[str, Any]:
     return {"buffers": buffers, "min_distance_m": round(c.min_distance_m, 1), "overlaps": overlaps}
 
 
-class NoticeOps(HubCore):
+class NoticeOps(LedgerOps):
     # -- helpers -------------------------------------------------------------
     def _visible_notice(self, repo: Repo, who: Principal, notice_id: str) -> Row:
         row = repo.get_notice(notice_id)
@@ -126,8 +138,8 @@ class NoticeOps(HubCore):
             "ack_deadline": format_ts(doc.ack_deadline) if doc.ack_deadline else None,
         }
 
-    @staticmethod
     def _store_version(
+        self,
         tx: Tx,
         notice_id: str,
         issuer: str,
@@ -137,8 +149,19 @@ class NoticeOps(HubCore):
         *,
         state: str = "active",
         new_notice: bool = False,
+        signed: dict[str, Any] | None = None,
     ) -> list[Row]:
-        """Store one version, its recipients and its pending acks; returns the ack rows."""
+        """Store (and log) one version, its recipients and its pending acks; returns the acks."""
+        self._log(
+            tx,
+            "notice_version",
+            notice_id=notice_id,
+            version=version,
+            issuer=issuer,
+            state=state,
+            content=_entry_content(content),
+            **(signed or {}),
+        )
         tx.repo.insert_version(
             {
                 "notice_id": notice_id,
@@ -275,6 +298,16 @@ class NoticeOps(HubCore):
         self._announce_conflict(tx, {**row, **changes}, "conflict_resolved", notices)
 
     def _announce_conflict(self, tx: Tx, row: Row, event: str, notices: dict[str, Row]) -> None:
+        extra = {"resolution": row["resolution"]} if row.get("resolution") else {}
+        self._log(
+            tx,
+            event,
+            conflict_id=row["id"],
+            notices=[[row["notice_a"], row["version_a"]], [row["notice_b"], row["version_b"]]],
+            issuers=[row["issuer_a"], row["issuer_b"]],
+            revision=row["revision"],
+            **extra,
+        )
         for side in ("a", "b"):
             party = row[f"issuer_{side}"]
             who = Principal(party)
@@ -294,6 +327,7 @@ class NoticeOps(HubCore):
         pending acknowledgement (with the notice's deadline, unless that has passed) and
         a `notice_received` event, in the registration's own transaction.
         """
+        super()._on_party_registered(tx, party_id)  # logs the registration
         rows = tx.repo.active_broadcast_notices()
         if not rows:
             return
@@ -323,6 +357,7 @@ class NoticeOps(HubCore):
     def notify_change(self, who: Principal, body: Any) -> Callable[[Tx], dict[str, Any]]:
         """Validate a new notice; the change that stores it (for `_write`/`write_async`)."""
         self.require_party(who, "notify")
+        body, signed_req = self.take_signature(body, nonce=True)
         doc = self._parse(who, body, amendment=False)
         notice_id = "n-" + secrets.token_hex(8)
         shape = self._shape(notice_id, who, doc, 1)
@@ -330,6 +365,12 @@ class NoticeOps(HubCore):
         broadcast = int("*" in doc.addressees)
 
         def run(tx: Tx) -> dict[str, Any]:
+            signed = self._check_signed(
+                tx,
+                who,
+                statements.notify_statement(who.party_id, signed_req.nonce or "", body),
+                signed_req,
+            )
             limit = self.settings.max_active_notices_per_party
             if self.active_count(who.party_id) >= limit:
                 raise QuotaExceeded(
@@ -350,7 +391,7 @@ class NoticeOps(HubCore):
             tx.repo.insert_notice(notice)
             recipients = self._expand(doc.addressees, who.party_id)
             ack_rows = self._store_version(
-                tx, notice_id, who.party_id, content, 1, recipients, new_notice=True
+                tx, notice_id, who.party_id, content, 1, recipients, new_notice=True, signed=signed
             )
             row = _notice_row(notice, content, version=1, version_created_at=tx.ts)
             view = notice_view(row)
@@ -371,11 +412,18 @@ class NoticeOps(HubCore):
         self.require_party(who, "amend notices")
         with self.store.read() as repo:  # who may amend comes before what is wrong with it
             self._own_notice(repo, who, notice_id)
+        body, signed_req = self.take_signature(body)
         doc = self._parse(who, body, amendment=True)
         content = self._content(doc)
 
         def run(tx: Tx) -> dict[str, Any]:
             old = self._own_notice(tx.repo, who, notice_id)
+            signed = self._check_signed(
+                tx,
+                who,
+                statements.amend_statement(who.party_id, notice_id, doc.version or 0, body),
+                signed_req,
+            )
             if old["state"] != "active":
                 raise StateConflict(f"notice {notice_id} is {old['state']}; notify a new one")
             if doc.version != old["version"]:
@@ -390,7 +438,7 @@ class NoticeOps(HubCore):
             tx.repo.supersede_acks(notice_id)
             recipients = self._expand(doc.addressees, who.party_id)
             ack_rows = self._store_version(
-                tx, notice_id, who.party_id, content, version, recipients
+                tx, notice_id, who.party_id, content, version, recipients, signed=signed
             )
             changes = {
                 "current_version": version,
@@ -427,7 +475,13 @@ class NoticeOps(HubCore):
 
         return self._write(run)
 
-    def cancel(self, who: Principal, notice_id: str, version: int | None = None) -> dict[str, Any]:
+    def cancel(
+        self,
+        who: Principal,
+        notice_id: str,
+        version: int | None = None,
+        signature: str | None = None,
+    ) -> dict[str, Any]:
         """Cancel: a new version (state `cancelled`) that the addressees acknowledge.
 
         The acknowledgements of the cancelling version are the issuer's proof that the
@@ -444,13 +498,26 @@ class NoticeOps(HubCore):
                     f"the current version is {row['version']}, not {version}",
                     current_version=row["version"],
                 )
+            signed = self._check_signed(
+                tx,
+                who,
+                statements.cancel_statement(who.party_id, notice_id, row["version"]),
+                SignedRequest(signature),
+            )
             new_version = row["version"] + 1
             content = {k: row[k] for k in _CONTENT_KEYS}
             content["ack_deadline"] = self._future_deadline(tx, row["ack_deadline"])
             tx.repo.supersede_acks(notice_id)
             recipients = self._expand(addressees_of(row), row["issuer"])
             ack_rows = self._store_version(
-                tx, notice_id, row["issuer"], content, new_version, recipients, state="cancelled"
+                tx,
+                notice_id,
+                row["issuer"],
+                content,
+                new_version,
+                recipients,
+                state="cancelled",
+                signed=signed,
             )
             changes = {"state": "cancelled", "current_version": new_version, "updated_at": tx.ts}
             tx.repo.update_notice(notice_id, **changes)
@@ -488,6 +555,9 @@ class NoticeOps(HubCore):
         """Every volume has ended: no more acks due, conflicts resolved, out of the index."""
         notice_id = row["id"]
         tx.repo.update_notice(notice_id, state="expired", updated_at=tx.ts)
+        self._log(
+            tx, "notice_expired", notice_id=notice_id, version=row["version"], issuer=row["issuer"]
+        )
         tx.repo.supersede_acks(notice_id)
         targets = [row["issuer"], *self._expand(addressees_of(row), row["issuer"])]
         payload = {
@@ -513,6 +583,7 @@ class NoticeOps(HubCore):
     def check(self, who: Principal, body: Any) -> dict[str, Any]:
         """The conflicts a notice would have now; stores nothing and tells no one."""
         self.require_party(who, "notify")
+        body, _ = self.take_signature(body, nonce=True)
         doc = self._parse(who, body, amendment=False)
         shape = self._shape("check-" + secrets.token_hex(6), who, doc, 1)
         with self._lock:
@@ -567,11 +638,15 @@ class NoticeOps(HubCore):
                 ]
             )
             if not who.is_admin:
-                self._mark_delivered(tx, who.party_id, [(r["id"], r["version"]) for r in foreign])
+                self._mark_delivered(
+                    tx, who.party_id, [(r["id"], r["version"]) for r in foreign], via=via
+                )
 
         self._write(run)
 
-    def _mark_delivered(self, tx: Tx, party: str, versions: list[tuple[str, int]]) -> None:
+    def _mark_delivered(
+        self, tx: Tx, party: str, versions: list[tuple[str, int]], via: str = "stream"
+    ) -> None:
         """`party` was handed these notice versions: their pending acks become delivered."""
         wanted = set(versions)
         acks = tx.repo.acks_of_addressee(party, sorted({n for n, _ in wanted}))
@@ -587,6 +662,15 @@ class NoticeOps(HubCore):
         due.sort(key=lambda a: (a["notice_id"], a["version"]))
         tx.repo.mark_delivered([(a["notice_id"], a["version"], party) for a in due], tx.ts)
         for a in due:
+            self._log(
+                tx,
+                "delivery",
+                notice_id=a["notice_id"],
+                version=a["version"],
+                party=party,
+                issuer=a["issuer"],
+                via=via,
+            )
             tx.emit(
                 a["issuer"],
                 "ack_delivered",
