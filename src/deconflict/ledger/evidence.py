@@ -200,6 +200,21 @@ def _describe(index: int, entry: dict[str, Any]) -> str:
             f"[{index}] {at}: message {entry.get('message_id')} {entry.get('receipt')} "
             f"by {entry.get('party')}"
         )
+    if t == "party_registered":
+        return f"[{index}] {at}: party {entry.get('party')} ({entry.get('name')}) was registered"
+    if t == "notice_expired":
+        return (
+            f"[{index}] {at}: notice {entry.get('notice_id')} of {entry.get('issuer')} expired "
+            f"(version {entry.get('version')}: every volume had ended)"
+        )
+    if t in ("alert_raised", "alert_cleared"):
+        why = f" ({entry['reason']})" if entry.get("reason") else ""
+        return (
+            f"[{index}] {at}: {entry.get('kind')} alert {entry.get('alert_id')} {t[6:]} for "
+            f"{', '.join(entry.get('parties', []))}{why}"
+        )
+    if t == "alert_acknowledged":
+        return f"[{index}] {at}: {entry.get('party')} acknowledged alert {entry.get('alert_id')}"
     return f"[{index}] {at}: {t}"
 
 

@@ -38,6 +38,7 @@ import numpy as np
 from deconflict.service.auth import Principal
 from deconflict.service.core import HubCore, Tx
 from deconflict.service.errors import Forbidden, Invalid, NotFound
+from deconflict.service.ledger import LedgerOps
 from deconflict.service.tactical_config import TacticalSettings
 from deconflict.service.tactical_screening import (
     CycleFindings,
@@ -405,6 +406,16 @@ class Tactical:
                         clear_reason=row["clear_reason"],
                     )
                 event = f"alert_{tr.action}"
+                if tr.action in ("raised", "cleared"):
+                    self._log(
+                        tx,
+                        event,
+                        alert_id=a.id,
+                        kind=row["kind"],
+                        parties=_uniq(a.parties),
+                        severity=a.severity,
+                        **({"reason": tr.reason} if tr.reason else {}),
+                    )
                 for p in _uniq(a.parties):
                     tx.emit(p, event, self.view(row, p))
                 sent.append((a.id, _uniq(a.parties), event))
@@ -424,6 +435,11 @@ class Tactical:
             t = time.time()
             for alert_id, parties, event in sent:
                 hook(alert_id, parties, event, t)
+
+    def _log(self, tx: Tx, type_: str, **fields: Any) -> None:
+        """Alerts go to the hub's ledger too (when the hub keeps one)."""
+        if isinstance(self.hub, LedgerOps):
+            self.hub._log(tx, type_, **fields)
 
     # -- rows and views ------------------------------------------------------
     def _row(self, a: Alert, state: str, reason: str | None) -> Row:
@@ -565,6 +581,14 @@ class Tactical:
                 )
                 row = self._visible(who, alert_id, ts.get_alert(conn, alert_id))
                 parties = [p for p in (row["party_a"], row["party_b"]) if p]
+                self._log(
+                    tx,
+                    "alert_acknowledged",
+                    alert_id=alert_id,
+                    party=who.party_id,
+                    parties=parties,
+                    **({"comment": comment} if comment else {}),
+                )
                 for p in parties:
                     tx.emit(
                         p, "alert_acknowledged", {**self.view(row, p), "acknowledged": who.party_id}
