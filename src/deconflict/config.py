@@ -63,6 +63,8 @@ class Settings:
 
     # Group commit: at most this many queued changes share one transaction (one fsync).
     write_batch_max: int = 256
+    # Processes that re-parse stored notices at start-up (0: one per core; 1: none).
+    index_load_processes: int = 0
     # The ledger: how often the hub signs and keeps its tree head (0: never, only on demand).
     ledger_head_interval_s: float = 10.0
 
@@ -87,6 +89,8 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1")
+        if self.index_load_processes < 0:
+            raise ConfigError("index_load_processes must be >= 0")
         for name in ("rate_per_s", "sweep_interval_s", "heartbeat_s", "events_poll_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be > 0")

@@ -107,3 +107,29 @@ def test_index_rebuilt_in_worker_processes_matches(
         assert {x["other"]["issuer"] for x in c["conflicts"]} == {"russia"}
     finally:
         hub.close()
+
+
+def test_index_rebuilt_in_this_process_when_workers_fail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    hub = Hub(make_settings(tmp_path / "hub.db"))
+    hub.start(sweep=False)
+    admin = hub.authenticate(ADMIN_TOKEN)
+    co = hub.authenticate(hub.register_party(admin, {"id": "co", "name": "co"})["token"])
+    ids = {hub.notify(co, notice(["*"], lon=30 + i))["id"] for i in range(12)}
+    hub.close()
+
+    class Broken:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            raise BrokenProcessPool("no workers here")
+
+    monkeypatch.setattr(core, "PARALLEL_LOAD_MIN", 10)
+    monkeypatch.setattr(core, "ProcessPoolExecutor", Broken)
+    hub = Hub(make_settings(tmp_path / "hub.db"))
+    hub.start(sweep=False)
+    try:
+        assert {n.id for n in hub.index} == ids
+    finally:
+        hub.close()

@@ -217,29 +217,27 @@ class Repo:
             after = rows[-1]["id"]
 
     def iter_active_shapes(self, batch: int = 5000) -> Iterable[list[Row]]:
-        """What the strategic index needs of every active notice, in batches by id."""
-        columns = (
-            notices.c.id,
-            notices.c.issuer,
-            notices.c.current_version.label("version"),
-            notice_versions.c.kind,
-            notice_versions.c.priority,
-            notice_versions.c.volumes,
-        )
-        after = ""
-        while True:
-            q = (
-                select(*columns)
-                .select_from(_NOTICE_JOIN)
-                .where(and_(notices.c.state == "active", notices.c.id > after))
-                .order_by(notices.c.id)
-                .limit(batch)
+        """What the strategic index needs of every active notice, streamed in batches.
+
+        One query read through (not pages by id: with the state filter SQLite would
+        sort every remaining active notice again for each page).
+        """
+        q = (
+            select(
+                notices.c.id,
+                notices.c.issuer,
+                notices.c.current_version.label("version"),
+                notice_versions.c.kind,
+                notice_versions.c.priority,
+                notice_versions.c.volumes,
             )
-            rows = _rows(self.conn.execute(q))
-            if not rows:
-                return
-            yield rows
-            after = rows[-1]["id"]
+            .select_from(_NOTICE_JOIN)
+            .where(notices.c.state == "active")
+        )
+        result = self.conn.execute(q)
+        keys = list(result.keys())
+        while rows := result.fetchmany(batch):
+            yield [dict(zip(keys, r, strict=True)) for r in rows]
 
     def count_all_active(self) -> int:
         q = select(func.count()).select_from(notices).where(notices.c.state == "active")
