@@ -67,6 +67,8 @@ class Settings:
     index_load_processes: int = 0
     # The ledger: how often the hub signs and keeps its tree head (0: never, only on demand).
     ledger_head_interval_s: float = 10.0
+    # Only for measuring what the ledger costs (benchmarks/ledger.py): never in service.
+    ledger_enabled: bool = True
 
     extra: Mapping[str, Any] = field(default_factory=dict)
 

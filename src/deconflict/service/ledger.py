@@ -93,6 +93,8 @@ class LedgerOps(HubCore):
     # -- the write path ------------------------------------------------------
     def _log(self, tx: Tx, type_: str, **fields: Any) -> int:
         """Append one entry, in `tx`'s savepoint; returns its index."""
+        if not self.settings.ledger_enabled:
+            return -1
         entry = {"type": type_, "at": _rfc3339(tx.ts), **fields}
         return self.ledger.append(tx.repo.conn, entry, tx.on_undo)
 
