@@ -8,7 +8,12 @@ of two parties is reported away from the background traffic; the latency of a
 probe is the time from just before its second report is posted to the moment
 the ``alert_raised`` event has arrived on *both* parties' SSE streams.
 
+Between cycles the hub's quick screen (every ``--quick-interval-s``; 0 turns it
+off, as before it existed) screens the tracks whose reports changed their
+prediction, so a new conflict need not wait for the next cycle.
+
     python benchmarks/tactical_service.py --tracks 10000 --duration 60
+    python benchmarks/tactical_service.py --tracks 10000 --quick-interval-s 0
     python benchmarks/tactical_service.py --tracks 10000 --rate-hz 4
 """
 
@@ -123,6 +128,12 @@ def main() -> None:
     ap.add_argument("--tracks", type=int, default=10_000)
     ap.add_argument("--duration", type=float, default=60.0)
     ap.add_argument("--rate-hz", type=float, default=1.0, help="screening cycles per second")
+    ap.add_argument(
+        "--quick-interval-s",
+        type=float,
+        default=0.05,
+        help="quick screen between cycles at most this often (0: off)",
+    )
     ap.add_argument("--probe-every", type=float, default=1.5)
     args = ap.parse_args()
     rng = np.random.default_rng(7)
@@ -137,6 +148,7 @@ def main() -> None:
             extra={
                 "tactical": {
                     "screen_interval_s": 1.0 / args.rate_hz,
+                    "quick_interval_s": args.quick_interval_s,
                     "max_batch": args.tracks,
                     "escalate_after_s": 3600.0,
                 }
@@ -226,6 +238,7 @@ def main() -> None:
                 "tracks": args.tracks,
                 "reports_per_s": args.tracks,
                 "screen_rate_hz": args.rate_hz,
+                "quick_interval_s": args.quick_interval_s,
                 "probes": len(sent),
                 "missed": missed,
                 "latency_p50_s": round(pct(0.50), 3),
@@ -235,6 +248,10 @@ def main() -> None:
                 "cycles": stats["cycles"],
                 "last_cycle_s": round(stats["last_cycle_s"], 3),
                 "max_cycle_s": round(stats["max_cycle_s"], 3),
+                "quick_runs": stats["quick_runs"],
+                "quick_tracks": stats["quick_tracks"],
+                "last_quick_s": round(stats["last_quick_s"], 3),
+                "max_quick_s": round(stats["max_quick_s"], 3),
                 "post_p50_s": round(statistics.median(posted), 3) if posted else None,
                 "active_alerts_at_end": active,
             },
