@@ -17,8 +17,13 @@ was going), and a second thread screens the marked tracks against the whole
 picture at most every ``quick_interval_s`` (50 ms by default), coalescing
 whatever arrived meanwhile. It may raise and update alerts through the same
 alert book and write path, never clear them: clearing, with its hysteresis,
-stays the cycle's. Both hold one lock (``_cycle_lock``) for the whole of a
-pass, book and write included, so they never interleave.
+stays the cycle's. Each pass screens its own snapshot without locks, then
+holds one lock (``_book_lock``) while it digests its findings in the alert book
+and writes the transitions, so the two never interleave on the book; a pass
+whose snapshot is older than what the book already holds yields to it (a quick
+pass older than the last cycle is dropped; a cycle leaves alone the alerts a
+newer quick pass raised or updated), so a slow cycle neither delays a quick
+alert nor undoes it.
 """
 
 from __future__ import annotations
@@ -82,7 +87,10 @@ class Tactical:
             update_interval_s=self.cfg.update_interval_s,
             new_id=_new_alert_id,
         )
-        self._cycle_lock = threading.Lock()
+        self._cycle_lock = threading.Lock()  # one cycle at a time
+        self._quick_lock = threading.Lock()  # one quick pass at a time
+        self._book_lock = threading.Lock()  # the alert book and its writes: one pass at a time
+        self._book_t = -math.inf  # snapshot time of the latest cycle digested by the book
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._addressees: dict[tuple[str, int], list[str]] = {}
@@ -293,10 +301,16 @@ class Tactical:
                 tracks = [(k[1], k[2]), (k[3], k[4])] if k[0] == "separation" else [(k[1], k[2])]
                 return "clear" if all(tr in live for tr in tracks) else "track_lost"
 
-            transitions = self.book.cycle(t, found.strict, found.held, reason)
-            escalations = self._due_escalations(t)
-            if transitions or escalations:
-                self._persist(transitions, escalations)
+            with self._book_lock:
+                # Alerts a quick pass raised or updated from a newer snapshot
+                # than ours: keep them as they are (held, not re-judged).
+                newer = {k for k, a in self.book.active.items() if a.updated_at > t}
+                strict = [f for f in found.strict if f.key not in newer]
+                transitions = self.book.cycle(t, strict, found.held | newer, reason)
+                self._book_t = max(self._book_t, t)
+                escalations = self._due_escalations(t)
+                if transitions or escalations:
+                    self._persist(transitions, escalations)
             elapsed = time.perf_counter() - started
             self.stats["cycles"] += 1
             self.stats["last_cycle_s"] = elapsed
@@ -314,14 +328,13 @@ class Tactical:
         Raises and updates alerts (same book, same write path as the cycle);
         never clears one, never advances the cycle's clearing count.
         """
-        with self._cycle_lock:
+        with self._quick_lock:
             with self._changed_lock:
                 keys, self._changed = self._changed, set()
             if not keys:
                 return {"tracks": 0, "changed": 0, "transitions": 0, "elapsed_s": 0.0}
             started = time.perf_counter()
             t = self.now() if now is None else now
-            self.tracks.prune(t)
             snap = self.tracks.snapshot(t)
             rows = {k: i for i, k in enumerate(snap.keys)}
             changed = np.asarray(sorted(rows[k] for k in keys if k in rows), dtype=np.int64)
@@ -330,9 +343,16 @@ class Tactical:
                     found = find_quick(snap, changed, self.cfg, self.hub.index, self._addressed)
             else:
                 found = find_quick(snap, changed, self.cfg, None, self._addressed)
-            transitions = self._raise_only(t, found.strict)
-            if transitions:
-                self._persist(transitions, [])
+            transitions: list[Transition] = []
+            with self._book_lock:
+                # A cycle that screened a newer snapshot (these reports included)
+                # has had its say: ours is out of date.
+                if t >= self._book_t:
+                    newer = {k for k, a in self.book.active.items() if a.updated_at > t}
+                    strict = [f for f in found.strict if f.key not in newer]
+                    transitions = self._raise_only(t, strict)
+                    if transitions:
+                        self._persist(transitions, [])
             elapsed = time.perf_counter() - started
             self.stats["quick_runs"] += 1
             self.stats["quick_tracks"] += len(changed)
