@@ -648,14 +648,9 @@ class NoticeOps(LedgerOps):
         self, tx: Tx, party: str, versions: list[tuple[str, int]], via: str = "stream"
     ) -> None:
         """`party` was handed these notice versions: their pending acks become delivered."""
-        wanted = set(versions)
-        acks = tx.repo.acks_of_addressee(party, sorted({n for n, _ in wanted}))
+        keys = sorted({(n, v, party) for n, v in versions})
         due = [
-            a
-            for a in acks
-            if (a["notice_id"], a["version"]) in wanted
-            and a["state"] == "pending"
-            and not a["superseded"]
+            a for a in tx.repo.acks_by_key(keys) if a["state"] == "pending" and not a["superseded"]
         ]
         if not due:
             return

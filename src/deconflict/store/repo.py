@@ -288,14 +288,22 @@ class Repo:
         if rows:
             self.conn.execute(_INSERT_ACKS, list(rows))
 
-    def acks_of_addressee(self, addressee: str, notice_ids: Sequence[str]) -> list[Row]:
-        """The acks `addressee` owes for any version of these notices."""
-        if not notice_ids:
+    def acks_by_key(self, keys: Sequence[tuple[str, int, str]]) -> list[Row]:
+        """The acks with these (notice id, version, addressee) keys.
+
+        Looked up by notice id (the primary key's prefix: a few rows per notice) and
+        filtered here; SQLite would scan the whole table for a row-value IN, and every
+        ack of the addressee through its index for `addressee = ? AND notice_id IN`.
+        """
+        if not keys:
             return []
-        q = select(acks).where(
-            and_(acks.c.addressee == addressee, acks.c.notice_id.in_(notice_ids))
-        )
-        return _rows(self.conn.execute(q))
+        wanted = set(keys)
+        q = select(acks).where(acks.c.notice_id.in_(sorted({k[0] for k in wanted})))
+        return [
+            a
+            for a in _rows(self.conn.execute(q))
+            if (a["notice_id"], a["version"], a["addressee"]) in wanted
+        ]
 
     def mark_delivered(self, keys: Sequence[tuple[str, int, str]], at: str) -> None:
         """Set (notice id, version, addressee) acks to `delivered` at `at`."""
