@@ -34,6 +34,7 @@ import numpy as np
 
 from deconflict.api.server import ServerThread
 from deconflict.config import Settings
+from deconflict.service.tactical import Tactical
 
 ADMIN = "admin-token-for-benchmarks-0123456789"
 PARTIES = ("blue", "red", "green", "white")
@@ -155,6 +156,16 @@ def main() -> None:
             },
         )
         server = ServerThread(settings).start()
+        app: Any = server.server.config.app
+        tactical: Tactical = app.state.tactical
+        committed: dict[str, float] = {}  # probe -> when its alert_raised was committed
+
+        def on_event(alert_id: str, parties: list[str], event: str, t: float) -> None:
+            alert = tactical.book.by_id.get(alert_id)
+            if event == "alert_raised" and alert is not None and "PROBE" in str(alert.key):
+                committed.setdefault(str(alert.key[2]), t)
+
+        tactical.on_event = on_event
         admin = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"})
         tokens = {
             p: admin.post("/v1/parties", json={"id": p, "name": p}).json()["token"] for p in PARTIES
@@ -183,6 +194,7 @@ def main() -> None:
             base_url=server.url, headers={"Authorization": f"Bearer {tokens['red']}"}
         )
         sent: dict[str, float] = {}
+        answered: dict[str, float] = {}  # probe -> its second POST answered
         end = time.time() + args.duration
         k = 0
         while time.time() < end:
@@ -208,18 +220,19 @@ def main() -> None:
                 },
             )
             assert r1.status_code == r2.status_code == 200
+            answered[name] = time.time()
             k += 1
             time.sleep(args.probe_every)
         time.sleep(3.0)
         stop.set()
-        app: Any = server.server.config.app
-        tactical = app.state.tactical
         stats = dict(tactical.stats)
         active = len(tactical.book)
         for listener in listeners.values():
             listener.stop.set()
         server.stop()
     latencies = []
+    to_commit = []  # report -> alert committed
+    to_answer = sorted(answered[name] - t for name, t in sent.items() if name in answered)
     missed = 0
     for name, t_sent in sent.items():
         arrivals = [listener.seen.get(name) for listener in listeners.values()]
@@ -227,10 +240,14 @@ def main() -> None:
             missed += 1
             continue
         latencies.append(max(a for a in arrivals if a is not None) - t_sent)
+        if name in committed:
+            to_commit.append(committed[name] - t_sent)
+    in_order = [round(x, 2) for x in latencies]
     latencies.sort()
+    to_commit.sort()
 
-    def pct(q: float) -> float:
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else 0.0
+    def pct(q: float, values: list[float] = latencies) -> float:
+        return values[min(len(values) - 1, int(q * len(values)))] if values else 0.0
 
     print(
         json.dumps(
@@ -245,6 +262,11 @@ def main() -> None:
                 "latency_p99_s": round(pct(0.99), 3),
                 "latency_max_s": round(latencies[-1], 3) if latencies else None,
                 "latency_mean_s": round(statistics.fmean(latencies), 3) if latencies else None,
+                "latencies_s": in_order,  # probe by probe, in the order sent
+                "to_commit_p50_s": round(pct(0.50, to_commit), 3),
+                "to_commit_max_s": round(to_commit[-1], 3) if to_commit else None,
+                "probe_post_p50_s": round(pct(0.50, to_answer), 3),
+                "probe_post_max_s": round(to_answer[-1], 3) if to_answer else None,
                 "cycles": stats["cycles"],
                 "last_cycle_s": round(stats["last_cycle_s"], 3),
                 "max_cycle_s": round(stats["max_cycle_s"], 3),
