@@ -138,7 +138,7 @@ def screen(
 
     Cost grows with N log N and with the number of pairs that come near each
     other, not with N^2 (about 0.1 s for 20,000 airliners, 0.3 s for 100,000
-    drones on one core; see benchmarks/README-tactical.md). The exception is a
+    drones on one core; see benchmarks/README.md). The exception is a
     lookahead long enough for two tracks to close more than 2,000 km, where the
     straight-line model means little anyway: then every pair is checked.
     """
