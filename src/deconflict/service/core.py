@@ -384,9 +384,9 @@ class HubCore:
                         try:
                             req.result = req.fn(tx)
                         except Exception as exc:
-                            savepoint.rollback()  # if this fails, the whole batch fails
                             tx.revert()
                             req.error = exc
+                            savepoint.rollback()  # if this fails, the whole batch fails
                             continue
                         savepoint.commit()
                         req.tx = tx
