@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from deconflict.cli.options import add_server_options
 from deconflict.client import ApiError, Client
 from deconflict.ledger.keys import load_private_key
 
@@ -26,16 +27,7 @@ _SCENARIO_ONLY = ("id", "issuer", "version", "state")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--server",
-        default=os.environ.get("DECONFLICT_URL", "http://127.0.0.1:8080"),
-        help="hub URL (default: $DECONFLICT_URL)",
-    )
-    p.add_argument(
-        "--token",
-        default=os.environ.get("DECONFLICT_TOKEN"),
-        help="your party's token (default: $DECONFLICT_TOKEN)",
-    )
+    add_server_options(p)
     p.add_argument("--json", action="store_true", help="print the hub's JSON answer")
     p.add_argument(
         "--key",

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from deconflict.cli.options import add_server_options
 from deconflict.client import ApiError, Client
 from deconflict.ledger import merkle
 from deconflict.ledger.evidence import verify_bundle
@@ -37,16 +37,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--since", type=Path, help="(export) add a proof from this earlier bundle")
     p.add_argument("--against", type=Path, help="(verify) an earlier bundle it must extend")
     p.add_argument("--hub-key", help="(verify) the hub key (base64url) you expect")
-    p.add_argument(
-        "--server",
-        default=os.environ.get("DECONFLICT_URL", "http://127.0.0.1:8080"),
-        help="hub URL (default: $DECONFLICT_URL)",
-    )
-    p.add_argument(
-        "--token",
-        default=os.environ.get("DECONFLICT_TOKEN"),
-        help="your party's token (default: $DECONFLICT_TOKEN)",
-    )
+    add_server_options(p)
     p.set_defaults(handler=_run)
 
 

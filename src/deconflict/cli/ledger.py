@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from deconflict.cli.options import add_server_options
 from deconflict.client import ApiError, Client
 from deconflict.ledger import merkle
 from deconflict.ledger.canonical import canonical_json
@@ -223,16 +224,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("ledger", help="the hub's tamper-evident log")
     sub = p.add_subparsers(dest="ledger_command", metavar="ACTION", required=True)
     v = sub.add_parser("verify", help="check the log's head, entries and history")
-    v.add_argument(
-        "--server",
-        default=os.environ.get("DECONFLICT_URL", "http://127.0.0.1:8080"),
-        help="hub URL (default: $DECONFLICT_URL)",
-    )
-    v.add_argument(
-        "--token",
-        default=os.environ.get("DECONFLICT_TOKEN"),
-        help="your party's token (default: $DECONFLICT_TOKEN)",
-    )
+    add_server_options(v)
     v.add_argument(
         "--state",
         type=Path,
