@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "NOTICE_FIELDS",
     "STATEMENT_TYPES",
     "ack_statement",
     "amend_statement",

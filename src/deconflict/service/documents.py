@@ -13,7 +13,9 @@ from typing import Any
 
 from deconflict.config import Settings
 from deconflict.geo import GeoValidationError, Limits, Volume4D, parse_rfc3339, parse_volumes
+from deconflict.ledger.statements import NOTICE_FIELDS
 from deconflict.service.errors import FieldProblem, Invalid
+from deconflict.strategic import KINDS
 
 __all__ = [
     "KINDS",
@@ -24,19 +26,10 @@ __all__ = [
     "parse_notice",
 ]
 
-KINDS = ("air_activity", "ground_movement", "fires", "uas_activity", "protected_site", "other")
 PRIORITIES = ("routine", "urgent", "flash")
 REF_TYPES = ("notice", "conflict", "alert", "message")
-_NOTICE_FIELDS = {
-    "kind",
-    "title",
-    "remarks",
-    "priority",
-    "addressees",
-    "volumes",
-    "ack_deadline",
-    "version",
-}
+# What an issuer asserts (and signs), plus the version an amendment replaces.
+_NOTICE_FIELDS = {*NOTICE_FIELDS, "version"}
 _MESSAGE_FIELDS = {"to", "subject", "body", "priority", "ref"}
 
 
