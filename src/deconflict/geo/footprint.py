@@ -138,8 +138,12 @@ def densify(part: FloatArray, max_segment_m: float = MAX_SEGMENT_M) -> FloatArra
 
 def _bounding_cap(
     dense: Sequence[FloatArray], radius_m: float
-) -> tuple[tuple[float, float], float]:
-    """A cap (centre, radius) containing the whole footprint."""
+) -> tuple[tuple[float, float], float, list[FloatArray]]:
+    """A cap (centre, radius) containing the whole footprint, and each part in its AEQD frame.
+
+    The frame coordinates come from the same geodesic solutions as the radius,
+    so the polygon validity check needs no second projection.
+    """
     pts = np.vstack(dense)
     lat = np.radians(pts[:, 1])
     lon = np.radians(pts[:, 0])
@@ -151,11 +155,14 @@ def _bounding_cap(
     cx, cy, cz = mean / norm
     clon = math.degrees(math.atan2(cy, cx))
     clat = math.degrees(math.asin(max(-1.0, min(1.0, cz))))
-    n = len(pts)
-    _, _, d = GEOD.inv(np.full(n, clon), np.full(n, clat), pts[:, 0], pts[:, 1])
+    x, y, d = Frame(clon, clat).forward(pts[:, 0], pts[:, 1])
+    bounds = np.cumsum([len(p) for p in dense])[:-1]
+    planar = [
+        np.column_stack(xy) for xy in zip(np.split(x, bounds), np.split(y, bounds), strict=True)
+    ]
     # The far side of a densified edge can bulge past its vertices by the
     # chord's sagitta; a metre more covers it.
-    return (clon, clat), float(np.max(d)) + radius_m + 1.0
+    return (clon, clat), float(np.max(d)) + radius_m + 1.0, planar
 
 
 def _is_number(value: object) -> bool:
@@ -316,8 +323,11 @@ def parse_footprint(
     if errors:
         return None
     dense = tuple(densify(p) for p in parts)
-    center, cap = _bounding_cap(dense, radius_m)
-    extent = _extent_m(parts, dense, center, radius_m)
+    center, cap, planar_parts = _bounding_cap(dense, radius_m)
+    # Nothing is wider than its bounding cap: measure only when the cap is too wide.
+    extent = (
+        2.0 * cap if 2.0 * cap <= limits.max_across_m else _extent_m(parts, dense, center, radius_m)
+    )
     if extent > limits.max_across_m:
         errors.add(
             gpath,
@@ -326,10 +336,9 @@ def parse_footprint(
         )
         return None
     if shape is Shape.POLYGON:
-        frame = Frame(*center)
-        planar, _ = Footprint(shape, tuple(parts), dense, 0.0, center, cap, {}).core_in(frame)
+        planar = shapely.Polygon(planar_parts[0], planar_parts[1:])
         if not planar.is_valid:
-            errors.add(cpath, f"invalid polygon: {_describe_invalid(planar, frame)}")
+            errors.add(cpath, f"invalid polygon: {_describe_invalid(planar, Frame(*center))}")
             return None
     normalised: dict[str, Any] = {"type": shape.value, "coordinates": _to_lists(shape, parts)}
     return Footprint(shape, tuple(parts), dense, radius_m, center, cap, normalised)
