@@ -71,6 +71,11 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
+def _is_json(request: Request) -> bool:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return ctype == "application/json" or ctype.endswith("+json")
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError) -> JSONResponse:
@@ -101,6 +106,9 @@ def install_handlers(app: FastAPI) -> None:
             if e.get("type") == "json_invalid":
                 message = "not valid JSON: " + str(e.get("ctx", {}).get("error", message))
                 loc = loc[:1]
+            elif loc == ("body",) and not _is_json(request):
+                # curl -d without a header sends a form: say what to send instead.
+                message = "the body must be a JSON document: send Content-Type: application/json"
             errors.append({"path": _loc(loc), "message": message})
         return problem(
             422,
