@@ -67,3 +67,17 @@ def test_tokens_and_problem_format(world: World) -> None:
     assert r.status_code == 422
     assert r.json()["errors"][0]["path"].startswith("body")
     assert me.post("/v1/notices", notice(["russia"]), headers={}).status_code == 201
+
+
+def test_form_encoded_body_is_told_to_send_json(world: World) -> None:
+    """`curl -d` without a header sends a form; the answer says what to send instead."""
+    form = world.admin.http.post(
+        "/v1/parties",
+        content=b'{"id": "late", "name": "Late"}',
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert form.status_code == 422
+    (error,) = form.json()["errors"]
+    assert error["path"] == "body"
+    assert "Content-Type: application/json" in error["message"]
+    assert "late" not in {p["id"] for p in world.admin.get("/v1/parties").json()["parties"]}
