@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
@@ -48,8 +49,14 @@ def test_sse_resume_with_last_event_id(world: World) -> None:
     bad = ru.get("/v1/events", headers={"Last-Event-ID": "yesterday"})
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["path"] == "header.Last-Event-ID"
-    # Streaming the notices delivered them: the issuer sees delivery receipts.
-    acks = co.ok("GET", "/v1/acks?role=issuer")["acks"]
+    # Streaming the notices delivered them: the issuer sees delivery receipts. The
+    # receipt is written by the stream after the hand-over, so allow it a moment.
+    deadline = time.monotonic() + 10
+    while True:
+        acks = co.ok("GET", "/v1/acks?role=issuer")["acks"]
+        if {a["state"] for a in acks} == {"delivered"} or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert {a["state"] for a in acks} == {"delivered"}
 
 
