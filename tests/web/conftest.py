@@ -69,9 +69,18 @@ def browser() -> Iterator[Browser]:
             b.close()
 
 
+# A quick screening loop, and escalation soon enough for a test to see it.
+TACTICAL: dict[str, Any] = {
+    "screen_interval_s": 0.25,
+    "clear_cycles": 3,
+    "update_interval_s": 1.0,
+    "escalate_after_s": 7.0,
+}
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    w = World(tmp_path_factory.mktemp("hub"))
+    w = World(tmp_path_factory.mktemp("hub"), extra={"tactical": TACTICAL})
     try:
         yield w
     finally:

@@ -6,6 +6,7 @@ import { Editor } from './editor.js';
 import { EventStream } from './events.js';
 import { MapView, overlapBand, overlapWindow } from './map.js';
 import { Alerts } from './alerts.js';
+import { Tracks } from './tracks.js';
 import { bandText, h, kindText, partyColour, toast, windowText, zulu, zuluShort } from './util.js';
 
 const state = {
@@ -22,6 +23,7 @@ let mapView;
 let editor;
 let stream;
 let alerts;
+let tracks;
 let tab = 'inbox';
 const $ = (id) => document.getElementById(id);
 
@@ -87,7 +89,13 @@ async function start(me) {
     },
     onClose: () => { $('tab-editor').hidden = true; showTab('outbox'); },
   });
-  alerts = new Alerts({ panel: $('panel-alerts'), mapView, state, badge: $('badge-alerts') });
+  alerts = new Alerts({ panel: $('panel-alerts'), mapView, state, badge: $('badge-alerts'), onHotline: (p, ref) => compose(p, ref) });
+  tracks = new Tracks({
+    mapView, me,
+    onChange: (t) => { if (alerts.tracks !== t || alerts.trackCount !== t.size) { alerts.tracks = t; alerts.trackCount = t.size; alerts.render(); } },
+  });
+  // For the end-to-end tests and a curious officer's console: what the page holds.
+  window.deconflict = { state, alerts, tracks };
   tickClock();
   setInterval(tickClock, 1000);
   mapView.loadBasemap().catch((err) => toast(`Basemap: ${err.message}`, true));
@@ -102,7 +110,8 @@ async function start(me) {
   const head = await eventHead();
   stream = new EventStream({ lastId: head, onEvent: onEvent, onState: setConn });
   stream.start();
-  alerts.discover();
+  alerts.load();
+  tracks.start();
 }
 
 function tickClock() {

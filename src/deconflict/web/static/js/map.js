@@ -102,6 +102,8 @@ export class MapView {
     this.map.createPane('basemap').style.zIndex = 250;
     this.map.createPane('conflicts').style.zIndex = 450;
     this.map.createPane('draft').style.zIndex = 460;
+    this.map.createPane('tracks').style.zIndex = 470; // own live tracks (tracks.js)
+    this.map.createPane('alerts').style.zIndex = 480; // live alerts (alerts.js)
     this.basemap = L.layerGroup().addTo(this.map);
     this.places = L.layerGroup();
     this.grid = L.layerGroup().addTo(this.map);
