@@ -75,6 +75,7 @@ TACTICAL: dict[str, Any] = {
     "clear_cycles": 3,
     "update_interval_s": 1.0,
     "escalate_after_s": 7.0,
+    "share_pairs": [["coalition", "un"]],  # these two see each other's tracks in alerts
 }
 
 

@@ -41,6 +41,12 @@ def _page_text(page: Page) -> str:
     return page.content() + str(state)
 
 
+def _settled(page: Page) -> None:
+    """Wait for the map's zoom animation to end (before a screenshot)."""
+    page.wait_for_function("() => !document.querySelector('.leaflet-zoom-anim')")
+    page.wait_for_timeout(300)
+
+
 def _alert(page: Page) -> Any:
     page.click("[data-tab=alerts]")
     return page.locator("#panel-alerts .item.alert[data-kind=separation]").first
@@ -95,6 +101,8 @@ def test_own_tracks_and_a_live_alert_on_both_sides(
         assert tid not in text
         assert _digits(lat) not in text and _digits(lon) not in text
     assert "GHOST2" not in ru_text
+    _settled(co)
+    _settled(ru)
     officers["coalition"].shot(shots, "08-coalition-alert")
     officers["russia"].shot(shots, "09-russia-alert")
 
@@ -125,3 +133,22 @@ def test_own_tracks_and_a_live_alert_on_both_sides(
     officers["coalition"].shot(shots, "11-coalition-cleared")
     assert "FALCON7" not in _page_text(co) and "VIPER11" not in _page_text(ru)
     assert json.dumps(watch.blocked) == "[]"
+
+
+def test_a_sharing_pair_sees_the_other_track(
+    officers: dict[str, Officer], world: World, shots: Path
+) -> None:
+    # coalition and un are configured to share tracks: the alert carries un's track.
+    co = officers["coalition"].page
+    send(world.party("coalition"), report("HAWK3", 32.5, 33.0, ALT_M, gs=200, trk=0))
+    send(world.party("un"), report("UNO1", 32.8, 33.0, ALT_M, gs=200, trk=180))
+    co.click("[data-tab=alerts]")
+    alert = co.locator("#panel-alerts .item.alert[data-state=active]", has_text="HAWK3 with un")
+    expect(alert).to_be_visible()
+    expect(alert).to_contain_text("shared track UNO1")
+    co.get_by_role("button", name="Show own tracks").click()
+    expect(co.locator(".leaflet-alerts-pane path.other-track")).to_have_count(1)
+    expect(co.locator(".track-label.other")).to_contain_text("UNO1 (un)")
+    expect(co.locator(".track-label [data-track=HAWK3]")).to_be_visible()
+    _settled(co)
+    officers["coalition"].shot(shots, "12-coalition-shared-track")

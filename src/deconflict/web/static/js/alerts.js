@@ -232,7 +232,7 @@ export class Alerts {
       : h('span', { class: `chip st-${a.severity === 'predicted' ? 'predicted' : 'open'}` }, a.severity || 'active');
     return h('div', { class: cls.filter(Boolean).join(' '), style: `--c:${cleared ? GREY : RED}`, 'data-id': a.id, 'data-state': a.state, 'data-kind': a.kind },
       h('h3', {}, stateChip, ` ${headline(a, me)}`),
-      ...geometryLines(a, me).map((t) => h('div', { class: 'meta geometry', 'data-testid': 'alert-geometry' }, t)),
+      ...geometryLines(a, me).map((t, i) => h('div', { class: 'meta geometry', 'data-testid': 'alert-geometry' }, cleared && i === 0 ? `last known: ${t}` : t)),
       h('div', { class: 'meta acks', 'data-testid': 'alert-acks' }, 'acknowledged: ', ...(a.parties || []).flatMap((p, i) => {
         const at = a.acks?.[p];
         const late = overdue.includes(p);

@@ -257,7 +257,10 @@ function onEvent(e) {
       break;
     }
     default:
-      if (e.type.startsWith('alert_')) alerts.onEvent(e);
+      if (e.type.startsWith('alert_')) {
+        alerts.onEvent(e);
+        if (e.type === 'alert_raised') tracks.poll(); // the own track it names, without waiting
+      }
   }
   renderAll();
 }
