@@ -15,7 +15,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.service.helpers import World
+from tests.service.helpers import World, notice, volume
 from tests.tactical_service.helpers import report, send
 from tests.web.conftest import Officer, Watch
 
@@ -152,3 +152,38 @@ def test_a_sharing_pair_sees_the_other_track(
     expect(co.locator(".track-label [data-track=HAWK3]")).to_be_visible()
     _settled(co)
     officers["coalition"].shot(shots, "12-coalition-shared-track")
+
+
+def test_an_intrusion_into_a_notice_on_both_sides(
+    officers: dict[str, Officer], world: World, shots: Path
+) -> None:
+    co, ru = officers["coalition"].page, officers["russia"].page
+    active = {
+        **volume(30.0, 34.0, 0.3, start_h=-0.5),
+        "altitude_upper": {"value": 40_000, "units": "FT", "reference": "W84"},
+    }
+    made = world.party("coalition").ok(
+        "POST",
+        "/v1/notices",
+        {**notice(["russia"], title="Tanker track"), "volumes": [active]},
+        201,
+    )
+    send(world.party("russia"), report("RAVEN2", 34.1, 29.85, ALT_M, gs=200, trk=90))
+
+    # The track's side: its own track, and the notice named because it was addressed to it.
+    ru.click("[data-tab=alerts]")
+    mine = ru.locator("#panel-alerts .item.alert[data-kind=intrusion]")
+    expect(mine).to_contain_text("RAVEN2 entering coalition's air activity")
+    expect(mine).to_contain_text(made["id"])
+    expect(mine.get_by_role("button", name="Show notice")).to_be_visible()
+    # The notice's side: its own volume, and of the other side only who and what.
+    co.click("[data-tab=alerts]")
+    theirs = co.locator("#panel-alerts .item.alert[data-kind=intrusion]")
+    expect(theirs).to_contain_text(f"russia entering your notice {made['id']}")
+    expect(theirs).to_contain_text("russia manned track")
+    theirs.get_by_role("button", name="Show on map").click()
+    expect(co.locator(".leaflet-alerts-pane path").first).to_be_visible()
+    _settled(co)
+    officers["coalition"].shot(shots, "13-coalition-intrusion")
+    text = _page_text(co)
+    assert "RAVEN2" not in text and "29.85" not in text

@@ -20,12 +20,14 @@ const ORANGE = '#ff9f1c';
 const GREY = '#7d8590';
 
 export class Alerts {
-  constructor({ panel, mapView, state, badge, onHotline }) {
+  constructor({ panel, mapView, state, badge, onHotline, fetchNotice }) {
     this.panel = panel;
     this.mv = mapView;
     this.state = state;
     this.badge = badge;
     this.onHotline = onHotline;
+    this.fetchNotice = fetchNotice;
+    this.fetching = new Set();
     this.alerts = new Map(); // id -> the alert as this party sees it, plus `escalated` and `archived`
     this.layers = new Map();
     this.layer = L.layerGroup().addTo(this.mv.map);
@@ -142,9 +144,8 @@ export class Alerts {
           { permanent: true, direction: 'right', offset: [8, 0], className: 'track-label other' })
         .addTo(group);
     }
-    // An intrusion into our own notice: its volume, in alert colour.
-    const vol = a.notice?.volume;
-    if (vol && vol.geometry) {
+    // An intrusion: the notice's volume concerned (or all of them), in alert colour.
+    for (const vol of this.noticeVolumes(a)) {
       for (const layer of footprintLayers(vol, { pane: 'alerts', color: colour, weight: 2, dashArray: dash || '6 4', fillColor: colour, fillOpacity: cleared ? 0.05 : 0.15 })) {
         layer.addTo(group);
       }
@@ -153,6 +154,30 @@ export class Alerts {
     group.on('click', () => this.select(a.id));
     group.addTo(this.layer);
     this.layers.set(a.id, group);
+  }
+
+  // The volumes of the notice an intrusion alert names, as far as this party may see
+  // it: the issuer gets the volume's index, the track's side the notice's id only
+  // when it was addressed (then it is in the inbox). A notice not loaded yet is
+  // fetched once, and the alert redrawn.
+  noticeVolumes(a) {
+    const ref = a.notice;
+    if (a.kind !== 'intrusion' || !ref) return [];
+    if (ref.volume && ref.volume.geometry) return [ref.volume];
+    if (!ref.id) return [];
+    const n = this.state.notices.get(ref.id);
+    if (!n?.volumes) {
+      if (this.fetchNotice && !this.fetching.has(ref.id)) {
+        this.fetching.add(ref.id);
+        this.fetchNotice(ref.id).then(() => {
+          const cur = this.alerts.get(a.id);
+          if (cur) { this.draw(cur); this.render(); }
+        }).catch(() => {});
+      }
+      return [];
+    }
+    const i = ref.volume;
+    return Number.isInteger(i) && n.volumes[i] ? [n.volumes[i]] : n.volumes;
   }
 
   select(id) {

@@ -89,7 +89,9 @@ async function start(me) {
     },
     onClose: () => { $('tab-editor').hidden = true; showTab('outbox'); },
   });
-  alerts = new Alerts({ panel: $('panel-alerts'), mapView, state, badge: $('badge-alerts'), onHotline: (p, ref) => compose(p, ref) });
+  alerts = new Alerts({ panel: $('panel-alerts'), mapView, state, badge: $('badge-alerts'), onHotline: (p, ref) => compose(p, ref),
+    fetchNotice: async (id) => { upsertNotice(await api('GET', `/v1/notices/${encodeURIComponent(id)}`), { quiet: true }); renderAll(); },
+  });
   tracks = new Tracks({
     mapView, me,
     onChange: (t) => { if (alerts.tracks !== t || alerts.trackCount !== t.size) { alerts.tracks = t; alerts.trackCount = t.size; alerts.render(); } },
