@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from deconflict.audit import AuditReport, verify_log
 from deconflict.cli import main
 from deconflict.cli.evidence import compare_bundles
-from deconflict.cli.ledger import AuditReport, verify_log
 from deconflict.client import Client
 from deconflict.ledger import merkle, tree
 from deconflict.ledger.evidence import verify_bundle
