@@ -22,7 +22,9 @@ from deconflict.config import Settings
 __all__ = ["register"]
 
 Doc = dict[str, Any]
-DEFAULT_SCENARIO = Path(__file__).resolve().parents[3] / "examples" / "syria-2015.json"
+# Shipped inside the package so that `pip install .` (not only an editable
+# install) can play it; examples/syria-2015.json in the repository points here.
+DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "syria-2015.json"
 # The notice whose acknowledgement the demo lets run out, to show the escalation.
 OVERDUE_DEADLINE_S = 3.0
 
