@@ -151,6 +151,11 @@ def test_escalation_of_an_unacknowledged_alert(tmp_path: Path) -> None:
         assert esc_co["unacknowledged_by"] == esc_ru["unacknowledged_by"] == "russia"
         time.sleep(0.5)  # sent once per party, not every cycle
         assert len(alert_events(co, "alert_unacknowledged")) == 1
+        # The escalation is part of the alert itself, for a page that reloads.
+        for side in (co, ru):
+            assert side.ok("GET", f"/v1/alerts/{alert_id}")["escalated"] == ["russia"]
+        ru.ok("POST", f"/v1/alerts/{alert_id}/ack")
+        assert ru.ok("GET", f"/v1/alerts/{alert_id}")["acknowledged_by"] == ["coalition", "russia"]
     finally:
         w.stop()
 

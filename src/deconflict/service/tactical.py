@@ -527,6 +527,8 @@ class Tactical:
             "clear_reason": row["clear_reason"],
             "acks": {a["party_id"]: a["acknowledged_at"] for a in row["acks"]},
             "acknowledged_by": sorted(a["party_id"] for a in row["acks"] if a["acknowledged_at"]),
+            # Who was already told they are overdue, so a reloaded page shows it too.
+            "escalated": sorted(a["party_id"] for a in row["acks"] if a["escalated_at"]),
         }
         if party is None:
             out["detail"] = detail

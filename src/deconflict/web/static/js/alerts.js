@@ -52,7 +52,7 @@ export class Alerts {
     d.id = id;
     if (e.type === 'alert_cleared') d.state = 'cleared';
     const old = this.alerts.get(id);
-    const escalated = new Set(old?.escalated || []);
+    const escalated = new Set([...(old?.escalated || []), ...(d.escalated || [])]);
     if (e.type === 'alert_unacknowledged' && d.unacknowledged_by) escalated.add(d.unacknowledged_by);
     this.upsert({ ...d, escalated: [...escalated] });
     const a = this.alerts.get(id);
