@@ -13,10 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from deconflict.cli.options import add_server_options
-from deconflict.client import ApiError, Client
+from deconflict.cli.options import HUB_ERRORS, add_server_options, report_hub_error
+from deconflict.client import Client
 from deconflict.ledger.keys import load_private_key
 
 __all__ = ["register"]
@@ -91,12 +89,8 @@ def _wrap(fn: Callable[[Client, argparse.Namespace], int]) -> Callable[[argparse
         try:
             with Client(args.server, args.token, key=key) as client:
                 return fn(client, args)
-        except ApiError as exc:
-            print(f"deconflict: {exc}", file=sys.stderr)
-            return 1
-        except httpx.HTTPError as exc:
-            print(f"deconflict: cannot reach {args.server}: {exc}", file=sys.stderr)
-            return 3
+        except HUB_ERRORS as exc:
+            return report_hub_error(exc, args.server)
         except KeyboardInterrupt:
             return 130
 

@@ -14,10 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from deconflict.cli.options import add_server_options
-from deconflict.client import ApiError, Client
+from deconflict.cli.options import HUB_ERRORS, add_server_options, report_hub_error
+from deconflict.client import Client
 from deconflict.ledger import merkle
 from deconflict.ledger.evidence import verify_bundle
 from deconflict.ledger.keys import SignedTreeHead, b64d, b64e
@@ -76,12 +74,8 @@ def _export(args: argparse.Namespace) -> int:
                     proofs.append({"tree_head": head, "proof": proof["proof"]})
             if proofs:
                 bundle["consistency"] = proofs
-    except ApiError as exc:
-        print(f"deconflict: {exc}", file=sys.stderr)
-        return 1
-    except httpx.HTTPError as exc:
-        print(f"deconflict: cannot reach {args.server}: {exc}", file=sys.stderr)
-        return 3
+    except HUB_ERRORS as exc:
+        return report_hub_error(exc, args.server)
     text = json.dumps(bundle, indent=2) + "\n"
     if args.output:
         args.output.write_text(text)

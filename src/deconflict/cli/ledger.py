@@ -7,11 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from deconflict.audit import default_state_path, verify_log
-from deconflict.cli.options import add_server_options
-from deconflict.client import ApiError, Client
+from deconflict.cli.options import HUB_ERRORS, add_server_options, report_hub_error
+from deconflict.client import Client
 
 __all__ = ["register"]
 
@@ -38,12 +36,8 @@ def _verify(args: argparse.Namespace) -> int:
     try:
         with Client(args.server, args.token) as client:
             report = verify_log(client, state, max_proofs=args.proofs)
-    except ApiError as exc:
-        print(f"deconflict: {exc}", file=sys.stderr)
-        return 1
-    except httpx.HTTPError as exc:
-        print(f"deconflict: cannot reach {args.server}: {exc}", file=sys.stderr)
-        return 3
+    except HUB_ERRORS as exc:
+        return report_hub_error(exc, args.server)
     except ValueError as exc:
         print(f"deconflict: {exc}", file=sys.stderr)
         return 1

@@ -46,6 +46,23 @@ def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _screen(
+    snap: Snapshot, idx: IntArray, profile: SeparationProfile, only: IntArray | None = None
+) -> ScreenResult:
+    """``screen`` over the tracks ``idx`` of a snapshot (result indices are into ``idx``)."""
+    return screen(
+        snap.lat[idx],
+        snap.lon[idx],
+        snap.alt_m[idx],
+        snap.gs_mps[idx],
+        snap.trk_deg[idx],
+        snap.vs_mps[idx],
+        **profile.as_kwargs(),
+        party=snap.party[idx],
+        only=only,
+    )
+
+
 def _track_doc(snap: Snapshot, i: int) -> dict[str, Any]:
     s = snap.states[i]
     return {
@@ -83,16 +100,7 @@ def _run(
     if len(idx) < 2:
         return
     wide = _widen(profile, margin)
-    r = screen(
-        snap.lat[idx],
-        snap.lon[idx],
-        snap.alt_m[idx],
-        snap.gs_mps[idx],
-        snap.trk_deg[idx],
-        snap.vs_mps[idx],
-        **wide.as_kwargs(),
-        party=snap.party[idx],
-    )
+    r = _screen(snap, idx, wide)
     near: set[int] = set()
     for i, j in r.pairs.tolist():
         gi, gj = int(idx[i]), int(idx[j])
@@ -102,16 +110,7 @@ def _run(
     if not near:
         return
     sub = np.asarray(sorted(near), dtype=np.int64)
-    r = screen(
-        snap.lat[sub],
-        snap.lon[sub],
-        snap.alt_m[sub],
-        snap.gs_mps[sub],
-        snap.trk_deg[sub],
-        snap.vs_mps[sub],
-        **profile.as_kwargs(),
-        party=snap.party[sub],
-    )
+    r = _screen(snap, sub, profile)
     for k, (i, j) in enumerate(r.pairs.tolist()):
         gi, gj = int(sub[i]), int(sub[j])
         if keep(gi, gj):
@@ -130,17 +129,7 @@ def _run_quick(
     local = np.flatnonzero(np.isin(idx, changed))
     if len(idx) < 2 or len(local) == 0:
         return
-    r = screen(
-        snap.lat[idx],
-        snap.lon[idx],
-        snap.alt_m[idx],
-        snap.gs_mps[idx],
-        snap.trk_deg[idx],
-        snap.vs_mps[idx],
-        **profile.as_kwargs(),
-        party=snap.party[idx],
-        only=local,
-    )
+    r = _screen(snap, idx, profile, only=local)
     for k, (i, j) in enumerate(r.pairs.tolist()):
         gi, gj = int(idx[i]), int(idx[j])
         if keep(gi, gj):
