@@ -63,6 +63,9 @@ class Settings:
 
     # Group commit: at most this many queued changes share one transaction (one fsync).
     write_batch_max: int = 256
+    # Worker processes that validate submitted volumes while the event loop serves other
+    # requests (0: validate on the event loop). One keeps up with the writer.
+    volume_parser_processes: int = 1
     # Processes that re-parse stored notices at start-up (0: one per core; 1: none).
     index_load_processes: int = 0
     # The ledger: how often the hub signs and keeps its tree head (0: never, only on demand).
@@ -91,8 +94,9 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1")
-        if self.index_load_processes < 0:
-            raise ConfigError("index_load_processes must be >= 0")
+        for name in ("index_load_processes", "volume_parser_processes"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0")
         for name in ("rate_per_s", "sweep_interval_s", "heartbeat_s", "events_poll_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be > 0")

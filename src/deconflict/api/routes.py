@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from deconflict.api.examples import ACK_EXAMPLE, MESSAGE_EXAMPLE, NOTICE_EXAMPLE, PARTY_EXAMPLE
 from deconflict.service import Hub, Principal, Unauthorized
 from deconflict.service.core import Tx
+from deconflict.service.parsers import ParsedVolumes
 
 __all__ = ["router"]
 
@@ -57,12 +58,26 @@ async def change(request: Request, prepare: Callable[..., Callable[[Tx], T]], *a
     The hot write paths use this instead of `call`: no worker thread sits waiting for the
     group commit; the hub's writer settles the awaited future.
     """
-    size = int(request.headers.get("content-length") or 0)
-    if size > INLINE_BODY_BYTES:
+    if _body_size(request) > INLINE_BODY_BYTES:
         run = await call(prepare, *args)
     else:
         run = prepare(*args)
     return await hub_of(request).write_async(run)
+
+
+async def volumes_of(request: Request, body: Any) -> ParsedVolumes | None:
+    """A notice's volumes, validated in a parser process while the loop serves others.
+
+    None (the hub then validates them itself) for big bodies, which take the worker
+    thread route of `change`, and for bodies that are not even objects.
+    """
+    if not isinstance(body, dict) or _body_size(request) > INLINE_BODY_BYTES:
+        return None
+    return await hub_of(request).parsers.parse(body.get("volumes"))
+
+
+def _body_size(request: Request) -> int:
+    return int(request.headers.get("content-length") or 0)
 
 
 def _states(raw: str | None) -> list[str] | None:
@@ -104,7 +119,8 @@ async def notify(
     who: Who,
     body: Annotated[Doc, Body(openapi_examples={"strike package": {"value": NOTICE_EXAMPLE}})],
 ) -> Doc:
-    return await change(request, hub_of(request).notify_change, who, body)
+    parsed = await volumes_of(request, body)
+    return await change(request, hub_of(request).notify_change, who, body, parsed)
 
 
 @router.get(
@@ -147,7 +163,8 @@ async def amend(
         Doc, Body(openapi_examples={"amendment": {"value": {**NOTICE_EXAMPLE, "version": 1}}})
     ],
 ) -> Doc:
-    return await call(hub_of(request).amend, who, notice_id, body)
+    parsed = await volumes_of(request, body)
+    return await call(hub_of(request).amend, who, notice_id, body, parsed)
 
 
 @router.delete("/notices/{notice_id}", tags=["notices"], summary="Cancel a notice (issuer only)")
@@ -222,7 +239,8 @@ async def check(
     who: Who,
     body: Annotated[Doc, Body(openapi_examples={"check": {"value": NOTICE_EXAMPLE}})],
 ) -> Doc:
-    return await call(hub_of(request).check, who, body)
+    parsed = await volumes_of(request, body)
+    return await call(hub_of(request).check, who, body, parsed)
 
 
 @router.get("/conflicts", tags=["conflicts"], summary="Conflicts of your notices")

@@ -52,6 +52,7 @@ from deconflict.service.auth import (
 )
 from deconflict.service.broker import Broker
 from deconflict.service.errors import Forbidden, Invalid, StateConflict, Unauthorized
+from deconflict.service.parsers import VolumeParsers
 from deconflict.store import Repo, Row, SqliteStore, Store, format_ts
 from deconflict.strategic import BufferPolicy, Buffers, NoticeShape, StrategicIndex
 
@@ -188,6 +189,10 @@ class HubCore:
             )
         )
         self.index = StrategicIndex(self.policy)
+        self.parsers = VolumeParsers(
+            settings.volume_parser_processes,
+            Limits(max_vertices=settings.max_vertices, max_volumes=settings.max_volumes_per_notice),
+        )
         self._active: Counter[str] = Counter()  # active notices per issuer (= the index's)
         self._lock = threading.RLock()
         # Replaced, never mutated, so that request threads may iterate them unlocked.
@@ -229,6 +234,7 @@ class HubCore:
                 self._queue_cv.notify_all()
             writer.join(timeout=30)
             self._writer = None
+        self.parsers.close()
         self.store.close()
 
     def __enter__(self) -> HubCore:

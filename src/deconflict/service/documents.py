@@ -15,6 +15,7 @@ from deconflict.config import Settings
 from deconflict.geo import GeoValidationError, Limits, Volume4D, parse_rfc3339, parse_volumes
 from deconflict.ledger.statements import NOTICE_FIELDS
 from deconflict.service.errors import FieldProblem, Invalid
+from deconflict.service.parsers import ParsedVolumes
 from deconflict.strategic import KINDS
 
 __all__ = [
@@ -114,7 +115,10 @@ def parse_notice(
     known_parties: Collection[str],
     issuer: str,
     amendment: bool,
+    parsed: ParsedVolumes | None = None,
 ) -> NoticeDoc:
+    """Validate a notice; ``parsed`` is its ``volumes`` already validated elsewhere (a
+    worker process), used only if it was made from this very ``doc["volumes"]``."""
     errs: list[FieldProblem] = []
     if not isinstance(doc, dict):
         raise Invalid([("", "must be a JSON object")])
@@ -157,10 +161,15 @@ def parse_notice(
         errs.append(("version", "is assigned by the hub; omit it when notifying"))
     limits = Limits(max_vertices=settings.max_vertices, max_volumes=settings.max_volumes_per_notice)
     volumes: tuple[Volume4D, ...] = ()
-    try:
-        volumes = parse_volumes(doc.get("volumes"), path="volumes", limits=limits)
-    except GeoValidationError as exc:
-        errs.extend((e.path, e.message) for e in exc.errors)
+    raw = doc.get("volumes")
+    if parsed is None or parsed.raw is not raw:
+        try:
+            parsed = ParsedVolumes(raw, parse_volumes(raw, path="volumes", limits=limits))
+        except GeoValidationError as exc:
+            parsed = ParsedVolumes(raw, error=exc)
+    if parsed.error is not None:
+        errs.extend((e.path, e.message) for e in parsed.error.errors)
+    volumes = parsed.volumes
     if errs:
         raise Invalid(errs)
     return NoticeDoc(

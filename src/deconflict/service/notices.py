@@ -20,6 +20,7 @@ from deconflict.service.errors import (
     StateConflict,
 )
 from deconflict.service.ledger import LedgerOps, SignedRequest
+from deconflict.service.parsers import ParsedVolumes
 from deconflict.service.views import (
     ack_view,
     addressees_of,
@@ -105,13 +106,16 @@ class NoticeOps(LedgerOps):
         addressed = {nid: sees_notice(who, n) for nid, n in notices.items()}
         return [conflict_view(r, who, addressed=addressed) for r in rows]
 
-    def _parse(self, who: Principal, doc: Any, *, amendment: bool) -> NoticeDoc:
+    def _parse(
+        self, who: Principal, doc: Any, *, amendment: bool, parsed: ParsedVolumes | None
+    ) -> NoticeDoc:
         return parse_notice(
             doc,
             settings=self.settings,
             known_parties=self._parties,
             issuer=who.party_id,
             amendment=amendment,
+            parsed=parsed,
         )
 
     def _shape(self, notice_id: str, who: Principal, doc: NoticeDoc, version: int) -> NoticeShape:
@@ -351,14 +355,21 @@ class NoticeOps(LedgerOps):
             tx.emit(party_id, "notice_received", notice_view(r))
 
     # -- use cases -----------------------------------------------------------
-    def notify(self, who: Principal, body: Any) -> dict[str, Any]:
-        return self._write(self.notify_change(who, body))
+    def notify(
+        self, who: Principal, body: Any, parsed: ParsedVolumes | None = None
+    ) -> dict[str, Any]:
+        return self._write(self.notify_change(who, body, parsed))
 
-    def notify_change(self, who: Principal, body: Any) -> Callable[[Tx], dict[str, Any]]:
-        """Validate a new notice; the change that stores it (for `_write`/`write_async`)."""
+    def notify_change(
+        self, who: Principal, body: Any, parsed: ParsedVolumes | None = None
+    ) -> Callable[[Tx], dict[str, Any]]:
+        """Validate a new notice; the change that stores it (for `_write`/`write_async`).
+
+        ``parsed``: its volumes, if already validated (`VolumeParsers`).
+        """
         self.require_party(who, "notify")
         body, signed_req = self.take_signature(body, nonce=True)
-        doc = self._parse(who, body, amendment=False)
+        doc = self._parse(who, body, amendment=False, parsed=parsed)
         notice_id = "n-" + secrets.token_hex(8)
         shape = self._shape(notice_id, who, doc, 1)
         content = self._content(doc)
@@ -408,12 +419,14 @@ class NoticeOps(LedgerOps):
 
         return run
 
-    def amend(self, who: Principal, notice_id: str, body: Any) -> dict[str, Any]:
+    def amend(
+        self, who: Principal, notice_id: str, body: Any, parsed: ParsedVolumes | None = None
+    ) -> dict[str, Any]:
         self.require_party(who, "amend notices")
         with self.store.read() as repo:  # who may amend comes before what is wrong with it
             self._own_notice(repo, who, notice_id)
         body, signed_req = self.take_signature(body)
-        doc = self._parse(who, body, amendment=True)
+        doc = self._parse(who, body, amendment=True, parsed=parsed)
         content = self._content(doc)
 
         def run(tx: Tx) -> dict[str, Any]:
@@ -580,11 +593,13 @@ class NoticeOps(LedgerOps):
             self._expire(tx, row)
         return len(ids)
 
-    def check(self, who: Principal, body: Any) -> dict[str, Any]:
+    def check(
+        self, who: Principal, body: Any, parsed: ParsedVolumes | None = None
+    ) -> dict[str, Any]:
         """The conflicts a notice would have now; stores nothing and tells no one."""
         self.require_party(who, "notify")
         body, _ = self.take_signature(body, nonce=True)
-        doc = self._parse(who, body, amendment=False)
+        doc = self._parse(who, body, amendment=False, parsed=parsed)
         shape = self._shape("check-" + secrets.token_hex(6), who, doc, 1)
         with self._lock:
             found = self.index.query(shape)

@@ -1,0 +1,193 @@
+"""Validating submitted volumes in worker processes, off the event loop's core.
+
+The hub is one Python process: its event loop (HTTP, streams) and its writer share
+one interpreter lock, so on its own it uses one core whatever the machine has. The
+geodesic validation of a notice's volumes is the largest piece of pure computation on
+the submit path and needs nothing from the hub's state, so it runs here, in processes
+of its own, while the event loop serves other requests.
+
+The hand-over is kept cheap on purpose (it is paid on the busy core): one pipe per
+worker watched by the event loop itself (no helper threads, unlike
+`concurrent.futures`), the raw volumes out and the parsed `Volume4D`s back, pickled.
+Whenever a worker is not available (starting, busy with too much, gone) the volumes
+are parsed inline, exactly as before: this is an accelerator, never a dependency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import multiprocessing
+import pickle
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+from deconflict.geo import GeoValidationError, Limits, Volume4D, parse_volumes
+
+__all__ = ["ParsedVolumes", "VolumeParsers"]
+
+log = logging.getLogger(__name__)
+
+_READY = b"ready"
+# Bytes in flight to one worker. A socketpair buffers far more than this, so sending
+# never blocks the event loop; bigger documents are parsed inline (or, over 64 KiB,
+# in a worker thread by the API).
+_MAX_IN_FLIGHT_BYTES = 128 * 1024
+
+
+@dataclass(frozen=True)
+class ParsedVolumes:
+    """The outcome of parsing one notice's ``volumes`` value.
+
+    ``raw`` is the very object that was parsed: `parse_notice` uses the result only for
+    that object, so a pre-parse can never stand in for different coordinates.
+    """
+
+    raw: object
+    volumes: tuple[Volume4D, ...] = ()
+    error: GeoValidationError | None = None
+
+
+def _serve(conn: Connection, limits: Limits) -> None:
+    """A worker's life: parse what arrives until the hub closes the pipe."""
+    conn.send_bytes(_READY)
+    while True:
+        try:
+            data = conn.recv_bytes()
+        except (EOFError, OSError):
+            return
+        task, raw = pickle.loads(data)  # noqa: S301 - our own process, over our own pipe
+        try:
+            answer: Any = (task, parse_volumes(raw, path="volumes", limits=limits), None)
+        except GeoValidationError as exc:
+            answer = (task, (), exc.errors)
+        except Exception as exc:  # reported to the hub, which parses that notice inline
+            answer = (task, None, repr(exc))
+        conn.send_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    ready: bool = False
+    in_flight: int = 0  # bytes sent and not yet answered
+    pending: dict[int, tuple[asyncio.Future[ParsedVolumes], object, int]] = field(
+        default_factory=dict
+    )
+
+
+class VolumeParsers:
+    """A few worker processes that validate volumes for the event loop that uses them."""
+
+    def __init__(self, processes: int, limits: Limits) -> None:
+        self.processes = processes
+        self.limits = limits
+        self._workers: list[_Worker] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks = itertools.count()
+        self.stats = {"offloaded": 0, "inline": 0}
+
+    def parse_inline(self, raw: object) -> ParsedVolumes:
+        self.stats["inline"] += 1
+        try:
+            return ParsedVolumes(raw, parse_volumes(raw, path="volumes", limits=self.limits))
+        except GeoValidationError as exc:
+            return ParsedVolumes(raw, error=exc)
+
+    async def parse(self, raw: object) -> ParsedVolumes:
+        """Parse ``raw`` (a notice's ``volumes``) in a worker if one is free, else here."""
+        loop = asyncio.get_running_loop()
+        if self._loop is None and self.processes > 0:
+            self._start(loop)
+        worker = self._pick(loop)
+        if worker is None:
+            return self.parse_inline(raw)
+        data = pickle.dumps((task := next(self._tasks), raw), protocol=pickle.HIGHEST_PROTOCOL)
+        if worker.in_flight + len(data) > _MAX_IN_FLIGHT_BYTES:
+            return self.parse_inline(raw)
+        future: asyncio.Future[ParsedVolumes] = loop.create_future()
+        try:
+            worker.conn.send_bytes(data)
+        except OSError:
+            self._lose(worker, "its pipe broke")
+            return self.parse_inline(raw)
+        worker.pending[task] = (future, raw, len(data))
+        worker.in_flight += len(data)
+        self.stats["offloaded"] += 1
+        return await future
+
+    def _pick(self, loop: asyncio.AbstractEventLoop) -> _Worker | None:
+        if loop is not self._loop:  # workers answer through one loop's reader callbacks
+            return None
+        ready = [w for w in self._workers if w.ready]
+        return min(ready, key=lambda w: w.in_flight) if ready else None
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        # spawn, not fork: the hub has threads (writer, sweeper) that a fork would copy
+        # mid-flight. The children import deconflict.geo (~1 s); until one says it is
+        # ready, submits are parsed inline.
+        self._loop = loop
+        context = multiprocessing.get_context("spawn")
+        for i in range(self.processes):
+            ours, theirs = context.Pipe(duplex=True)
+            process = context.Process(
+                target=_serve, args=(theirs, self.limits), name=f"hub-parser-{i}", daemon=True
+            )
+            process.start()
+            theirs.close()
+            worker = _Worker(process, ours)
+            self._workers.append(worker)
+            loop.add_reader(ours.fileno(), self._readable, worker)
+
+    def _readable(self, worker: _Worker) -> None:
+        try:
+            while worker.conn.poll():
+                data = worker.conn.recv_bytes()
+                if data == _READY:
+                    worker.ready = True
+                    continue
+                self._answer(worker, pickle.loads(data))  # noqa: S301 - our own worker
+        except (EOFError, OSError):
+            self._lose(worker, "it exited")
+
+    def _answer(self, worker: _Worker, answer: tuple[int, Any, Any]) -> None:
+        task, volumes, problem = answer
+        future, raw, size = worker.pending.pop(task)
+        worker.in_flight -= size
+        if future.done():  # the request was cancelled (client gone)
+            return
+        if volumes is None:
+            log.warning("a volume parser failed (%s); parsing that notice inline", problem)
+            future.set_result(self.parse_inline(raw))
+        elif problem is not None:
+            future.set_result(ParsedVolumes(raw, error=GeoValidationError(problem)))
+        else:
+            future.set_result(ParsedVolumes(raw, tuple(volumes)))
+
+    def _lose(self, worker: _Worker, why: str) -> None:
+        if worker not in self._workers:
+            return
+        log.warning("%s stopped (%s); the others or the hub parse", worker.process.name, why)
+        self._workers.remove(worker)
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.remove_reader(worker.conn.fileno())
+        worker.conn.close()
+        for future, raw, _ in worker.pending.values():
+            if not future.done():
+                future.set_result(self.parse_inline(raw))
+        worker.pending.clear()
+
+    def close(self) -> None:
+        for worker in list(self._workers):
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.remove_reader(worker.conn.fileno())
+            worker.conn.close()  # the worker sees EOF and exits
+        for worker in self._workers:
+            worker.process.join(timeout=5)
+            if worker.process.is_alive():
+                worker.process.kill()
+        self._workers.clear()
+        self._loop = None
