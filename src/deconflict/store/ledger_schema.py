@@ -28,12 +28,14 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     func,
     insert,
     select,
     tuple_,
 )
 
+from deconflict.store.prepared import Prepared
 from deconflict.store.repo import Row
 from deconflict.store.schema import metadata
 
@@ -121,9 +123,15 @@ party_nonces = Table(
 )
 
 APPEND_ONLY_TABLES = ("ledger_entries", "ledger_nodes", "ledger_heads", "ledger_refs")
-_INSERT_ENTRY = insert(ledger_entries)
-_INSERT_NODE = insert(ledger_nodes)
-_INSERT_REF = insert(ledger_refs)
+_INSERT_ENTRY = Prepared(insert(ledger_entries))
+_INSERT_NODE = Prepared(insert(ledger_nodes))
+_INSERT_REF = Prepared(insert(ledger_refs))
+_CURRENT_KEY = Prepared(
+    select(party_keys)
+    .where(party_keys.c.party_id == bindparam("party_id"))
+    .order_by(party_keys.c.seq.desc())
+    .limit(1)
+)
 
 
 def append_entry(
@@ -136,14 +144,9 @@ def append_entry(
     refs: Sequence[str],
 ) -> None:
     """One entry and the interior nodes it completes (statements built once: the hot path)."""
-    conn.execute(
-        _INSERT_ENTRY,
-        {"idx": index, "type": type_, "entry": data, "leaf_hash": leaf},
-    )
-    if refs:
-        conn.execute(_INSERT_REF, [{"ref": r, "idx": index} for r in refs])
-    if interior:
-        conn.execute(_INSERT_NODE, [{"level": lv, "idx": i, "hash": h} for lv, i, h in interior])
+    _INSERT_ENTRY.execute(conn, {"idx": index, "type": type_, "entry": data, "leaf_hash": leaf})
+    _INSERT_REF.executemany(conn, [{"ref": r, "idx": index} for r in refs])
+    _INSERT_NODE.executemany(conn, [{"level": lv, "idx": i, "hash": h} for lv, i, h in interior])
 
 
 def entry_count(conn: Connection) -> int:
@@ -219,14 +222,8 @@ def list_heads(conn: Connection, limit: int = 100) -> list[Row]:
 
 
 def current_key(conn: Connection, party_id: str) -> Row | None:
-    q = (
-        select(party_keys)
-        .where(party_keys.c.party_id == party_id)
-        .order_by(party_keys.c.seq.desc())
-        .limit(1)
-    )
-    r = conn.execute(q).mappings().first()
-    return None if r is None else dict(r)
+    found = _CURRENT_KEY.rows(conn, {"party_id": party_id})
+    return found[0] if found else None
 
 
 def key_history(conn: Connection, party_ids: Sequence[str]) -> list[Row]:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     update,
 )
 
+from deconflict.store.prepared import Prepared
 from deconflict.store.schema import (
     acks,
     conflicts,
@@ -89,14 +90,15 @@ _NOTICE_JOIN = notices.join(
 )
 
 
-# Statements of the hot write path, built once (SQLAlchemy then reuses their compiled form).
-_INSERT_NOTICE = insert(notices)
-_INSERT_VERSION = insert(notice_versions)
-_INSERT_RECIPIENTS = insert(notice_recipients)
-_INSERT_ACKS = insert(acks)
-_INSERT_EVENTS = insert(events)
-_INSERT_READS = insert(coordinate_reads)
-_ACK_DELIVERED = (
+# Statements of the hot write path, compiled once (see `Prepared`).
+_INSERT_NOTICE = Prepared(insert(notices))
+_INSERT_VERSION = Prepared(insert(notice_versions))
+_INSERT_RECIPIENTS = Prepared(insert(notice_recipients))
+_INSERT_ACKS = Prepared(insert(acks))
+_INSERT_EVENTS = Prepared(insert(events))
+_INSERT_READS = Prepared(insert(coordinate_reads))
+_ACKS_OF_NOTICE = Prepared(select(acks).where(acks.c.notice_id == bindparam("notice_id")))
+_ACK_DELIVERED = Prepared(
     update(acks)
     .where(
         and_(
@@ -154,10 +156,10 @@ class Repo:
 
     # -- notices -------------------------------------------------------------
     def insert_notice(self, row: Row) -> None:
-        self.conn.execute(_INSERT_NOTICE, row)
+        _INSERT_NOTICE.execute(self.conn, row)
 
     def insert_version(self, row: Row) -> None:
-        self.conn.execute(_INSERT_VERSION, row)
+        _INSERT_VERSION.execute(self.conn, row)
 
     def update_notice(self, notice_id: str, **values: Any) -> None:
         self.conn.execute(update(notices).where(notices.c.id == notice_id).values(**values))
@@ -276,17 +278,17 @@ class Repo:
     def add_recipients(self, notice_id: str, party_ids: Iterable[str]) -> None:
         rows = [{"notice_id": notice_id, "party_id": p} for p in party_ids]
         if rows:
-            self.conn.execute(_INSERT_RECIPIENTS, rows)
+            _INSERT_RECIPIENTS.executemany(self.conn, rows)
 
     def add_recipient_to(self, party_id: str, notice_ids: Iterable[str]) -> None:
         rows = [{"notice_id": n, "party_id": party_id} for n in notice_ids]
         if rows:
-            self.conn.execute(_INSERT_RECIPIENTS, rows)
+            _INSERT_RECIPIENTS.executemany(self.conn, rows)
 
     # -- acknowledgements ----------------------------------------------------
     def insert_acks(self, rows: Sequence[Row]) -> None:
         if rows:
-            self.conn.execute(_INSERT_ACKS, list(rows))
+            _INSERT_ACKS.executemany(self.conn, rows)
 
     def acks_by_key(self, keys: Sequence[tuple[str, int, str]]) -> list[Row]:
         """The acks with these (notice id, version, addressee) keys.
@@ -298,18 +300,18 @@ class Repo:
         if not keys:
             return []
         wanted = set(keys)
-        q = select(acks).where(acks.c.notice_id.in_(sorted({k[0] for k in wanted})))
         return [
             a
-            for a in _rows(self.conn.execute(q))
+            for notice_id in sorted({k[0] for k in wanted})
+            for a in _ACKS_OF_NOTICE.rows(self.conn, {"notice_id": notice_id})
             if (a["notice_id"], a["version"], a["addressee"]) in wanted
         ]
 
     def mark_delivered(self, keys: Sequence[tuple[str, int, str]], at: str) -> None:
         """Set (notice id, version, addressee) acks to `delivered` at `at`."""
         if keys:
-            self.conn.execute(
-                _ACK_DELIVERED,
+            _ACK_DELIVERED.executemany(
+                self.conn,
                 [
                     {"b_notice_id": n, "b_version": v, "b_addressee": a, "b_delivered_at": at}
                     for n, v, a in keys
@@ -432,7 +434,7 @@ class Repo:
     def append_events(self, rows: Sequence[Row]) -> None:
         """Outbox rows (`party_id`, `type`, `created_at`, `data` as JSON text), in order."""
         if rows:
-            self.conn.execute(_INSERT_EVENTS, list(rows))
+            _INSERT_EVENTS.executemany(self.conn, rows)
 
     def append_event(self, party_id: str, type_: str, data: Any, now: str) -> int:
         result = self.conn.execute(
@@ -511,7 +513,7 @@ class Repo:
     # -- coordinate-read audit -----------------------------------------------
     def record_reads(self, rows: Sequence[Row]) -> None:
         if rows:
-            self.conn.execute(_INSERT_READS, list(rows))
+            _INSERT_READS.executemany(self.conn, rows)
 
     def reads_of(self, notice_id: str, limit: int = 1000) -> list[Row]:
         q = (
