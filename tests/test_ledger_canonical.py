@@ -29,9 +29,7 @@ _floats = st.one_of(
     st.sampled_from([0.0, -0.0, 1e-7, 1e-5, 1e-4, 0.1, 1e15, 1e16, 1e21, 2.0**53, 2.0**60]),
     st.integers(-(2**60), 2**60).map(float),
 )
-_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**60), 2**60), _floats, _text
-)
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**60), 2**60), _floats, _text)
 _values = st.recursive(
     _scalars,
     lambda inner: st.one_of(

@@ -38,7 +38,7 @@ _ENCODER = json.JSONEncoder(
 )
 
 
-class _Reference(Exception):
+class _NeedsReferenceError(Exception):
     """The value holds something only the reference implementation may render."""
 
 
@@ -46,38 +46,38 @@ def canonical_json(value: Any) -> bytes:
     """RFC 8785 bytes of ``value``; refuses what JSON cannot hold (NaN, Infinity)."""
     try:
         return _ENCODER.encode(_plain(value)).encode("utf-8")
-    except (_Reference, UnicodeEncodeError):
+    except (_NeedsReferenceError, UnicodeEncodeError):
         _refuse_non_finite(value)
         return rfc8785.dumps(value)
 
 
 def _plain(value: Any) -> Any:
-    """``value`` with integral floats as ints; `_Reference` if the fast path may differ."""
+    """``value`` with integral floats as ints; raises if the fast path may differ."""
     if isinstance(value, str) or value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
         if -_EXACT_INT < value < _EXACT_INT:
             return value
-        raise _Reference
+        raise _NeedsReferenceError
     if isinstance(value, float):
         magnitude = abs(value)
         if value.is_integer():
             if magnitude < _EXACT_INT:
                 return int(value)
-            raise _Reference
+            raise _NeedsReferenceError
         if _FIXED_LOW <= magnitude < _FIXED_HIGH:
             return value
-        raise _Reference
+        raise _NeedsReferenceError
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
             if not isinstance(k, str) or (k and max(k) >= _SURROGATE_START):
-                raise _Reference
+                raise _NeedsReferenceError
             out[k] = _plain(v)
         return out
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
-    raise _Reference
+    raise _NeedsReferenceError
 
 
 def _refuse_non_finite(value: Any) -> None:

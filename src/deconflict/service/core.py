@@ -561,4 +561,5 @@ class HubCore:
             "last_event_id": last,
             "index_load_s": round(self.load_seconds, 3),
             "write_batches": dict(self.write_stats),
+            "volume_parsers": self.parsers.status(),
         }

@@ -52,7 +52,10 @@ class ParsedVolumes:
 
 def _serve(conn: Connection, limits: Limits) -> None:
     """A worker's life: parse what arrives until the hub closes the pipe."""
-    conn.send_bytes(_READY)
+    try:
+        conn.send_bytes(_READY)
+    except OSError:  # the hub closed before this worker finished importing
+        return
     while True:
         try:
             data = conn.recv_bytes()
@@ -65,7 +68,10 @@ def _serve(conn: Connection, limits: Limits) -> None:
             answer = (task, (), exc.errors)
         except Exception as exc:  # reported to the hub, which parses that notice inline
             answer = (task, None, repr(exc))
-        conn.send_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
+        try:
+            conn.send_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            return
 
 
 @dataclass
@@ -100,8 +106,8 @@ class VolumeParsers:
     async def parse(self, raw: object) -> ParsedVolumes:
         """Parse ``raw`` (a notice's ``volumes``) in a worker if one is free, else here."""
         loop = asyncio.get_running_loop()
-        if self._loop is None and self.processes > 0:
-            self._start(loop)
+        if self._loop is None:
+            self.start(loop)
         worker = self._pick(loop)
         if worker is None:
             return self.parse_inline(raw)
@@ -125,10 +131,17 @@ class VolumeParsers:
         ready = [w for w in self._workers if w.ready]
         return min(ready, key=lambda w: w.in_flight) if ready else None
 
-    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+    def status(self) -> dict[str, int]:
+        """For /healthz: workers ready, notices parsed by them and by the hub itself."""
+        return {"ready": sum(w.ready for w in self._workers), **self.stats}
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Launch the workers, answering through ``loop`` (once; later calls do nothing)."""
         # spawn, not fork: the hub has threads (writer, sweeper) that a fork would copy
         # mid-flight. The children import deconflict.geo (~1 s); until one says it is
         # ready, submits are parsed inline.
+        if self._loop is not None or self.processes == 0:
+            return
         self._loop = loop
         context = multiprocessing.get_context("spawn")
         for i in range(self.processes):
@@ -181,13 +194,16 @@ class VolumeParsers:
         worker.pending.clear()
 
     def close(self) -> None:
+        """Stop the workers; call it from the loop's thread, or once the loop has ended."""
         for worker in list(self._workers):
             if self._loop is not None and not self._loop.is_closed():
                 self._loop.remove_reader(worker.conn.fileno())
-            worker.conn.close()  # the worker sees EOF and exits
+            worker.conn.close()  # a ready worker sees EOF and exits
+            if not worker.ready:  # still importing: nothing of ours to finish
+                worker.process.kill()
         for worker in self._workers:
-            worker.process.join(timeout=5)
+            worker.process.join(timeout=2)
             if worker.process.is_alive():
                 worker.process.kill()
+                worker.process.join()
         self._workers.clear()
-        self._loop = None

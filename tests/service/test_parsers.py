@@ -1,0 +1,128 @@
+"""Volumes validated in a parser process: the same answers as the hub's own parse.
+
+`VolumeParsers` exists for speed only (it takes the geodesic validation off the core
+the event loop and the writer share), so every test here asks one thing: does a
+notice fare exactly as it would without it, including when the worker is gone?
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deconflict.config import Settings
+from deconflict.geo import Limits, parse_volumes
+from deconflict.service.documents import parse_notice
+from deconflict.service.parsers import ParsedVolumes
+from tests.service.helpers import World, notice, volume
+
+
+def _parsers(world: World) -> dict[str, int]:
+    status: dict[str, int] = world.admin.ok("GET", "/healthz")["volume_parsers"]
+    return status
+
+
+def _wait_ready(world: World, timeout: float = 30.0) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    while (status := _parsers(world))["ready"] < 1:
+        assert time.monotonic() < deadline, f"no parser process became ready: {status}"
+        time.sleep(0.05)
+    return status
+
+
+def test_a_notice_parsed_by_a_worker_is_stored_as_the_hub_would_parse_it(world: World) -> None:
+    before = _wait_ready(world)
+    co, ru = world.party("coalition"), world.party("russia")
+    body = notice(["russia"], title="worker")
+    body["volumes"].append(
+        {**volume(36.5), "geometry": {"type": "Point", "coordinates": [36.9, 35.4]}}
+    )
+    body["volumes"][1]["radius_m"] = 2500.0
+    n = co.ok("POST", "/v1/notices", body, 201)
+    assert _parsers(world)["offloaded"] == before["offloaded"] + 1
+    stored = ru.ok("GET", f"/v1/notices/{n['id']}")["volumes"]
+    expected = [v.to_json() for v in parse_volumes(body["volumes"], limits=Limits())]
+    assert json.loads(json.dumps(stored)) == json.loads(json.dumps(expected))
+    # and it conflicts with an overlapping notice, as the index knows its real shape
+    other = ru.ok("POST", "/v1/notices", notice(["coalition"], lon=36.2), 201)
+    assert [c["other"]["notice"] for c in other["conflicts"]] == [n["id"]]
+
+
+def test_bad_volumes_found_by_a_worker_are_named_and_nothing_is_stored(world: World) -> None:
+    _wait_ready(world)
+    co = world.party("coalition")
+    body = notice(["russia"])
+    ring = body["volumes"][0]["geometry"]["coordinates"][0]
+    ring[2] = [200.0, 35.5]  # longitude out of range
+    body["volumes"][0]["time_end"] = "yesterday"
+    before = _parsers(world)["offloaded"]
+    r = co.post("/v1/notices", body)
+    assert r.status_code == 422, r.text
+    fields = {e["path"] for e in r.json()["errors"]}
+    assert fields == {"body.volumes[0].geometry.coordinates[0][2]", "body.volumes[0].time_end"}
+    assert _parsers(world)["offloaded"] == before + 1
+    assert co.ok("GET", "/v1/notices")["notices"] == []
+
+
+def test_the_hub_parses_itself_when_its_worker_dies(world: World) -> None:
+    _wait_ready(world)
+    co = world.party("coalition")
+    # the server runs in this process, so its parser is one of our children
+    (worker,) = [p for p in multiprocessing.active_children() if p.name == "hub-parser-0"]
+    assert worker.pid is not None
+    os.kill(worker.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while _parsers(world)["ready"]:
+        assert time.monotonic() < deadline, "the hub did not notice its worker's death"
+        time.sleep(0.05)
+    before = _parsers(world)["inline"]
+    co.ok("POST", "/v1/notices", notice(["russia"]), 201)
+    bad = co.post("/v1/notices", {**notice(["russia"]), "volumes": []})
+    assert bad.status_code == 422
+    assert _parsers(world)["inline"] == before + 2
+
+
+def test_parse_notice_uses_a_pre_parse_only_of_its_own_volumes() -> None:
+    # A pre-parse made from other coordinates must never stand in for the document's.
+    settings = Settings()
+    doc = notice(["russia"])
+    elsewhere = [volume(10.0)]
+    decoy = ParsedVolumes(elsewhere, parse_volumes(elsewhere, limits=Limits()))
+    parsed = parse_notice(
+        doc,
+        settings=settings,
+        known_parties={"russia"},
+        issuer="coalition",
+        amendment=False,
+        parsed=decoy,
+    )
+    assert parsed.volumes[0].to_json()["geometry"] == doc["volumes"][0]["geometry"]
+    own = ParsedVolumes(doc["volumes"], decoy.volumes)  # the same object: trusted as given
+    trusted = parse_notice(
+        doc,
+        settings=settings,
+        known_parties={"russia"},
+        issuer="coalition",
+        amendment=False,
+        parsed=own,
+    )
+    assert trusted.volumes is decoy.volumes
+
+
+@pytest.mark.parametrize("processes", [0])
+def test_without_workers_everything_is_parsed_inline(tmp_path: Path, processes: int) -> None:
+    w = World(tmp_path, volume_parser_processes=processes)
+    try:
+        co = w.party("coalition")
+        co.ok("POST", "/v1/notices", notice(["russia"]), 201)
+        status: Any = _parsers(w)
+        assert status == {"ready": 0, "offloaded": 0, "inline": 1}
+    finally:
+        w.stop()
