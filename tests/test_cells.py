@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pickle
+
 import h3.api.basic_int as h3
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deconflict.geo import GEOD
+from deconflict.geo import GEOD, parse_volume
 from deconflict.geo.cells import CELL_CONSTANTS, DEFAULT_RESOLUTION, cover
 
 
@@ -62,3 +64,29 @@ def test_cover_near_pentagon_and_pole() -> None:
     assert pentagon in cells
     assert set(h3.grid_disk(pentagon, 1)) <= cells
     assert len(cover(0.0, 89.5, 50_000)) > 0
+
+
+def test_a_footprint_remembers_its_covers_and_hands_them_over_pickled() -> None:
+    # The parser processes compute a footprint's covers and pickle them with it; the
+    # index must then get exactly what `cover` gives, for each reach it asks.
+    vol = parse_volume(
+        {
+            "geometry": {"type": "Point", "coordinates": [36.2, 35.1]},
+            "radius_m": 12_000,
+            "altitude_lower": {"value": 0, "units": "M", "reference": "W84"},
+            "altitude_upper": {"value": 900, "units": "M", "reference": "W84"},
+            "time_start": "2030-01-01T00:00:00Z",
+            "time_end": "2030-01-01T01:00:00Z",
+        }
+    )
+    assert vol is not None
+    fp = vol.footprint
+    for reach in (0.0, 5_000.0):
+        fp.cells(reach)
+    back = pickle.loads(pickle.dumps(vol)).footprint  # noqa: S301 - our own bytes
+    assert set(back._covers) == {(0.0, DEFAULT_RESOLUTION), (5_000.0, DEFAULT_RESOLUTION)}
+    for reach in (0.0, 5_000.0, 40_000.0):
+        lon, lat = fp.center
+        expected = cover(lon, lat, fp.cap_radius_m + reach, DEFAULT_RESOLUTION)
+        assert back.cells(reach) == expected == fp.cells(reach)
+    assert len(fp.cells(40_000.0)) > len(fp.cells(0.0))

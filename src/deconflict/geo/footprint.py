@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 from shapely.validation import explain_validity
 
+from deconflict.geo.cells import DEFAULT_RESOLUTION, cover
 from deconflict.geo.ellipsoid import GEOD, FloatArray, Frame
 from deconflict.geo.errors import ErrorCollector, join_path
 
@@ -73,10 +75,25 @@ class Footprint:
     center: tuple[float, float]  # lon, lat of the bounding cap
     cap_radius_m: float  # every point of the footprint lies within this of ``center``
     geojson: dict[str, Any]
+    # Covers already computed, by (reach, resolution), compact (8 bytes a cell: an index
+    # holds one footprint per stored volume); pickled along, so that the process that
+    # parsed a footprint can hand its covers over with it.
+    _covers: dict[tuple[float, int], npt.NDArray[np.int64]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def vertex_count(self) -> int:
         return sum(len(p) for p in self.parts)
+
+    def cells(self, reach_m: float = 0.0, resolution: int = DEFAULT_RESOLUTION) -> list[int]:
+        """`cover` of the bounding cap widened by ``reach_m`` (computed once per argument)."""
+        key = (reach_m, resolution)
+        found = self._covers.get(key)
+        if found is None:
+            cells = cover(*self.center, self.cap_radius_m + reach_m, resolution)
+            found = self._covers[key] = np.array(cells, dtype=np.int64)
+        return found.tolist()  # type: ignore[no-any-return]
 
     def core_in(self, frame: Frame) -> tuple[shapely.Geometry, float]:
         """The core as a planar geometry in ``frame`` and its farthest vertex distance."""

@@ -54,7 +54,7 @@ from deconflict.service.broker import Broker
 from deconflict.service.errors import Forbidden, Invalid, StateConflict, Unauthorized
 from deconflict.service.parsers import VolumeParsers
 from deconflict.store import Repo, Row, SqliteStore, Store, format_ts
-from deconflict.strategic import BufferPolicy, Buffers, NoticeShape, StrategicIndex
+from deconflict.strategic import KINDS, BufferPolicy, Buffers, NoticeShape, StrategicIndex
 
 __all__ = ["HubCore", "Tx", "must", "utcnow"]
 
@@ -152,8 +152,15 @@ _LOAD_CHUNK = 500
 
 
 def shapes_of(notices: list[Row]) -> list[NoticeShape]:
-    """`shape_of` for a chunk of rows (what a start-up worker process runs)."""
-    return [shape_of(n) for n in notices]
+    """`shape_of` for a chunk of rows (what a start-up worker process runs).
+
+    The footprints' index covers are computed here too, and travel with them.
+    """
+    shapes = [shape_of(n) for n in notices]
+    for shape in shapes:
+        for vol in shape.volumes:
+            vol.footprint.cells()
+    return shapes
 
 
 def shape_of(notice: Row) -> NoticeShape:
@@ -192,6 +199,8 @@ class HubCore:
         self.parsers = VolumeParsers(
             settings.volume_parser_processes,
             Limits(max_vertices=settings.max_vertices, max_volumes=settings.max_volumes_per_notice),
+            # the covers the index will ask for: a volume's own, and the query's reach
+            reaches=sorted({0.0, *(self.policy.widest_for(k).lateral_m for k in KINDS)}),
         )
         self._active: Counter[str] = Counter()  # active notices per issuer (= the index's)
         self._lock = threading.RLock()

@@ -20,6 +20,7 @@ import itertools
 import logging
 import multiprocessing
 import pickle
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -50,7 +51,15 @@ class ParsedVolumes:
     error: GeoValidationError | None = None
 
 
-def _serve(conn: Connection, limits: Limits) -> None:
+def _parse(raw: object, limits: Limits, reaches: Sequence[float]) -> tuple[Volume4D, ...]:
+    volumes = parse_volumes(raw, path="volumes", limits=limits)
+    for vol in volumes:  # computed here, they travel with the footprints
+        for reach in reaches:
+            vol.footprint.cells(reach)
+    return volumes
+
+
+def _serve(conn: Connection, limits: Limits, reaches: Sequence[float]) -> None:
     """A worker's life: parse what arrives until the hub closes the pipe."""
     try:
         conn.send_bytes(_READY)
@@ -63,7 +72,7 @@ def _serve(conn: Connection, limits: Limits) -> None:
             return
         task, raw = pickle.loads(data)  # noqa: S301 - our own process, over our own pipe
         try:
-            answer: Any = (task, parse_volumes(raw, path="volumes", limits=limits), None)
+            answer: Any = (task, _parse(raw, limits, reaches), None)
         except GeoValidationError as exc:
             answer = (task, (), exc.errors)
         except Exception as exc:  # reported to the hub, which parses that notice inline
@@ -88,9 +97,10 @@ class _Worker:
 class VolumeParsers:
     """A few worker processes that validate volumes for the event loop that uses them."""
 
-    def __init__(self, processes: int, limits: Limits) -> None:
+    def __init__(self, processes: int, limits: Limits, reaches: Sequence[float] = (0.0,)) -> None:
         self.processes = processes
         self.limits = limits
+        self.reaches = tuple(reaches)  # the index covers to compute with each footprint
         self._workers: list[_Worker] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks = itertools.count()
@@ -147,7 +157,10 @@ class VolumeParsers:
         for i in range(self.processes):
             ours, theirs = context.Pipe(duplex=True)
             process = context.Process(
-                target=_serve, args=(theirs, self.limits), name=f"hub-parser-{i}", daemon=True
+                target=_serve,
+                args=(theirs, self.limits, self.reaches),
+                name=f"hub-parser-{i}",
+                daemon=True,
             )
             process.start()
             theirs.close()

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from deconflict.geo import GEOD, Reference, Volume4D
-from deconflict.geo.cells import DEFAULT_RESOLUTION, cover
+from deconflict.geo.cells import DEFAULT_RESOLUTION
 from deconflict.strategic.model import BufferPolicy, Conflict, NoticeRef, NoticeShape
 from deconflict.strategic.pair import compare_volumes
 
@@ -120,7 +120,7 @@ class StrategicIndex:
             days: Sequence[int] = _days(t0, t1)
             if len(days) > LONG_WINDOW_DAYS:
                 days = (-1,)
-            for cell in cover(*fp.center, fp.cap_radius_m, self.resolution):
+            for cell in fp.cells(0.0, self.resolution):
                 for day in days:
                     key = (cell, day)
                     self._buckets.setdefault(key, set()).add(slot)
@@ -167,7 +167,7 @@ class StrategicIndex:
         days = [*_days(t0, t1), -1]
         found: set[int] = set()
         buckets = self._buckets
-        for cell in cover(*fp.center, fp.cap_radius_m + widest.lateral_m, self.resolution):
+        for cell in fp.cells(widest.lateral_m, self.resolution):
             for day in days:
                 bucket = buckets.get((cell, day))
                 if bucket:
