@@ -21,6 +21,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 
@@ -97,6 +98,12 @@ _INSERT_RECIPIENTS = Prepared(insert(notice_recipients))
 _INSERT_ACKS = Prepared(insert(acks))
 _INSERT_EVENTS = Prepared(insert(events))
 _INSERT_READS = Prepared(insert(coordinate_reads))
+_EVENTS_AFTER = Prepared(
+    select(events)
+    .where(and_(events.c.party_id == bindparam("party_id"), events.c.seq > bindparam("after")))
+    .order_by(events.c.seq)
+    .limit(bindparam("limit"))
+)
 _ACKS_OF_NOTICE = Prepared(select(acks).where(acks.c.notice_id == bindparam("notice_id")))
 _ACK_DELIVERED = Prepared(
     update(acks)
@@ -111,24 +118,30 @@ _ACK_DELIVERED = Prepared(
 )
 
 
+_SAVEPOINT = Prepared(text("SAVEPOINT change"))
+_RELEASE = Prepared(text("RELEASE SAVEPOINT change"))
+_ROLLBACK_TO = Prepared(text("ROLLBACK TO SAVEPOINT change"))
+
+
 class Savepoint:
     """A SAVEPOINT in the current transaction: `commit()` releases it, `rollback()`
     undoes everything done since it and leaves the rest of the transaction intact.
 
-    Plain SQL (the same on SQLite and PostgreSQL): the group-commit writer takes one
-    per change, and SQLAlchemy's nested-transaction bookkeeping costs four times as much.
+    Plain SQL (the same on SQLite and PostgreSQL), `Prepared`: the group-commit writer
+    takes one per change, and SQLAlchemy's nested-transaction bookkeeping costs four
+    times as much.
     """
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
-        conn.exec_driver_sql("SAVEPOINT change")
+        _SAVEPOINT.execute(conn, {})
 
     def commit(self) -> None:
-        self._conn.exec_driver_sql("RELEASE SAVEPOINT change")
+        _RELEASE.execute(self._conn, {})
 
     def rollback(self) -> None:
-        self._conn.exec_driver_sql("ROLLBACK TO SAVEPOINT change")
-        self._conn.exec_driver_sql("RELEASE SAVEPOINT change")
+        _ROLLBACK_TO.execute(self._conn, {})
+        _RELEASE.execute(self._conn, {})
 
 
 class Repo:
@@ -448,13 +461,8 @@ class Repo:
         return int(pk[0])
 
     def events_after(self, party_id: str, after: int, limit: int = 200) -> list[Row]:
-        q = (
-            select(events)
-            .where(and_(events.c.party_id == party_id, events.c.seq > after))
-            .order_by(events.c.seq)
-            .limit(limit)
-        )
-        return _rows(self.conn.execute(q))
+        # every live stream runs this on each wake-up
+        return _EVENTS_AFTER.rows(self.conn, {"party_id": party_id, "after": after, "limit": limit})
 
     def last_event_seq(self) -> int:
         return int(self.conn.execute(select(func.coalesce(func.max(events.c.seq), 0))).scalar_one())
