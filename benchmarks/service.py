@@ -155,6 +155,12 @@ def acker(url: str, token: str, n: int, out: Any) -> None:
     out.put({"ack": lat})
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux), to show how many cores the hub used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(p * len(xs)))] * 1000
@@ -247,11 +253,13 @@ def main() -> None:
                 )
                 for i in range(args.clients)
             ]
+            cpu_before = _cpu_seconds(server.pid)
             start = time.perf_counter()
             for p in procs:
                 p.start()
             results = [out.get() for _ in range(args.clients)]
             elapsed = time.perf_counter() - start
+            hub_cpu = _cpu_seconds(server.pid) - cpu_before
             for p in procs:
                 p.join()
             delays = seen.get(timeout=120)["delay"]
@@ -260,7 +268,8 @@ def main() -> None:
             a.start()
             acks = out.get(timeout=300)["ack"]
             a.join()
-            after = httpx.get(f"{url}/healthz").json().get("write_batches", {})
+            health_after = httpx.get(f"{url}/healthz").json()
+            after = health_after.get("write_batches", {})
         finally:
             server.terminate()
             server.wait(30)
@@ -270,6 +279,11 @@ def main() -> None:
         f"conflicts reported: {sum(r['conflicts'] for r in results)}"
     )
     print(f"durable submits/s with conflict checking: {total / elapsed:.0f}")
+    print(
+        f"hub process CPU while submitting: {hub_cpu / elapsed:.2f} cores "
+        f"({hub_cpu / total * 1000:.2f} ms per submit; volume parsers: "
+        f"{health_after.get('volume_parsers')})"
+    )
     print(f"submit latency  p50 {pct(submit, 0.5):.1f} ms  p99 {pct(submit, 0.99):.1f} ms")
     print(
         f"ack latency     p50 {pct(acks, 0.5):.1f} ms  p99 {pct(acks, 0.99):.1f} ms "

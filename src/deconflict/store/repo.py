@@ -98,6 +98,13 @@ _INSERT_RECIPIENTS = Prepared(insert(notice_recipients))
 _INSERT_ACKS = Prepared(insert(acks))
 _INSERT_EVENTS = Prepared(insert(events))
 _INSERT_READS = Prepared(insert(coordinate_reads))
+_INSERT_CONFLICT = Prepared(insert(conflicts))
+# the columns to set are the parameters given besides ``b_id`` (compiled once per set)
+_UPDATE_CONFLICT = Prepared(update(conflicts).where(conflicts.c.id == bindparam("b_id")))
+_UPDATE_NOTICE = Prepared(update(notices).where(notices.c.id == bindparam("b_id")))
+_NOTICE_BY_ID = Prepared(
+    select(*_NOTICE_COLUMNS).select_from(_NOTICE_JOIN).where(notices.c.id == bindparam("notice_id"))
+)
 _EVENTS_AFTER = Prepared(
     select(events)
     .where(and_(events.c.party_id == bindparam("party_id"), events.c.seq > bindparam("after")))
@@ -175,17 +182,16 @@ class Repo:
         _INSERT_VERSION.execute(self.conn, row)
 
     def update_notice(self, notice_id: str, **values: Any) -> None:
-        self.conn.execute(update(notices).where(notices.c.id == notice_id).values(**values))
+        _UPDATE_NOTICE.execute(self.conn, {"b_id": notice_id, **values})
 
     def get_notice(self, notice_id: str) -> Row | None:
-        q = select(*_NOTICE_COLUMNS).select_from(_NOTICE_JOIN).where(notices.c.id == notice_id)
-        return _one(self.conn.execute(q))
+        found = _NOTICE_BY_ID.rows(self.conn, {"notice_id": notice_id})
+        return found[0] if found else None
 
     def get_notices(self, notice_ids: Sequence[str]) -> list[Row]:
-        if not notice_ids:
-            return []
-        q = select(*_NOTICE_COLUMNS).select_from(_NOTICE_JOIN).where(notices.c.id.in_(notice_ids))
-        return _rows(self.conn.execute(q))
+        # one primary-key look-up each: the writer asks for the few notices a change
+        # conflicts with, and an IN list would be compiled anew for every length
+        return [r for n in notice_ids for r in _NOTICE_BY_ID.rows(self.conn, {"notice_id": n})]
 
     def list_notices(
         self,
@@ -408,10 +414,10 @@ class Repo:
 
     # -- conflicts -----------------------------------------------------------
     def insert_conflict(self, row: Row) -> None:
-        self.conn.execute(insert(conflicts).values(**row))
+        _INSERT_CONFLICT.execute(self.conn, row)
 
     def update_conflict(self, conflict_id: str, **values: Any) -> None:
-        self.conn.execute(update(conflicts).where(conflicts.c.id == conflict_id).values(**values))
+        _UPDATE_CONFLICT.execute(self.conn, {"b_id": conflict_id, **values})
 
     def get_conflict(self, conflict_id: str) -> Row | None:
         return _one(self.conn.execute(select(conflicts).where(conflicts.c.id == conflict_id)))
