@@ -61,6 +61,9 @@ class Settings:
     # so that another process writing to the same database is picked up.
     events_poll_s: float = 2.0
 
+    # How often a store thread copies the WAL into the database file (0: SQLite does it
+    # inside the writer's commits, which then stall the changes queued behind them).
+    wal_checkpoint_s: float = 0.5
     # Group commit: at most this many queued changes share one transaction (one fsync).
     write_batch_max: int = 256
     # Worker processes that validate submitted volumes while the event loop serves other
@@ -94,7 +97,7 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1")
-        for name in ("index_load_processes", "volume_parser_processes"):
+        for name in ("index_load_processes", "volume_parser_processes", "wal_checkpoint_s"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0")
         for name in ("rate_per_s", "sweep_interval_s", "heartbeat_s", "events_poll_s"):

@@ -186,7 +186,11 @@ class HubCore:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
-        self.store = store if store is not None else SqliteStore(settings.db_path)
+        self.store = (
+            store
+            if store is not None
+            else SqliteStore(settings.db_path, checkpoint_interval_s=settings.wal_checkpoint_s)
+        )
         self.clock = clock
         self.broker = Broker()
         self.rate = RateLimiter(settings.rate_per_s, settings.rate_burst)

@@ -3,10 +3,20 @@
 `synchronous=FULL` makes each commit durable before `write()` returns, which is
 what lets the service answer 2xx only for data that survives a power cut. WAL
 lets readers run while the writer commits.
+
+Checkpoints (copying the WAL back into the database file, with an fsync of its own)
+are not left to the writer: by default SQLite runs one inside whichever commit takes
+the WAL past 1,000 pages, and every change queued behind that commit waits for it
+(tens of milliseconds once the file is large). A thread of the store runs them
+instead, on a connection of its own, in PASSIVE mode, which never blocks the writer
+or a reader; the writer only appends. Durability is unchanged: a commit is in the
+WAL, fsynced, before `write()` returns, checkpointed or not.
 """
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +34,8 @@ from deconflict.store.repo import Repo
 
 __all__ = ["SqliteStore", "alembic_config"]
 
+log = logging.getLogger(__name__)
+
 
 def alembic_config() -> Config:
     cfg = Config()
@@ -31,7 +43,15 @@ def alembic_config() -> Config:
     return cfg
 
 
-def _engine(path: Path, *, begin: str, pool_size: int, overflow: int, cache_mib: int) -> Engine:
+def _engine(
+    path: Path,
+    *,
+    begin: str,
+    pool_size: int,
+    overflow: int,
+    cache_mib: int,
+    autocheckpoint: bool = True,
+) -> Engine:
     engine = create_engine(
         f"sqlite:///{path}",
         poolclass=QueuePool,
@@ -55,6 +75,8 @@ def _engine(path: Path, *, begin: str, pool_size: int, overflow: int, cache_mib:
         # SQLite's default page cache is 2 MiB; with 100k notices the indexes the writer
         # touches on every change are far larger than that.
         cur.execute(f"PRAGMA cache_size=-{cache_mib * 1024}")
+        if not autocheckpoint:
+            cur.execute("PRAGMA wal_autocheckpoint=0")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -65,11 +87,20 @@ def _engine(path: Path, *, begin: str, pool_size: int, overflow: int, cache_mib:
 
 
 class SqliteStore(Store):
-    def __init__(self, path: str | Path, *, readers: int = 8) -> None:
+    def __init__(
+        self, path: str | Path, *, readers: int = 8, checkpoint_interval_s: float = 0.5
+    ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # 0: SQLite's own checkpoints, inside the writer's commits (see the module)
+        self.checkpoint_interval_s = checkpoint_interval_s
         self._writer = _engine(
-            self.path, begin="BEGIN IMMEDIATE", pool_size=1, overflow=1, cache_mib=128
+            self.path,
+            begin="BEGIN IMMEDIATE",
+            pool_size=1,
+            overflow=1,
+            cache_mib=128,
+            autocheckpoint=checkpoint_interval_s <= 0,
         )
         # Reads run on the server's worker threads and, for event streams, on its event
         # loop, which must never wait for a free connection: the overflow covers them all.
@@ -77,6 +108,9 @@ class SqliteStore(Store):
             self.path, begin="BEGIN", pool_size=readers, overflow=64, cache_mib=8
         )
         self._write_lock = threading.Lock()
+        self._closing = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        self.checkpoints = {"runs": 0, "frames": 0, "last_wal_frames": 0}
 
     def migrate(self) -> None:
         with self._write_lock, self._writer.begin() as conn:
@@ -91,8 +125,38 @@ class SqliteStore(Store):
 
     @contextmanager
     def write(self) -> Iterator[Repo]:
+        if self._checkpointer is None and self.checkpoint_interval_s > 0:
+            self._start_checkpointer()
         with self._write_lock, self._writer.begin() as conn:
             yield Repo(conn)
+
+    def _start_checkpointer(self) -> None:
+        with self._write_lock:
+            if self._checkpointer is not None:
+                return
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_loop, name="sqlite-checkpointer", daemon=True
+            )
+            self._checkpointer.start()
+
+    def _checkpoint_loop(self) -> None:
+        conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        try:
+            while not self._closing.wait(self.checkpoint_interval_s):
+                self.checkpoint(conn)
+        finally:
+            conn.close()
+
+    def checkpoint(self, conn: sqlite3.Connection, mode: str = "PASSIVE") -> None:
+        """Copy what the WAL holds into the database file, as far as readers allow."""
+        try:
+            _busy, wal_frames, done = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        except sqlite3.Error as exc:  # e.g. the file went away under a test: try again later
+            log.warning("checkpoint of %s failed: %s", self.path, exc)
+            return
+        self.checkpoints["runs"] += 1
+        self.checkpoints["frames"] += max(0, done)
+        self.checkpoints["last_wal_frames"] = wal_frames
 
     @contextmanager
     def read(self) -> Iterator[Repo]:
@@ -100,8 +164,19 @@ class SqliteStore(Store):
             yield Repo(conn)
 
     def close(self) -> None:
+        self._closing.set()
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            checkpointer.join(timeout=30)
         self._writer.dispose()
         self._reader.dispose()
+        if checkpointer is not None:
+            # leave the file whole and the WAL empty, as SQLite's own last close would
+            conn = sqlite3.connect(str(self.path), isolation_level=None)
+            try:
+                self.checkpoint(conn, "TRUNCATE")
+            finally:
+                conn.close()
 
     def describe(self) -> str:
         return f"sqlite:{self.path}"
