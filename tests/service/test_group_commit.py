@@ -19,6 +19,7 @@ import pytest
 from deconflict.service import Hub, Principal, StaleVersion, StateConflict
 from deconflict.service.core import Tx
 from deconflict.store import Repo, SqliteStore
+from deconflict.store import ledger_schema as ls
 from deconflict.strategic import NoticeShape
 from tests.service.helpers import ADMIN_TOKEN, World, make_settings, notice
 
@@ -165,6 +166,7 @@ def test_a_failing_change_does_not_affect_the_others(hub: Hub) -> None:
             }
         )
         tx.emit("russia", "notice_received", {"id": "n-ghost"})
+        hub._log(tx, "party_registered", party="ghost", name="ghost")  # held until COMMIT
         raise StateConflict("changed its mind")
 
     batch = _Batch(hub)
@@ -190,6 +192,15 @@ def test_a_failing_change_does_not_affect_the_others(hub: Hub) -> None:
     assert [e["data"]["id"] for e in new_events if e["type"] == "notice_received"] == [
         out["a"]["id"]
     ]
+    # the ledger holds the survivors' entries, contiguous, and not the ghost's: the tree
+    # stored matches the one in memory that the next append extends
+    with hub.store.read() as repo:
+        size = hub.ledger.size(repo.conn)
+        stored = ls.entries(repo.conn, 0, size)
+        assert size == hub.ledger.frontier.size > 0
+        assert hub.ledger.root(repo.conn, size) == hub.ledger.frontier.root()
+    assert [e["idx"] for e in stored] == list(range(size))
+    assert b"ghost" not in b"".join(e["entry"] for e in stored)
     # the survivors are durable and consistent after a restart
     hub.close()
     hub.start(sweep=False)

@@ -391,6 +391,9 @@ class HubCore:
                         req.error = req.error or exc
                         req.finish()
 
+    def _before_commit(self, repo: Repo) -> None:
+        """Rows the batch's changes left for the end of the transaction (the ledger's)."""
+
     def _run_batch(self, batch: list[_Request[Any]]) -> None:
         """One transaction, one savepoint per change, one COMMIT; then answer them all."""
         done: list[_Request[Any]] = []
@@ -410,6 +413,7 @@ class HubCore:
                         savepoint.commit()
                         req.tx = tx
                         done.append(req)
+                    self._before_commit(repo)
                     repo.append_events([e for req in done if req.tx for e in req.tx.events])
             except BaseException as exc:
                 # Nothing of the batch is stored: undo its in-memory changes, newest first.

@@ -27,7 +27,7 @@ from deconflict.service.auth import Principal
 from deconflict.service.core import HubCore, Tx
 from deconflict.service.errors import Invalid, NotFound, StateConflict
 from deconflict.service.ledger_log import HubLedger, concerns, hub_key_path
-from deconflict.store import format_ts
+from deconflict.store import Repo, format_ts
 from deconflict.store import ledger_schema as ls
 
 __all__ = ["MAX_PAGE", "LedgerOps", "ReplayedSignature", "SignedRequest"]
@@ -91,6 +91,10 @@ class LedgerOps(HubCore):
                 log.exception("storing a tree head failed")
 
     # -- the write path ------------------------------------------------------
+    def _before_commit(self, repo: Repo) -> None:
+        self.ledger.flush(repo.conn)
+        super()._before_commit(repo)
+
     def _log(self, tx: Tx, type_: str, **fields: Any) -> int:
         """Append one entry, in `tx`'s savepoint; returns its index."""
         if not self.settings.ledger_enabled:

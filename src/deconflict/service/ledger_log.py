@@ -137,6 +137,7 @@ class HubLedger:
         self._key: Ed25519PrivateKey | None = None
         self.frontier = merkle.Frontier()
         self.appended = 0  # entries appended by this process (statistics)
+        self._pending: list[ls.EntryRow] = []  # appended in this batch, not yet stored
 
     # -- start-up ------------------------------------------------------------
     def open(self, conn: Connection) -> None:
@@ -175,20 +176,35 @@ class HubLedger:
     def append(
         self, conn: Connection, entry: dict[str, Any], on_undo: Callable[[Callable[[], None]], None]
     ) -> int:
-        """Append ``entry`` (in the caller's transaction); returns its index."""
+        """Append ``entry`` (in the caller's transaction, stored by `flush`); its index."""
         data = canonical_json(entry)
         leaf = merkle.leaf_hash(data)
         before = self.frontier.copy()
+        mark = len(self._pending)
         created = tree.append(self.frontier, leaf)
         index = created[0][1]
 
         def undo() -> None:
             self.frontier = before
+            del self._pending[mark:]
 
         on_undo(undo)
-        ls.append_entry(conn, index, str(entry["type"]), data, leaf, created[1:], refs_of(entry))
+        self._pending.append(
+            ls.EntryRow(index, str(entry["type"]), data, leaf, created[1:], refs_of(entry))
+        )
         self.appended += 1
         return index
+
+    def flush(self, conn: Connection) -> None:
+        """Store the entries appended since the last flush (before the batch's COMMIT).
+
+        Their indices and the in-memory frontier are settled at `append`; only the rows
+        wait, so that a group commit stores its entries in three statements. A change
+        rolled back to its savepoint takes its entries out of the queue (`undo`).
+        """
+        if self._pending:
+            ls.append_entries(conn, self._pending)
+            self._pending.clear()
 
     # -- reads (from a committed snapshot) ------------------------------------
     @staticmethod

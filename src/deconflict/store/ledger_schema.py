@@ -17,6 +17,7 @@ The migration (0004) installs triggers that refuse UPDATE and DELETE on the log 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from sqlalchemy import (
     Column,
@@ -41,6 +42,8 @@ from deconflict.store.schema import metadata
 
 __all__ = [
     "APPEND_ONLY_TABLES",
+    "EntryRow",
+    "append_entries",
     "append_entry",
     "current_key",
     "entries",
@@ -134,6 +137,33 @@ _CURRENT_KEY = Prepared(
 )
 
 
+class EntryRow(NamedTuple):
+    """One appended entry as stored: the entry, its refs and the nodes it completes."""
+
+    idx: int
+    type: str
+    data: bytes
+    leaf: bytes
+    interior: Sequence[tuple[int, int, bytes]]
+    refs: Sequence[str]
+
+
+def append_entries(conn: Connection, rows: Sequence[EntryRow]) -> None:
+    """Entries (in index order) with their refs and completed interior nodes.
+
+    Three statements for any number of entries: the hub appends a group commit's
+    entries at once, just before its COMMIT.
+    """
+    _INSERT_ENTRY.executemany(
+        conn,
+        [{"idx": r.idx, "type": r.type, "entry": r.data, "leaf_hash": r.leaf} for r in rows],
+    )
+    _INSERT_REF.executemany(conn, [{"ref": ref, "idx": r.idx} for r in rows for ref in r.refs])
+    _INSERT_NODE.executemany(
+        conn, [{"level": lv, "idx": i, "hash": h} for r in rows for lv, i, h in r.interior]
+    )
+
+
 def append_entry(
     conn: Connection,
     index: int,
@@ -143,10 +173,8 @@ def append_entry(
     interior: Sequence[tuple[int, int, bytes]],
     refs: Sequence[str],
 ) -> None:
-    """One entry and the interior nodes it completes (statements built once: the hot path)."""
-    _INSERT_ENTRY.execute(conn, {"idx": index, "type": type_, "entry": data, "leaf_hash": leaf})
-    _INSERT_REF.executemany(conn, [{"ref": r, "idx": index} for r in refs])
-    _INSERT_NODE.executemany(conn, [{"level": lv, "idx": i, "hash": h} for lv, i, h in interior])
+    """One entry and the interior nodes it completes."""
+    append_entries(conn, [EntryRow(index, type_, data, leaf, interior, refs)])
 
 
 def entry_count(conn: Connection) -> int:
