@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from deconflict.service.acks import AckOps
@@ -10,6 +9,7 @@ from deconflict.service.auth import Principal
 from deconflict.service.core import Tx, must
 from deconflict.service.documents import parse_message
 from deconflict.service.errors import Forbidden, Invalid, NotFound
+from deconflict.service.ids import new_id
 from deconflict.service.views import message_view, sees_notice
 from deconflict.store import Repo, Row
 
@@ -43,7 +43,7 @@ class MessageOps(AckOps):
         doc = parse_message(
             body, settings=self.settings, known_parties=self._parties, sender=who.party_id
         )
-        message_id = "m-" + secrets.token_hex(8)
+        message_id = new_id("m")
 
         def run(tx: Tx) -> dict[str, Any]:
             if doc.ref_type and doc.ref_id:

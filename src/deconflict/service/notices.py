@@ -19,6 +19,7 @@ from deconflict.service.errors import (
     StaleVersion,
     StateConflict,
 )
+from deconflict.service.ids import new_id
 from deconflict.service.ledger import LedgerOps, SignedRequest
 from deconflict.service.parsers import ParsedVolumes
 from deconflict.service.views import (
@@ -239,7 +240,7 @@ class NoticeOps(LedgerOps):
             prev = existing.pop(other.id, None)
             if prev is None:
                 row = {
-                    "id": "c-" + secrets.token_hex(8),
+                    "id": new_id("c"),
                     "notice_a": shape.id,
                     "notice_b": other.id,
                     "issuer_a": shape.issuer,
@@ -370,7 +371,7 @@ class NoticeOps(LedgerOps):
         self.require_party(who, "notify")
         body, signed_req = self.take_signature(body, nonce=True)
         doc = self._parse(who, body, amendment=False, parsed=parsed)
-        notice_id = "n-" + secrets.token_hex(8)
+        notice_id = new_id("n")
         shape = self._shape(notice_id, who, doc, 1)
         content = self._content(doc)
         broadcast = int("*" in doc.addressees)

@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -43,6 +42,7 @@ import numpy as np
 from deconflict.service.auth import Principal
 from deconflict.service.core import HubCore, Tx
 from deconflict.service.errors import Forbidden, Invalid, NotFound
+from deconflict.service.ids import new_id
 from deconflict.service.ledger import LedgerOps
 from deconflict.service.tactical_config import TacticalSettings
 from deconflict.service.tactical_screening import (
@@ -72,7 +72,7 @@ def _iso(t: float) -> str:
 
 
 def _new_alert_id() -> str:
-    return "a-" + secrets.token_hex(8)
+    return new_id("a")
 
 
 class Tactical:

@@ -72,6 +72,7 @@ def _engine(
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA temp_store=MEMORY")  # statement journals: no temp files
         # SQLite's default page cache is 2 MiB; with 100k notices the indexes the writer
         # touches on every change are far larger than that.
         cur.execute(f"PRAGMA cache_size=-{cache_mib * 1024}")
