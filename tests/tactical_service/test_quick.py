@@ -129,12 +129,17 @@ def test_confirming_reports_are_not_screened_again(tmp_path: Path) -> None:
         co = w.party("coalition")
         t = tactical_of(w)
         _settle(t)
-        send(co, report("A", 35.0, 36.0, gs=200, trk=0))
-        wait_for(lambda: t.stats["quick_tracks"] == 1, what="the new track's quick screen")
+        # Stamped together, so that however long the first screen takes to come round,
+        # the second report is exactly where the first one's path says it should be.
+        first = report("A", 35.0, 36.0, gs=200, trk=0)
         # One second later, 200 m further north, same velocity: nothing new to screen.
-        send(co, report("A", 35.0 + 200 * METRE, 36.0, gs=200, trk=0, dt_s=1.0))
+        confirming = report("A", 35.0 + 200 * METRE, 36.0, gs=200, trk=0, dt_s=1.0)
         # A turn is.
-        send(co, report("A", 35.0 + 400 * METRE, 36.0, gs=200, trk=20, dt_s=2.0))
+        turn = report("A", 35.0 + 400 * METRE, 36.0, gs=200, trk=20, dt_s=2.0)
+        send(co, first)
+        wait_for(lambda: t.stats["quick_tracks"] == 1, what="the new track's quick screen")
+        send(co, confirming)
+        send(co, turn)
         wait_for(lambda: t.stats["quick_tracks"] == 2, what="the turn's quick screen")
         time.sleep(0.2)
         assert t.stats["quick_tracks"] == 2
