@@ -39,5 +39,5 @@ MESSAGE_EXAMPLE: dict[str, Any] = {
     "priority": "urgent",
     "subject": "Package BRAVO",
     "body": "Please confirm your patrol will stay north of 35.5N until 09:00Z.",
-    "ref": {"type": "notice", "id": "n-0123456789abcdef"},
+    "ref": {"type": "notice", "id": "n-01a210858b360123456789abcdef"},
 }
