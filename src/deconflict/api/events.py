@@ -7,7 +7,6 @@ event after the one it names, at least once.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -24,9 +23,8 @@ router = APIRouter(prefix="/v1")
 BATCH = 200
 
 
-def _frame(event: dict[str, Any]) -> bytes:
-    data = json.dumps(event, separators=(",", ":"))
-    return f"id: {event['id']}\nevent: {event['type']}\ndata: {data}\n\n".encode()
+def _frame(event: dict[str, Any], text: str) -> bytes:
+    return f"id: {event['id']}\nevent: {event['type']}\ndata: {text}\n\n".encode()
 
 
 async def _stream(hub: Hub, who: Principal, start: int, request: Request) -> AsyncIterator[bytes]:
@@ -39,9 +37,10 @@ async def _stream(hub: Hub, who: Principal, start: int, request: Request) -> Asy
         while not hub.closing:
             # One indexed read of committed rows (WAL: never waits for the writer), done on
             # the loop; the hand-over is recorded through the group commit, awaited.
-            events = hub.events_after(who, cursor, BATCH)
+            page = hub.events_with_json(who, cursor, BATCH)
+            events = [e for e, _ in page]
             if events:
-                yield b"".join(_frame(e) for e in events)
+                yield b"".join(_frame(e, text) for e, text in page)
                 last_sent = time.monotonic()
                 cursor = events[-1]["id"]
                 delivered = hub.events_delivered_change(who, events)

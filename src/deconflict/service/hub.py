@@ -19,17 +19,24 @@ _NOTICE_EVENTS = ("notice_received", "notice_updated")
 class Hub(MessageOps):
     # -- the event outbox ----------------------------------------------------
     def events_after(self, who: Principal, after: int, limit: int = 200) -> list[dict[str, Any]]:
-        with self.store.read() as repo:
+        return [e for e, _ in self.events_with_json(who, after, limit)]
+
+    def events_with_json(
+        self, who: Principal, after: int, limit: int = 200
+    ) -> list[tuple[dict[str, Any], str]]:
+        """`events_after`, each with its JSON text (what a stream sends, never re-encoded)."""
+        with self.store.read_one() as repo:
             rows = repo.events_after(who.party_id, after, limit)
-        return [
-            {
-                "id": r["seq"],
-                "type": r["type"],
-                "time": r["created_at"],
-                "data": json.loads(r["data"]),
-            }
-            for r in rows
-        ]
+        out = []
+        for r in rows:
+            event = {"id": r["seq"], "type": r["type"], "time": r["created_at"]}
+            text = (
+                f'{{"id":{r["seq"]},"type":{json.dumps(r["type"])},'
+                f'"time":{json.dumps(r["created_at"])},"data":{r["data"]}}}'
+            )
+            event["data"] = json.loads(r["data"])
+            out.append((event, text))
+        return out
 
     def events_delivered(self, who: Principal, events: list[dict[str, Any]]) -> None:
         """Record what a stream or a poll handed over: deliveries and coordinate reads."""

@@ -33,6 +33,11 @@ class Store(ABC):
     def read(self) -> AbstractContextManager[Repo]:
         """A read-only snapshot of committed data."""
 
+    def read_one(self) -> AbstractContextManager[Repo]:
+        """For a single statement: a statement is its own snapshot, so no transaction
+        is opened around it (what every live event stream pays on each wake-up)."""
+        return self.read()
+
     @abstractmethod
     def close(self) -> None:
         """Release every connection."""

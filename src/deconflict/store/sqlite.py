@@ -164,6 +164,14 @@ class SqliteStore(Store):
         with self._reader.begin() as conn:
             yield Repo(conn)
 
+    @contextmanager
+    def read_one(self) -> Iterator[Repo]:
+        # `Prepared` statements go to the driver's cursor, which (isolation_level=None)
+        # runs each in its own implicit transaction; anything through SQLAlchemy would
+        # still begin one first, so this is never less consistent than `read`.
+        with self._reader.connect() as conn:
+            yield Repo(conn)
+
     def close(self) -> None:
         self._closing.set()
         checkpointer, self._checkpointer = self._checkpointer, None
