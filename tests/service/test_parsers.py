@@ -71,22 +71,48 @@ def test_bad_volumes_found_by_a_worker_are_named_and_nothing_is_stored(world: Wo
     assert co.ok("GET", "/v1/notices")["notices"] == []
 
 
-def test_the_hub_parses_itself_when_its_worker_dies(world: World) -> None:
-    _wait_ready(world)
-    co = world.party("coalition")
+def _kill_worker() -> None:
     # the server runs in this process, so its parser is one of our children
     (worker,) = [p for p in multiprocessing.active_children() if p.name == "hub-parser-0"]
     assert worker.pid is not None
     os.kill(worker.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while _parsers(world)["ready"]:
-        assert time.monotonic() < deadline, "the hub did not notice its worker's death"
+
+
+def _wait(world: World, what: str, ok: Any, timeout: float = 30.0) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    while not ok(status := _parsers(world)):
+        assert time.monotonic() < deadline, f"{what}: {status}"
         time.sleep(0.05)
-    before = _parsers(world)["inline"]
+    return status
+
+
+def test_a_dead_worker_is_replaced_and_nothing_is_lost_meanwhile(world: World) -> None:
+    _wait_ready(world)
+    co = world.party("coalition")
+    _kill_worker()
+    _wait(world, "the hub did not notice", lambda s: s["respawned"] == 1)
+    # whether the new worker is ready yet or not, notices are validated and stored
     co.ok("POST", "/v1/notices", notice(["russia"]), 201)
-    bad = co.post("/v1/notices", {**notice(["russia"]), "volumes": []})
-    assert bad.status_code == 422
-    assert _parsers(world)["inline"] == before + 2
+    assert co.post("/v1/notices", {**notice(["russia"]), "volumes": []}).status_code == 422
+    before = _wait(world, "no worker came back", lambda s: s["ready"] == 1)["offloaded"]
+    co.ok("POST", "/v1/notices", notice(["russia"], lon=40.0), 201)
+    assert _parsers(world)["offloaded"] == before + 1
+
+
+def test_workers_that_keep_dying_are_given_up_and_the_hub_parses(world: World) -> None:
+    _wait_ready(world)
+    co = world.party("coalition")
+    for n in range(1, 4):
+        _kill_worker()
+        _wait(world, "not replaced", lambda s, n=n: s["respawned"] == n and s["ready"] == 1)
+    _kill_worker()  # the fourth death within a minute
+    _wait(world, "the hub did not notice", lambda s: s["ready"] == 0)
+    time.sleep(0.3)  # and no replacement comes
+    assert not [p for p in multiprocessing.active_children() if p.name == "hub-parser-0"]
+    status = _parsers(world)
+    assert (status["ready"], status["respawned"]) == (0, 3)
+    co.ok("POST", "/v1/notices", notice(["russia"]), 201)
+    assert _parsers(world)["inline"] == status["inline"] + 1
 
 
 def test_parse_notice_uses_a_pre_parse_only_of_its_own_volumes() -> None:
@@ -123,6 +149,6 @@ def test_without_workers_everything_is_parsed_inline(tmp_path: Path, processes: 
         co = w.party("coalition")
         co.ok("POST", "/v1/notices", notice(["russia"]), 201)
         status: Any = _parsers(w)
-        assert status == {"ready": 0, "offloaded": 0, "inline": 1}
+        assert status == {"ready": 0, "offloaded": 0, "inline": 1, "respawned": 0}
     finally:
         w.stop()

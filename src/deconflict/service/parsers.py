@@ -10,7 +10,8 @@ The hand-over is kept cheap on purpose (it is paid on the busy core): one pipe p
 worker watched by the event loop itself (no helper threads, unlike
 `concurrent.futures`), the raw volumes out and the parsed `Volume4D`s back, pickled.
 Whenever a worker is not available (starting, busy with too much, gone) the volumes
-are parsed inline, exactly as before: this is an accelerator, never a dependency.
+are parsed inline, exactly as before: this is an accelerator, never a dependency. A
+worker that dies is replaced (unless they keep dying).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import itertools
 import logging
 import multiprocessing
 import pickle
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -36,6 +38,8 @@ _READY = b"ready"
 # never blocks the event loop; bigger documents are parsed inline (or, over 64 KiB,
 # in a worker thread by the API).
 _MAX_IN_FLIGHT_BYTES = 128 * 1024
+# A worker that dies is replaced, at most this many times in this many seconds.
+_MAX_RESPAWNS, _RESPAWN_WINDOW_S = 3, 60
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,9 @@ class VolumeParsers:
         self._workers: list[_Worker] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks = itertools.count()
-        self.stats = {"offloaded": 0, "inline": 0}
+        self._deaths: list[float] = []
+        self._closed = False
+        self.stats = {"offloaded": 0, "inline": 0, "respawned": 0}
 
     def parse_inline(self, raw: object) -> ParsedVolumes:
         self.stats["inline"] += 1
@@ -142,7 +148,8 @@ class VolumeParsers:
         return min(ready, key=lambda w: w.in_flight) if ready else None
 
     def status(self) -> dict[str, int]:
-        """For /healthz: workers ready, notices parsed by them and by the hub itself."""
+        """For /healthz: workers ready, notices parsed by them and by the hub itself,
+        workers replaced."""
         return {"ready": sum(w.ready for w in self._workers), **self.stats}
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -153,20 +160,20 @@ class VolumeParsers:
         if self._loop is not None or self.processes == 0:
             return
         self._loop = loop
-        context = multiprocessing.get_context("spawn")
         for i in range(self.processes):
-            ours, theirs = context.Pipe(duplex=True)
-            process = context.Process(
-                target=_serve,
-                args=(theirs, self.limits, self.reaches),
-                name=f"hub-parser-{i}",
-                daemon=True,
-            )
-            process.start()
-            theirs.close()
-            worker = _Worker(process, ours)
-            self._workers.append(worker)
-            loop.add_reader(ours.fileno(), self._readable, worker)
+            self._spawn(loop, f"hub-parser-{i}")
+
+    def _spawn(self, loop: asyncio.AbstractEventLoop, name: str) -> None:
+        context = multiprocessing.get_context("spawn")
+        ours, theirs = context.Pipe(duplex=True)
+        process = context.Process(
+            target=_serve, args=(theirs, self.limits, self.reaches), name=name, daemon=True
+        )
+        process.start()
+        theirs.close()
+        worker = _Worker(process, ours)
+        self._workers.append(worker)
+        loop.add_reader(ours.fileno(), self._readable, worker)
 
     def _readable(self, worker: _Worker) -> None:
         # One message per call: the loop calls again while the pipe holds more, so no
@@ -198,18 +205,34 @@ class VolumeParsers:
     def _lose(self, worker: _Worker, why: str) -> None:
         if worker not in self._workers:
             return
-        log.warning("%s stopped (%s); the others or the hub parse", worker.process.name, why)
         self._workers.remove(worker)
         if self._loop is not None and not self._loop.is_closed():
             self._loop.remove_reader(worker.conn.fileno())
-        worker.conn.close()
+        worker.conn.close()  # (the next Process.start() reaps the dead one)
         for future, raw, _ in worker.pending.values():
             if not future.done():
                 future.set_result(self.parse_inline(raw))
         worker.pending.clear()
+        # Replace it, unless workers keep dying (then the hub parses, and says so).
+        now = time.monotonic()
+        self._deaths = [t for t in self._deaths if now - t < _RESPAWN_WINDOW_S] + [now]
+        loop = self._loop
+        if loop is None or loop.is_closed() or self._closed or len(self._deaths) > _MAX_RESPAWNS:
+            log.error(
+                "%s stopped (%s); not replaced (%d deaths in %d s): the hub parses volumes",
+                worker.process.name,
+                why,
+                len(self._deaths),
+                _RESPAWN_WINDOW_S,
+            )
+            return
+        log.warning("%s stopped (%s); starting another", worker.process.name, why)
+        self.stats["respawned"] += 1
+        self._spawn(loop, worker.process.name)
 
     def close(self) -> None:
         """Stop the workers; call it from the loop's thread, or once the loop has ended."""
+        self._closed = True
         for worker in list(self._workers):
             if self._loop is not None and not self._loop.is_closed():
                 self._loop.remove_reader(worker.conn.fileno())
