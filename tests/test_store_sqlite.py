@@ -25,13 +25,18 @@ def _fill(store: SqliteStore, rows: int) -> None:
             )
 
 
+def _autocheckpoint(store: SqliteStore) -> int:
+    """The writer connection's own checkpoint threshold (pages; 0: never)."""
+    with store.write() as repo:
+        return int(repo.conn.execute(text("PRAGMA wal_autocheckpoint")).scalar_one())
+
+
 def test_the_writer_never_checkpoints_and_a_store_thread_does(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "hub.db", checkpoint_interval_s=0.05)
     store.migrate()
     try:
-        with store.write() as repo:
-            # a checkpoint inside a commit would stall every change queued behind it
-            assert repo.conn.execute(text("PRAGMA wal_autocheckpoint")).scalar_one() == 0
+        # a checkpoint inside a commit would stall every change queued behind it
+        assert _autocheckpoint(store) == 0
         _fill(store, 40)
         deadline = time.monotonic() + 10
         while store.checkpoints["frames"] == 0:
@@ -57,8 +62,7 @@ def test_without_the_thread_sqlite_checkpoints_itself(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "hub.db", checkpoint_interval_s=0)
     store.migrate()
     try:
-        with store.write() as repo:
-            assert repo.conn.execute(text("PRAGMA wal_autocheckpoint")).scalar_one() == 1000
+        assert _autocheckpoint(store) == 1000
         _fill(store, 5)
         assert store.checkpoints["runs"] == 0
     finally:

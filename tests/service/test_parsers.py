@@ -117,29 +117,23 @@ def test_workers_that_keep_dying_are_given_up_and_the_hub_parses(world: World) -
 
 def test_parse_notice_uses_a_pre_parse_only_of_its_own_volumes() -> None:
     # A pre-parse made from other coordinates must never stand in for the document's.
-    settings = Settings()
     doc = notice(["russia"])
     elsewhere = [volume(10.0)]
     decoy = ParsedVolumes(elsewhere, parse_volumes(elsewhere, limits=Limits()))
-    parsed = parse_notice(
-        doc,
-        settings=settings,
-        known_parties={"russia"},
-        issuer="coalition",
-        amendment=False,
-        parsed=decoy,
-    )
-    assert parsed.volumes[0].to_json()["geometry"] == doc["volumes"][0]["geometry"]
+
+    def parse(parsed: ParsedVolumes) -> Any:
+        return parse_notice(
+            doc,
+            settings=Settings(),
+            known_parties={"russia"},
+            issuer="coalition",
+            amendment=False,
+            parsed=parsed,
+        )
+
+    assert parse(decoy).volumes[0].to_json()["geometry"] == doc["volumes"][0]["geometry"]
     own = ParsedVolumes(doc["volumes"], decoy.volumes)  # the same object: trusted as given
-    trusted = parse_notice(
-        doc,
-        settings=settings,
-        known_parties={"russia"},
-        issuer="coalition",
-        amendment=False,
-        parsed=own,
-    )
-    assert trusted.volumes is decoy.volumes
+    assert parse(own).volumes is decoy.volumes
 
 
 @pytest.mark.parametrize("processes", [0])
