@@ -6,9 +6,12 @@ import sqlite3
 import time
 from pathlib import Path
 
-from sqlalchemy import text
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import and_, select, text
 
-from deconflict.store import SqliteStore
+from deconflict.store import SqliteStore, ledger_schema, tactical_schema
+from deconflict.store.schema import ACK_OPEN, acks, metadata
 
 
 def _fill(store: SqliteStore, rows: int) -> None:
@@ -65,5 +68,35 @@ def test_without_the_thread_sqlite_checkpoints_itself(tmp_path: Path) -> None:
         assert _autocheckpoint(store) == 1000
         _fill(store, 5)
         assert store.checkpoints["runs"] == 0
+    finally:
+        store.close()
+
+
+def test_migrations_build_the_schema_the_code_declares(tmp_path: Path) -> None:
+    # What Alembic's migrations create and what the code declares must not drift.
+    assert {"ledger_entries", "alerts"} <= set(metadata.tables), (
+        ledger_schema,
+        tactical_schema,
+    )
+    store = SqliteStore(tmp_path / "hub.db", checkpoint_interval_s=0)
+    store.migrate()
+    try:
+        with store.read() as repo:
+            context = MigrationContext.configure(repo.conn)
+            diff = compare_metadata(context, metadata)
+        assert diff == []
+    finally:
+        store.close()
+
+
+def test_the_sweep_reads_only_open_obligations(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "hub.db", checkpoint_interval_s=0)
+    store.migrate()
+    try:
+        with store.read() as repo:
+            q = select(acks).where(and_(ACK_OPEN, acks.c.deadline <= "2030")).limit(500)
+            sql = str(q.compile(dialect=repo.conn.dialect, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(str(r) for r in repo.conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+        assert "ix_acks_open_deadline" in plan, plan
     finally:
         store.close()

@@ -27,6 +27,7 @@ from sqlalchemy import (
 
 from deconflict.store.prepared import Prepared
 from deconflict.store.schema import (
+    ACK_OPEN,
     acks,
     conflicts,
     coordinate_reads,
@@ -397,19 +398,9 @@ class Repo:
         return _rows(self.conn.execute(q))
 
     def due_acks(self, now: str, limit: int = 500) -> list[Row]:
-        q = (
-            select(acks)
-            .where(
-                and_(
-                    acks.c.deadline.is_not(None),
-                    acks.c.deadline <= now,
-                    acks.c.overdue_at.is_(None),
-                    acks.c.superseded == 0,
-                    acks.c.state != "acknowledged",
-                )
-            )
-            .limit(limit)
-        )
+        # The condition of the partial index `ix_acks_open_deadline`, word for word (so
+        # that the planner may use it), and the deadline that has passed.
+        q = select(acks).where(and_(ACK_OPEN, acks.c.deadline <= now)).limit(limit)
         return _rows(self.conn.execute(q))
 
     # -- conflicts -----------------------------------------------------------

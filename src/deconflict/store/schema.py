@@ -18,9 +18,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 __all__ = [
+    "ACK_OPEN",
     "acks",
     "conflicts",
     "coordinate_reads",
@@ -95,6 +97,11 @@ notice_recipients = Table(
     Index("ix_notice_recipients_party", "party_id"),
 )
 
+# An acknowledgement still owed, with a deadline, and not yet escalated.
+ACK_OPEN = text(
+    "deadline IS NOT NULL AND overdue_at IS NULL AND superseded = 0 AND state != 'acknowledged'"
+)
+
 acks = Table(
     "acks",
     metadata,
@@ -114,6 +121,15 @@ acks = Table(
     Index("ix_acks_addressee", "addressee", "state"),
     Index("ix_acks_issuer", "issuer"),
     Index("ix_acks_deadline", "deadline"),
+    # The obligations still open, by deadline: what the sweep looks for every second.
+    # Acknowledged, escalated and superseded acks (nearly all of them, in time) are
+    # not in it, so the sweep's work does not grow with the hub's history.
+    Index(
+        "ix_acks_open_deadline",
+        "deadline",
+        sqlite_where=ACK_OPEN,
+        postgresql_where=ACK_OPEN,
+    ),
 )
 
 conflicts = Table(
