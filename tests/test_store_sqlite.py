@@ -53,6 +53,18 @@ def test_the_writer_never_checkpoints_and_a_store_thread_does(tmp_path: Path) ->
         store.close()
     wal = tmp_path / "hub.db-wal"
     assert not wal.exists() or wal.stat().st_size == 0
+    # closed and used again (as a restarted hub does): the thread comes back
+    runs = store.checkpoints["runs"]
+    try:
+        for _ in range(3):
+            with store.write() as repo:
+                repo.conn.execute(text("UPDATE parties SET name = name || 'x'"))
+        deadline = time.monotonic() + 10
+        while store.checkpoints["runs"] == runs:
+            assert time.monotonic() < deadline, "no checkpoint after the store was reopened"
+            time.sleep(0.02)
+    finally:
+        store.close()
     # the database file alone holds everything
     conn = sqlite3.connect(tmp_path / "hub.db")
     try:

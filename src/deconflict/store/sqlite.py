@@ -135,6 +135,7 @@ class SqliteStore(Store):
         with self._write_lock:
             if self._checkpointer is not None:
                 return
+            self._closing.clear()  # a store closed and written to again checkpoints again
             self._checkpointer = threading.Thread(
                 target=self._checkpoint_loop, name="sqlite-checkpointer", daemon=True
             )
