@@ -100,7 +100,7 @@ class LedgerOps(HubCore):
         if not self.settings.ledger_enabled:
             return -1
         entry = {"type": type_, "at": _rfc3339(tx.ts), **fields}
-        return self.ledger.append(tx.repo.conn, entry, tx.on_undo)
+        return self.ledger.append(entry, tx.on_undo)
 
     def _on_party_registered(self, tx: Tx, party_id: str) -> None:
         name = self._staged_parties[party_id]["name"]

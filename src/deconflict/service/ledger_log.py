@@ -1,9 +1,10 @@
 """The hub's side of the ledger: appending in the write path, heads, proofs, who sees what.
 
 `HubLedger` keeps the tree's right border (`Frontier`) in memory for the writer: an append
-hashes O(log n) nodes and stores the entry and the perfect nodes it completes, in the same
-savepoint as the change it records. If that savepoint (or the whole batch) is rolled back,
-the change's undo action puts the frontier back as it was. At start-up the frontier is read
+hashes O(log n) nodes and settles the entry's index; the entry and the perfect nodes it
+completes are stored with the rest of its group commit, just before the COMMIT (`flush`).
+If the change's savepoint (or the whole batch) is rolled back, its undo action puts the
+frontier back as it was and drops its rows from the queue. At start-up the frontier is read
 back from the stored nodes (one per set bit of the size), never by rehashing the log.
 
 Readers (heads, proofs, entries) never look at the in-memory frontier, which may hold
@@ -173,10 +174,8 @@ class HubLedger:
         return key_id(self.public_key)
 
     # -- the write path ------------------------------------------------------
-    def append(
-        self, conn: Connection, entry: dict[str, Any], on_undo: Callable[[Callable[[], None]], None]
-    ) -> int:
-        """Append ``entry`` (in the caller's transaction, stored by `flush`); its index."""
+    def append(self, entry: dict[str, Any], on_undo: Callable[[Callable[[], None]], None]) -> int:
+        """Append ``entry`` to the running batch (stored by `flush`); returns its index."""
         data = canonical_json(entry)
         leaf = merkle.leaf_hash(data)
         before = self.frontier.copy()
