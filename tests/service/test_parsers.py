@@ -7,6 +7,7 @@ notice fare exactly as it would without it, including when the worker is gone?
 
 from __future__ import annotations
 
+import asyncio
 import json
 import multiprocessing
 import os
@@ -20,7 +21,7 @@ import pytest
 from deconflict.config import Settings
 from deconflict.geo import Limits, parse_volumes
 from deconflict.service.documents import parse_notice
-from deconflict.service.parsers import ParsedVolumes
+from deconflict.service.parsers import ParsedVolumes, VolumeParsers, _Worker
 from tests.service.helpers import World, notice, volume
 
 
@@ -146,3 +147,35 @@ def test_without_workers_everything_is_parsed_inline(tmp_path: Path, processes: 
         assert status == {"ready": 0, "offloaded": 0, "inline": 1, "respawned": 0}
     finally:
         w.stop()
+
+
+def test_a_garbled_answer_is_parsed_inline_not_left_waiting() -> None:
+    # Whatever a worker sends back, the request waiting on it gets an answer.
+    class GarbledPipe:
+        def recv_bytes(self) -> bytes:
+            return b"\x80\x05 not a pickle"
+
+        def fileno(self) -> int:
+            return -1
+
+        def close(self) -> None:
+            pass
+
+    class DeadProcess:
+        name = "hub-parser-test"
+
+    async def scenario() -> ParsedVolumes:
+        parsers = VolumeParsers(0, Limits())
+        parsers._closed = True  # no replacement is started by this test
+        loop = asyncio.get_running_loop()
+        worker = _Worker(DeadProcess(), GarbledPipe())  # type: ignore[arg-type]
+        parsers._workers.append(worker)
+        raw = [volume()]
+        waiting: asyncio.Future[ParsedVolumes] = loop.create_future()
+        worker.pending[0] = (waiting, raw, 10)
+        parsers._readable(worker)
+        assert parsers._workers == []
+        return await asyncio.wait_for(waiting, 5)
+
+    result = asyncio.run(scenario())
+    assert result.error is None and len(result.volumes) == 1

@@ -185,8 +185,13 @@ class VolumeParsers:
             return
         if data == _READY:
             worker.ready = True
-        else:
-            self._answer(worker, pickle.loads(data))  # noqa: S301 - our own worker
+            return
+        try:
+            answer = pickle.loads(data)  # noqa: S301 - our own worker, over our own pipe
+        except Exception as exc:  # never leave a request waiting on a garbled answer
+            self._lose(worker, f"it sent an unreadable answer: {exc!r}")
+            return
+        self._answer(worker, answer)
 
     def _answer(self, worker: _Worker, answer: tuple[int, Any, Any]) -> None:
         task, volumes, problem = answer
