@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import (
     Column,
     Integer,
@@ -64,3 +65,14 @@ def test_prepared_statements_match_sqlalchemy(tmp_path: Path) -> None:
         pass
     with engine.connect() as conn:
         assert by_name.rows(conn, {"name": "lost"}) == []
+
+
+def test_a_parameter_the_statement_does_not_use_is_refused(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    md.create_all(engine)
+    with engine.begin() as conn:
+        with pytest.raises(ValueError, match="naem"):
+            Prepared(insert(items)).execute(conn, {"naem": "typo"})
+        rename = Prepared(update(items).where(items.c.id == bindparam("b_id")))
+        with pytest.raises(ValueError, match="colour"):
+            rename.execute(conn, {"b_id": 1, "colour": "red"})

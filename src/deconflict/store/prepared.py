@@ -36,6 +36,9 @@ class _Compiled:
         compiled = stmt.compile(dialect=dialect, column_keys=list(keys))  # type: ignore[attr-defined]
         self.sql: str = compiled.string
         names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
+        unused = set(keys) - set(names)
+        if unused:  # `execute` refuses these too: a misspelt column must not be dropped
+            raise ValueError(f"parameters the statement does not use: {sorted(unused)}")
         self.positional: bool = bool(compiled.positional)
         self.names = names
         self.processors: list[tuple[str, Callable[[Any], Any]]] = []
