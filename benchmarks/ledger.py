@@ -147,9 +147,10 @@ def store(n: int, batch: int) -> None:
                     data = canonical_json(e)
                     leaf = merkle.leaf_hash(data)
                     created = tree.append(frontier, leaf)
-                    ls.append_entry(
-                        conn, i, "notice_version", data, leaf, created[1:], [e["notice_id"]]
+                    row = ls.EntryRow(
+                        i, "notice_version", data, leaf, created[1:], [e["notice_id"]]
                     )
+                    ls.append_entries(conn, [row])
                     i += 1
         rate = n / (time.perf_counter() - t0)
         print(f"  store appends ({n:,}, {batch} per commit): {rate:,.0f} entries/s")

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deconflict.tactical import DRONE, MANNED, ScreenResult, SeparationProfile, screen
-from deconflict.tactical.screening import screen_with_slices
+from deconflict.tactical.profiles import ScreenKwargs
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -515,7 +515,7 @@ def _check_result_shape(r: ScreenResult, n: int) -> None:
 @given(scenes(), st.sampled_from([None, 1, 3, 17]), st.booleans())
 def test_agrees_with_brute_force(scene: Scene, slices: int | None, by_party: bool) -> None:
     party = scene.party if by_party else None
-    got = screen_with_slices(
+    got = screen(
         *scene.cols,
         h_sep_m=scene.h,
         v_sep_m=scene.v,
@@ -535,7 +535,7 @@ def test_agrees_with_brute_force(scene: Scene, slices: int | None, by_party: boo
 @given(scenes(max_n=60), st.data())
 def test_symmetric_under_permutation(scene: Scene, data: st.DataObject) -> None:
     perm = np.array(data.draw(st.permutations(range(scene.n))), dtype=np.int64)
-    kw = {"h_sep_m": scene.h, "v_sep_m": scene.v, "lookahead_s": scene.t}
+    kw: ScreenKwargs = {"h_sep_m": scene.h, "v_sep_m": scene.v, "lookahead_s": scene.t}
     base = screen(*scene.cols, **kw, party=scene.party)
     shuffled = screen(*(c[perm] for c in scene.cols), **kw, party=np.array(scene.party)[perm])
     mapped = {tuple(sorted((int(perm[a]), int(perm[b])))) for a, b in shuffled.pairs}
@@ -591,7 +591,7 @@ def test_only_equals_the_full_answer_restricted_to_the_subset(
         "party": scene.party if by_party else None,
     }
     full = screen(*scene.cols, **kw)
-    got = screen_with_slices(*scene.cols, **kw, only=np.array(only, dtype=np.int64), slices=slices)
+    got = screen(*scene.cols, **kw, only=np.array(only, dtype=np.int64), slices=slices)
     _check_result_shape(got, n)
     _assert_restricted(got, full, only)
 
@@ -616,9 +616,7 @@ def test_only_in_a_dense_scene_prunes_and_agrees(centre: tuple[float, float]) ->
     for size in (1, 5, 50, 700):
         only = rng.choice(n, size, replace=False)
         for slices in (None, 1, 4):
-            got = screen_with_slices(
-                *cols, **MANNED.as_kwargs(), party=party, only=only, slices=slices
-            )
+            got = screen(*cols, **MANNED.as_kwargs(), party=party, only=only, slices=slices)
             _assert_restricted(got, full, only.tolist())
         # The broad phase looked at the subset's neighbourhoods, not at every pair.
         alone = screen(*cols, **MANNED.as_kwargs(), party=party, only=only)
@@ -648,7 +646,7 @@ def test_dense_scene_matches_brute_force_and_every_slicing(centre: tuple[float, 
     may = reference_pairs(cols, *_loose(scene))
     assert len(must) > 50
     for slices in (None, 1, 2, 5, 32):
-        found = pair_set(screen_with_slices(*cols, **MANNED.as_kwargs(), slices=slices))
+        found = pair_set(screen(*cols, **MANNED.as_kwargs(), slices=slices))
         assert must <= found <= may, slices
 
 
@@ -670,7 +668,7 @@ def test_broad_phase_keeps_the_worst_case_pair(slices: int | None) -> None:
         [0, 0, 9_000, 250, 90, 15],
         [0, lon_east_on_equator(gap), top, 250, 270, -15],
     ]
-    r = screen_with_slices(
+    r = screen(
         *np.array(rows).T, h_sep_m=H_MANNED, v_sep_m=V_MANNED, lookahead_s=horizon, slices=slices
     )
     assert pair_set(r) == {(0, 1)}

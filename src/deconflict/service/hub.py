@@ -9,34 +9,43 @@ from typing import Any
 from deconflict.service.auth import Principal
 from deconflict.service.core import Tx
 from deconflict.service.messages import MessageOps
-from deconflict.store import parse_ts
+from deconflict.store import Row, parse_ts
 
 __all__ = ["Hub"]
 
 _NOTICE_EVENTS = ("notice_received", "notice_updated")
 
 
+def _event(row: Row) -> dict[str, Any]:
+    return {
+        "id": row["seq"],
+        "type": row["type"],
+        "time": row["created_at"],
+        "data": json.loads(row["data"]),
+    }
+
+
 class Hub(MessageOps):
     # -- the event outbox ----------------------------------------------------
     def events_after(self, who: Principal, after: int, limit: int = 200) -> list[dict[str, Any]]:
-        return [e for e, _ in self.events_with_json(who, after, limit)]
+        return [_event(r) for r in self._outbox(who, after, limit)]
 
     def events_with_json(
         self, who: Principal, after: int, limit: int = 200
     ) -> list[tuple[dict[str, Any], str]]:
         """`events_after`, each with its JSON text (what a stream sends, never re-encoded)."""
-        with self.store.read_one() as repo:
-            rows = repo.events_after(who.party_id, after, limit)
-        out = []
-        for r in rows:
-            event = {"id": r["seq"], "type": r["type"], "time": r["created_at"]}
-            text = (
+        return [
+            (
+                _event(r),
                 f'{{"id":{r["seq"]},"type":{json.dumps(r["type"])},'
-                f'"time":{json.dumps(r["created_at"])},"data":{r["data"]}}}'
+                f'"time":{json.dumps(r["created_at"])},"data":{r["data"]}}}',
             )
-            event["data"] = json.loads(r["data"])
-            out.append((event, text))
-        return out
+            for r in self._outbox(who, after, limit)
+        ]
+
+    def _outbox(self, who: Principal, after: int, limit: int) -> list[Row]:
+        with self.store.read_one() as repo:
+            return repo.events_after(who.party_id, after, limit)
 
     def events_delivered(self, who: Principal, events: list[dict[str, Any]]) -> None:
         """Record what a stream or a poll handed over: deliveries and coordinate reads."""

@@ -44,7 +44,6 @@ __all__ = [
     "APPEND_ONLY_TABLES",
     "EntryRow",
     "append_entries",
-    "append_entry",
     "current_key",
     "entries",
     "entries_at",
@@ -162,19 +161,6 @@ def append_entries(conn: Connection, rows: Sequence[EntryRow]) -> None:
     _INSERT_NODE.executemany(
         conn, [{"level": lv, "idx": i, "hash": h} for r in rows for lv, i, h in r.interior]
     )
-
-
-def append_entry(
-    conn: Connection,
-    index: int,
-    type_: str,
-    data: bytes,
-    leaf: bytes,
-    interior: Sequence[tuple[int, int, bytes]],
-    refs: Sequence[str],
-) -> None:
-    """One entry and the interior nodes it completes."""
-    append_entries(conn, [EntryRow(index, type_, data, leaf, interior, refs)])
 
 
 def entry_count(conn: Connection) -> int:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
-__all__ = ["DRONE", "MANNED", "SeparationProfile"]
+__all__ = ["DRONE", "MANNED", "ScreenKwargs", "SeparationProfile"]
 
 # Exact by definition (international nautical mile and foot).
 NAUTICAL_MILE_M = 1852.0
 FOOT_M = 0.3048
+
+
+class ScreenKwargs(TypedDict):
+    """A profile as keyword arguments of :func:`deconflict.tactical.screen`."""
+
+    h_sep_m: float
+    v_sep_m: float
+    lookahead_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +28,7 @@ class SeparationProfile:
     v_sep_m: float
     lookahead_s: float
 
-    def as_kwargs(self) -> dict[str, float]:
+    def as_kwargs(self) -> ScreenKwargs:
         """The keyword arguments of :func:`deconflict.tactical.screen` for this profile."""
         return {
             "h_sep_m": self.h_sep_m,

@@ -122,6 +122,7 @@ def screen(
     lookahead_s: float,
     party: Any = None,
     only: Any = None,
+    slices: int | None = None,
 ) -> ScreenResult:
     """Every pair of tracks predicted to lose separation within the lookahead.
 
@@ -141,39 +142,8 @@ def screen(
     drones on one core; see benchmarks/README.md). The exception is a
     lookahead long enough for two tracks to close more than 2,000 km, where the
     straight-line model means little anyway: then every pair is checked.
+    ``slices`` forces the number of broad-phase time slices (tests, tuning).
     """
-    return screen_with_slices(
-        lat,
-        lon,
-        alt_m,
-        gs_mps,
-        trk_deg,
-        vs_mps,
-        h_sep_m=h_sep_m,
-        v_sep_m=v_sep_m,
-        lookahead_s=lookahead_s,
-        party=party,
-        only=only,
-        slices=None,
-    )
-
-
-def screen_with_slices(
-    lat: Any,
-    lon: Any,
-    alt_m: Any,
-    gs_mps: Any,
-    trk_deg: Any,
-    vs_mps: Any,
-    *,
-    h_sep_m: float,
-    v_sep_m: float,
-    lookahead_s: float,
-    party: Any = None,
-    only: Any = None,
-    slices: int | None,
-) -> ScreenResult:
-    """:func:`screen` with the number of broad-phase time slices forced (tests, tuning)."""
     lat_a = _vector("lat", lat)
     n = lat_a.shape[0]
     lon_a = _vector("lon", lon, n)
