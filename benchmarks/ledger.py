@@ -28,7 +28,8 @@ from sqlalchemy import create_engine
 
 from deconflict.ledger import canonical_json, merkle, tree
 from deconflict.ledger.keys import SignedTreeHead, generate_key
-from deconflict.store import ledger_schema as ls
+from deconflict.store import EntryRow, Repo
+from deconflict.store.ledger_tables import ledger_entries, ledger_nodes, ledger_refs
 from deconflict.store.schema import metadata
 
 
@@ -135,7 +136,7 @@ def _border(size: int) -> list[tuple[int, int]]:
 def store(n: int, batch: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine(f"sqlite:///{Path(tmp) / 'l.db'}")
-        metadata.create_all(engine, tables=[ls.ledger_entries, ls.ledger_nodes, ls.ledger_refs])
+        metadata.create_all(engine, tables=[ledger_entries, ledger_nodes, ledger_refs])
         frontier = merkle.Frontier()
         t0 = time.perf_counter()
         i = 0
@@ -147,10 +148,8 @@ def store(n: int, batch: int) -> None:
                     data = canonical_json(e)
                     leaf = merkle.leaf_hash(data)
                     created = tree.append(frontier, leaf)
-                    row = ls.EntryRow(
-                        i, "notice_version", data, leaf, created[1:], [e["notice_id"]]
-                    )
-                    ls.append_entries(conn, [row])
+                    row = EntryRow(i, "notice_version", data, leaf, created[1:], [e["notice_id"]])
+                    Repo(conn).ledger.append([row])
                     i += 1
         rate = n / (time.perf_counter() - t0)
         print(f"  store appends ({n:,}, {batch} per commit): {rate:,.0f} entries/s")

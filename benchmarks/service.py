@@ -4,7 +4,7 @@
 
 Pre-loads `--stored` notices **through the service layer** (`Hub.notify`: the same
 validation, conflict checks, transactions and events as HTTP, without the HTTP),
-from `--preload-threads` threads at once, so that group commit stores them in
+`--preload-threads` submits in flight at once, so that group commit stores them in
 large batches; they are spread over issuers of at most 5,000 notices each (under
 the per-party quota), addressed to the watcher. Then starts `deconflict serve`
 in a subprocess (reporting how long it takes to rebuild its index and answer),
@@ -16,6 +16,7 @@ whose SSE stream measures the submit->event delay.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
 import json
 import math
@@ -26,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -65,14 +65,22 @@ PER_LOADER = 5000
 def preload(
     db: Path, stored: int, clients: int, threads: int, *, ledger: bool = True
 ) -> dict[str, str]:
-    settings = Settings(db_path=db, admin_token=ADMIN, ledger_enabled=ledger)
+    return asyncio.run(_preload(db, stored, clients, threads, ledger=ledger))
+
+
+async def _preload(
+    db: Path, stored: int, clients: int, concurrency: int, *, ledger: bool
+) -> dict[str, str]:
+    settings = Settings(
+        db_path=db, admin_token=ADMIN, ledger_enabled=ledger, volume_parser_processes=0
+    )
     hub = Hub(settings)
     hub.start(sweep=False)
     admin = hub.authenticate(ADMIN)
     tokens = {}
     loaders = [f"loader{i}" for i in range(math.ceil(stored / PER_LOADER))]
     for name in ["watcher", *[f"client{i}" for i in range(clients)], *loaders]:
-        tokens[name] = hub.register_party(admin, {"id": name, "name": name})["token"]
+        tokens[name] = (await hub.register_party(admin, {"id": name, "name": name}))["token"]
     rng = random.Random(1)
     t0 = datetime.now(UTC)
     work = [
@@ -82,17 +90,18 @@ def preload(
     start = time.perf_counter()
     done = 0
 
-    def load(part: list[tuple[Any, dict[str, Any]]]) -> None:
+    async def load(part: list[tuple[Any, dict[str, Any]]]) -> None:
+        # `concurrency` submits in flight at once, so that group commit stores them in
+        # large batches, as many threads did before the service became awaitable
         nonlocal done
         for who, body in part:
-            hub.notify(who, body)
+            await hub.notify(who, body)
             done += 1
             if done % 20000 == 0:
                 print(f"  preloaded {done} ({done / (time.perf_counter() - start):.0f}/s)")
 
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(load, [work[i::threads] for i in range(threads)]))
-    stats = hub.write_stats
+    await asyncio.gather(*(load(work[i::concurrency]) for i in range(concurrency)))
+    stats = hub.writer.stats
     print(
         f"  {stats['writes']} changes in {stats['batches']} commits "
         f"(largest batch {stats['largest_batch']})"

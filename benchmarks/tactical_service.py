@@ -35,6 +35,7 @@ import numpy as np
 from deconflict.api.server import ServerThread
 from deconflict.config import Settings
 from deconflict.service.tactical import Tactical
+from deconflict.tactical.settings import TacticalSettings
 
 ADMIN = "admin-token-for-benchmarks-0123456789"
 PARTIES = ("blue", "red", "green", "white")
@@ -146,14 +147,12 @@ def main() -> None:
             rate_per_s=1e6,
             rate_burst=1_000_000,
             max_body_bytes=64 * 1024 * 1024,
-            extra={
-                "tactical": {
-                    "screen_interval_s": 1.0 / args.rate_hz,
-                    "quick_interval_s": args.quick_interval_s,
-                    "max_batch": args.tracks,
-                    "escalate_after_s": 3600.0,
-                }
-            },
+            tactical=TacticalSettings(
+                screen_interval_s=1.0 / args.rate_hz,
+                quick_interval_s=args.quick_interval_s,
+                max_batch=args.tracks,
+                escalate_after_s=3600.0,
+            ),
         )
         server = ServerThread(settings).start()
         app: Any = server.server.config.app

@@ -10,14 +10,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import and_, select, text
 
-from deconflict.store import SqliteStore, ledger_schema, tactical_schema
+from deconflict.store import SqliteStore, ledger_tables, tactical_tables
 from deconflict.store.schema import ACK_OPEN, acks, metadata
 
 
 def _fill(store: SqliteStore, rows: int) -> None:
     for i in range(rows):
         with store.write() as repo:
-            repo.insert_party(
+            repo.parties.insert(
                 {
                     "id": f"p{i}",
                     "name": "x" * 2000,  # a few pages per commit
@@ -48,7 +48,7 @@ def test_the_writer_never_checkpoints_and_a_store_thread_does(tmp_path: Path) ->
         assert store.checkpoints["runs"] >= 1
         # readers see every committed row whether or not it was checkpointed yet
         with store.read() as repo:
-            assert len(repo.list_parties()) == 40
+            assert len(repo.parties.all()) == 40
     finally:
         store.close()
     wal = tmp_path / "hub.db-wal"
@@ -87,8 +87,8 @@ def test_without_the_thread_sqlite_checkpoints_itself(tmp_path: Path) -> None:
 def test_migrations_build_the_schema_the_code_declares(tmp_path: Path) -> None:
     # What Alembic's migrations create and what the code declares must not drift.
     assert {"ledger_entries", "alerts"} <= set(metadata.tables), (
-        ledger_schema,
-        tactical_schema,
+        ledger_tables,
+        tactical_tables,
     )
     store = SqliteStore(tmp_path / "hub.db", checkpoint_interval_s=0)
     store.migrate()

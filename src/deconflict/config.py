@@ -8,11 +8,14 @@ for the service.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from deconflict.tactical.settings import TacticalSettings, TacticalSettingsError
 
 __all__ = ["ConfigError", "Settings"]
 
@@ -76,11 +79,21 @@ class Settings:
     # Only for measuring what the ledger costs (benchmarks/ledger.py): never in service.
     ledger_enabled: bool = True
 
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    # Tracks, screening, separation profiles and alert policy (`TacticalSettings`): from
+    # DECONFLICT_TACTICAL, a JSON object with its field names; a mapping is converted.
+    tactical: TacticalSettings = field(default_factory=TacticalSettings)
 
     def __post_init__(self) -> None:
         if not isinstance(self.db_path, Path):
             object.__setattr__(self, "db_path", Path(self.db_path))
+        if not isinstance(self.tactical, TacticalSettings):
+            if not isinstance(self.tactical, Mapping):
+                raise ConfigError("tactical settings must be a JSON object")
+            try:
+                converted = TacticalSettings.from_mapping(self.tactical)
+            except (TacticalSettingsError, TypeError) as exc:
+                raise ConfigError(f"tactical settings: {exc}") from exc
+            object.__setattr__(self, "tactical", converted)
         for name in ("lateral_buffer_m", "vertical_buffer_m", "time_buffer_s"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0")
@@ -112,10 +125,14 @@ class Settings:
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
-            if f.name == "extra":
-                continue
             raw = env.get("DECONFLICT_" + f.name.upper())
             if raw is None or raw == "":
+                continue
+            if f.name == "tactical":
+                try:
+                    values[f.name] = json.loads(raw)
+                except ValueError as exc:
+                    raise ConfigError(f"DECONFLICT_TACTICAL is not JSON: {exc}") from exc
                 continue
             values[f.name] = _convert(f.name, raw, cls._field_type(f.name))
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -24,7 +24,7 @@ from deconflict.client import Client
 from deconflict.ledger import merkle, tree
 from deconflict.ledger.evidence import verify_bundle
 from deconflict.service.ledger_log import refs_of
-from deconflict.store.ledger_schema import APPEND_ONLY_TABLES
+from deconflict.store.ledger_tables import APPEND_ONLY_TABLES
 from tests.service.helpers import World, notice
 
 

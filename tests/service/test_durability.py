@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
 
-from deconflict.service import Hub, core
+from deconflict.service import Hub
+from deconflict.service import index as index_module
 from deconflict.store import SqliteStore
 from deconflict.store.sqlite import alembic_config
 from tests.service.helpers import ADMIN_TOKEN, World, future, iso, make_settings, notice
@@ -86,15 +88,15 @@ def test_index_rebuilt_in_worker_processes_matches(
     hub.start(sweep=False)
     admin = hub.authenticate(ADMIN_TOKEN)
     who = [
-        hub.authenticate(hub.register_party(admin, {"id": p, "name": p})["token"])
+        hub.authenticate(asyncio.run(hub.register_party(admin, {"id": p, "name": p}))["token"])
         for p in ("coalition", "russia")
     ]
     for i in range(40):
-        hub.notify(who[i % 2], notice(["*"], lon=30 + (i // 2) * 0.2))
+        asyncio.run(hub.notify(who[i % 2], notice(["*"], lon=30 + (i // 2) * 0.2)))
     serial = {n.id: (n.version, n.issuer, [v.to_json() for v in n.volumes]) for n in hub.index}
     hub.close()
-    monkeypatch.setattr(core, "PARALLEL_LOAD_MIN", 10)
-    monkeypatch.setattr(core, "_LOAD_CHUNK", 7)
+    monkeypatch.setattr(index_module, "PARALLEL_LOAD_MIN", 10)
+    monkeypatch.setattr(index_module, "_LOAD_CHUNK", 7)
     hub = Hub(make_settings(tmp_path / "hub.db"))
     hub.start(sweep=False)
     try:
@@ -102,8 +104,8 @@ def test_index_rebuilt_in_worker_processes_matches(
             n.id: (n.version, n.issuer, [v.to_json() for v in n.volumes]) for n in hub.index
         }
         assert parallel == serial
-        assert hub.active_count("coalition") == 20
-        c = hub.notify(who[0], notice(["*"], lon=30.1))
+        assert hub.index.active_count("coalition") == 20
+        c = asyncio.run(hub.notify(who[0], notice(["*"], lon=30.1)))
         assert {x["other"]["issuer"] for x in c["conflicts"]} == {"russia"}
     finally:
         hub.close()
@@ -117,16 +119,18 @@ def test_index_rebuilt_in_this_process_when_workers_fail(
     hub = Hub(make_settings(tmp_path / "hub.db"))
     hub.start(sweep=False)
     admin = hub.authenticate(ADMIN_TOKEN)
-    co = hub.authenticate(hub.register_party(admin, {"id": "co", "name": "co"})["token"])
-    ids = {hub.notify(co, notice(["*"], lon=30 + i))["id"] for i in range(12)}
+    co = hub.authenticate(
+        asyncio.run(hub.register_party(admin, {"id": "co", "name": "co"}))["token"]
+    )
+    ids = {asyncio.run(hub.notify(co, notice(["*"], lon=30 + i)))["id"] for i in range(12)}
     hub.close()
 
     class Broken:
         def __init__(self, *args: object, **kwargs: object) -> None:
             raise BrokenProcessPool("no workers here")
 
-    monkeypatch.setattr(core, "PARALLEL_LOAD_MIN", 10)
-    monkeypatch.setattr(core, "ProcessPoolExecutor", Broken)
+    monkeypatch.setattr(index_module, "PARALLEL_LOAD_MIN", 10)
+    monkeypatch.setattr(index_module, "ProcessPoolExecutor", Broken)
     hub = Hub(make_settings(tmp_path / "hub.db"))
     hub.start(sweep=False)
     try:

@@ -7,9 +7,10 @@ leaves nothing behind, in the store or in memory.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,9 @@ from typing import Any
 import pytest
 
 from deconflict.service import Hub, Principal, StaleVersion, StateConflict
-from deconflict.service.core import Tx
+from deconflict.service.event_types import NOTICE_RECEIVED
+from deconflict.service.tx import Tx
 from deconflict.store import Repo, SqliteStore
-from deconflict.store import ledger_schema as ls
 from deconflict.strategic import NoticeShape
 from tests.service.helpers import ADMIN_TOKEN, World, make_settings, notice
 
@@ -75,10 +76,16 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
         h.close()
 
 
+def done(coro: Coroutine[Any, Any, Any]) -> Any:
+    """A use case awaited from a plain thread (each batch member runs on its own)."""
+    return asyncio.run(coro)
+
+
 def _parties(hub: Hub, *names: str) -> list[Principal]:
     admin = hub.authenticate(ADMIN_TOKEN)
     return [
-        hub.authenticate(hub.register_party(admin, {"id": n, "name": n})["token"]) for n in names
+        hub.authenticate(done(hub.register_party(admin, {"id": n, "name": n}))["token"])
+        for n in names
     ]
 
 
@@ -96,24 +103,25 @@ class _Batch:
             self._holding.set()
             self._release.wait(10)
 
-        self._before = dict(hub.write_stats)
-        self._blocker = threading.Thread(target=hub._write, args=(hold,))
+        self._before = dict(hub.writer.stats)
+        self._blocker = threading.Thread(target=hub.writer.submit, args=(hold,))
         self._blocker.start()
         assert self._holding.wait(10)
 
     def add(self, name: str, call: Callable[[], Any]) -> None:
         def run() -> None:
             try:
-                self.results[name] = call()
+                result = call()
+                self.results[name] = done(result) if asyncio.iscoroutine(result) else result
             except Exception as exc:
                 self.results[name] = exc
 
-        queued = len(self.hub._queue)
+        queued = self.hub.writer.queued
         t = threading.Thread(target=run)
         t.start()
         self._threads.append(t)
         deadline = time.monotonic() + 10
-        while len(self.hub._queue) <= queued:  # queued in this order
+        while self.hub.writer.queued <= queued:  # queued in this order
             assert time.monotonic() < deadline
             time.sleep(0.001)
 
@@ -123,7 +131,7 @@ class _Batch:
         self._blocker.join(10)
         for t in self._threads:
             t.join(10)
-        after = self.hub.write_stats
+        after = self.hub.writer.stats
         # the holding change's batch, then one batch for all the others
         assert after["batches"] - before["batches"] == 2, "the changes did not share a batch"
         assert after["writes"] - before["writes"] == len(self._threads) + 1
@@ -145,17 +153,17 @@ def test_a_later_change_of_a_batch_sees_the_earlier_ones(hub: Hub) -> None:
 
 def test_a_failing_change_does_not_affect_the_others(hub: Hub) -> None:
     co, ru = _parties(hub, "coalition", "russia")
-    first = hub.notify(co, notice(["russia"], lon=50.0))
-    events_before = hub.events_after(ru, 0)
+    first = done(hub.notify(co, notice(["russia"], lon=50.0)))
+    events_before = hub.events.page(ru, 0)
 
     def half_done_then_fails(tx: Tx) -> None:
         # writes rows, indexes a notice, emits an event, registers a party ... then fails
         shape = hub.index.get(first["id"])
         assert shape is not None
         ghost = NoticeShape(id="n-ghost", issuer="russia", kind="other", volumes=shape.volumes)
-        hub._index_put(tx, ghost)
-        hub._index_drop(tx, first["id"])
-        tx.repo.insert_party(
+        hub.index.put(tx, ghost)
+        hub.index.drop(tx, first["id"])
+        tx.repo.parties.insert(
             {
                 "id": "ghost",
                 "name": "ghost",
@@ -165,14 +173,14 @@ def test_a_failing_change_does_not_affect_the_others(hub: Hub) -> None:
                 "created_at": tx.ts,
             }
         )
-        tx.emit("russia", "notice_received", {"id": "n-ghost"})
-        hub._log(tx, "party_registered", party="ghost", name="ghost")  # held until COMMIT
+        tx.emit("russia", NOTICE_RECEIVED, {"id": "n-ghost"})
+        hub.ledger.log(tx, "party_registered", party="ghost", name="ghost")  # held until COMMIT
         raise StateConflict("changed its mind")
 
     batch = _Batch(hub)
     batch.add("a", lambda: hub.notify(co, notice(["russia"])))
     batch.add("stale", lambda: hub.amend(co, first["id"], {**notice(["russia"]), "version": 7}))
-    batch.add("fails", lambda: hub._write(half_done_then_fails))
+    batch.add("fails", lambda: hub.writer.submit(half_done_then_fails))
     batch.add("b", lambda: hub.notify(ru, notice(["coalition"], lon=36.2)))
     batch.add("ack", lambda: hub.acknowledge(ru, first["id"], {"version": 1}))
     out = batch.run()
@@ -183,11 +191,11 @@ def test_a_failing_change_does_not_affect_the_others(hub: Hub) -> None:
     # nothing of the failed change survives: not in the store, the index or the outbox
     assert "n-ghost" not in hub.index
     assert first["id"] in hub.index
-    assert hub.active_count("russia") == 1
-    assert "ghost" not in {p["id"] for p in hub.list_parties(co)}
+    assert hub.index.active_count("russia") == 1
+    assert "ghost" not in {p["id"] for p in done(hub.list_parties(co))["parties"]}
     with hub.store.read() as repo:
-        assert repo.get_party("ghost") is None
-    new_events = hub.events_after(ru, events_before[-1]["id"] if events_before else 0)
+        assert repo.parties.get("ghost") is None
+    new_events = hub.events.page(ru, events_before[-1]["id"] if events_before else 0)
     assert "n-ghost" not in str(new_events)
     assert [e["data"]["id"] for e in new_events if e["type"] == "notice_received"] == [
         out["a"]["id"]
@@ -195,10 +203,10 @@ def test_a_failing_change_does_not_affect_the_others(hub: Hub) -> None:
     # the ledger holds the survivors' entries, contiguous, and not the ghost's: the tree
     # stored matches the one in memory that the next append extends
     with hub.store.read() as repo:
-        size = hub.ledger.size(repo.conn)
-        stored = ls.entries(repo.conn, 0, size)
-        assert size == hub.ledger.frontier.size > 0
-        assert hub.ledger.root(repo.conn, size) == hub.ledger.frontier.root()
+        size = repo.ledger.size()
+        stored = repo.ledger.entries(0, size)
+        assert size == hub.ledger.tree.frontier.size > 0
+        assert hub.ledger.tree.root(repo.ledger, size) == hub.ledger.tree.frontier.root()
     assert [e["idx"] for e in stored] == list(range(size))
     assert b"ghost" not in b"".join(e["entry"] for e in stored)
     # the survivors are durable and consistent after a restart
@@ -226,7 +234,7 @@ def test_a_failed_commit_reverts_the_whole_batch_in_memory(tmp_path: Path) -> No
     hub.start(sweep=False)
     try:
         co, ru, un = _parties(hub, "coalition", "russia", "un")
-        kept = hub.notify(un, notice(["coalition"], lon=36.3))
+        kept = done(hub.notify(un, notice(["coalition"], lon=36.3)))
         amended_shape = hub.index.get(kept["id"])
         batch = _Batch(hub)
         batch.add("a", lambda: hub.notify(co, notice(["russia"])))
@@ -241,10 +249,10 @@ def test_a_failed_commit_reverts_the_whole_batch_in_memory(tmp_path: Path) -> No
         # the index is as before the batch: no new notice, the amendment undone
         assert sorted(n.id for n in hub.index) == [kept["id"]]
         assert hub.index.get(kept["id"]) is amended_shape
-        assert hub.active_count("coalition") == 0
-        assert "x" not in hub.party_ids()
+        assert hub.index.active_count("coalition") == 0
+        assert "x" not in hub.parties.ids()
         # and the hub goes on: a new notice conflicts with what is stored, nothing else
-        b = hub.notify(ru, notice(["coalition"], lon=36.2))
+        b = done(hub.notify(ru, notice(["coalition"], lon=36.2)))
         assert [c["other"]["issuer"] for c in b["conflicts"]] == ["un"]
     finally:
         hub.close()
@@ -263,8 +271,8 @@ def test_registration_and_broadcast_in_one_batch(hub: Hub) -> None:
     assert [a["addressee"] for a in out["n"]["acks"]] == ["early"]
     for name in ("early", "late"):
         who = hub.authenticate(out[name]["token"])
-        events = hub.events_after(who, 0)
+        events = hub.events.page(who, 0)
         assert [(e["type"], e["data"]["id"]) for e in events] == [
             ("notice_received", out["n"]["id"])
         ]
-        assert hub.acknowledge(who, out["n"]["id"], {"version": 1})["state"] == "acknowledged"
+        assert done(hub.acknowledge(who, out["n"]["id"], {"version": 1}))["state"] == "acknowledged"

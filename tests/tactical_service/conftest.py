@@ -19,7 +19,7 @@ FAST: dict[str, Any] = {
 
 
 def tactical_world(tmp: Path, **tactical: Any) -> World:
-    return World(tmp, extra={"tactical": {**FAST, **tactical}})
+    return World(tmp, tactical={**FAST, **tactical})
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from typing import Any
 from websockets.sync.client import connect
 
 from deconflict.service.tactical import Tactical
+from deconflict.tactical.changes import path_changed
 from deconflict.tactical.tracks import TrackState
 from tests.service.helpers import Api, World, notice, volume
 from tests.tactical_service.conftest import tactical_world
@@ -167,16 +168,16 @@ def _state(**kw: Any) -> TrackState:
 
 
 def test_what_counts_as_a_changed_path(tworld: World) -> None:
-    t = tactical_of(tworld)
+    tol = tactical_of(tworld).path_tolerance
     prev = _state(lat=10.0, lon=179.999, trk_deg=90.0)
     # 1 s later, flown on across the antimeridian: the same path.
     moved_on = _state(t=1001.0, lat=10.0, lon=-179.999 + 250.0 / 109_600 - 0.002)
-    assert not t._changed_path(prev, moved_on)
-    assert t._changed_path(None, moved_on)  # new track
-    assert t._changed_path(prev, _state(t=1001.0, lat=10.0, lon=-179.9988, trk_deg=95.0))
-    assert t._changed_path(prev, _state(t=1001.0, lat=10.0, lon=-179.9988, vs_mps=2.0))
-    assert t._changed_path(prev, _state(t=1001.0, lat=10.01, lon=-179.9988))  # a jump
-    assert t._changed_path(prev, _state(t=1001.0, lat=10.0, lon=-179.9988, category="uas"))
+    assert not path_changed(prev, moved_on, tol)
+    assert path_changed(None, moved_on, tol)  # new track
+    assert path_changed(prev, _state(t=1001.0, lat=10.0, lon=-179.9988, trk_deg=95.0), tol)
+    assert path_changed(prev, _state(t=1001.0, lat=10.0, lon=-179.9988, vs_mps=2.0), tol)
+    assert path_changed(prev, _state(t=1001.0, lat=10.01, lon=-179.9988), tol)  # a jump
+    assert path_changed(prev, _state(t=1001.0, lat=10.0, lon=-179.9988, category="uas"), tol)
 
 
 def test_quick_screens_never_clear_nor_flap(tmp_path: Path) -> None:

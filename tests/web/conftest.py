@@ -81,7 +81,7 @@ TACTICAL: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    w = World(tmp_path_factory.mktemp("hub"), extra={"tactical": TACTICAL})
+    w = World(tmp_path_factory.mktemp("hub"), tactical=TACTICAL)
     try:
         yield w
     finally:

@@ -16,7 +16,6 @@ from deconflict.api.limits import BodyLimit
 from deconflict.api.problems import install_handlers
 from deconflict.config import Settings
 from deconflict.service import Hub
-from deconflict.service.tactical import Tactical
 
 __all__ = ["create_app"]
 
@@ -34,18 +33,13 @@ grants or refuses anything.
 def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     """The app; it starts and closes `hub` (built from `settings` if not given)."""
     the_hub = hub if hub is not None else Hub(settings)
-    the_tactical = Tactical(the_hub)  # tracks, screening loop and alerts (issue 5)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # the parser processes import while the hub rebuilds its index
-        the_hub.parsers.start(asyncio.get_running_loop())
-        the_hub.start()
-        the_tactical.start()
+        the_hub.start(tactical=True, loop=asyncio.get_running_loop())
         try:
             yield
         finally:
-            the_tactical.close()
             the_hub.close()
 
     app = FastAPI(
@@ -55,7 +49,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.hub = the_hub
-    app.state.tactical = the_tactical
+    app.state.tactical = the_hub.tactical  # its counters, for tests and benchmarks
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     install_handlers(app)
     app.include_router(routes.router)
@@ -66,7 +60,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     @app.get("/healthz", tags=["operations"], summary="Liveness and store status")
     async def healthz() -> Any:
         try:
-            return await routes.call(the_hub.ready)
+            return await the_hub.ready()
         except Exception as exc:  # the store is unreachable: report, do not crash
             return JSONResponse({"status": "error", "detail": str(exc)}, status_code=503)
 

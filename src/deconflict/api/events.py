@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from deconflict.api.routes import Who, call, hub_of
+from deconflict.api.routes import Who, hub_of
 from deconflict.service import Hub, Invalid, Principal
 
 __all__ = ["router"]
@@ -23,36 +24,23 @@ router = APIRouter(prefix="/v1")
 BATCH = 200
 
 
-def _frame(event: dict[str, Any], text: str) -> bytes:
-    return f"id: {event['id']}\nevent: {event['type']}\ndata: {text}\n\n".encode()
-
-
-async def _stream(hub: Hub, who: Principal, start: int, request: Request) -> AsyncIterator[bytes]:
-    settings = hub.settings
-    # Subscribe before the first read so that no commit can fall between the two.
-    with hub.broker.subscribe(who.party_id) as sub:
-        yield f"retry: 3000\n: stream of {who.party_id} from {start}\n\n".encode()
-        cursor = start
-        last_sent = time.monotonic()
-        while not hub.closing:
-            # One indexed read of committed rows (WAL: never waits for the writer), done on
-            # the loop; the hand-over is recorded through the group commit, awaited.
-            page = hub.events_with_json(who, cursor, BATCH)
-            events = [e for e, _ in page]
-            if events:
-                yield b"".join(_frame(e, text) for e, text in page)
+async def _sse(hub: Hub, who: Principal, start: int, request: Request) -> AsyncIterator[bytes]:
+    heartbeat = hub.settings.heartbeat_s
+    yield f"retry: 3000\n: stream of {who.party_id} from {start}\n\n".encode()
+    last_sent = time.monotonic()
+    # closed with the response, so the stream's subscription ends with the client
+    async with aclosing(hub.stream_events(who, start)) as pages:
+        async for page in pages:
+            if page:
+                yield b"".join(
+                    f"id: {e['id']}\nevent: {e['type']}\ndata: {text}\n\n".encode()
+                    for e, text in page
+                )
                 last_sent = time.monotonic()
-                cursor = events[-1]["id"]
-                delivered = hub.events_delivered_change(who, events)
-                if delivered is not None:
-                    await hub.write_async(delivered)
-                if len(events) == BATCH:
-                    continue
-            wait = min(settings.events_poll_s, settings.heartbeat_s)
-            await sub.wait(wait)
+                continue
             if await request.is_disconnected():
                 return
-            if time.monotonic() - last_sent >= settings.heartbeat_s:
+            if time.monotonic() - last_sent >= heartbeat:
                 yield b": heartbeat\n\n"
                 last_sent = time.monotonic()
 
@@ -82,11 +70,9 @@ async def events(
         start = int(last_event_id)
     accept = request.headers.get("accept", "")
     if "application/json" in accept and "text/event-stream" not in accept:
-        page = await call(hub.events_after, who, start, limit)
-        await call(hub.events_delivered, who, page)
-        return JSONResponse({"events": page, "last_id": page[-1]["id"] if page else start})
+        return JSONResponse(await hub.poll_events(who, start, limit))
     return StreamingResponse(
-        _stream(hub, who, start, request),
+        _sse(hub, who, start, request),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

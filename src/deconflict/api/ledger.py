@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 
-from deconflict.api.routes import Who, call, hub_of
+from deconflict.api.routes import Who, hub_of
 
 __all__ = ["router"]
 
@@ -22,19 +22,19 @@ Size = Annotated[int | None, Query(ge=0, le=2**62)]
     summary="The log's current tree head (size, root hash, time), signed by the hub",
 )
 async def ledger_head(request: Request, who: Who) -> Doc:
-    return await call(hub_of(request).ledger_head)
+    return await hub_of(request).ledger_head()
 
 
 @router.get("/ledger/heads", tags=["ledger"], summary="Tree heads the hub signed and kept")
 async def ledger_heads(
     request: Request, who: Who, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> Doc:
-    return await call(hub_of(request).ledger_heads, limit)
+    return await hub_of(request).ledger_heads(limit)
 
 
 @router.get("/ledger/key", tags=["ledger"], summary="The hub's Ed25519 public key")
 async def ledger_key(request: Request, who: Who) -> Doc:
-    return hub_of(request).ledger_key()
+    return await hub_of(request).ledger_key()
 
 
 @router.get(
@@ -43,7 +43,7 @@ async def ledger_key(request: Request, who: Who) -> Doc:
     summary="Log entries [start, end): in full where they concern you, else only leaf hashes",
 )
 async def ledger_entries(request: Request, who: Who, start: Index = 0, end: Size = None) -> Doc:
-    return await call(hub_of(request).ledger_entries, who, start, end)
+    return await hub_of(request).ledger_entries(who, start, end)
 
 
 @router.get(
@@ -52,7 +52,7 @@ async def ledger_entries(request: Request, who: Who, start: Index = 0, end: Size
     summary="RFC 9162 inclusion proof of entry `index` in the tree of size `tree_size`",
 )
 async def inclusion_proof(request: Request, who: Who, index: Index, tree_size: Size = None) -> Doc:
-    return await call(hub_of(request).inclusion_proof, index, tree_size)
+    return await hub_of(request).inclusion_proof(index, tree_size)
 
 
 @router.get(
@@ -61,7 +61,7 @@ async def inclusion_proof(request: Request, who: Who, index: Index, tree_size: S
     summary="RFC 9162 consistency proof between tree sizes `first` and `second`",
 )
 async def consistency_proof(request: Request, who: Who, first: Index, second: Size = None) -> Doc:
-    return await call(hub_of(request).consistency_proof, first, second)
+    return await hub_of(request).consistency_proof(first, second)
 
 
 @router.put(
@@ -75,12 +75,12 @@ async def set_party_key(
     party_id: str,
     body: Annotated[Doc, Body(examples=[{"public_key": "<base64url of 32 bytes>"}])],
 ) -> Doc:
-    return await call(hub_of(request).set_party_key, who, party_id, body)
+    return await hub_of(request).set_party_key(who, party_id, body)
 
 
 @router.get("/parties/{party_id}/keys", tags=["parties"], summary="A party's keys, current last")
 async def party_keys(request: Request, who: Who, party_id: str) -> Doc:
-    return await call(hub_of(request).party_keys, who, party_id)
+    return await hub_of(request).party_keys(who, party_id)
 
 
 @router.get(
@@ -89,4 +89,4 @@ async def party_keys(request: Request, who: Who, party_id: str) -> Doc:
     summary="An evidence bundle: every entry about the notice you may see, with proofs",
 )
 async def notice_evidence(request: Request, who: Who, notice_id: str) -> Doc:
-    return await call(hub_of(request).evidence, who, notice_id)
+    return await hub_of(request).evidence(who, notice_id)

@@ -11,9 +11,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from deconflict.service import Invalid, RateLimited, ServiceError, Unauthorized
+from deconflict.service import (
+    Forbidden,
+    Invalid,
+    NotFound,
+    RateLimited,
+    ServiceError,
+    StateConflict,
+    Unauthorized,
+)
 
-__all__ = ["install_handlers", "problem"]
+__all__ = ["STATUS", "install_handlers", "problem", "status_of"]
 
 log = logging.getLogger("deconflict.api")
 PROBLEM_JSON = "application/problem+json"
@@ -31,6 +39,25 @@ _TITLES = {
     429: "Too many requests",
     500: "Internal error",
 }
+
+
+# The HTTP status of each service error (the most specific class listed wins).
+STATUS: dict[type[ServiceError], int] = {
+    ServiceError: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    StateConflict: 409,
+    Invalid: 422,
+    RateLimited: 429,
+}
+
+
+def status_of(exc: ServiceError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400  # pragma: no cover - every service error derives from ServiceError
 
 
 def problem(
@@ -88,7 +115,7 @@ def install_handlers(app: FastAPI) -> None:
         if isinstance(exc, RateLimited):
             headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
         return problem(
-            exc.status,
+            status_of(exc),
             exc.detail,
             title=exc.title,
             type_=exc.type_uri,

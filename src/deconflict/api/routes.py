@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-from anyio import to_thread
 from fastapi import APIRouter, Body, Depends, Query, Request
 
 from deconflict.api.examples import ACK_EXAMPLE, MESSAGE_EXAMPLE, NOTICE_EXAMPLE, PARTY_EXAMPLE
 from deconflict.service import Hub, Principal, Unauthorized
-from deconflict.service.core import Tx
-from deconflict.service.parsers import ParsedVolumes
 
-__all__ = ["router"]
+__all__ = ["STATE_LIST", "Who", "hub_of", "router", "states"]
 
-T = TypeVar("T")
 router = APIRouter(prefix="/v1")
 Doc = dict[str, Any]
 
@@ -42,45 +36,7 @@ Who = Annotated[Principal, Depends(principal)]
 STATE_LIST = Query(None, description="Comma-separated states to include")
 
 
-async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a hub call (which may wait for a durable commit) off the event loop."""
-    return await to_thread.run_sync(partial(fn, *args, **kwargs))
-
-
-# Documents up to this size are validated on the event loop (well under a millisecond);
-# larger ones in a worker thread, so that one huge notice does not stall every stream.
-INLINE_BODY_BYTES = 64 * 1024
-
-
-async def change(request: Request, prepare: Callable[..., Callable[[Tx], T]], *args: Any) -> T:
-    """Validate on the loop (or a thread, for big bodies), then await the durable commit.
-
-    The hot write paths use this instead of `call`: no worker thread sits waiting for the
-    group commit; the hub's writer settles the awaited future.
-    """
-    if _body_size(request) > INLINE_BODY_BYTES:
-        run = await call(prepare, *args)
-    else:
-        run = prepare(*args)
-    return await hub_of(request).write_async(run)
-
-
-async def volumes_of(request: Request, body: Any) -> ParsedVolumes | None:
-    """A notice's volumes, validated in a parser process while the loop serves others.
-
-    None (the hub then validates them itself) for big bodies, which take the worker
-    thread route of `change`, and for bodies that are not even objects.
-    """
-    if not isinstance(body, dict) or _body_size(request) > INLINE_BODY_BYTES:
-        return None
-    return await hub_of(request).parsers.parse(body.get("volumes"))
-
-
-def _body_size(request: Request) -> int:
-    return int(request.headers.get("content-length") or 0)
-
-
-def _states(raw: str | None) -> list[str] | None:
+def states(raw: str | None) -> list[str] | None:
     return [s.strip() for s in raw.split(",") if s.strip()] if raw else None
 
 
@@ -95,12 +51,12 @@ async def register_party(
     who: Who,
     body: Annotated[Doc, Body(openapi_examples={"party": {"value": PARTY_EXAMPLE}})],
 ) -> Doc:
-    return await call(hub_of(request).register_party, who, body)
+    return await hub_of(request).register_party(who, body)
 
 
 @router.get("/parties", tags=["parties"], summary="The party directory (ids and names)")
 async def list_parties(request: Request, who: Who) -> Doc:
-    return {"parties": hub_of(request).list_parties(who)}
+    return await hub_of(request).list_parties(who)
 
 
 @router.get("/whoami", tags=["parties"], summary="The party this token belongs to")
@@ -119,8 +75,7 @@ async def notify(
     who: Who,
     body: Annotated[Doc, Body(openapi_examples={"strike package": {"value": NOTICE_EXAMPLE}})],
 ) -> Doc:
-    parsed = await volumes_of(request, body)
-    return await change(request, hub_of(request).notify_change, who, body, parsed)
+    return await hub_of(request).notify(who, body)
 
 
 @router.get(
@@ -135,10 +90,9 @@ async def list_notices(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     after: str | None = None,
 ) -> Doc:
-    return await call(
-        hub_of(request).list_notices,
+    return await hub_of(request).list_notices(
         who,
-        states=_states(state),
+        states=states(state),
         issuer=issuer,
         limit=limit,
         after=after,
@@ -147,7 +101,7 @@ async def list_notices(
 
 @router.get("/notices/{notice_id}", tags=["notices"], summary="One notice (the read is recorded)")
 async def get_notice(request: Request, who: Who, notice_id: str) -> Doc:
-    return await call(hub_of(request).get_notice, who, notice_id)
+    return await hub_of(request).get_notice(who, notice_id)
 
 
 @router.put(
@@ -163,8 +117,7 @@ async def amend(
         Doc, Body(openapi_examples={"amendment": {"value": {**NOTICE_EXAMPLE, "version": 1}}})
     ],
 ) -> Doc:
-    parsed = await volumes_of(request, body)
-    return await call(hub_of(request).amend, who, notice_id, body, parsed)
+    return await hub_of(request).amend(who, notice_id, body)
 
 
 @router.delete("/notices/{notice_id}", tags=["notices"], summary="Cancel a notice (issuer only)")
@@ -182,7 +135,7 @@ async def cancel(
         ),
     ] = None,
 ) -> Doc:
-    return await call(hub_of(request).cancel, who, notice_id, version, signature)
+    return await hub_of(request).cancel(who, notice_id, version, signature)
 
 
 @router.get(
@@ -191,7 +144,7 @@ async def cancel(
     summary="Who read the coordinates of your notice, which version, when",
 )
 async def notice_reads(request: Request, who: Who, notice_id: str) -> Doc:
-    return await call(hub_of(request).notice_reads, who, notice_id)
+    return await hub_of(request).notice_reads(who, notice_id)
 
 
 @router.post(
@@ -205,7 +158,7 @@ async def acknowledge(
     notice_id: str,
     body: Annotated[Doc, Body(openapi_examples={"ack": {"value": ACK_EXAMPLE}})],
 ) -> Doc:
-    return await change(request, hub_of(request).acknowledge_change, who, notice_id, body)
+    return await hub_of(request).acknowledge(who, notice_id, body)
 
 
 @router.get(
@@ -220,11 +173,10 @@ async def list_acks(
     state: str | None = STATE_LIST,
     include_superseded: bool = False,
 ) -> Doc:
-    return await call(
-        hub_of(request).list_acks,
+    return await hub_of(request).list_acks(
         who,
         role=role,
-        states=_states(state),
+        states=states(state),
         include_superseded=include_superseded,
     )
 
@@ -239,8 +191,7 @@ async def check(
     who: Who,
     body: Annotated[Doc, Body(openapi_examples={"check": {"value": NOTICE_EXAMPLE}})],
 ) -> Doc:
-    parsed = await volumes_of(request, body)
-    return await call(hub_of(request).check, who, body, parsed)
+    return await hub_of(request).check(who, body)
 
 
 @router.get("/conflicts", tags=["conflicts"], summary="Conflicts of your notices")
@@ -250,12 +201,12 @@ async def list_conflicts(
     state: str | None = STATE_LIST,
     notice: str | None = None,
 ) -> Doc:
-    return await call(hub_of(request).list_conflicts, who, states=_states(state), notice_id=notice)
+    return await hub_of(request).list_conflicts(who, states=states(state), notice_id=notice)
 
 
 @router.get("/conflicts/{conflict_id}", tags=["conflicts"], summary="One conflict")
 async def get_conflict(request: Request, who: Who, conflict_id: str) -> Doc:
-    return await call(hub_of(request).get_conflict, who, conflict_id)
+    return await hub_of(request).get_conflict(who, conflict_id)
 
 
 @router.post("/messages", status_code=201, tags=["hotline"], summary="Send a hotline message")
@@ -264,7 +215,7 @@ async def send_message(
     who: Who,
     body: Annotated[Doc, Body(openapi_examples={"urgent": {"value": MESSAGE_EXAMPLE}})],
 ) -> Doc:
-    return await call(hub_of(request).send_message, who, body)
+    return await hub_of(request).send_message(who, body)
 
 
 @router.get(
@@ -277,12 +228,12 @@ async def list_messages(
     who: Who,
     box: Literal["in", "out", "all"] = "all",
 ) -> Doc:
-    return await call(hub_of(request).list_messages, who, box=box)
+    return await hub_of(request).list_messages(who, box=box)
 
 
 @router.get("/messages/{message_id}", tags=["hotline"], summary="One message")
 async def get_message(request: Request, who: Who, message_id: str) -> Doc:
-    return await call(hub_of(request).get_message, who, message_id)
+    return await hub_of(request).get_message(who, message_id)
 
 
 @router.post(
@@ -291,4 +242,4 @@ async def get_message(request: Request, who: Who, message_id: str) -> Doc:
     summary="Mark a message read (recipients only); the sender gets a receipt",
 )
 async def mark_read(request: Request, who: Who, message_id: str) -> Doc:
-    return await call(hub_of(request).mark_read, who, message_id)
+    return await hub_of(request).mark_read(who, message_id)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from anyio import to_thread
 from fastapi import APIRouter, Body, Query, Request, WebSocket, WebSocketDisconnect
 
-from deconflict.api.routes import STATE_LIST, Who, _states, call
-from deconflict.service import Principal, ServiceError
-from deconflict.service.tactical import Tactical
+from deconflict.api.problems import status_of
+from deconflict.api.routes import STATE_LIST, Who, hub_of, states
+from deconflict.service import Hub, Principal, ServiceError
 
 __all__ = ["router"]
 
@@ -34,11 +33,6 @@ TRACKS_EXAMPLE = {
 }
 
 
-def tactical_of(app: Any) -> Tactical:
-    tactical: Tactical = app.state.tactical
-    return tactical
-
-
 @router.post(
     "/tracks",
     tags=["tactical"],
@@ -57,12 +51,12 @@ async def post_tracks(
     who: Who,
     body: Annotated[Any, Body(openapi_examples={"one aircraft": {"value": TRACKS_EXAMPLE}})],
 ) -> Doc:
-    return await call(tactical_of(request.app).ingest, who, body)
+    return await hub_of(request).report_tracks(who, body)
 
 
 @router.get("/tracks", tags=["tactical"], summary="Your own live tracks, as the hub holds them")
 async def get_tracks(request: Request, who: Who) -> Doc:
-    return tactical_of(request.app).my_tracks(who)
+    return await hub_of(request).my_tracks(who)
 
 
 @router.get("/alerts", tags=["tactical"], summary="Alerts that involve you (newest first)")
@@ -74,14 +68,12 @@ async def list_alerts(
     kind: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Doc:
-    return await call(
-        tactical_of(request.app).list_alerts, who, states=_states(state), kind=kind, limit=limit
-    )
+    return await hub_of(request).list_alerts(who, states=states(state), kind=kind, limit=limit)
 
 
 @router.get("/alerts/{alert_id}", tags=["tactical"], summary="One alert that involves you")
 async def get_alert(request: Request, who: Who, alert_id: str) -> Doc:
-    return await call(tactical_of(request.app).get_alert, who, alert_id)
+    return await hub_of(request).get_alert(who, alert_id)
 
 
 @router.post(
@@ -95,7 +87,7 @@ async def ack_alert(
     alert_id: str,
     body: Annotated[Any, Body(openapi_examples={"ack": {"value": {"comment": "visual"}}})] = None,
 ) -> Doc:
-    return await call(tactical_of(request.app).ack_alert, who, alert_id, body)
+    return await hub_of(request).ack_alert(who, alert_id, body)
 
 
 def _token_of(value: Any) -> str | None:
@@ -114,8 +106,7 @@ async def tracks_ws(ws: WebSocket) -> None:
     report, an array of reports or ``{"seq": n, "reports": [...]}``; each is
     answered with ``{"type": "result", "seq": n, "accepted": [...], "rejected": [...]}``.
     """
-    tactical = tactical_of(ws.app)
-    hub = tactical.hub
+    hub: Hub = ws.app.state.hub
     await ws.accept()
     who: Principal | None = None
     header = _token_of(ws.headers.get("authorization"))
@@ -158,10 +149,10 @@ async def tracks_ws(ws: WebSocket) -> None:
                 body = doc
             try:
                 hub.check_rate(who)
-                result = await to_thread.run_sync(tactical.ingest, who, body)
+                result = await hub.report_tracks(who, body)
             except ServiceError as exc:
                 await ws.send_json(
-                    {"type": "error", "seq": seq, "status": exc.status, "detail": exc.detail}
+                    {"type": "error", "seq": seq, "status": status_of(exc), "detail": exc.detail}
                 )
                 continue
             await ws.send_json({"type": "result", "seq": seq, **result})

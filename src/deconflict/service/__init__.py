@@ -1,7 +1,7 @@
 """Use cases of the hub: notify, amend, cancel, acknowledge, deliver, escalate, message.
 
 This package owns every business rule and every transaction; the HTTP API and
-the command line only translate to and from it.
+the command line only translate to and from it, through `Hub` and these names.
 """
 
 from deconflict.service.auth import Principal
@@ -16,9 +16,13 @@ from deconflict.service.errors import (
     StateConflict,
     Unauthorized,
 )
+from deconflict.service.event_types import EVENT_TYPES, EventType
 from deconflict.service.hub import Hub
+from deconflict.service.tactical import Tactical
 
 __all__ = [
+    "EVENT_TYPES",
+    "EventType",
     "Forbidden",
     "Hub",
     "Invalid",
@@ -29,5 +33,6 @@ __all__ = [
     "ServiceError",
     "StaleVersion",
     "StateConflict",
+    "Tactical",
     "Unauthorized",
 ]

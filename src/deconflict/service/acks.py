@@ -7,58 +7,73 @@ acknowledgements prove that the cancellation reached each addressee.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
 from typing import Any
 
+from deconflict.config import Settings
 from deconflict.ledger import statements
 from deconflict.service.auth import Principal
-from deconflict.service.core import Tx
-from deconflict.service.errors import Forbidden, Invalid, StaleVersion, StateConflict
-from deconflict.service.notices import NoticeOps
-from deconflict.service.views import ack_view
+from deconflict.service.errors import Forbidden, Invalid, NotFound, StaleVersion, StateConflict
+from deconflict.service.event_types import ACK_DELIVERED, ACK_OVERDUE, ACK_RECEIVED, AckDelivered
+from deconflict.service.keys import PartyKeys, take_signature
+from deconflict.service.ledger import Ledger
+from deconflict.service.parties import require_party
+from deconflict.service.tx import Tx
+from deconflict.service.views import ack_view, sees_notice
+from deconflict.service.writer import Change, Writer
+from deconflict.store import Repo, Row, Store
 
-__all__ = ["AckOps"]
+__all__ = ["ACK_STATES", "Acks", "visible_notice"]
 
 ACK_STATES = ("pending", "delivered", "acknowledged")
 
 
-class AckOps(NoticeOps):
-    def acknowledge(self, who: Principal, notice_id: str, body: Any) -> dict[str, Any]:
-        return self._write(self.acknowledge_change(who, notice_id, body))
+def visible_notice(repo: Repo, who: Principal, notice_id: str) -> Row:
+    """A notice `who` may see; not found otherwise (its existence is not disclosed)."""
+    row = repo.notices.get(notice_id)
+    if row is None or not sees_notice(who, row):
+        raise NotFound(f"no notice {notice_id!r} is visible to you")
+    return row
 
-    def acknowledge_change(
-        self, who: Principal, notice_id: str, body: Any
-    ) -> Callable[[Tx], dict[str, Any]]:
+
+class Acks:
+    def __init__(
+        self, settings: Settings, writer: Writer, store: Store, ledger: Ledger, keys: PartyKeys
+    ) -> None:
+        self.settings = settings
+        self.writer = writer
+        self.store = store
+        self.ledger = ledger
+        self.keys = keys
+
+    async def acknowledge(self, who: Principal, notice_id: str, body: Any) -> dict[str, Any]:
+        return await self.writer.run(self._prepare(who, notice_id, body))
+
+    def _prepare(self, who: Principal, notice_id: str, body: Any) -> Change[dict[str, Any]]:
         """Validate an acknowledgement; the change that records it."""
-        self.require_party(who, "acknowledge notices")
+        require_party(who, "acknowledge notices")
         if not isinstance(body, dict):
             raise Invalid([("", "must be a JSON object")])
-        body, signed_req = self.take_signature(body)
+        body, signed_req = take_signature(body)
         errs = [(k, "unknown field") for k in sorted(set(body) - {"version", "comment"})]
         version = body.get("version")
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             errs.append(("version", "is required: the version you acknowledge (integer >= 1)"))
         comment = body.get("comment")
-        if comment is not None and (
-            not isinstance(comment, str) or len(comment) > self.settings.max_message_chars
-        ):
-            errs.append(
-                (
-                    "comment",
-                    f"must be a string of at most {self.settings.max_message_chars} characters",
-                )
-            )
+        limit = self.settings.max_message_chars
+        if comment is not None and (not isinstance(comment, str) or len(comment) > limit):
+            errs.append(("comment", f"must be a string of at most {limit} characters"))
         if errs:
             raise Invalid(errs)
 
         wanted: int = version if isinstance(version, int) else 0
 
         def run(tx: Tx) -> dict[str, Any]:
-            row = self._visible_notice(tx.repo, who, notice_id)
+            row = visible_notice(tx.repo, who, notice_id)
             if row["issuer"] == who.party_id:
                 raise Forbidden("the issuer does not acknowledge its own notice")
             statement = statements.ack_statement(who.party_id, notice_id, wanted, comment)
-            signed = self._check_signed(tx, who, statement, signed_req)
+            signed = self.keys.check(tx, who, statement, signed_req)
             if row["state"] not in ("active", "cancelled"):
                 raise StateConflict(f"notice {notice_id} is {row['state']}")
             if wanted != row["version"]:
@@ -66,7 +81,7 @@ class AckOps(NoticeOps):
                     f"version {wanted} is not current; acknowledge version {row['version']}",
                     current_version=row["version"],
                 )
-            ack = tx.repo.get_ack(notice_id, wanted, who.party_id)
+            ack = tx.repo.acks.get(notice_id, wanted, who.party_id)
             if ack is None and row["state"] == "cancelled":
                 raise StateConflict(
                     f"notice {notice_id} was cancelled before you were an addressee; "
@@ -89,7 +104,7 @@ class AckOps(NoticeOps):
                     "comment": None,
                     "overdue_at": None,
                 }
-                tx.repo.insert_acks([ack])
+                tx.repo.acks.insert([ack])
             if ack["state"] == "acknowledged":
                 return ack_view(ack)  # idempotent: the first acknowledgement stands
             changes = {
@@ -98,9 +113,9 @@ class AckOps(NoticeOps):
                 "comment": comment,
                 "delivered_at": ack["delivered_at"] or tx.ts,
             }
-            tx.repo.update_ack(notice_id, wanted, who.party_id, **changes)
+            tx.repo.acks.update(notice_id, wanted, who.party_id, **changes)
             if ack["delivered_at"] is None:
-                self._log(
+                self.ledger.log(
                     tx,
                     "delivery",
                     notice_id=notice_id,
@@ -109,7 +124,7 @@ class AckOps(NoticeOps):
                     issuer=row["issuer"],
                     via="ack",
                 )
-            self._log(
+            self.ledger.log(
                 tx,
                 "ack",
                 notice_id=notice_id,
@@ -120,12 +135,12 @@ class AckOps(NoticeOps):
                 **signed,
             )
             done = {**ack, **changes}
-            tx.emit(row["issuer"], "ack_received", ack_view(done))
+            tx.emit(row["issuer"], ACK_RECEIVED, ack_view(done))
             return ack_view(done)
 
         return run
 
-    def list_acks(
+    async def listing(
         self,
         who: Principal,
         *,
@@ -135,33 +150,63 @@ class AckOps(NoticeOps):
         limit: int = 500,
     ) -> dict[str, Any]:
         """`role` "addressee": what `who` has to acknowledge; "issuer": answers to its notices."""
-        with self.store.read() as repo:
-            if who.is_admin:
-                rows = repo.list_acks(
-                    states=states, include_superseded=include_superseded, limit=limit
+        if who.is_admin:
+            mine: dict[str, str] = {}
+        elif role == "issuer":
+            mine = {"issuer": who.party_id}
+        else:
+            mine = {"addressee": who.party_id}
+
+        def read() -> list[Row]:
+            with self.store.read() as repo:
+                return repo.acks.find(
+                    **mine, states=states, include_superseded=include_superseded, limit=limit
                 )
-            elif role == "issuer":
-                rows = repo.list_acks(
-                    issuer=who.party_id,
-                    states=states,
-                    include_superseded=include_superseded,
-                    limit=limit,
-                )
-            else:
-                rows = repo.list_acks(
-                    addressee=who.party_id,
-                    states=states,
-                    include_superseded=include_superseded,
-                    limit=limit,
-                )
-        return {"acks": [ack_view(r) for r in rows]}
+
+        return {"acks": [ack_view(r) for r in await asyncio.to_thread(read)]}
+
+    # -- inside other changes ------------------------------------------------
+    def mark_delivered(
+        self, tx: Tx, party: str, versions: list[tuple[str, int]], via: str = "stream"
+    ) -> None:
+        """`party` was handed these notice versions: their pending acks become delivered."""
+        keys = sorted({(n, v, party) for n, v in versions})
+        due = [
+            a for a in tx.repo.acks.by_key(keys) if a["state"] == "pending" and not a["superseded"]
+        ]
+        if not due:
+            return
+        due.sort(key=lambda a: (a["notice_id"], a["version"]))
+        tx.repo.acks.mark_delivered([(a["notice_id"], a["version"], party) for a in due], tx.ts)
+        for a in due:
+            self.ledger.log(
+                tx,
+                "delivery",
+                notice_id=a["notice_id"],
+                version=a["version"],
+                party=party,
+                issuer=a["issuer"],
+                via=via,
+            )
+            tx.emit(
+                a["issuer"],
+                ACK_DELIVERED,
+                AckDelivered(
+                    notice_id=a["notice_id"],
+                    version=a["version"],
+                    addressee=party,
+                    delivered_at=tx.ts,
+                ),
+            )
 
     def escalate_due(self, tx: Tx) -> int:
         """Send `ack_overdue` once per (version, addressee) past its deadline."""
-        due = tx.repo.due_acks(tx.ts)
+        due = tx.repo.acks.due(tx.ts)
         for ack in due:
-            tx.repo.update_ack(ack["notice_id"], ack["version"], ack["addressee"], overdue_at=tx.ts)
-            self._log(
+            tx.repo.acks.update(
+                ack["notice_id"], ack["version"], ack["addressee"], overdue_at=tx.ts
+            )
+            self.ledger.log(
                 tx,
                 "ack_overdue",
                 notice_id=ack["notice_id"],
@@ -171,6 +216,6 @@ class AckOps(NoticeOps):
                 deadline=ack["deadline"],
             )
             view = ack_view({**ack, "overdue_at": tx.ts})
-            tx.emit(ack["issuer"], "ack_overdue", view)
-            tx.emit(ack["addressee"], "ack_overdue", view)
+            tx.emit(ack["issuer"], ACK_OVERDUE, view)
+            tx.emit(ack["addressee"], ACK_OVERDUE, view)
         return len(due)

@@ -1,10 +1,11 @@
-"""Errors of the service layer, each mapped to one HTTP status by the API.
+"""Errors of the service layer: what went wrong, in words a party can act on.
 
-They carry what RFC 9457 problem details need, so the HTTP layer translates
-without knowing any rule.
+They carry a title and a stable slug (RFC 9457 problem details need both), and for
+invalid input the path of each bad field; which HTTP status each one is belongs to the
+API (`deconflict.api.problems.STATUS`).
 """
 
-# The classes are named after the HTTP statuses they map to, not "...Error".
+# The classes are named after what happened, not "...Error".
 # ruff: noqa: N818
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ FieldProblem = tuple[str, str]  # (JSON path in the request document, message)
 
 
 class ServiceError(Exception):
-    status = 400
     title = "Bad request"
     slug = "bad-request"
 
@@ -44,25 +44,21 @@ class ServiceError(Exception):
 
 
 class Unauthorized(ServiceError):
-    status = 401
     title = "Unauthorized"
     slug = "unauthorized"
 
 
 class Forbidden(ServiceError):
-    status = 403
     title = "Forbidden"
     slug = "forbidden"
 
 
 class NotFound(ServiceError):
-    status = 404
     title = "Not found"
     slug = "not-found"
 
 
 class StateConflict(ServiceError):
-    status = 409
     title = "Conflict with the current state"
     slug = "state-conflict"
 
@@ -82,7 +78,6 @@ class QuotaExceeded(StateConflict):
 
 
 class Invalid(ServiceError):
-    status = 422
     title = "Invalid document"
     slug = "invalid"
 
@@ -95,7 +90,6 @@ class Invalid(ServiceError):
 
 
 class RateLimited(ServiceError):
-    status = 429
     title = "Too many requests"
     slug = "rate-limited"
 

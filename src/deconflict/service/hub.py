@@ -1,95 +1,224 @@
-"""`Hub`: the service facade the HTTP API, the CLI and the benchmarks use."""
+"""`Hub`: the service facade the HTTP API, the CLI and the benchmarks use.
+
+It builds the parts and starts and stops them; every use case is one awaitable call
+(`await hub.notify(who, body)`) on the part that owns it. The parts, each given only
+the collaborators it needs:
+
+    Writer        the one writer: group commit, transactions, in-memory undo
+    NoticeIndex   the strategic index of active notices (changed inside changes)
+    Parties       directory, registration, tokens
+    Ledger        the Merkle log every change is appended to; heads, proofs, evidence
+    PartyKeys     party keys and the signatures they make
+    Conflicts     conflicts opened, updated and resolved by notice changes
+    Acks          acknowledgements, deliveries, escalation of missed deadlines
+    Notices       notify, amend, cancel, expire, dry run, audited reads
+    Messages      the hotline, with receipts
+    Events        the outbox: polls, live streams, hand-overs
+    Tactical      tracks, screening, alerts
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import AsyncGenerator, Callable
+from datetime import datetime
 from typing import Any
 
-from deconflict.service.auth import Principal
-from deconflict.service.core import Tx
-from deconflict.service.messages import MessageOps
-from deconflict.store import Row, parse_ts
+from deconflict.config import Settings
+from deconflict.geo import Limits
+from deconflict.service.acks import Acks
+from deconflict.service.auth import Principal, RateLimiter
+from deconflict.service.broker import Broker
+from deconflict.service.conflicts import Conflicts
+from deconflict.service.index import NoticeIndex
+from deconflict.service.keys import PartyKeys
+from deconflict.service.ledger import Ledger
+from deconflict.service.ledger_log import HubLedger, hub_key_path
+from deconflict.service.messages import Messages
+from deconflict.service.notices import Notices
+from deconflict.service.parsers import VolumeParsers
+from deconflict.service.parties import Parties
+from deconflict.service.stream import Events, Page
+from deconflict.service.tactical import Tactical
+from deconflict.service.tx import Tx
+from deconflict.service.writer import Writer
+from deconflict.store import SqliteStore, Store
+from deconflict.strategic import KINDS, BufferPolicy, Buffers
+from deconflict.utc import utcnow
 
 __all__ = ["Hub"]
 
-_NOTICE_EVENTS = ("notice_received", "notice_updated")
+log = logging.getLogger("deconflict.service")
+Doc = dict[str, Any]
 
 
-def _event(row: Row) -> dict[str, Any]:
-    return {
-        "id": row["seq"],
-        "type": row["type"],
-        "time": row["created_at"],
-        "data": json.loads(row["data"]),
-    }
-
-
-class Hub(MessageOps):
-    # -- the event outbox ----------------------------------------------------
-    def events_after(self, who: Principal, after: int, limit: int = 200) -> list[dict[str, Any]]:
-        return [_event(r) for r in self._outbox(who, after, limit)]
-
-    def events_with_json(
-        self, who: Principal, after: int, limit: int = 200
-    ) -> list[tuple[dict[str, Any], str]]:
-        """`events_after`, each with its JSON text (what a stream sends, never re-encoded)."""
-        return [
-            (
-                _event(r),
-                f'{{"id":{r["seq"]},"type":{json.dumps(r["type"])},'
-                f'"time":{json.dumps(r["created_at"])},"data":{r["data"]}}}',
+class Hub:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store | None = None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.store = (
+            store
+            if store is not None
+            else SqliteStore(settings.db_path, checkpoint_interval_s=settings.wal_checkpoint_s)
+        )
+        self.clock = clock
+        self.broker = Broker()
+        self.writer = Writer(
+            self.store, clock, batch_max=settings.write_batch_max, on_woken=self.broker.publish
+        )
+        policy = BufferPolicy(
+            default=Buffers(
+                settings.lateral_buffer_m, settings.vertical_buffer_m, settings.time_buffer_s
             )
-            for r in self._outbox(who, after, limit)
-        ]
+        )
+        self.index = NoticeIndex(policy, self.writer.lock)
+        self.parsers = VolumeParsers(
+            settings.volume_parser_processes,
+            Limits(max_vertices=settings.max_vertices, max_volumes=settings.max_volumes_per_notice),
+            # the covers the index will ask for: a volume's own, and the query's reach
+            reaches=sorted({0.0, *(policy.widest_for(k).lateral_m for k in KINDS)}),
+        )
+        self.parties = Parties(
+            self.writer,
+            RateLimiter(settings.rate_per_s, settings.rate_burst),
+            settings.admin_token,
+        )
+        self.ledger = Ledger(
+            self.writer,
+            self.store,
+            HubLedger(hub_key_path(settings.db_path)),
+            clock,
+            enabled=settings.ledger_enabled,
+        )
+        # The registration itself is logged first, then the notices it is owed.
+        self.parties.on_registered.append(self._log_registration)
+        self.keys = PartyKeys(self.writer, self.store, self.parties, self.ledger)
+        self.conflicts = Conflicts(self.store, self.ledger)
+        self.acks = Acks(settings, self.writer, self.store, self.ledger, self.keys)
+        self.notices = Notices(
+            settings,
+            writer=self.writer,
+            store=self.store,
+            index=self.index,
+            parties=self.parties,
+            parsers=self.parsers,
+            ledger=self.ledger,
+            keys=self.keys,
+            conflicts=self.conflicts,
+            acks=self.acks,
+            clock=clock,
+        )
+        self.messages = Messages(settings, self.writer, self.store, self.parties, self.ledger)
+        self._stop = threading.Event()
+        self.events = Events(
+            settings,
+            writer=self.writer,
+            store=self.store,
+            broker=self.broker,
+            notices=self.notices,
+            acks=self.acks,
+            messages=self.messages,
+            closing=self._stop.is_set,
+        )
+        self.tactical = Tactical(
+            settings.tactical,
+            writer=self.writer,
+            store=self.store,
+            index=self.index,
+            ledger=self.ledger,
+            clock=clock,
+        )
+        self._sweeper: threading.Thread | None = None
+        self._tactical_started = False
 
-    def _outbox(self, who: Principal, after: int, limit: int) -> list[Row]:
-        with self.store.read_one() as repo:
-            return repo.events_after(who.party_id, after, limit)
+    def _log_registration(self, tx: Tx, party_id: str, name: str) -> None:
+        self.ledger.log(tx, "party_registered", party=party_id, name=name)
 
-    def events_delivered(self, who: Principal, events: list[dict[str, Any]]) -> None:
-        """Record what a stream or a poll handed over: deliveries and coordinate reads."""
-        change = self.events_delivered_change(who, events)
-        if change is not None:
-            self._write(change)
+    # -- lifecycle -----------------------------------------------------------
+    def start(
+        self,
+        *,
+        sweep: bool = True,
+        tactical: bool = False,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        """Migrate, rebuild what lives in memory, start the writer and background work.
 
-    def events_delivered_change(
-        self, who: Principal, events: list[dict[str, Any]]
-    ) -> Callable[[Tx], None] | None:
-        """The change recording a hand-over, or None when there is nothing to record."""
-        if who.is_admin:
-            return None
-        notices = [e["data"] for e in events if e["type"] in _NOTICE_EVENTS]
-        handed = [
-            (e["data"]["id"], e["data"]["version"])
-            for e in events
-            if e["type"] in _NOTICE_EVENTS or e["type"] == "notice_cancelled"
-        ]
-        messages = [e["data"]["id"] for e in events if e["type"] == "message_received"]
-        if not handed and not messages:
-            return None
-
-        def run(tx: Tx) -> None:
-            tx.repo.record_reads(
-                [
-                    {
-                        "notice_id": n["id"],
-                        "version": n["version"],
-                        "party_id": who.party_id,
-                        "via": "events",
-                        "read_at": tx.ts,
-                    }
-                    for n in notices
-                ]
+        `sweep`: escalation, expiry and head signing; `tactical`: the screening loop;
+        `loop`: the event loop the parser processes answer through.
+        """
+        self._stop.clear()
+        if loop is not None:
+            self.parsers.start(loop)  # they import while the index is rebuilt
+        self.store.migrate()
+        self._load()
+        self.writer.start()
+        if sweep:
+            self._sweeper = threading.Thread(
+                target=self._sweep_loop, name="hub-sweeper", daemon=True
             )
-            if handed:
-                self._mark_delivered(tx, who.party_id, handed)
-            if messages:
-                self._messages_delivered(tx, who, messages)
+            self._sweeper.start()
+            if self.settings.ledger_head_interval_s > 0:
+                self.ledger.start_heads(self.settings.ledger_head_interval_s)
+        if tactical:
+            self.tactical.start()
+            self._tactical_started = True
 
-        return run
+    def close(self) -> None:
+        self._stop.set()
+        if self._tactical_started:
+            self.tactical.close()
+            self._tactical_started = False
+        self.ledger.close()
+        if self._sweeper is not None:
+            self._sweeper.join(timeout=10)
+            self._sweeper = None
+        self.writer.close()
+        self.parsers.close()
+        self.store.close()
+
+    def __enter__(self) -> Hub:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def closing(self) -> bool:
+        return self._stop.is_set()
+
+    def _load(self) -> None:
+        """Rebuild what lives in memory (party cache, strategic index, ledger border)."""
+        started = time.perf_counter()
+        with self.store.read() as repo:
+            self.parties.load(repo)
+            self.index.load(repo, self.settings.index_load_processes)
+            self.ledger.open(repo)
+        self.index.load_seconds = time.perf_counter() - started
+        log.info(
+            "loaded %d parties and %d active notices in %.1f s",
+            len(self.parties),
+            len(self.index),
+            self.index.load_seconds,
+        )
 
     # -- the background sweep ------------------------------------------------
+    def _sweep_loop(self) -> None:
+        while not self._stop.wait(self.settings.sweep_interval_s):
+            try:
+                self.sweep()
+            except Exception:  # a failed sweep is retried next tick, never fatal
+                log.exception("sweep failed")
+
     def sweep(self) -> dict[str, int]:
         """Escalate overdue acknowledgements and expire ended notices.
 
@@ -98,9 +227,155 @@ class Hub(MessageOps):
         """
 
         def run(tx: Tx) -> dict[str, int]:
-            return {"overdue": self.escalate_due(tx), "expired": self.expire_due(tx)}
+            return {"overdue": self.acks.escalate_due(tx), "expired": self.notices.expire_due(tx)}
 
-        return self._write(run)
+        return self.writer.submit(run)
 
-    def event_time(self, event: dict[str, Any]) -> float:
-        return parse_ts(event["time"]).timestamp()
+    async def ready(self) -> dict[str, Any]:
+        def last_seq() -> int:
+            with self.store.read() as repo:
+                return repo.events.last_seq()
+
+        return {
+            "status": "ok",
+            "store": self.store.describe(),
+            "parties": len(self.parties),
+            "active_notices": len(self.index),
+            "last_event_id": await asyncio.to_thread(last_seq),
+            "index_load_s": round(self.index.load_seconds, 3),
+            "write_batches": dict(self.writer.stats),
+            "volume_parsers": self.parsers.status(),
+        }
+
+    # -- the use cases, one awaitable each -----------------------------------
+    # Principals (cheap and in memory: no await).
+    def authenticate(self, token: str | None) -> Principal:
+        return self.parties.authenticate(token)
+
+    def check_rate(self, who: Principal) -> None:
+        self.parties.check_rate(who)
+
+    async def register_party(self, who: Principal, body: Any) -> Doc:
+        return await self.parties.register(who, body)
+
+    async def list_parties(self, who: Principal) -> Doc:
+        return {"parties": self.parties.listing()}
+
+    # Notices and acknowledgements.
+    async def notify(self, who: Principal, body: Any) -> Doc:
+        return await self.notices.notify(who, body)
+
+    async def amend(self, who: Principal, notice_id: str, body: Any) -> Doc:
+        return await self.notices.amend(who, notice_id, body)
+
+    async def cancel(
+        self, who: Principal, notice_id: str, version: int | None, signature: str | None
+    ) -> Doc:
+        return await self.notices.cancel(who, notice_id, version, signature)
+
+    async def check(self, who: Principal, body: Any) -> Doc:
+        return await self.notices.check(who, body)
+
+    async def get_notice(self, who: Principal, notice_id: str) -> Doc:
+        return await self.notices.get(who, notice_id)
+
+    async def list_notices(
+        self,
+        who: Principal,
+        *,
+        states: list[str] | None,
+        issuer: str | None,
+        limit: int,
+        after: str | None,
+    ) -> Doc:
+        return await self.notices.listing(
+            who, states=states, issuer=issuer, limit=limit, after=after
+        )
+
+    async def notice_reads(self, who: Principal, notice_id: str) -> Doc:
+        return await self.notices.reads(who, notice_id)
+
+    async def acknowledge(self, who: Principal, notice_id: str, body: Any) -> Doc:
+        return await self.acks.acknowledge(who, notice_id, body)
+
+    async def list_acks(
+        self, who: Principal, *, role: str, states: list[str] | None, include_superseded: bool
+    ) -> Doc:
+        return await self.acks.listing(
+            who, role=role, states=states, include_superseded=include_superseded
+        )
+
+    # Conflicts.
+    async def list_conflicts(
+        self, who: Principal, *, states: list[str] | None, notice_id: str | None
+    ) -> Doc:
+        return await self.conflicts.listing(who, states=states, notice_id=notice_id)
+
+    async def get_conflict(self, who: Principal, conflict_id: str) -> Doc:
+        return await self.conflicts.get(who, conflict_id)
+
+    # The hotline.
+    async def send_message(self, who: Principal, body: Any) -> Doc:
+        return await self.messages.send(who, body)
+
+    async def list_messages(self, who: Principal, *, box: str) -> Doc:
+        return await self.messages.listing(who, box=box)
+
+    async def get_message(self, who: Principal, message_id: str) -> Doc:
+        return await self.messages.get(who, message_id)
+
+    async def mark_read(self, who: Principal, message_id: str) -> Doc:
+        return await self.messages.mark_read(who, message_id)
+
+    # Events.
+    async def poll_events(self, who: Principal, after: int, limit: int) -> Doc:
+        return await self.events.poll(who, after, limit)
+
+    def stream_events(self, who: Principal, after: int) -> AsyncGenerator[Page, None]:
+        return self.events.stream(who, after)
+
+    # The ledger and party keys.
+    async def ledger_key(self) -> Doc:
+        return self.ledger.key()
+
+    async def ledger_head(self) -> Doc:
+        return await self.ledger.head()
+
+    async def ledger_heads(self, limit: int) -> Doc:
+        return await self.ledger.heads(limit)
+
+    async def ledger_entries(self, who: Principal, start: int, end: int | None) -> Doc:
+        return await self.ledger.entries(who, start, end)
+
+    async def inclusion_proof(self, index: int, tree_size: int | None) -> Doc:
+        return await self.ledger.inclusion_proof(index, tree_size)
+
+    async def consistency_proof(self, first: int, second: int | None) -> Doc:
+        return await self.ledger.consistency_proof(first, second)
+
+    async def evidence(self, who: Principal, notice_id: str) -> Doc:
+        return await self.ledger.evidence(who, notice_id)
+
+    async def set_party_key(self, who: Principal, party_id: str, body: Any) -> Doc:
+        return await self.keys.set_key(who, party_id, body)
+
+    async def party_keys(self, who: Principal, party_id: str) -> Doc:
+        return await self.keys.keys_of(who, party_id)
+
+    # Tactical.
+    async def report_tracks(self, who: Principal, body: Any) -> Doc:
+        return await self.tactical.ingest(who, body)
+
+    async def my_tracks(self, who: Principal) -> Doc:
+        return self.tactical.my_tracks(who)
+
+    async def list_alerts(
+        self, who: Principal, *, states: list[str] | None, kind: str | None, limit: int
+    ) -> Doc:
+        return await self.tactical.list_alerts(who, states=states, kind=kind, limit=limit)
+
+    async def get_alert(self, who: Principal, alert_id: str) -> Doc:
+        return await self.tactical.get_alert(who, alert_id)
+
+    async def ack_alert(self, who: Principal, alert_id: str, body: Any) -> Doc:
+        return await self.tactical.ack_alert(who, alert_id, body)

@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection
 
 from deconflict.ledger import canonical_json, merkle, tree
 from deconflict.ledger.keys import SignedTreeHead, key_id, load_or_create_key, public_raw
 from deconflict.service.errors import StateConflict
-from deconflict.store import ledger_schema as ls
+from deconflict.store import EntryRow
+from deconflict.store.repos import LedgerRepo
 
 __all__ = ["PUBLIC_TYPES", "HubLedger", "LedgerDamaged", "concerns", "hub_key_path", "refs_of"]
 
@@ -104,7 +104,7 @@ def _border(size: int) -> list[tuple[int, int]]:
     return out
 
 
-def _with_nodes(conn: Connection, compute: Callable[[tree.NodeReader], T]) -> T:
+def _with_nodes(rows: LedgerRepo, compute: Callable[[tree.NodeReader], T]) -> T:
     """Run a tree computation twice: once to learn which nodes it reads, once with them.
 
     The recursion's shape depends only on sizes and indices, never on hash values, so the
@@ -117,7 +117,7 @@ def _with_nodes(conn: Connection, compute: Callable[[tree.NodeReader], T]) -> T:
         return _DUMMY
 
     compute(record)
-    found = ls.nodes(conn, wanted)
+    found = rows.nodes(wanted)
 
     def read(level: int, index: int) -> bytes:
         try:
@@ -138,10 +138,10 @@ class HubLedger:
         self._key: Ed25519PrivateKey | None = None
         self.frontier = merkle.Frontier()
         self.appended = 0  # entries appended by this process (statistics)
-        self._pending: list[ls.EntryRow] = []  # appended in this batch, not yet stored
+        self._pending: list[EntryRow] = []  # appended in this batch, not yet stored
 
     # -- start-up ------------------------------------------------------------
-    def open(self, conn: Connection) -> None:
+    def open(self, rows: LedgerRepo) -> None:
         """Load (or create, mode 0600) the hub key; rebuild the frontier from stored nodes."""
         if self._key is None:
             created = not self.key_path.exists()
@@ -151,9 +151,9 @@ class HubLedger:
             mode = stat.S_IMODE(os.stat(self.key_path).st_mode)
             if mode & 0o077:
                 os.chmod(self.key_path, 0o600)
-        size = ls.entry_count(conn)
+        size = rows.size()
         border = _border(size)
-        found = ls.nodes(conn, border)
+        found = rows.nodes(border)
         missing = [n for n in border if n not in found]
         if missing:
             raise RuntimeError(f"the ledger's stored border is incomplete: {missing} missing")
@@ -189,12 +189,12 @@ class HubLedger:
 
         on_undo(undo)
         self._pending.append(
-            ls.EntryRow(index, str(entry["type"]), data, leaf, created[1:], refs_of(entry))
+            EntryRow(index, str(entry["type"]), data, leaf, created[1:], refs_of(entry))
         )
         self.appended += 1
         return index
 
-    def flush(self, conn: Connection) -> None:
+    def flush(self, rows: LedgerRepo) -> None:
         """Store the entries appended since the last flush (before the batch's COMMIT).
 
         Their indices and the in-memory frontier are settled at `append`; only the rows
@@ -202,40 +202,36 @@ class HubLedger:
         rolled back to its savepoint takes its entries out of the queue (`undo`).
         """
         if self._pending:
-            ls.append_entries(conn, self._pending)
+            rows.append(self._pending)
             self._pending.clear()
 
     # -- reads (from a committed snapshot) ------------------------------------
     @staticmethod
-    def size(conn: Connection) -> int:
-        return ls.entry_count(conn)
-
-    @staticmethod
-    def root(conn: Connection, size: int) -> bytes:
+    def root(rows: LedgerRepo, size: int) -> bytes:
         if size == 0:
             return _EMPTY_ROOT
-        return _with_nodes(conn, lambda read: tree.subtree_root(read, 0, size))
+        return _with_nodes(rows, lambda read: tree.subtree_root(read, 0, size))
 
     def sign_head(self, size: int, root: bytes, timestamp: str) -> SignedTreeHead:
         return SignedTreeHead.sign(self.key, size, root, timestamp)
 
-    def head(self, conn: Connection, timestamp: str) -> SignedTreeHead:
-        size = self.size(conn)
-        return self.sign_head(size, self.root(conn, size), timestamp)
+    def head(self, rows: LedgerRepo, timestamp: str) -> SignedTreeHead:
+        size = rows.size()
+        return self.sign_head(size, self.root(rows, size), timestamp)
 
     @staticmethod
-    def inclusion(conn: Connection, index: int, size: int) -> list[bytes]:
-        return _with_nodes(conn, lambda read: tree.inclusion_proof(read, index, size))
+    def inclusion(rows: LedgerRepo, index: int, size: int) -> list[bytes]:
+        return _with_nodes(rows, lambda read: tree.inclusion_proof(read, index, size))
 
     @staticmethod
-    def inclusions(conn: Connection, indices: Sequence[int], size: int) -> list[list[bytes]]:
+    def inclusions(rows: LedgerRepo, indices: Sequence[int], size: int) -> list[list[bytes]]:
         """Inclusion proofs of several entries against one tree size, in one query."""
         return _with_nodes(
-            conn, lambda read: [tree.inclusion_proof(read, i, size) for i in indices]
+            rows, lambda read: [tree.inclusion_proof(read, i, size) for i in indices]
         )
 
     @staticmethod
-    def consistency(conn: Connection, first: int, second: int) -> list[bytes]:
+    def consistency(rows: LedgerRepo, first: int, second: int) -> list[bytes]:
         if first == second:
             return []
-        return _with_nodes(conn, lambda read: tree.consistency_proof(read, first, second))
+        return _with_nodes(rows, lambda read: tree.consistency_proof(read, first, second))

@@ -2,52 +2,76 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from deconflict.service.acks import AckOps
+from deconflict.config import Settings
 from deconflict.service.auth import Principal
-from deconflict.service.core import Tx, must
 from deconflict.service.documents import parse_message
 from deconflict.service.errors import Forbidden, Invalid, NotFound
+from deconflict.service.event_types import (
+    MESSAGE_DELIVERED,
+    MESSAGE_READ,
+    MESSAGE_RECEIVED,
+    MessageDelivered,
+    MessageRead,
+)
 from deconflict.service.ids import new_id
+from deconflict.service.ledger import Ledger
+from deconflict.service.parties import Parties, require_party
+from deconflict.service.tx import Tx, must
 from deconflict.service.views import message_view, sees_notice
-from deconflict.store import Repo, Row
+from deconflict.service.writer import Writer
+from deconflict.store import Repo, Row, Store
 
-__all__ = ["MessageOps"]
+__all__ = ["Messages"]
 
 
-class MessageOps(AckOps):
-    def _check_ref(self, repo: Repo, who: Principal, ref_type: str, ref_id: str) -> None:
-        """A message may only point at something its sender can see."""
-        ok = True
-        if ref_type == "notice":
-            n = repo.get_notice(ref_id)
-            ok = n is not None and sees_notice(who, n)
-        elif ref_type == "conflict":
-            c = repo.get_conflict(ref_id)
-            ok = c is not None and who.party_id in (c["issuer_a"], c["issuer_b"])
-        elif ref_type == "message":
-            m = repo.get_message(ref_id)
-            ok = m is not None and self._sees_message(repo, who, m)
-        if not ok:
-            raise Invalid([("ref.id", f"no {ref_type} {ref_id!r} is visible to you")])
+def _sees_message(repo: Repo, who: Principal, m: Row) -> bool:
+    if who.is_admin or m["sender"] == who.party_id:
+        return True
+    return any(r["party_id"] == who.party_id for r in repo.messages.receipts([m["id"]]))
 
-    @staticmethod
-    def _sees_message(repo: Repo, who: Principal, m: Row) -> bool:
-        if who.is_admin or m["sender"] == who.party_id:
-            return True
-        return any(r["party_id"] == who.party_id for r in repo.message_receipts([m["id"]]))
 
-    def send_message(self, who: Principal, body: Any) -> dict[str, Any]:
-        self.require_party(who, "send hotline messages")
+def _check_ref(repo: Repo, who: Principal, ref_type: str, ref_id: str) -> None:
+    """A message may only point at something its sender can see."""
+    ok = True
+    if ref_type == "notice":
+        n = repo.notices.get(ref_id)
+        ok = n is not None and sees_notice(who, n)
+    elif ref_type == "conflict":
+        c = repo.conflicts.get(ref_id)
+        ok = c is not None and who.party_id in (c["issuer_a"], c["issuer_b"])
+    elif ref_type == "message":
+        m = repo.messages.get(ref_id)
+        ok = m is not None and _sees_message(repo, who, m)
+    if not ok:
+        raise Invalid([("ref.id", f"no {ref_type} {ref_id!r} is visible to you")])
+
+
+class Messages:
+    def __init__(
+        self, settings: Settings, writer: Writer, store: Store, parties: Parties, ledger: Ledger
+    ) -> None:
+        self.settings = settings
+        self.writer = writer
+        self.store = store
+        self.parties = parties
+        self.ledger = ledger
+
+    async def send(self, who: Principal, body: Any) -> dict[str, Any]:
+        require_party(who, "send hotline messages")
         doc = parse_message(
-            body, settings=self.settings, known_parties=self._parties, sender=who.party_id
+            body,
+            settings=self.settings,
+            known_parties=self.parties.directory,
+            sender=who.party_id,
         )
         message_id = new_id("m")
 
         def run(tx: Tx) -> dict[str, Any]:
             if doc.ref_type and doc.ref_id:
-                self._check_ref(tx.repo, who, doc.ref_type, doc.ref_id)
+                _check_ref(tx.repo, who, doc.ref_type, doc.ref_id)
             row = {
                 "id": message_id,
                 "sender": who.party_id,
@@ -58,9 +82,9 @@ class MessageOps(AckOps):
                 "ref_id": doc.ref_id,
                 "created_at": tx.ts,
             }
-            tx.repo.insert_message(row, doc.to)
+            tx.repo.messages.insert(row, doc.to)
             ref = {"type": doc.ref_type, "id": doc.ref_id} if doc.ref_type and doc.ref_id else None
-            self._log(
+            self.ledger.log(
                 tx,
                 "message",
                 message_id=message_id,
@@ -76,20 +100,19 @@ class MessageOps(AckOps):
                 for p in sorted(doc.to)
             ]
             for p in doc.to:
-                tx.emit(p, "message_received", message_view(row, receipts, Principal(p)))
+                tx.emit(p, MESSAGE_RECEIVED, message_view(row, receipts, Principal(p)))
             return message_view(row, receipts, who)
 
-        return self._write(run)
+        return await self.writer.run(run)
 
-    def _deliver_messages(self, who: Principal, message_ids: list[str]) -> None:
-        def run(tx: Tx) -> None:
-            self._messages_delivered(tx, who, message_ids)
-
+    # -- receipts ------------------------------------------------------------
+    async def _deliver(self, who: Principal, message_ids: list[str]) -> None:
         if message_ids and not who.is_admin:
-            self._write(run)
+            await self.writer.run(lambda tx: self.delivered(tx, who, message_ids))
 
-    def _messages_delivered(self, tx: Tx, who: Principal, message_ids: list[str]) -> None:
-        for r in tx.repo.message_receipts(message_ids):
+    def delivered(self, tx: Tx, who: Principal, message_ids: list[str]) -> None:
+        """Inside a change: `who` was handed these messages (its delivery receipts)."""
+        for r in tx.repo.messages.receipts(message_ids):
             if r["party_id"] == who.party_id and r["delivered_at"] is None:
                 self._receipt(tx, r["message_id"], who.party_id, "delivered")
 
@@ -97,14 +120,14 @@ class MessageOps(AckOps):
         values = {f"{what}_at": tx.ts}
         if what == "read":
             current = next(
-                r for r in tx.repo.message_receipts([message_id]) if r["party_id"] == party
+                r for r in tx.repo.messages.receipts([message_id]) if r["party_id"] == party
             )
             if current["delivered_at"] is None:
                 values["delivered_at"] = tx.ts
-        tx.repo.update_receipt(message_id, party, **values)
-        m = must(tx.repo.get_message(message_id))
+        tx.repo.messages.update_receipt(message_id, party, **values)
+        m = must(tx.repo.messages.get(message_id))
         if what == "read" and "delivered_at" in values:
-            self._log(
+            self.ledger.log(
                 tx,
                 "message_receipt",
                 message_id=message_id,
@@ -112,7 +135,7 @@ class MessageOps(AckOps):
                 receipt="delivered",
                 **{"from": m["sender"]},
             )
-        self._log(
+        self.ledger.log(
             tx,
             "message_receipt",
             message_id=message_id,
@@ -120,21 +143,32 @@ class MessageOps(AckOps):
             receipt=what,
             **{"from": m["sender"]},
         )
-        tx.emit(
-            m["sender"],
-            f"message_{what}",
-            {"message_id": message_id, "party": party, f"{what}_at": tx.ts},
-        )
-
-    def list_messages(self, who: Principal, *, box: str, limit: int = 200) -> dict[str, Any]:
-        with self.store.read() as repo:
-            rows = repo.list_messages(
-                who.party_id,
-                inbound=box in ("in", "all"),
-                outbound=box in ("out", "all"),
-                limit=limit,
+        if what == "read":
+            tx.emit(
+                m["sender"],
+                MESSAGE_READ,
+                MessageRead(message_id=message_id, party=party, read_at=tx.ts),
             )
-            receipts = repo.message_receipts([r["id"] for r in rows])
+        else:
+            tx.emit(
+                m["sender"],
+                MESSAGE_DELIVERED,
+                MessageDelivered(message_id=message_id, party=party, delivered_at=tx.ts),
+            )
+
+    # -- reads ---------------------------------------------------------------
+    async def listing(self, who: Principal, *, box: str, limit: int = 200) -> dict[str, Any]:
+        def read() -> tuple[list[Row], list[Row]]:
+            with self.store.read() as repo:
+                found = repo.messages.find(
+                    who.party_id,
+                    inbound=box in ("in", "all"),
+                    outbound=box in ("out", "all"),
+                    limit=limit,
+                )
+                return found, repo.messages.receipts([r["id"] for r in found])
+
+        found, receipts = await asyncio.to_thread(read)
         by_msg: dict[str, list[Row]] = {}
         for r in receipts:
             by_msg.setdefault(r["message_id"], []).append(r)
@@ -143,37 +177,43 @@ class MessageOps(AckOps):
             for r in receipts
             if r["party_id"] == who.party_id and r["delivered_at"] is None
         ]
-        self._deliver_messages(who, undelivered)
+        await self._deliver(who, undelivered)
         if undelivered:
+            for r in await asyncio.to_thread(self._receipts, undelivered):
+                by_msg[r["message_id"]] = [
+                    r if x["party_id"] == r["party_id"] else x for x in by_msg[r["message_id"]]
+                ]
+        return {"messages": [message_view(r, by_msg.get(r["id"], []), who) for r in found]}
+
+    def _receipts(self, message_ids: list[str]) -> list[Row]:
+        with self.store.read() as repo:
+            return repo.messages.receipts(message_ids)
+
+    async def get(self, who: Principal, message_id: str) -> dict[str, Any]:
+        def read() -> Row:
             with self.store.read() as repo:
-                for r in repo.message_receipts(undelivered):
-                    by_msg[r["message_id"]] = [
-                        r if x["party_id"] == r["party_id"] else x for x in by_msg[r["message_id"]]
-                    ]
-        return {"messages": [message_view(r, by_msg.get(r["id"], []), who) for r in rows]}
+                m = repo.messages.get(message_id)
+                if m is None or not _sees_message(repo, who, m):
+                    raise NotFound(f"no message {message_id!r} is visible to you")
+                return m
 
-    def get_message(self, who: Principal, message_id: str) -> dict[str, Any]:
-        with self.store.read() as repo:
-            m = repo.get_message(message_id)
-            if m is None or not self._sees_message(repo, who, m):
-                raise NotFound(f"no message {message_id!r} is visible to you")
-        self._deliver_messages(who, [message_id])
-        with self.store.read() as repo:
-            return message_view(m, repo.message_receipts([message_id]), who)
+        m = await asyncio.to_thread(read)
+        await self._deliver(who, [message_id])
+        return message_view(m, await asyncio.to_thread(self._receipts, [message_id]), who)
 
-    def mark_read(self, who: Principal, message_id: str) -> dict[str, Any]:
-        self.require_party(who, "read hotline messages")
+    async def mark_read(self, who: Principal, message_id: str) -> dict[str, Any]:
+        require_party(who, "read hotline messages")
 
         def run(tx: Tx) -> dict[str, Any]:
-            m = tx.repo.get_message(message_id)
-            if m is None or not self._sees_message(tx.repo, who, m):
+            m = tx.repo.messages.get(message_id)
+            if m is None or not _sees_message(tx.repo, who, m):
                 raise NotFound(f"no message {message_id!r} is visible to you")
-            receipts = tx.repo.message_receipts([message_id])
+            receipts = tx.repo.messages.receipts([message_id])
             mine = next((r for r in receipts if r["party_id"] == who.party_id), None)
             if mine is None:
                 raise Forbidden("only a recipient marks a message read")
             if mine["read_at"] is None:
                 self._receipt(tx, message_id, who.party_id, "read")
-            return message_view(m, tx.repo.message_receipts([message_id]), who)
+            return message_view(m, tx.repo.messages.receipts([message_id]), who)
 
-        return self._write(run)
+        return await self.writer.run(run)

@@ -3,7 +3,7 @@
 State: tracks are in memory only (`TrackTable`; they are high-rate and stale
 within seconds; a restart starts with an empty picture). Alerts are
 persisted: every raise, update, acknowledgement, escalation and clearing is
-one change through the hub's write path (`HubCore._write`), together with the
+one change through the hub's writer (`Writer.submit`), together with the
 events that announce it on each involved party's stream. After a restart the
 alerts still active are taken back and cleared once their tracks stay absent.
 
@@ -28,33 +28,46 @@ alert nor undoes it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from deconflict.service.auth import Principal
-from deconflict.service.core import HubCore, Tx
 from deconflict.service.errors import Forbidden, Invalid, NotFound
+from deconflict.service.event_types import (
+    ALERT_ACKNOWLEDGED,
+    ALERT_CLEARED,
+    ALERT_RAISED,
+    ALERT_UNACKNOWLEDGED,
+    ALERT_UPDATED,
+    EventType,
+    View,
+)
 from deconflict.service.ids import new_id
-from deconflict.service.ledger import LedgerOps
-from deconflict.service.tactical_config import TacticalSettings
-from deconflict.service.tactical_screening import (
+from deconflict.service.index import NoticeIndex
+from deconflict.service.ledger import Ledger
+from deconflict.service.tx import Tx
+from deconflict.service.writer import Writer
+from deconflict.store import Row, Store
+from deconflict.tactical.alerts import Alert, AlertBook, Finding, Transition, party_view
+from deconflict.tactical.changes import PathTolerance, path_changed
+from deconflict.tactical.cycle import (
     CycleFindings,
     find_intrusions,
     find_quick,
     find_separations,
 )
-from deconflict.store import Row, format_ts, parse_ts
-from deconflict.store import tactical_schema as ts
-from deconflict.tactical.alerts import Alert, AlertBook, Finding, Transition, party_view
-from deconflict.tactical.tracks import EARTH_RADIUS_M, TrackState, TrackTable
+from deconflict.tactical.settings import TacticalSettings
+from deconflict.tactical.tracks import TrackState, TrackTable
+from deconflict.utc import epoch_of, format_epoch
 
 __all__ = ["Tactical"]
 
@@ -63,12 +76,15 @@ ALERT_STATES = ("active", "cleared")
 ALERT_KINDS = ("separation", "intrusion", "nonconformance")
 # A report "changes" its track (and earns it a quick screen) when it moves the
 # track's predicted path, anywhere within the lookahead, by more than this
-# share of the smallest minima configured; see `Tactical._changed_path`.
+# share of the smallest minima configured; see `path_changed`.
 QUICK_CHANGE_SHARE = 0.05
 
 
-def _iso(t: float) -> str:
-    return format_ts(datetime.fromtimestamp(t, UTC))
+_ALERT_EVENTS: dict[str, EventType[View]] = {
+    "raised": ALERT_RAISED,
+    "updated": ALERT_UPDATED,
+    "cleared": ALERT_CLEARED,
+}
 
 
 def _new_alert_id() -> str:
@@ -76,11 +92,22 @@ def _new_alert_id() -> str:
 
 
 class Tactical:
-    def __init__(self, hub: HubCore, settings: TacticalSettings | None = None) -> None:
-        self.hub = hub
-        if settings is None:
-            settings = TacticalSettings.from_settings(hub.settings)
+    def __init__(
+        self,
+        settings: TacticalSettings,
+        *,
+        writer: Writer,
+        store: Store,
+        index: NoticeIndex,
+        ledger: Ledger,
+        clock: Callable[[], datetime],
+    ) -> None:
         self.cfg = settings
+        self.writer = writer
+        self.store = store
+        self.index = index
+        self.ledger = ledger
+        self.clock = clock
         self.tracks = TrackTable(self.cfg.limits)
         self.book = AlertBook(
             clear_cycles=self.cfg.clear_cycles,
@@ -109,7 +136,7 @@ class Tactical:
         self._wake = threading.Event()
         self._quick_thread: threading.Thread | None = None
         profiles = [*self.cfg.profiles.values(), *self.cfg.pair_profiles.values()]
-        self._path_tolerance = (
+        self.path_tolerance = PathTolerance(
             QUICK_CHANGE_SHARE * min(p.h_sep_m for p in profiles),
             QUICK_CHANGE_SHARE * min(p.v_sep_m for p in profiles),
             max(p.lookahead_s for p in profiles),
@@ -119,8 +146,8 @@ class Tactical:
 
     # -- lifecycle -----------------------------------------------------------
     def start(self, *, loop: bool = True) -> None:
-        with self.hub.store.read() as repo:
-            rows = ts.load_active_alerts(repo.conn)
+        with self.store.read() as repo:
+            rows = repo.alerts.active()
         for row in rows:
             self.book.adopt(self._alert_of(row))
         if loop:
@@ -141,7 +168,7 @@ class Tactical:
         self._thread = self._quick_thread = None
 
     def now(self) -> float:
-        return self.hub.now().timestamp()
+        return self.clock().timestamp()
 
     def _loop(self) -> None:
         interval = self.cfg.screen_interval_s
@@ -179,8 +206,13 @@ class Tactical:
                 log.exception("quick screen failed")
 
     # -- ingestion -----------------------------------------------------------
-    def ingest(self, who: Principal, doc: Any) -> dict[str, Any]:
+    async def ingest(self, who: Principal, doc: Any) -> dict[str, Any]:
         """A batch of the caller's own track reports; each accepted or rejected on its own."""
+        result: dict[str, Any] = await asyncio.to_thread(self.ingest_now, who, doc)
+        return result
+
+    def ingest_now(self, who: Principal, doc: Any) -> dict[str, Any]:
+        """`ingest` on the caller's thread (the screening state is locked, not the loop's)."""
         if who.is_admin:
             raise Forbidden("the hub operator reports no tracks; use a party's token")
         if isinstance(doc, dict) and set(doc) <= {"reports"}:
@@ -203,7 +235,9 @@ class Tactical:
         for o in outcomes:
             if o.status == "applied" and o.track_id is not None and o.track_id not in changed:
                 now_state = self.tracks.get(party, o.track_id)
-                if now_state is not None and self._changed_path(before.get(o.track_id), now_state):
+                if now_state is not None and path_changed(
+                    before.get(o.track_id), now_state, self.path_tolerance
+                ):
                     changed.add(o.track_id)
         if changed:
             with self._changed_lock:
@@ -230,50 +264,6 @@ class Tactical:
             "rejected_count": len({r["index"] for r in rejected}),
         }
 
-    def _changed_path(self, prev: TrackState | None, new: TrackState) -> bool:
-        """Whether ``new`` moves the path ``prev`` predicted by a share of the minima.
-
-        The previous state is flown on (a great circle at its ground speed, its
-        vertical rate) to the new report's time; the gap in position plus the
-        gap in velocity times the longest lookahead bounds how far the predicted
-        path moved anywhere within the lookahead. Erring is cheap one way (a
-        needless quick screen), and bounded the other (the next cycle).
-        """
-        if prev is None or prev.category != new.category:
-            return True
-        h_tol, v_tol, horizon = self._path_tolerance
-        dt = new.t - prev.t
-        alt_gap = abs(new.alt_m - (prev.alt_m + prev.vs_mps * dt))
-        if alt_gap + abs(new.vs_mps - prev.vs_mps) * horizon > v_tol:
-            return True
-        t1, t2 = math.radians(prev.trk_deg), math.radians(new.trk_deg)
-        dv = math.hypot(
-            new.gs_mps * math.cos(t2) - prev.gs_mps * math.cos(t1),
-            new.gs_mps * math.sin(t2) - prev.gs_mps * math.sin(t1),
-        )
-        if dv * horizon > h_tol:
-            return True
-        p1, l1 = math.radians(prev.lat), math.radians(prev.lon)
-        ang = prev.gs_mps * dt / EARTH_RADIUS_M
-        p2 = math.asin(
-            max(
-                -1.0,
-                min(
-                    1.0, math.sin(p1) * math.cos(ang) + math.cos(p1) * math.sin(ang) * math.cos(t1)
-                ),
-            )
-        )
-        l2 = l1 + math.atan2(
-            math.sin(t1) * math.sin(ang) * math.cos(p1), math.cos(ang) - math.sin(p1) * math.sin(p2)
-        )
-        p3, l3 = math.radians(new.lat), math.radians(new.lon)
-        a = (
-            math.sin((p3 - p2) / 2) ** 2
-            + math.cos(p2) * math.cos(p3) * math.sin((l3 - l2) / 2) ** 2
-        )
-        gap = 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
-        return gap + dv * horizon > h_tol
-
     def my_tracks(self, who: Principal) -> dict[str, Any]:
         if who.is_admin:
             return {"tracks": [], "count": len(self.tracks)}
@@ -292,8 +282,8 @@ class Tactical:
             found = CycleFindings()
             find_separations(snap, self.cfg, found)
             if len(snap) and (self.cfg.intrusion or self.cfg.nonconformance_parties):
-                with self.hub._lock:
-                    find_intrusions(snap, self.cfg, self.hub.index, self._addressed, found)
+                with self.index.reading() as index:
+                    find_intrusions(snap, self.cfg, index, self._addressed, found)
             live = set(snap.keys)
 
             def reason(alert: Alert) -> str:
@@ -339,8 +329,8 @@ class Tactical:
             rows = {k: i for i, k in enumerate(snap.keys)}
             changed = np.asarray(sorted(rows[k] for k in keys if k in rows), dtype=np.int64)
             if self.cfg.intrusion or self.cfg.nonconformance_parties:
-                with self.hub._lock:
-                    found = find_quick(snap, changed, self.cfg, self.hub.index, self._addressed)
+                with self.index.reading() as index:
+                    found = find_quick(snap, changed, self.cfg, index, self._addressed)
             else:
                 found = find_quick(snap, changed, self.cfg, None, self._addressed)
             transitions: list[Transition] = []
@@ -383,12 +373,12 @@ class Tactical:
         return out
 
     def _addressed(self, notice_id: str, party: str) -> bool:
-        shape = self.hub.index.get(notice_id)
+        shape = self.index.get(notice_id)
         version = shape.version if shape is not None else 0
         key = (notice_id, version)
         if key not in self._addressees:
-            with self.hub.store.read() as repo:
-                row = repo.get_notice(notice_id)
+            with self.store.read() as repo:
+                row = repo.notices.get(notice_id)
             self._addressees[key] = json.loads(row["addressees"]) if row else []
         addressees = self._addressees[key]
         return "*" in addressees or party in addressees
@@ -407,15 +397,14 @@ class Tactical:
         sent: list[tuple[str, list[str], str]] = []
 
         def run(tx: Tx) -> None:
-            conn = tx.repo.conn
+            alerts = tx.repo.alerts
             for tr in transitions:
                 a = tr.alert
                 row = self._row(a, "cleared" if tr.action == "cleared" else "active", tr.reason)
                 if tr.action == "raised":
-                    ts.insert_alert(conn, {**row, "detail": json.dumps(a.detail)}, _uniq(a.parties))
+                    alerts.insert({**row, "detail": json.dumps(a.detail)}, _uniq(a.parties))
                 else:
-                    ts.update_alert(
-                        conn,
+                    alerts.update(
                         a.id,
                         state=row["state"],
                         severity=a.severity,
@@ -425,11 +414,11 @@ class Tactical:
                         cleared_at=row["cleared_at"],
                         clear_reason=row["clear_reason"],
                     )
-                event = f"alert_{tr.action}"
+                event = _ALERT_EVENTS[tr.action]
                 if tr.action in ("raised", "cleared"):
-                    self._log(
+                    self.ledger.log(
                         tx,
-                        event,
+                        event.name,
                         alert_id=a.id,
                         kind=row["kind"],
                         parties=_uniq(a.parties),
@@ -438,28 +427,21 @@ class Tactical:
                     )
                 for p in _uniq(a.parties):
                     tx.emit(p, event, self.view(row, p))
-                sent.append((a.id, _uniq(a.parties), event))
+                sent.append((a.id, _uniq(a.parties), event.name))
             for a, p in escalations:
                 a.escalated.add(p)
-                ts.record_alert_ack(conn, a.id, p, escalated_at=tx.ts)
+                alerts.record_ack(a.id, p, escalated_at=tx.ts)
                 row = self._row(a, "active", None)
                 for q in _uniq(a.parties):
-                    tx.emit(
-                        q, "alert_unacknowledged", {**self.view(row, q), "unacknowledged_by": p}
-                    )
-                sent.append((a.id, _uniq(a.parties), "alert_unacknowledged"))
+                    tx.emit(q, ALERT_UNACKNOWLEDGED, {**self.view(row, q), "unacknowledged_by": p})
+                sent.append((a.id, _uniq(a.parties), ALERT_UNACKNOWLEDGED.name))
 
-        self.hub._write(run)
+        self.writer.submit(run)
         hook = self.on_event
         if hook is not None:
             t = time.time()
             for alert_id, parties, event in sent:
                 hook(alert_id, parties, event, t)
-
-    def _log(self, tx: Tx, type_: str, **fields: Any) -> None:
-        """Alerts go to the hub's ledger too (when the hub keeps one)."""
-        if isinstance(self.hub, LedgerOps):
-            self.hub._log(tx, type_, **fields)
 
     # -- rows and views ------------------------------------------------------
     def _row(self, a: Alert, state: str, reason: str | None) -> Row:
@@ -474,9 +456,9 @@ class Tactical:
             "severity": a.severity,
             "revision": a.revision,
             "detail": a.detail,
-            "raised_at": _iso(a.raised_at),
-            "updated_at": _iso(a.updated_at),
-            "cleared_at": _iso(a.updated_at) if state == "cleared" else None,
+            "raised_at": format_epoch(a.raised_at),
+            "updated_at": format_epoch(a.updated_at),
+            "cleared_at": format_epoch(a.updated_at) if state == "cleared" else None,
             "clear_reason": reason,
             "acks": [
                 {
@@ -503,8 +485,8 @@ class Tactical:
             parties=parties,
             severity=row["severity"],
             detail=detail,
-            raised_at=parse_ts(row["raised_at"]).timestamp(),
-            updated_at=parse_ts(row["updated_at"]).timestamp(),
+            raised_at=epoch_of(row["raised_at"]),
+            updated_at=epoch_of(row["updated_at"]),
             revision=row["revision"],
             acks={a["party_id"]: a["acknowledged_at"] for a in row["acks"] if a["acknowledged_at"]},
             escalated={a["party_id"] for a in row["acks"] if a["escalated_at"]},
@@ -546,7 +528,7 @@ class Tactical:
         return out
 
     # -- reading and acknowledging -------------------------------------------
-    def list_alerts(
+    async def list_alerts(
         self,
         who: Principal,
         *,
@@ -560,9 +542,12 @@ class Tactical:
         if errs:
             raise Invalid(errs, location="query")
         party = None if who.is_admin else who.party_id
-        with self.hub.store.read() as repo:
-            rows = ts.list_alerts(repo.conn, party, states, limit, kind)
-        return {"alerts": [self.view(r, party) for r in rows]}
+
+        def read() -> list[Row]:
+            with self.store.read() as repo:
+                return repo.alerts.find(party, states, limit, kind)
+
+        return {"alerts": [self.view(r, party) for r in await asyncio.to_thread(read)]}
 
     def _visible(self, who: Principal, alert_id: str, row: Row | None) -> Row:
         if row is None or (
@@ -571,13 +556,15 @@ class Tactical:
             raise NotFound(f"no alert {alert_id!r} visible to you")
         return row
 
-    def get_alert(self, who: Principal, alert_id: str) -> dict[str, Any]:
-        with self.hub.store.read() as repo:
-            row = ts.get_alert(repo.conn, alert_id)
-        row = self._visible(who, alert_id, row)
+    def _read_alert(self, alert_id: str) -> Row | None:
+        with self.store.read() as repo:
+            return repo.alerts.get(alert_id)
+
+    async def get_alert(self, who: Principal, alert_id: str) -> dict[str, Any]:
+        row = self._visible(who, alert_id, await asyncio.to_thread(self._read_alert, alert_id))
         return self.view(row, None if who.is_admin else who.party_id)
 
-    def ack_alert(self, who: Principal, alert_id: str, doc: Any) -> dict[str, Any]:
+    async def ack_alert(self, who: Principal, alert_id: str, doc: Any) -> dict[str, Any]:
         if doc is None:
             doc = {}
         if not isinstance(doc, dict):
@@ -587,23 +574,20 @@ class Tactical:
         if comment is not None and (not isinstance(comment, str) or len(comment) > 2000):
             errs.append(("comment", "must be a string of at most 2000 characters"))
         if who.is_admin:
-            with self.hub.store.read() as repo:
-                self._visible(who, alert_id, ts.get_alert(repo.conn, alert_id))
+            self._visible(who, alert_id, await asyncio.to_thread(self._read_alert, alert_id))
             raise Forbidden("the hub operator does not acknowledge alerts; use a party's token")
         if errs:
             raise Invalid(errs)
 
         def run(tx: Tx) -> dict[str, Any]:
-            conn = tx.repo.conn
-            row = self._visible(who, alert_id, ts.get_alert(conn, alert_id))
+            alerts = tx.repo.alerts
+            row = self._visible(who, alert_id, alerts.get(alert_id))
             mine = next(a for a in row["acks"] if a["party_id"] == who.party_id)
             if mine["acknowledged_at"] is None:
-                ts.record_alert_ack(
-                    conn, alert_id, who.party_id, acknowledged_at=tx.ts, comment=comment
-                )
-                row = self._visible(who, alert_id, ts.get_alert(conn, alert_id))
+                alerts.record_ack(alert_id, who.party_id, acknowledged_at=tx.ts, comment=comment)
+                row = self._visible(who, alert_id, alerts.get(alert_id))
                 parties = [p for p in (row["party_a"], row["party_b"]) if p]
-                self._log(
+                self.ledger.log(
                     tx,
                     "alert_acknowledged",
                     alert_id=alert_id,
@@ -613,7 +597,7 @@ class Tactical:
                 )
                 for p in parties:
                     tx.emit(
-                        p, "alert_acknowledged", {**self.view(row, p), "acknowledged": who.party_id}
+                        p, ALERT_ACKNOWLEDGED, {**self.view(row, p), "acknowledged": who.party_id}
                     )
                 stamp = tx.ts
 
@@ -625,7 +609,7 @@ class Tactical:
                 tx.after_commit.append(remember)
             return self.view(row, who.party_id)
 
-        return self.hub._write(run)
+        return await self.writer.run(run)
 
 
 def _uniq(parties: Any) -> list[str]:

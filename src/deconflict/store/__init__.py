@@ -1,7 +1,13 @@
-"""Persistence behind one interface (`Store`); SQLite now, PostgreSQL later."""
+"""Persistence behind one interface (`Store`); SQLite now, PostgreSQL later.
+
+Tables (`schema`, `ledger_tables`, `tactical_tables`) are apart from the queries, which
+live in one repository per aggregate (`repos/`), reached through a `Repo`.
+"""
 
 from deconflict.store.base import Store
-from deconflict.store.repo import Repo, Row, format_ts, parse_ts
+from deconflict.store.repo import Repo, Savepoint
+from deconflict.store.repos import EntryRow
+from deconflict.store.rows import Row
 from deconflict.store.sqlite import SqliteStore
 
-__all__ = ["Repo", "Row", "SqliteStore", "Store", "format_ts", "parse_ts"]
+__all__ = ["EntryRow", "Repo", "Row", "Savepoint", "SqliteStore", "Store"]

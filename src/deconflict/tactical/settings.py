@@ -1,9 +1,9 @@
 """Tactical settings: track limits, screening rate, separation profiles, alert policy.
 
-Part of the one configuration object: read from ``Settings.extra["tactical"]``
-(a mapping with the field names below) and, for a deployment, from the JSON
-object in the environment variable ``DECONFLICT_TACTICAL`` (read once, by
-`Settings.from_env` callers that pass it in ``extra``; see `from_settings`).
+Part of the one configuration object: `deconflict.config.Settings.tactical`, read
+from the JSON object in the environment variable ``DECONFLICT_TACTICAL`` (with the
+field names below) by `Settings.from_env`, or given as a mapping or a
+`TacticalSettings` to `Settings`.
 
 Separation profiles: ``manned`` (5 NM / 1,000 ft / 300 s) and ``uas`` (50 m /
 15 m / 30 s) by default. A pair of tracks takes the profile of its more
@@ -15,19 +15,18 @@ minima). ``pair_profiles`` overrides the profile for a pair of parties, e.g.
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from deconflict.config import ConfigError, Settings
 from deconflict.tactical import DRONE, MANNED, SeparationProfile
 from deconflict.tactical.tracks import CATEGORIES, TrackLimits
 
-__all__ = ["TacticalSettings", "pair_key"]
+__all__ = ["TacticalSettings", "TacticalSettingsError", "pair_key"]
 
-ENV_VAR = "DECONFLICT_TACTICAL"
+
+class TacticalSettingsError(ValueError):
+    """A tactical setting has a value the hub cannot run with."""
 
 
 def pair_key(a: str, b: str) -> str:
@@ -38,15 +37,15 @@ def _profile(doc: Any, where: str) -> SeparationProfile:
     if isinstance(doc, SeparationProfile):
         return doc
     if not isinstance(doc, Mapping):
-        raise ConfigError(f"{where}: a profile is {{h_sep_m, v_sep_m, lookahead_s}}")
+        raise TacticalSettingsError(f"{where}: a profile is {{h_sep_m, v_sep_m, lookahead_s}}")
     try:
         p = SeparationProfile(
             float(doc["h_sep_m"]), float(doc["v_sep_m"]), float(doc["lookahead_s"])
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: {exc}") from exc
+        raise TacticalSettingsError(f"{where}: {exc}") from exc
     if not (p.h_sep_m > 0 and p.v_sep_m > 0 and p.lookahead_s > 0):
-        raise ConfigError(f"{where}: minima and lookahead must be > 0")
+        raise TacticalSettingsError(f"{where}: minima and lookahead must be > 0")
     return p
 
 
@@ -76,22 +75,24 @@ class TacticalSettings:
 
     def __post_init__(self) -> None:
         if self.screen_interval_s <= 0 or self.update_interval_s < 0:
-            raise ConfigError("screen_interval_s must be > 0 and update_interval_s >= 0")
+            raise TacticalSettingsError("screen_interval_s must be > 0 and update_interval_s >= 0")
         if not self.quick_interval_s >= 0:
-            raise ConfigError("quick_interval_s must be >= 0 (0: no quick screen)")
+            raise TacticalSettingsError("quick_interval_s must be >= 0 (0: no quick screen)")
         if self.max_batch < 1 or self.clear_cycles < 1 or self.clear_margin < 0:
-            raise ConfigError("max_batch and clear_cycles must be >= 1, clear_margin >= 0")
+            raise TacticalSettingsError(
+                "max_batch and clear_cycles must be >= 1, clear_margin >= 0"
+            )
         if self.escalate_after_s <= 0:
-            raise ConfigError("escalate_after_s must be > 0")
+            raise TacticalSettingsError("escalate_after_s must be > 0")
         if set(CATEGORIES) - set(self.profiles):
-            raise ConfigError(f"profiles must define {', '.join(CATEGORIES)}")
+            raise TacticalSettingsError(f"profiles must define {', '.join(CATEGORIES)}")
 
     @classmethod
     def from_mapping(cls, doc: Mapping[str, Any]) -> TacticalSettings:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(doc) - names
         if unknown:
-            raise ConfigError(f"unknown tactical settings: {', '.join(sorted(unknown))}")
+            raise TacticalSettingsError(f"unknown tactical settings: {', '.join(sorted(unknown))}")
         values: dict[str, Any] = {}
         for name, value in doc.items():
             if name == "limits":
@@ -117,18 +118,6 @@ class TacticalSettings:
             else:
                 values[name] = value
         return cls(**values)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> TacticalSettings:
-        doc = settings.extra.get("tactical")
-        if isinstance(doc, TacticalSettings):
-            return doc
-        if doc is None:
-            raw = os.environ.get(ENV_VAR)
-            doc = json.loads(raw) if raw else {}
-        if not isinstance(doc, Mapping):
-            raise ConfigError("tactical settings must be a JSON object")
-        return cls.from_mapping(doc)
 
     def profile_for(self, a: str, b: str, cat_a: str, cat_b: str) -> SeparationProfile:
         override = self.pair_profiles.get(pair_key(a, b))

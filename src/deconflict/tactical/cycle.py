@@ -18,18 +18,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from deconflict.service.tactical_config import TacticalSettings, pair_key
 from deconflict.strategic import StrategicIndex
 from deconflict.tactical import ScreenResult, SeparationProfile, screen
 from deconflict.tactical.alerts import AlertKey, Finding
 from deconflict.tactical.intrusion import screen_intrusions
+from deconflict.tactical.settings import TacticalSettings, pair_key
 from deconflict.tactical.tracks import Snapshot
+from deconflict.utc import format_epoch
 
 __all__ = ["CycleFindings", "find_all", "find_quick", "take"]
 
@@ -40,10 +40,6 @@ IntArray = npt.NDArray[np.int64]
 class CycleFindings:
     strict: list[Finding] = field(default_factory=list)
     held: set[AlertKey] = field(default_factory=set)
-
-
-def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _screen(
@@ -67,7 +63,7 @@ def _track_doc(snap: Snapshot, i: int) -> dict[str, Any]:
     s = snap.states[i]
     return {
         "track_id": s.track_id,
-        "time": _iso(snap.t),
+        "time": format_epoch(snap.t),
         "lat": round(float(snap.lat[i]), 7),
         "lon": round(float(snap.lon[i]), 7),
         "alt_m": round(float(snap.alt_m[i]), 1),
@@ -76,7 +72,7 @@ def _track_doc(snap: Snapshot, i: int) -> dict[str, Any]:
         "vs_mps": round(float(snap.vs_mps[i]), 2),
         "velocity": s.velocity,
         "category": s.category,
-        "reported_at": _iso(s.t),
+        "reported_at": format_epoch(s.t),
     }
 
 

@@ -1,0 +1,26 @@
+"""One repository per aggregate, each bound to the connection of one transaction."""
+
+from deconflict.store.repos.acks import AckRepo
+from deconflict.store.repos.alerts import AlertRepo
+from deconflict.store.repos.conflicts import ConflictRepo
+from deconflict.store.repos.events import EventRepo
+from deconflict.store.repos.keys import KeyRepo
+from deconflict.store.repos.ledger import EntryRow, LedgerRepo
+from deconflict.store.repos.messages import MessageRepo
+from deconflict.store.repos.notices import NoticeRepo
+from deconflict.store.repos.parties import PartyRepo
+from deconflict.store.repos.reads import ReadRepo
+
+__all__ = [
+    "AckRepo",
+    "AlertRepo",
+    "ConflictRepo",
+    "EntryRow",
+    "EventRepo",
+    "KeyRepo",
+    "LedgerRepo",
+    "MessageRepo",
+    "NoticeRepo",
+    "PartyRepo",
+    "ReadRepo",
+]

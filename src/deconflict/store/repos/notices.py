@@ -1,0 +1,196 @@
+"""Notices, their immutable versions and their recipients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+
+from deconflict.store.prepared import Prepared
+from deconflict.store.rows import Row, rows
+from deconflict.store.schema import notice_recipients, notice_versions, notices
+
+__all__ = ["NoticeRepo"]
+
+# A notice as the service sees it: the notice row joined with its current version.
+_NOTICE_COLUMNS = (
+    notices.c.id,
+    notices.c.issuer,
+    notices.c.current_version.label("version"),
+    notices.c.state,
+    notices.c.broadcast,
+    notices.c.expires_at,
+    notices.c.created_at,
+    notices.c.updated_at,
+    notice_versions.c.kind,
+    notice_versions.c.title,
+    notice_versions.c.remarks,
+    notice_versions.c.priority,
+    notice_versions.c.addressees,
+    notice_versions.c.volumes,
+    notice_versions.c.ack_deadline,
+    notice_versions.c.created_at.label("version_created_at"),
+)
+_NOTICE_JOIN = notices.join(
+    notice_versions,
+    and_(
+        notice_versions.c.notice_id == notices.c.id,
+        notice_versions.c.version == notices.c.current_version,
+    ),
+)
+
+# Statements of the hot write path, compiled once (see `Prepared`).
+_INSERT_NOTICE = Prepared(insert(notices))
+_INSERT_VERSION = Prepared(insert(notice_versions))
+_INSERT_RECIPIENTS = Prepared(insert(notice_recipients))
+# the columns to set are the parameters given besides ``b_id`` (compiled once per set)
+_UPDATE_NOTICE = Prepared(update(notices).where(notices.c.id == bindparam("b_id")))
+_NOTICE_BY_ID = Prepared(
+    select(*_NOTICE_COLUMNS).select_from(_NOTICE_JOIN).where(notices.c.id == bindparam("notice_id"))
+)
+
+
+class NoticeRepo:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def insert(self, row: Row) -> None:
+        _INSERT_NOTICE.execute(self._conn, row)
+
+    def insert_version(self, row: Row) -> None:
+        _INSERT_VERSION.execute(self._conn, row)
+
+    def update(self, notice_id: str, **values: Any) -> None:
+        _UPDATE_NOTICE.execute(self._conn, {"b_id": notice_id, **values})
+
+    def get(self, notice_id: str) -> Row | None:
+        found = _NOTICE_BY_ID.rows(self._conn, {"notice_id": notice_id})
+        return found[0] if found else None
+
+    def get_many(self, notice_ids: Sequence[str]) -> list[Row]:
+        # one primary-key look-up each: the writer asks for the few notices a change
+        # conflicts with, and an IN list would be compiled anew for every length
+        return [r for n in notice_ids for r in _NOTICE_BY_ID.rows(self._conn, {"notice_id": n})]
+
+    def find(
+        self,
+        *,
+        visible_to: str | None,
+        states: Sequence[str] | None,
+        issuer: str | None = None,
+        limit: int = 100,
+        after_id: str | None = None,
+    ) -> list[Row]:
+        """Notices by id order; `visible_to` None means every notice (the admin's view)."""
+        q = select(*_NOTICE_COLUMNS).select_from(_NOTICE_JOIN)
+        if visible_to is not None:
+            addressed = exists().where(
+                and_(
+                    notice_recipients.c.notice_id == notices.c.id,
+                    notice_recipients.c.party_id == visible_to,
+                )
+            )
+            q = q.where(or_(notices.c.issuer == visible_to, notices.c.broadcast == 1, addressed))
+        if states:
+            q = q.where(notices.c.state.in_(states))
+        if issuer is not None:
+            q = q.where(notices.c.issuer == issuer)
+        if after_id is not None:
+            q = q.where(notices.c.id > after_id)
+        q = q.order_by(notices.c.id).limit(limit)
+        return rows(self._conn.execute(q))
+
+    def iter_active(self, batch: int = 5000) -> Iterable[list[Row]]:
+        after = ""
+        while True:
+            q = (
+                select(*_NOTICE_COLUMNS)
+                .select_from(_NOTICE_JOIN)
+                .where(and_(notices.c.state == "active", notices.c.id > after))
+                .order_by(notices.c.id)
+                .limit(batch)
+            )
+            found = rows(self._conn.execute(q))
+            if not found:
+                return
+            yield found
+            after = found[-1]["id"]
+
+    def iter_active_shapes(self, batch: int = 5000) -> Iterable[list[Row]]:
+        """What the strategic index needs of every active notice, streamed in batches.
+
+        One query read through (not pages by id: with the state filter SQLite would
+        sort every remaining active notice again for each page).
+        """
+        q = (
+            select(
+                notices.c.id,
+                notices.c.issuer,
+                notices.c.current_version.label("version"),
+                notice_versions.c.kind,
+                notice_versions.c.priority,
+                notice_versions.c.volumes,
+            )
+            .select_from(_NOTICE_JOIN)
+            .where(notices.c.state == "active")
+        )
+        result = self._conn.execute(q)
+        keys = list(result.keys())
+        while found := result.fetchmany(batch):
+            yield [dict(zip(keys, r, strict=True)) for r in found]
+
+    def count_all_active(self) -> int:
+        q = select(func.count()).select_from(notices).where(notices.c.state == "active")
+        return int(self._conn.execute(q).scalar_one())
+
+    def active_broadcast(self) -> list[Row]:
+        """Active notices addressed to every party ("*"), current versions."""
+        q = (
+            select(*_NOTICE_COLUMNS)
+            .select_from(_NOTICE_JOIN)
+            .where(and_(notices.c.state == "active", notices.c.broadcast == 1))
+            .order_by(notices.c.created_at, notices.c.id)
+        )
+        return rows(self._conn.execute(q))
+
+    def count_active(self, issuer: str) -> int:
+        q = select(func.count()).where(
+            and_(notices.c.issuer == issuer, notices.c.state == "active")
+        )
+        return int(self._conn.execute(q).scalar_one())
+
+    def expired_ids(self, now: str, limit: int = 500) -> list[str]:
+        q = (
+            select(notices.c.id)
+            .where(and_(notices.c.state == "active", notices.c.expires_at < now))
+            .limit(limit)
+        )
+        return [r[0] for r in self._conn.execute(q)]
+
+    def set_recipients(self, notice_id: str, party_ids: Iterable[str]) -> None:
+        self._conn.execute(
+            delete(notice_recipients).where(notice_recipients.c.notice_id == notice_id)
+        )
+        self.add_recipients(notice_id, party_ids)
+
+    def add_recipients(self, notice_id: str, party_ids: Iterable[str]) -> None:
+        found = [{"notice_id": notice_id, "party_id": p} for p in party_ids]
+        if found:
+            _INSERT_RECIPIENTS.executemany(self._conn, found)
+
+    def add_recipient_to(self, party_id: str, notice_ids: Iterable[str]) -> None:
+        found = [{"notice_id": n, "party_id": party_id} for n in notice_ids]
+        if found:
+            _INSERT_RECIPIENTS.executemany(self._conn, found)

@@ -1,0 +1,86 @@
+"""Time, the one way the hub writes and reads it: UTC-aware, and text that sorts.
+
+Two text forms, for two readers:
+
+- `format_ts` / `parse_ts`: the hub's own stamps (stored and served), fixed-width
+  ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, so that string order is time order in every
+  database and every answer;
+- `parse_rfc3339` / `format_utc`: what parties write in their documents (RFC 3339 with
+  an explicit zone), and how the hub gives those instants back (to the second unless
+  sub-second digits matter).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+__all__ = [
+    "epoch_of",
+    "format_epoch",
+    "format_ts",
+    "format_utc",
+    "parse_rfc3339",
+    "parse_ts",
+    "utcnow",
+]
+
+_STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+# RFC 3339 section 5.6, with the zone mandatory. datetime.fromisoformat alone
+# would accept naive times and ISO week dates, which a planner never means.
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_ts(dt: datetime) -> str:
+    """Fixed-width UTC text, so that string order is time order."""
+    return dt.astimezone(UTC).strftime(_STAMP)
+
+
+def parse_ts(text: str) -> datetime:
+    return datetime.strptime(text, _STAMP).replace(tzinfo=UTC)
+
+
+def format_epoch(t: float) -> str:
+    """`format_ts` of a POSIX time (what the tactical loop keeps)."""
+    return format_ts(datetime.fromtimestamp(t, UTC))
+
+
+def epoch_of(text: str) -> float:
+    """The POSIX time of a `format_ts` stamp."""
+    return parse_ts(text).timestamp()
+
+
+def parse_rfc3339(text: str) -> datetime:
+    """Parse an RFC 3339 timestamp into an aware UTC datetime.
+
+    Raises ValueError with a reason a person can act on.
+    """
+    if not _RFC3339.match(text):
+        if re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$", text):
+            raise ValueError("time zone missing: add 'Z' for UTC or an offset such as '+03:00'")
+        raise ValueError("not an RFC 3339 timestamp such as '2015-09-30T06:00:00Z'")
+    normalised = text.replace("z", "Z").replace("t", "T")
+    frac = re.search(r"\.(\d+)", normalised)
+    if frac and len(frac.group(1)) > 6:
+        # Python keeps microseconds; finer digits cannot change any decision.
+        normalised = normalised.replace(frac.group(0), "." + frac.group(1)[:6])
+    try:
+        parsed = datetime.fromisoformat(normalised)
+    except ValueError as exc:
+        raise ValueError(f"invalid date or time: {exc}") from None
+    return parsed.astimezone(UTC)
+
+
+def format_utc(moment: datetime) -> str:
+    """RFC 3339 in UTC with a 'Z', to the second unless sub-second digits matter."""
+    moment = moment.astimezone(UTC)
+    if moment.microsecond:
+        return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
