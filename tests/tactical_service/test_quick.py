@@ -216,10 +216,10 @@ def test_quick_pass_keeps_the_clearing_count_of_alerts_it_did_not_see(tworld: Wo
     send(co, report("D1", 35.0, 36.0, 100, category="uas"))
     send(ru, report("D2", 35.0 + 40 * METRE, 36.0, 100, category="uas"))
     wait_event(co, "alert_raised")
-    with t._book_lock:  # keep the loop off the book while we look
+    with t.book_lock:  # keep the loop off the book while we look
         (alert,) = t.book.active.values()
         alert.misses = 2
-        assert t._raise_only(t.now(), []) == []
+        assert t.book.raise_only(t.now(), []) == []
         assert alert.misses == 2 and alert.key in t.book.active
         alert.misses = 0
 
@@ -230,8 +230,8 @@ def test_a_quick_pass_older_than_the_last_cycle_yields(tmp_path: Path) -> None:
         t = tactical_of(w)
         co, ru = w.party("coalition"), w.party("russia")
         _settle(t)
-        with t._book_lock:
-            t._book_t = t.now() + 3600.0  # as if a cycle had screened a newer picture
+        with t.book_lock:
+            t.book_time = t.now() + 3600.0  # as if a cycle had screened a newer picture
         send(co, report("D1", 35.0, 36.0, 100, category="uas"))
         send(ru, report("D2", 35.0 + 40 * METRE, 36.0, 100, category="uas"))
         wait_for(lambda: t.stats["quick_tracks"] >= 2, what="the quick passes")

@@ -18,7 +18,7 @@ picture at most every ``quick_interval_s`` (50 ms by default), coalescing
 whatever arrived meanwhile. It may raise and update alerts through the same
 alert book and write path, never clear them: clearing, with its hysteresis,
 stays the cycle's. Each pass screens its own snapshot without locks, then
-holds one lock (``_book_lock``) while it digests its findings in the alert book
+holds one lock (``book_lock``) while it digests its findings in the alert book
 and writes the transitions, so the two never interleave on the book; a pass
 whose snapshot is older than what the book already holds yields to it (a quick
 pass older than the last cycle is dropped; a cycle leaves alone the alerts a
@@ -57,7 +57,7 @@ from deconflict.service.ledger import Ledger
 from deconflict.service.tx import Tx
 from deconflict.service.writer import Writer
 from deconflict.store import Row, Store
-from deconflict.tactical.alerts import Alert, AlertBook, Finding, Transition, party_view
+from deconflict.tactical.alerts import Alert, AlertBook, Transition, party_view
 from deconflict.tactical.changes import PathTolerance, path_changed
 from deconflict.tactical.cycle import (
     CycleFindings,
@@ -116,8 +116,8 @@ class Tactical:
         )
         self._cycle_lock = threading.Lock()  # one cycle at a time
         self._quick_lock = threading.Lock()  # one quick pass at a time
-        self._book_lock = threading.Lock()  # the alert book and its writes: one pass at a time
-        self._book_t = -math.inf  # snapshot time of the latest cycle digested by the book
+        self.book_lock = threading.Lock()  # the alert book and its writes: one pass at a time
+        self.book_time = -math.inf  # snapshot time of the latest cycle digested by the book
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._addressees: dict[tuple[str, int], list[str]] = {}
@@ -291,13 +291,13 @@ class Tactical:
                 tracks = [(k[1], k[2]), (k[3], k[4])] if k[0] == "separation" else [(k[1], k[2])]
                 return "clear" if all(tr in live for tr in tracks) else "track_lost"
 
-            with self._book_lock:
+            with self.book_lock:
                 # Alerts a quick pass raised or updated from a newer snapshot
                 # than ours: keep them as they are (held, not re-judged).
                 newer = {k for k, a in self.book.active.items() if a.updated_at > t}
                 strict = [f for f in found.strict if f.key not in newer]
                 transitions = self.book.cycle(t, strict, found.held | newer, reason)
-                self._book_t = max(self._book_t, t)
+                self.book_time = max(self.book_time, t)
                 escalations = self._due_escalations(t)
                 if transitions or escalations:
                     self._persist(transitions, escalations)
@@ -334,13 +334,13 @@ class Tactical:
             else:
                 found = find_quick(snap, changed, self.cfg, None, self._addressed)
             transitions: list[Transition] = []
-            with self._book_lock:
+            with self.book_lock:
                 # A cycle that screened a newer snapshot (these reports included)
                 # has had its say: ours is out of date.
-                if t >= self._book_t:
+                if t >= self.book_time:
                     newer = {k for k, a in self.book.active.items() if a.updated_at > t}
                     strict = [f for f in found.strict if f.key not in newer]
-                    transitions = self._raise_only(t, strict)
+                    transitions = self.book.raise_only(t, strict)
                     if transitions:
                         self._persist(transitions, [])
             elapsed = time.perf_counter() - started
@@ -354,23 +354,6 @@ class Tactical:
                 "transitions": len(transitions),
                 "elapsed_s": elapsed,
             }
-
-    def _raise_only(self, now: float, strict: list[Finding]) -> list[Transition]:
-        """The alert book's raise and update rules without its clearing.
-
-        Every active alert is passed as held, so none can be cleared, and the
-        clearing counts of alerts this pass did not see are put back as they
-        were (a quick pass screens only some pairs: it must not restart them).
-        """
-        book = self.book
-        misses = {key: a.misses for key, a in book.active.items()}
-        seen = {f.key for f in strict}
-        out = book.cycle(now, strict, set(book.active) | seen)
-        for key, count in misses.items():
-            alert = book.active.get(key)
-            if alert is not None and key not in seen:
-                alert.misses = count
-        return out
 
     def _addressed(self, notice_id: str, party: str) -> bool:
         shape = self.index.get(notice_id)

@@ -144,6 +144,22 @@ class AlertBook:
                 out.append(Transition("cleared", alert, reason))
         return out
 
+    def raise_only(self, now: float, strict: list[Finding]) -> list[Transition]:
+        """The alert book's raise and update rules without its clearing.
+
+        Every active alert is passed as held, so none can be cleared, and the
+        clearing counts of alerts this pass did not see are put back as they
+        were (a quick pass screens only some pairs: it must not restart them).
+        """
+        misses = {key: a.misses for key, a in self.active.items()}
+        seen = {f.key for f in strict}
+        out = self.cycle(now, strict, set(self.active) | seen)
+        for key, count in misses.items():
+            alert = self.active.get(key)
+            if alert is not None and key not in seen:
+                alert.misses = count
+        return out
+
 
 def _round(value: Any, digits: int) -> Any:
     if isinstance(value, float):
