@@ -1,0 +1,698 @@
+"""`Gateway`: the party's TAK network on one side, the hub on the other.
+
+Four flows, each its own task so that one stalled side never blocks the other:
+
+* own positions out: position reports the party chose (`ShareRules`) become
+  track reports, coalesced per track (the newest report wins) and posted in
+  batches; a 429 or a lost hub keeps the newest reports and waits;
+* notices, conflicts and alerts in: from the party's event stream (SSE,
+  resumed from the last event seen), after one snapshot at start;
+* hotline and GeoChat both ways, receipts included;
+* the TAK connection itself, reopened with back-off, with the gateway's own
+  presence announced so that the TAK server routes chat to it.
+
+Bad input from the TAK side is logged in one line (rate-limited) and dropped;
+nothing a device sends can stop the gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import re
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from deconflict.interop.tak.cot import CotError, CotEvent, check_event, parse_cot
+from deconflict.interop.tak.framing import CotStream, encode, proto_to_element
+from deconflict.interop.tak.hub import HubBusyError, HubError, HubLink
+from deconflict.interop.tak.rules import ShareRules, track_report
+from deconflict.interop.tak.shapes import (
+    ALERT_REFRESH_S,
+    alert_cleared_event,
+    alert_event,
+    chat_event,
+    delete_event,
+    notice_events,
+    overlap_events,
+    receipt_event,
+    self_event,
+)
+from deconflict.interop.tak.transport import TakEndpoint, open_tak
+
+__all__ = ["Gateway", "GatewayConfig"]
+
+log = logging.getLogger("deconflict.tak")
+Doc = dict[str, Any]
+_ACK_RE = re.compile(r"^\s*ack\b\s*(a-[A-Za-z0-9]+)?\s*(.*)$", re.IGNORECASE | re.DOTALL)
+_TO_RE = re.compile(r"^\s*@([a-z0-9][a-z0-9-]{0,63})[\s:,]+(.+)$", re.DOTALL)
+SELF_EVERY_S = 60.0
+
+
+@dataclass
+class GatewayConfig:
+    server: str
+    token: str
+    tak: TakEndpoint
+    rules: ShareRules = field(default_factory=ShareRules)
+    protocol: str = "xml"  # or "proto": TAK protocol version 1
+    uid: str = "deconflict-hotline"
+    callsign: str = "HOTLINE"
+    group: str = "Cyan"
+    liaison: frozenset[str] = frozenset()  # uids or callsigns on the hotline; empty: every device
+    flush_interval_s: float = 0.2
+    status_interval_s: float = 60.0
+    max_events_per_s: float = 2000.0  # from the TAK side; beyond, events are dropped
+    backoff_max_s: float = 30.0
+
+
+@dataclass
+class Device:
+    uid: str
+    callsign: str | None = None
+    group: str | None = None
+    heading: float | None = None
+    seen: float = 0.0
+
+
+class _Complaints:
+    """One line per problem, at most `burst` lines per `window_s`; the rest counted."""
+
+    def __init__(self, burst: int = 10, window_s: float = 10.0) -> None:
+        self.burst, self.window_s = burst, window_s
+        self.start, self.lines, self.suppressed = 0.0, 0, 0
+
+    def warn(self, text: str) -> None:
+        now = time.monotonic()
+        if now - self.start > self.window_s:
+            if self.suppressed:
+                log.warning("tak-gateway: %d more such lines suppressed", self.suppressed)
+            self.start, self.lines, self.suppressed = now, 0, 0
+        if self.lines < self.burst:
+            self.lines += 1
+            log.warning("tak-gateway: %s", text)
+        else:
+            self.suppressed += 1
+
+
+class Backoff:
+    def __init__(self, cap: float) -> None:
+        self.cap = cap
+        self.delay = 0.5
+
+    def reset(self) -> None:
+        self.delay = 0.5
+
+    def next(self) -> float:
+        d = self.delay
+        self.delay = min(self.cap, self.delay * 2)
+        return d * (0.75 + random.random() / 2)  # noqa: S311 - jitter, not secrecy
+
+
+class Gateway:
+    def __init__(self, cfg: GatewayConfig, *, clock: Callable[[], datetime] | None = None) -> None:
+        self.cfg = cfg
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.hub = HubLink(cfg.server, cfg.token)
+        self.party: str | None = None
+        self.complaints = _Complaints()
+        self.stats: dict[str, int] = dict.fromkeys(
+            (
+                "cot_in",
+                "cot_bad",
+                "cot_dropped_burst",
+                "positions_shared",
+                "positions_kept",
+                "tracks_sent",
+                "tracks_rejected",
+                "hub_busy",
+                "shapes",
+                "alerts_sent",
+                "alerts_acked",
+                "chat_in",
+                "chat_out",
+                "receipts_in",
+                "receipts_out",
+                "tak_connects",
+                "hub_connects",
+            ),
+            0,
+        )
+        self.tak_up = False
+        self.hub_up = False
+        self.devices: dict[str, Device] = {}
+        self.track_uid: dict[str, str] = {}  # hub track id -> device uid
+        self.pending: dict[str, Doc] = {}  # track id -> newest report not yet posted
+        self.drawn: dict[str, dict[str, bytes]] = {}  # notice:/conflict: key -> uid -> CoT
+        self.alerts: dict[str, Doc] = {}  # active alerts of our devices, by id
+        self.last_party: dict[str, str] = {}  # device uid -> party it last talked with
+        self.inbound: dict[str, Doc] = {}  # hub message id -> message (to our devices)
+        self.outbound: dict[str, tuple[str, str, str]] = {}  # hub msg id -> (device, cs, chat id)
+        self.read_sent: set[str] = set()
+        self._writer: asyncio.StreamWriter | None = None
+        self._tx: asyncio.Queue[bytes] = asyncio.Queue(maxsize=10_000)
+        self._bucket = (cfg.max_events_per_s, time.monotonic())
+        self._wake_flush = asyncio.Event()
+        self.on_sent: Callable[[str, bytes], None] | None = None  # tests and benchmarks
+
+    # -- running -------------------------------------------------------------
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        tasks = [
+            asyncio.create_task(self._tak_loop(), name="tak"),
+            asyncio.create_task(self._hub_events_loop(), name="hub-events"),
+            asyncio.create_task(self._flush_loop(), name="hub-tracks"),
+            asyncio.create_task(self._refresh_loop(), name="refresh"),
+            asyncio.create_task(self._status_loop(), name="status"),
+        ]
+        try:
+            await stop.wait()
+        finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+            if self._writer is not None:
+                self._writer.close()
+            await self.hub.close()
+
+    async def check(self) -> tuple[bool, list[str]]:
+        """Both connections, once: (all good, one line per side)."""
+        lines, ok = [], True
+        try:
+            who = await self.hub.whoami()
+            lines.append(f"hub {self.cfg.server}: ok, party {who.get('party')}")
+        except (HubError, HubBusyError, httpx.HTTPError) as exc:
+            ok = False
+            lines.append(f"hub {self.cfg.server}: FAILED ({exc})")
+        try:
+            _reader, writer = await asyncio.wait_for(open_tak(self.cfg.tak), 10.0)
+            writer.write(self._wire(self._self_event()))
+            await writer.drain()
+            writer.close()
+            with contextlib.suppress(OSError, ssl.SSLError):
+                await writer.wait_closed()
+            lines.append(f"TAK server {self.cfg.tak.cot_url}: ok")
+        except (OSError, ssl.SSLError, SyntaxError, ValueError, TimeoutError) as exc:
+            ok = False
+            lines.append(f"TAK server {self.cfg.tak.cot_url}: FAILED ({exc})")
+        await self.hub.close()
+        return ok, lines
+
+    def status_line(self) -> str:
+        s = self.stats
+        return (
+            f"tak-gateway {self.party or '?'}: TAK {'up' if self.tak_up else 'DOWN'}, "
+            f"hub {'up' if self.hub_up else 'DOWN'}; CoT in {s['cot_in']} (bad {s['cot_bad']}, "
+            f"burst-dropped {s['cot_dropped_burst']}); positions shared {s['positions_shared']} "
+            f"kept {s['positions_kept']}; tracks sent {s['tracks_sent']} rejected "
+            f"{s['tracks_rejected']}; hub busy {s['hub_busy']}; shapes {self._shape_count()}; "
+            f"alerts active {len(self.alerts)} sent {s['alerts_sent']} acked {s['alerts_acked']}; "
+            f"chat in {s['chat_in']} out {s['chat_out']}"
+        )
+
+    def _shape_count(self) -> int:
+        return sum(len(v) for v in self.drawn.values())
+
+    async def _status_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.cfg.status_interval_s)
+            log.info("%s", self.status_line())
+
+    # -- TAK side ------------------------------------------------------------
+    def _wire(self, xml: bytes) -> bytes:
+        return encode(xml, self.cfg.protocol)
+
+    def _self_event(self) -> bytes:
+        return self_event(self.cfg.uid, self.cfg.callsign, self.cfg.group, self.clock())
+
+    def send(self, uid: str, xml: bytes) -> None:
+        """Queue one CoT event for the TAK server (the oldest is dropped when full)."""
+        if self.on_sent is not None:
+            self.on_sent(uid, xml)
+        if self._tx.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self._tx.get_nowait()
+        self._tx.put_nowait(self._wire(xml))
+
+    async def _tak_loop(self) -> None:
+        backoff = Backoff(self.cfg.backoff_max_s)
+        while True:
+            try:
+                reader, writer = await asyncio.wait_for(open_tak(self.cfg.tak), 15.0)
+            except (OSError, ssl.SSLError, TimeoutError, ValueError, SyntaxError) as exc:
+                delay = backoff.next()
+                self.complaints.warn(
+                    f"TAK server {self.cfg.tak.cot_url} unreachable ({exc}); retry in {delay:.1f} s"
+                )
+                await asyncio.sleep(delay)
+                continue
+            self.stats["tak_connects"] += 1
+            self.tak_up = True
+            self._writer = writer
+            log.info("tak-gateway: connected to %s", self.cfg.tak.cot_url)
+            # The server forgets us with the connection: announce, then redraw.
+            writer.write(self._wire(self._self_event()))
+            for shapes in self.drawn.values():
+                for xml in shapes.values():
+                    writer.write(self._wire(xml))
+            started = time.monotonic()
+            writer_task = asyncio.create_task(self._tak_writer(writer))
+            try:
+                await self._tak_reader(reader)
+            except (OSError, ssl.SSLError, asyncio.IncompleteReadError) as exc:
+                self.complaints.warn(f"TAK connection lost ({exc})")
+            finally:
+                writer_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await writer_task
+                self.tak_up = False
+                self._writer = None
+                writer.close()
+            if time.monotonic() - started > 10:
+                backoff.reset()
+            delay = backoff.next()
+            log.warning("tak-gateway: TAK server closed the connection; retry in %.1f s", delay)
+            await asyncio.sleep(delay)
+
+    async def _tak_writer(self, writer: asyncio.StreamWriter) -> None:
+        last_self = time.monotonic()
+        while True:
+            try:
+                data = await asyncio.wait_for(self._tx.get(), timeout=5.0)
+            except TimeoutError:
+                data = b""
+            if time.monotonic() - last_self > SELF_EVERY_S:
+                writer.write(self._wire(self._self_event()))
+                last_self = time.monotonic()
+            if data:
+                writer.write(data)
+                # Write what else is queued in one go.
+                while not self._tx.empty():
+                    writer.write(self._tx.get_nowait())
+            await writer.drain()
+
+    async def _tak_reader(self, reader: asyncio.StreamReader) -> None:
+        stream = CotStream()
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                return
+            for item in stream.feed(data):
+                self.stats["cot_in"] += 1
+                if not self._take_token():
+                    self.stats["cot_dropped_burst"] += 1
+                    continue
+                try:
+                    ev = self._event_of(item)
+                except CotError as exc:
+                    self.stats["cot_bad"] += 1
+                    self.complaints.warn(f"dropped CoT: {exc}")
+                    continue
+                try:
+                    await self.on_cot(ev)
+                except CotError as exc:
+                    self.stats["cot_bad"] += 1
+                    self.complaints.warn(f"dropped CoT {ev.uid!r} ({ev.type}): {exc}")
+                except Exception as exc:  # a bug must not stop the link; say which event
+                    self.stats["cot_bad"] += 1
+                    log.exception("tak-gateway: failed on CoT %r (%s): %s", ev.uid, ev.type, exc)
+
+    def _take_token(self) -> bool:
+        tokens, last = self._bucket
+        now = time.monotonic()
+        rate = self.cfg.max_events_per_s
+        tokens = min(2 * rate, tokens + (now - last) * rate)
+        if tokens < 1:
+            self._bucket = (tokens, now)
+            return False
+        self._bucket = (tokens - 1, now)
+        return True
+
+    def _event_of(self, item: Any) -> CotEvent:
+        now = self.clock()
+        if isinstance(item, CotError):
+            raise item
+        if isinstance(item, bytes):
+            return parse_cot(item, now)
+        return check_event(proto_to_element(item), now)
+
+    async def on_cot(self, ev: CotEvent) -> None:
+        if ev.uid == self.cfg.uid:
+            return
+        if ev.type.startswith("a-f-"):
+            self._seen_device(ev)
+            if self.cfg.rules.shares(ev):
+                report = track_report(ev)  # CotError: logged, not sent
+                self.track_uid[report["track_id"]] = ev.uid
+                if report["track_id"] in self.pending:
+                    self.stats["positions_kept"] += 1  # superseded before it was posted
+                self.pending[report["track_id"]] = report
+                self.stats["positions_shared"] += 1
+                self._wake_flush.set()
+            return
+        if ev.type == "b-t-f":
+            await self._on_chat(ev)
+        elif ev.type in ("b-t-f-d", "b-t-f-r"):
+            await self._on_receipt(ev)
+        elif ev.type == "b-a-o-can":
+            link = ev.attr("link", "uid") or ev.uid
+            alert_id = link.removeprefix("deconflict.alert.")
+            if alert_id in self.alerts:
+                await self._ack(alert_id, "cancelled on the device")
+
+    def _seen_device(self, ev: CotEvent) -> None:
+        dev = self.devices.get(ev.uid) or Device(ev.uid)
+        dev.callsign = ev.callsign or dev.callsign
+        dev.group = ev.group or dev.group
+        course = ev.attr("track", "course")
+        with contextlib.suppress(TypeError, ValueError):
+            dev.heading = float(course) if course is not None else dev.heading
+        dev.seen = time.monotonic()
+        self.devices[ev.uid] = dev
+
+    # -- positions out -------------------------------------------------------
+    async def _flush_loop(self) -> None:
+        backoff = Backoff(self.cfg.backoff_max_s)
+        while True:
+            await self._wake_flush.wait()
+            await asyncio.sleep(self.cfg.flush_interval_s)  # coalesce what arrives meanwhile
+            self._wake_flush.clear()
+            if not self.pending:
+                continue
+            batch, self.pending = self.pending, {}
+            reports = list(batch.values())
+            try:
+                result = await self.hub.post_tracks(reports)
+            except HubBusyError as exc:
+                self.stats["hub_busy"] += 1
+                self._requeue(batch)
+                self.complaints.warn(f"hub busy (429); tracks wait {exc.retry_after_s:.1f} s")
+                await asyncio.sleep(exc.retry_after_s)
+                continue
+            except (httpx.HTTPError, HubError) as exc:
+                self.hub_up = isinstance(exc, HubError)
+                self._requeue(batch)
+                delay = backoff.next()
+                self.complaints.warn(f"tracks not posted ({exc}); retry in {delay:.1f} s")
+                await asyncio.sleep(delay)
+                continue
+            backoff.reset()
+            self.hub_up = True
+            self.stats["tracks_sent"] += int(result.get("accepted_count", 0))
+            for r in result.get("rejected", []):
+                self.stats["tracks_rejected"] += 1
+                self.complaints.warn(
+                    f"hub refused track {r.get('track_id')}: {r.get('path')}: {r.get('reason')}"
+                )
+
+    def _requeue(self, batch: dict[str, Doc]) -> None:
+        for tid, report in batch.items():
+            self.pending.setdefault(tid, report)  # a newer report of the track wins
+        self._wake_flush.set()
+
+    # -- hub side: snapshot, then the event stream ---------------------------
+    async def _hub_events_loop(self) -> None:
+        backoff = Backoff(self.cfg.backoff_max_s)
+        after: int | None = None
+        while True:
+            try:
+                if self.party is None:
+                    self.party = str((await self.hub.whoami())["party"])
+                if after is None:
+                    after = await self.hub.last_event_id()
+                    await self._snapshot()
+                self.hub_up = True
+                self.stats["hub_connects"] += 1
+                async for event in self.hub.events(after):
+                    after = max(after, int(event.get("id", after)))
+                    backoff.reset()
+                    try:
+                        await self.on_hub_event(event)
+                    except (HubError, KeyError, TypeError, ValueError) as exc:
+                        self.complaints.warn(f"hub event {event.get('id')} not handled: {exc}")
+            except HubBusyError as exc:
+                self.stats["hub_busy"] += 1
+                await asyncio.sleep(exc.retry_after_s)
+                continue
+            except (httpx.HTTPError, HubError, ValueError) as exc:
+                self.hub_up = False
+                delay = backoff.next()
+                self.complaints.warn(f"hub stream lost ({exc!r}); retry in {delay:.1f} s")
+                await asyncio.sleep(delay)
+                continue
+            self.hub_up = False
+            await asyncio.sleep(backoff.next())
+
+    async def _snapshot(self) -> None:
+        for n in await self.hub.active_notices():
+            self._draw_notice(n)
+        for c in await self.hub.open_conflicts():
+            self._draw_conflict(c)
+        for a in await self.hub.active_alerts():
+            self._on_alert(a, "alert_raised")
+
+    def _wants(self, notice: Doc) -> bool:
+        """Notices the party received, and protected sites (its own too)."""
+        return notice.get("issuer") != self.party or notice.get("kind") == "protected_site"
+
+    def _replace(self, key: str, events: list[tuple[str, bytes]]) -> None:
+        old = self.drawn.pop(key, {})
+        new = dict(events)
+        for uid in old.keys() - new.keys():
+            self.send(uid, delete_event(uid, self.clock()))
+        for uid, xml in new.items():
+            self.send(uid, xml)
+        if new:
+            self.drawn[key] = new
+
+    def _draw_notice(self, notice: Doc) -> None:
+        if notice.get("state", "active") != "active" or not self._wants(notice):
+            self._replace(f"notice:{notice['id']}", [])
+            return
+        self._replace(f"notice:{notice['id']}", notice_events(notice, self.clock()))
+
+    def _draw_conflict(self, conflict: Doc) -> None:
+        other = conflict.get("other") or {}
+        key = f"conflict:{conflict['id']}"
+        # Drawn only when the hub withholds the other notice: then the overlap it
+        # discloses is all the party has. An addressed notice is drawn in full already.
+        if conflict.get("state") != "open" or other.get("notice"):
+            self._replace(key, [])
+            return
+        self._replace(key, overlap_events(conflict, self.clock()))
+
+    async def on_hub_event(self, event: Doc) -> None:
+        type_ = str(event.get("type"))
+        data = event.get("data") or {}
+        if type_ in ("notice_received", "notice_updated"):
+            self._draw_notice(data)
+        elif type_ in ("notice_cancelled", "notice_expired", "notice_withdrawn"):
+            self._replace(f"notice:{data['id']}", [])
+        elif type_ in ("conflict_opened", "conflict_updated", "conflict_resolved"):
+            self._draw_conflict(data)
+        elif type_.startswith("alert_"):
+            self._on_alert(data, type_)
+        elif type_ == "message_received":
+            self._on_hub_message(data)
+        elif type_ in ("message_delivered", "message_read"):
+            self._on_hub_receipt(data, type_.removeprefix("message_"))
+
+    # -- alerts in -----------------------------------------------------------
+    def _recipients(self, device_uid: str | None) -> tuple[str, list[str]]:
+        dev = self.devices.get(device_uid or "")
+        if dev is None:
+            return device_uid or "", []
+        names = {dev.callsign} if dev.callsign else set()
+        if dev.group:
+            names |= {
+                d.callsign for d in self.devices.values() if d.group == dev.group and d.callsign
+            }
+        return dev.uid, sorted(n for n in names if n)
+
+    def _on_alert(self, alert: Doc, type_: str) -> None:
+        track_id = alert.get("track_id")
+        if not track_id:
+            return  # an alert about another party's track in our notice: not a device's
+        device = self.track_uid.get(str(track_id))
+        if device is None:
+            device = next((u for u in self.devices if u == track_id), None)
+        uid, callsigns = self._recipients(device)
+        if type_ == "alert_cleared" or alert.get("state") == "cleared":
+            if self.alerts.pop(str(alert["id"]), None) is not None or type_ == "alert_cleared":
+                xml = alert_cleared_event(
+                    alert, device_uid=uid, callsigns=callsigns, now=self.clock()
+                )
+                self.send(f"deconflict.alert.{alert['id']}", xml)
+                self.send(
+                    f"deconflict.alert.{alert['id']}",
+                    delete_event(f"deconflict.alert.{alert['id']}", self.clock()),
+                )
+            return
+        alert = {**alert, "_device": uid}
+        self.alerts[str(alert["id"])] = alert
+        self._send_alert(alert)
+
+    def _send_alert(self, alert: Doc) -> None:
+        uid, callsigns = self._recipients(alert.get("_device"))
+        dev = self.devices.get(uid)
+        cot_uid, xml = alert_event(
+            alert,
+            device_uid=uid,
+            callsigns=callsigns,
+            track_heading=dev.heading if dev else None,
+            now=self.clock(),
+        )
+        self.stats["alerts_sent"] += 1
+        self.send(cot_uid, xml)
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(ALERT_REFRESH_S)
+            for alert in list(self.alerts.values()):
+                self._send_alert(alert)
+
+    async def _ack(self, alert_id: str, comment: str) -> bool:
+        try:
+            await self.hub.ack_alert(alert_id, comment)
+        except (HubError, HubBusyError, httpx.HTTPError) as exc:
+            self.complaints.warn(f"alert {alert_id} not acknowledged on the hub: {exc}")
+            return False
+        self.stats["alerts_acked"] += 1
+        return True
+
+    # -- hotline <-> GeoChat ---------------------------------------------------
+    def _liaison_devices(self) -> list[Device]:
+        if not self.cfg.liaison:
+            return list(self.devices.values())
+        return [
+            d
+            for d in self.devices.values()
+            if d.uid in self.cfg.liaison or (d.callsign or "") in self.cfg.liaison
+        ]
+
+    def _chat_to(self, dev: Device, message_id: str, text: str, sender_cs: str) -> None:
+        self.send(
+            f"chat.{message_id}.{dev.uid}",
+            chat_event(
+                message_id=message_id,
+                text=text,
+                sender_uid=self.cfg.uid,
+                sender_callsign=sender_cs,
+                to_uid=dev.uid,
+                to_callsign=dev.callsign or dev.uid,
+                chatroom=self.cfg.callsign,
+                now=self.clock(),
+            ),
+        )
+
+    def _on_hub_message(self, msg: Doc) -> None:
+        sender = str(msg.get("from"))
+        self.inbound[str(msg["id"])] = msg
+        body = str(msg.get("body", ""))
+        subject = str(msg.get("subject") or "")
+        prio = str(msg.get("priority", "routine"))
+        text = f"[{sender}{'' if prio == 'routine' else ' ' + prio.upper()}] "
+        text += f"{subject}: {body}" if subject else body
+        for dev in self._liaison_devices():
+            self.last_party.setdefault(dev.uid, sender)
+            self.last_party[dev.uid] = sender
+            self._chat_to(dev, str(msg["id"]), text, sender)
+            self.stats["chat_out"] += 1
+
+    def _on_hub_receipt(self, data: Doc, what: str) -> None:
+        """The other party's delivered / read receipt of a chat a device sent."""
+        out = self.outbound.get(str(data.get("message_id")))
+        if out is None:
+            return
+        device, callsign, chat_id = out
+        self.send(
+            f"receipt.{chat_id}.{what}",
+            receipt_event(
+                what=what,
+                message_id=chat_id,
+                sender_uid=self.cfg.uid,
+                sender_callsign=self.cfg.callsign,
+                to_uid=device,
+                to_callsign=callsign,
+                chatroom=self.cfg.callsign,
+                now=self.clock(),
+            ),
+        )
+        self.stats["receipts_out"] += 1
+
+    def _reply(self, ev: CotEvent, text: str) -> None:
+        dev = self.devices.get(ev.attr("link", "uid") or "") or Device(
+            ev.attr("link", "uid") or "", ev.attr("__chat", "senderCallsign")
+        )
+        self._chat_to(dev, f"gw-{time.monotonic_ns()}", text, self.cfg.callsign)
+
+    async def _on_chat(self, ev: CotEvent) -> None:
+        chat = ev.find("__chat")
+        if chat is None or chat.get("id") != self.cfg.uid:
+            return  # not to the hotline: the party's own chatter stays on its network
+        sender = ev.attr("link", "uid") or ""
+        remarks = ev.find("remarks")
+        text = (remarks.text if remarks is not None else None) or ""
+        chat_id = chat.get("messageId") or ev.uid
+        callsign = chat.get("senderCallsign") or sender
+        if sender and sender not in self.devices:
+            self.devices[sender] = Device(sender, callsign)
+        self.stats["chat_in"] += 1
+        m = _ACK_RE.match(text)
+        if m:
+            await self._chat_ack(ev, sender, m.group(1), m.group(2).strip())
+            return
+        to = _TO_RE.match(text)
+        party, body = (
+            (to.group(1), to.group(2).strip())
+            if to
+            else (self.last_party.get(sender), text.strip())
+        )
+        if not party or not body:
+            self._reply(ev, "Not sent: start with @party (e.g. @russia ...), or reply ACK.")
+            return
+        try:
+            sent = await self.hub.send_message(party, f"{body}\n-- {callsign} via TAK")
+        except (HubError, HubBusyError, httpx.HTTPError) as exc:
+            self._reply(ev, f"NOT SENT to {party}: {exc}")
+            return
+        self.last_party[sender] = party
+        self.outbound[str(sent["id"])] = (sender, callsign, chat_id)
+
+    async def _chat_ack(self, ev: CotEvent, sender: str, alert_id: str | None, note: str) -> None:
+        mine = [
+            a
+            for a in self.alerts.values()
+            if (alert_id is None and a.get("_device") == sender) or a.get("id") == alert_id
+        ]
+        if not mine:
+            self._reply(ev, "No active alert of yours to acknowledge.")
+            return
+        done = [a["id"] for a in mine if await self._ack(str(a["id"]), note or "ACK via TAK")]
+        self._reply(ev, f"Acknowledged {', '.join(done)}." if done else "Acknowledgement failed.")
+
+    async def _on_receipt(self, ev: CotEvent) -> None:
+        """A device's receipt of a hotline message: read goes to the hub (delivered is implied:
+        the hub counts a message delivered when the gateway took it from the stream)."""
+        receipt = ev.find("__chatreceipt")
+        message_id = (receipt.get("messageId") if receipt is not None else None) or ev.uid
+        if message_id not in self.inbound:
+            return
+        self.stats["receipts_in"] += 1
+        if ev.type == "b-t-f-r" and message_id not in self.read_sent:
+            self.read_sent.add(message_id)
+            try:
+                await self.hub.read_message(message_id)
+            except (HubError, HubBusyError, httpx.HTTPError) as exc:
+                self.read_sent.discard(message_id)
+                self.complaints.warn(f"read receipt of {message_id} not passed on: {exc}")
