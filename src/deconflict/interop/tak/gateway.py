@@ -24,6 +24,7 @@ import random
 import re
 import ssl
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -81,6 +82,13 @@ class Device:
     group: str | None = None
     heading: float | None = None
     seen: float = 0.0
+
+
+def _marti(*callsigns: str) -> ET.Element:
+    marti = ET.Element("marti")
+    for cs in callsigns:
+        ET.SubElement(marti, "dest", {"callsign": cs})
+    return marti
 
 
 class _Complaints:
@@ -371,7 +379,10 @@ class Gateway:
                 await self._ack(alert_id, "cancelled on the device")
 
     def _seen_device(self, ev: CotEvent) -> None:
-        dev = self.devices.get(ev.uid) or Device(ev.uid)
+        dev = self.devices.get(ev.uid)
+        if dev is None and ev.callsign:
+            self._catch_up(ev.callsign)
+        dev = dev or Device(ev.uid)
         dev.callsign = ev.callsign or dev.callsign
         dev.group = ev.group or dev.group
         course = ev.attr("track", "course")
@@ -379,6 +390,16 @@ class Gateway:
             dev.heading = float(course) if course is not None else dev.heading
         dev.seen = time.monotonic()
         self.devices[ev.uid] = dev
+
+    def _catch_up(self, callsign: str) -> None:
+        """A device new to the gateway gets what is drawn (TAK servers keep only some types
+        for late joiners), addressed to it alone."""
+        dest = ET.tostring(_marti(callsign), encoding="utf-8")
+        for shapes in self.drawn.values():
+            for uid, xml in shapes.items():
+                self.send(uid, xml.replace(b"</detail>", dest + b"</detail>", 1))
+        for alert in self.alerts.values():
+            self._send_alert(alert)
 
     # -- positions out -------------------------------------------------------
     async def _flush_loop(self) -> None:
