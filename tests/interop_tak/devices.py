@@ -97,8 +97,16 @@ class Device:
             how="m-g",
         )
 
-    async def report(self, lat: float, lon: float, hae: float = 6000.0, **kw: float) -> None:
-        await self.send_raw(self.position_xml(lat, lon, hae, **kw))
+    async def report(
+        self,
+        lat: float,
+        lon: float,
+        hae: float = 6000.0,
+        *,
+        speed: float = 0.0,
+        course: float = 0.0,
+    ) -> None:
+        await self.send_raw(self.position_xml(lat, lon, hae, speed=speed, course=course))
 
     async def chat(
         self, text: str, *, to_uid: str = "deconflict-hotline", to: str = "HOTLINE"

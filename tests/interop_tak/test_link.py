@@ -18,6 +18,11 @@ from tests.service.helpers import World, iso, notice
 from tests.tactical_service.helpers import report
 
 
+def _remarks(e: CotEvent) -> str:
+    el = e.find("remarks")
+    return (el.text or "") if el is not None else ""
+
+
 def _hub_tracks(world: World, party: str) -> dict[str, Any]:
     body = world.party(party).ok("GET", "/v1/tracks")
     return {t["track_id"]: t for t in body["tracks"]}
@@ -92,11 +97,7 @@ def test_position_out_alert_in_ack_and_clear(world: World, taky: Taky) -> None:
 
                 await _until(acked, what="the alert acknowledged on the hub")
                 await viper.wait_for(
-                    lambda e: (
-                        e.type == "b-t-f" and "Acknowledged" in (e.find("remarks").text or "")
-                        if e.find("remarks") is not None
-                        else False
-                    ),
+                    lambda e: e.type == "b-t-f" and "Acknowledged" in _remarks(e),
                     5.0,
                     "the gateway's confirmation",
                 )
@@ -134,7 +135,7 @@ def test_notice_shape_appears_and_goes(world: World, taky: Taky) -> None:
                     lambda e: e.uid == f"deconflict.notice.{before['id']}.0", 5.0, "the notice"
                 )
                 assert first.type == "r-a-f"
-                corridor = {
+                corridor: dict[str, Any] = {
                     "kind": "ground_movement",
                     "title": "Convoy route",
                     "addressees": ["coalition"],
@@ -161,7 +162,7 @@ def test_notice_shape_appears_and_goes(world: World, taky: Taky) -> None:
                 assert remarks is not None and "russia" in (remarks.text or "")
                 assert "1000 m wide" in (remarks.text or "")
                 end = datetime.fromisoformat(
-                    corridor["volumes"][0]["time_end"].replace("Z", "+00:00")
+                    str(corridor["volumes"][0]["time_end"]).replace("Z", "+00:00")
                 )
                 assert abs((shape.stale - end).total_seconds()) < 1
                 await asyncio.to_thread(russia.ok, "DELETE", f"/v1/notices/{n['id']}")
@@ -197,7 +198,7 @@ def test_geochat_both_ways_with_receipts(world: World, taky: Taky, protocol: str
                 )
                 chat = await viper.wait_for(lambda e: e.type == "b-t-f", 5.0, "the hotline message")
                 assert chat.attr("__chat", "senderCallsign") == "russia"
-                assert "Confirm your CAP" in (chat.find("remarks").text or "")  # type: ignore[union-attr]
+                assert "Confirm your CAP" in _remarks(chat)
                 assert chat.attr("__chat", "messageId") == m["id"]
                 await viper.receipt("read", m["id"])
 

@@ -257,7 +257,7 @@ class Gateway:
         while True:
             try:
                 reader, writer = await asyncio.wait_for(open_tak(self.cfg.tak), 15.0)
-            except (OSError, ssl.SSLError, TimeoutError, ValueError, SyntaxError) as exc:
+            except Exception as exc:  # whatever the transport raises, the link is retried
                 delay = backoff.next()
                 self.complaints.warn(
                     f"TAK server {self.cfg.tak.cot_url} unreachable ({exc}); retry in {delay:.1f} s"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import configparser
+import ssl
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ with warnings.catch_warnings():
     # gateway uses only its stream transports.
     warnings.simplefilter("ignore")
     import pytak
+    from pytak.client_functions import get_ssl_ctx, get_tls_config
 
 __all__ = ["TakEndpoint", "open_tak"]
 
@@ -56,6 +58,17 @@ async def open_tak(endpoint: TakEndpoint) -> tuple[asyncio.StreamReader, asyncio
         raise SyntaxError(f"--cot-url: use tcp://host:port or tls://host:port, not {scheme}://")
     if scheme != "tcp" and not endpoint.cert:
         raise SyntaxError("--cot-url tls://... needs a client certificate (--tls-cert)")
-    result: Any = await pytak.protocol_factory(endpoint.pytak_config())
-    reader, writer = result
-    return reader, writer
+    config = endpoint.pytak_config()
+    if scheme == "tcp":
+        result: Any = await pytak.protocol_factory(config)
+        reader, writer = result
+        return reader, writer
+    with warnings.catch_warnings():
+        # pytak sets ssl.OP_NO_TLSv1*, which Python 3.10+ flags as deprecated (the
+        # context still refuses TLS < 1.2, which is what it means). Synchronous: no
+        # other task runs while the filter is changed.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx: ssl.SSLContext = get_ssl_ctx(get_tls_config(config))
+    host, port = pytak.parse_url(config["COT_URL"])
+    name = endpoint.server_hostname or host if ctx.check_hostname else None
+    return await asyncio.open_connection(host.strip("[]"), port, ssl=ctx, server_hostname=name)
