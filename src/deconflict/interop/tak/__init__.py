@@ -3,35 +3,35 @@
 `Gateway` talks to the party's TAK server with pytak (TCP or mutual TLS; CoT
 XML or TAK protocol version 1 through takproto) and to the hub only through
 its public HTTP API (`HubLink`). `run_gateway` is what ``deconflict
-tak-gateway`` and ``deconflict demo --tak-gateway`` run.
+tak-gateway`` runs; `demo` starts one for ``deconflict demo --tak-gateway``.
+
+Names are imported on first use, so that the command line (which registers
+the demo's options) does not load pytak for every command.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import signal
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from deconflict.interop.tak.gateway import Gateway, GatewayConfig
-from deconflict.interop.tak.rules import ShareRules
-from deconflict.interop.tak.transport import TakEndpoint
+if TYPE_CHECKING:
+    from deconflict.interop.tak.gateway import Gateway, GatewayConfig
+    from deconflict.interop.tak.rules import ShareRules
+    from deconflict.interop.tak.run import run_gateway
+    from deconflict.interop.tak.transport import TakEndpoint
 
 __all__ = ["Gateway", "GatewayConfig", "ShareRules", "TakEndpoint", "run_gateway"]
 
+_WHERE = {
+    "Gateway": "gateway",
+    "GatewayConfig": "gateway",
+    "ShareRules": "rules",
+    "TakEndpoint": "transport",
+    "run_gateway": "run",
+}
 
-async def _serve(cfg: GatewayConfig, stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, stop.set)
-    await Gateway(cfg).run(stop)
 
-
-def run_gateway(cfg: GatewayConfig) -> None:
-    """Run until SIGINT / SIGTERM (blocking)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    stop = asyncio.Event()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(cfg, stop))
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
