@@ -72,6 +72,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--uid", default="deconflict-hotline", help="the gateway's TAK uid")
     p.add_argument("--callsign", default="HOTLINE", help="the gateway's TAK callsign")
+    p.add_argument(
+        "--max-events-per-s",
+        type=float,
+        default=2000.0,
+        help="CoT events read per second at most; a burst beyond is dropped and counted",
+    )
     p.add_argument("--status-interval", type=float, default=60.0, metavar="SECONDS")
     p.add_argument(
         "--check",
@@ -107,6 +113,7 @@ def config_of(args: argparse.Namespace) -> Any:
         callsign=args.callsign,
         liaison=_csv(args.liaison),
         status_interval_s=args.status_interval,
+        max_events_per_s=args.max_events_per_s,
     )
 
 
