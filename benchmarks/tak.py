@@ -44,6 +44,7 @@ import httpx
 
 from deconflict.api.server import ServerThread
 from deconflict.config import Settings
+from deconflict.interop.tak.cot import CotEvent
 from deconflict.interop.tak.transport import TakEndpoint
 
 # taky and the pytak devices are the test suite's (tests/interop_tak): the repository root.
@@ -184,13 +185,12 @@ async def latency(hub: str, tokens: dict[str, str], args: argparse.Namespace, tm
             t0 = time.monotonic()
             r = await red.post("/v1/tracks", json={"reports": [report]})
             r.raise_for_status()
-            ev = await device.wait_for(
-                lambda e, k=k: (
-                    e.type == "b-a-o-pan" and e.attr("__deconflict", "track") == f"BLUE-A{k}"
-                ),
-                10.0,
-                "the alert",
-            )
+            wanted = f"BLUE-A{k}"
+
+            def is_alert(e: CotEvent, wanted: str = wanted) -> bool:
+                return e.type == "b-a-o-pan" and e.attr("__deconflict", "track") == wanted
+
+            ev = await device.wait_for(is_alert, 10.0, "the alert")
             arrived = datetime.now(UTC)
             e2e.append(time.monotonic() - t0)
             alert_id = ev.attr("__deconflict", "alert")

@@ -450,8 +450,11 @@ class Gateway:
                 if self.party is None:
                     self.party = str((await self.hub.whoami())["party"])
                 if after is None:
-                    after = await self.hub.last_event_id()
+                    # The stream's position first, then the picture: an event between the
+                    # two is applied twice, never lost. Kept only once both succeeded.
+                    start = await self.hub.last_event_id()
                     await self._snapshot()
+                    after = start
                 self.hub_up = True
                 self.stats["hub_connects"] += 1
                 async for event in self.hub.events(after):
