@@ -25,10 +25,10 @@ import re
 import ssl
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -52,6 +52,7 @@ from deconflict.interop.tak.transport import TakEndpoint, open_tak
 __all__ = ["Gateway", "GatewayConfig"]
 
 log = logging.getLogger("deconflict.tak")
+T = TypeVar("T")
 Doc = dict[str, Any]
 _ACK_RE = re.compile(r"^\s*ack\b\s*(a-[A-Za-z0-9]+)?\s*(.*)$", re.IGNORECASE | re.DOTALL)
 _TO_RE = re.compile(r"^\s*@([a-z0-9][a-z0-9-]{0,63})[\s:,]+(.+)$", re.DOTALL)
@@ -418,7 +419,7 @@ class Gateway:
                 self.stats["hub_busy"] += 1
                 self._requeue(batch)
                 self.complaints.warn(f"hub busy (429); tracks wait {exc.retry_after_s:.1f} s")
-                await asyncio.sleep(exc.retry_after_s)
+                await asyncio.sleep(max(0.2, exc.retry_after_s))
                 continue
             except (httpx.HTTPError, HubError) as exc:
                 self.hub_up = isinstance(exc, HubError)
@@ -448,11 +449,11 @@ class Gateway:
         while True:
             try:
                 if self.party is None:
-                    self.party = str((await self.hub.whoami())["party"])
+                    self.party = str((await self._patient(self.hub.whoami))["party"])
                 if after is None:
                     # The stream's position first, then the picture: an event between the
                     # two is applied twice, never lost. Kept only once both succeeded.
-                    start = await self.hub.last_event_id()
+                    start = await self._patient(self.hub.last_event_id)
                     await self._snapshot()
                     after = start
                 self.hub_up = True
@@ -466,7 +467,7 @@ class Gateway:
                         self.complaints.warn(f"hub event {event.get('id')} not handled: {exc}")
             except HubBusyError as exc:
                 self.stats["hub_busy"] += 1
-                await asyncio.sleep(exc.retry_after_s)
+                await asyncio.sleep(max(0.2, exc.retry_after_s))
                 continue
             except (httpx.HTTPError, HubError, ValueError) as exc:
                 self.hub_up = False
@@ -477,12 +478,21 @@ class Gateway:
             self.hub_up = False
             await asyncio.sleep(backoff.next())
 
+    async def _patient(self, call: Callable[[], Awaitable[T]]) -> T:
+        """``call``, again after the delay the hub asks for while it answers 429."""
+        while True:
+            try:
+                return await call()
+            except HubBusyError as exc:
+                self.stats["hub_busy"] += 1
+                await asyncio.sleep(max(0.2, exc.retry_after_s))
+
     async def _snapshot(self) -> None:
-        for n in await self.hub.active_notices():
+        for n in await self._patient(self.hub.active_notices):
             self._draw_notice(n)
-        for c in await self.hub.open_conflicts():
+        for c in await self._patient(self.hub.open_conflicts):
             self._draw_conflict(c)
-        for a in await self.hub.active_alerts():
+        for a in await self._patient(self.hub.active_alerts):
             self._on_alert(a, "alert_raised")
 
     def _wants(self, notice: Doc) -> bool:
