@@ -114,6 +114,9 @@ def test_nothing_is_shared_unless_chosen() -> None:
     assert ShareRules(uids=frozenset({"ANDROID-1"})).shares(ev)
     assert ShareRules(types=("a-f-A",)).shares(ev)
     assert not ShareRules(types=("a-f-G",)).shares(ev)
+    marker = parse_cot(_event(how="h-g-i-g-o"), NOW)  # placed by hand on a map
+    assert not ShareRules(types=("a-f-A",)).shares(marker)
+    assert ShareRules(uids=frozenset({"ANDROID-1"})).shares(marker)
     hostile = parse_cot(_event(type="a-h-A-M-F"), NOW)  # not the party's own
     assert not ShareRules(uids=frozenset({"ANDROID-1"})).shares(hostile)
 

@@ -2,8 +2,9 @@
 
 Nothing leaves unless the party chose it: a position report (``a-f-*``) is sent
 to the hub only if its uid, its callsign, its TAK group (team) or a prefix of
-its type is listed. Everything else of the party's picture (other
-affiliations, chat, drawings, sensor points) never leaves.
+its type is listed; a point placed by hand (``how`` ``h-*``) only if its uid is.
+Everything else of the party's picture (other affiliations, chat, drawings,
+sensor points) never leaves.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ class ShareRules:
             return False
         if ev.uid in self.uids:
             return True
+        if ev.how.startswith("h"):
+            # Placed by hand (a marker on someone's map), not a position the asset
+            # reported: it would be a phantom track. Only an explicit uid sends one.
+            return False
         if ev.callsign is not None and ev.callsign in self.callsigns:
             return True
         if ev.group is not None and ev.group in self.groups:
