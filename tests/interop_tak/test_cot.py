@@ -222,6 +222,8 @@ def test_alerts_carry_the_advisory_only() -> None:
     }
     text = alert_text(alert, track_heading=0.0)
     assert "3 o'clock" in text and "10.0 NM" in text and "1,000 ft above" in text
+    assert "Reply ACK" in text
+    assert "Acknowledged by coalition" in alert_text({**alert, "acknowledged_by": ["coalition"]})
     _, xml = alert_event(alert, device_uid="ANDROID-1", callsigns=["VIPER11", "VIPER12"], now=NOW)
     ev = parse_cot(xml, NOW)
     assert (ev.lat, ev.lon) == (35.0, 36.0)

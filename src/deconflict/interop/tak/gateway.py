@@ -359,7 +359,8 @@ class Gateway:
         if ev.uid == self.cfg.uid:
             return
         if ev.type.startswith("a-f-"):
-            self._seen_device(ev)
+            if ev.find("takv") is not None or ev.attr("contact", "endpoint"):
+                self._seen_device(ev)  # a TAK client's own report, not a marker or a feed
             if self.cfg.rules.shares(ev):
                 report = track_report(ev)  # CotError: logged, not sent
                 self.track_uid[report["track_id"]] = ev.uid

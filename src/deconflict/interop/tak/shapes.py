@@ -315,11 +315,13 @@ def alert_text(alert: dict[str, Any], track_heading: float | None = None) -> str
             if alert.get("severity") == "lost" or (alert.get("t_los_s") == 0)
             else "TRAFFIC"
         )
+        acked = alert.get("acknowledged_by") or []
         return (
             f"{head}: {o.get('party')} {o.get('category', '')} traffic {clock} {ref}, "
             f"{nm:.1f} NM, {vert}; closest {float(alert.get('dcpa_m') or 0) / 1852.0:.1f} NM "
             f"in {float(alert.get('tcpa_s') or 0):.0f} s. Alert {alert.get('id')} "
-            f"({alert.get('state')}). Reply ACK to acknowledge."
+            f"({alert.get('state')}). "
+            + (f"Acknowledged by {', '.join(acked)}." if acked else "Reply ACK to acknowledge.")
         )
     n = alert.get("notice") or {}
     when = (
