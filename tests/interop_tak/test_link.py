@@ -163,7 +163,14 @@ def test_notice_shape_appears_and_goes(world: World, taky: Taky) -> None:
                 }
                 n = await asyncio.to_thread(russia.ok, "POST", "/v1/notices", corridor, 201)
                 uid = f"deconflict.notice.{n['id']}.0"
-                shape = await viper.wait_for(lambda e: e.uid == uid, 5.0, "the corridor")
+                await viper.wait_for(lambda e: e.uid == uid, 5.0, "the corridor")
+                # A new version replaces the shape (same uid, the version in its remarks).
+                amended = {**corridor, "title": "Convoy route (amended)", "version": 1}
+                await asyncio.to_thread(russia.ok, "PUT", f"/v1/notices/{n['id']}", amended)
+                shape = await viper.wait_for(
+                    lambda e: e.uid == uid and "v2" in _remarks(e), 5.0, "the new version"
+                )
+                assert "amended" in _remarks(shape)
                 links = [el.get("point") for el in shape.detail.findall("link")]
                 assert len(links) > 8  # the outline, with rounded ends
                 remarks = shape.find("remarks")
@@ -233,6 +240,46 @@ def test_geochat_both_ways_with_receipts(world: World, taky: Taky, protocol: str
                 await viper.wait_for(
                     lambda e: e.type == "b-t-f-r" and e.uid == chat_id, 5.0, "read receipt"
                 )
+            finally:
+                await viper.close()
+
+    asyncio.run(scenario())
+
+
+def test_intrusion_alert_reaches_the_device(world: World, taky: Taky) -> None:
+    endpoint = TakEndpoint(taky.url)
+    russia = world.party("russia")
+    now = datetime.now(UTC)
+    area = {
+        "kind": "air_activity",
+        "title": "Live firing",
+        "addressees": ["coalition"],
+        "volumes": [
+            {
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[35.9, 34.9], [36.1, 34.9], [36.1, 35.1], [35.9, 35.1], [35.9, 34.9]]
+                    ],
+                },
+                "altitude_lower": {"value": 0, "units": "M", "reference": "W84"},
+                "altitude_upper": {"value": 10000, "units": "M", "reference": "W84"},
+                "time_start": iso(now - timedelta(minutes=5)),
+                "time_end": iso(now + timedelta(hours=1)),
+            }
+        ],
+    }
+    russia.ok("POST", "/v1/notices", area, 201)
+
+    async def scenario() -> None:
+        async with running(gateway_config(world, "coalition", endpoint)):
+            viper = await Device(endpoint, "ANDROID-viper11", "VIPER11").connect()
+            try:
+                await viper.report(35.0, 36.0, 6000.0, speed=100.0, course=0.0)
+                alert = await viper.wait_for(lambda e: e.type == "b-a-g", 5.0, "intrusion alert")
+                text = _remarks(alert)
+                assert text.startswith("INTRUSION: INSIDE") and "russia" in text
+                assert alert.attr("__deconflict", "kind") == "intrusion"
             finally:
                 await viper.close()
 
