@@ -16,7 +16,7 @@ import takproto
 
 from deconflict.cli import main
 from deconflict.interop.tak import TakEndpoint
-from deconflict.interop.tak.cot import check_event
+from deconflict.interop.tak.cot import check_event, cot_time
 from deconflict.interop.tak.framing import CotStream, proto_to_element
 from deconflict.interop.tak.rules import ShareRules
 from tests.interop_tak.certs import Pki
@@ -278,25 +278,77 @@ def test_check_reports_each_side(
     assert main([*bad_token, "--cot-url", taky.url, "--check"]) == 1
 
 
-def test_tak_protocol_version_1(world: World) -> None:
-    device = _position("ANDROID-viper11", 35.0)
-    framed = bytes(takproto.xml2proto(device, takproto.TAKProtoVer.STREAM))
-    fake = FakeTakServer([[framed]], close_after=False)
+def _takp(type_: str, child: str, attrs: dict[str, str]) -> bytes:
+    now = datetime.now(UTC)
+    return (
+        f'<event version="2.0" uid="protouid" type="{type_}" how="m-g" time="{cot_time(now)}" '
+        f'start="{cot_time(now)}" stale="{cot_time(now + timedelta(minutes=1))}">'
+        '<point lat="0.0" lon="0.0" hae="0.0" ce="999999" le="999999"/>'
+        f"<detail><TakControl><{child} "
+        + " ".join(f'{k}="{v}"' for k, v in attrs.items())
+        + "/></TakControl></detail></event>"
+    ).encode()
+
+
+def test_tak_protocol_version_1_negotiated(world: World) -> None:
+    """The server offers version 1, the gateway asks, the server agrees: protobuf both ways."""
+    port = free_port()
+    seen: dict[str, Any] = {"before": [], "after": []}
+    russia = world.party("russia")
+
+    async def tak_server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(_takp("t-x-takp-v", "TakProtocolSupport", {"version": "1"}))
+        await writer.drain()
+        stream = CotStream()
+        while not any(isinstance(i, bytes) and b"t-x-takp-q" in i for i in seen["before"]):
+            seen["before"] += stream.feed(await reader.read(65536))
+        writer.write(_takp("t-x-takp-r", "TakResponse", {"status": "true"}))
+        device = _position("ANDROID-viper11", 35.0)
+        writer.write(bytes(takproto.xml2proto(device, takproto.TAKProtoVer.STREAM)))
+        await writer.drain()
+        try:
+            while data := await reader.read(65536):
+                seen["after"] += stream.feed(data)
+        except OSError:
+            pass
+        finally:
+            writer.close()
+            seen["closed"] = True
 
     async def scenario() -> None:
-        async with fake.serving():
-            cfg = gateway_config(world, "coalition", TakEndpoint(fake.url), protocol="proto")
-            async with running(cfg):
+        server = await asyncio.start_server(tak_server, "127.0.0.1", port)
+        try:
+            cfg = gateway_config(
+                world, "coalition", TakEndpoint(f"tcp://127.0.0.1:{port}"), protocol="proto"
+            )
+            async with running(cfg) as gw:
                 track = await _until(
                     lambda: _tracks(world).get("ANDROID-viper11"), what="the protobuf report"
                 )
                 assert abs(track["lat"] - 35.0) < 1e-6
-                await asyncio.sleep(0.3)
-        # What the gateway sent is TAK protocol too: its own presence first.
-        items = CotStream().feed(bytes(fake.received))
-        assert items and not isinstance(items[0], bytes | Exception)
-        first = check_event(proto_to_element(items[0]))
-        assert first.uid == "deconflict-hotline" and first.callsign == "HOTLINE"
+                assert gw.wire_protocol == "proto"
+                n = await asyncio.to_thread(
+                    russia.ok, "POST", "/v1/notices", notice(["coalition"]), 201
+                )
+                uid = f"deconflict.notice.{n['id']}.0"
+
+                def drawn_in_protobuf() -> bool:
+                    return any(
+                        not isinstance(i, bytes | Exception)
+                        and check_event(proto_to_element(i)).uid == uid
+                        for i in seen["after"]
+                    )
+
+                await _until(drawn_in_protobuf, what="the notice drawn in TAK protocol")
+            for _ in range(50):  # the gateway hung up: the server side ends too
+                if seen.get("closed"):
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            server.close()
+            await server.wait_closed()
+        # Before the server agreed, the gateway spoke XML (its presence, then the request).
+        assert all(isinstance(i, bytes) for i in seen["before"])
 
     asyncio.run(scenario())
 

@@ -43,7 +43,8 @@ def register(subparsers: Any) -> None:
         "--protocol",
         choices=("xml", "proto"),
         default="xml",
-        help="what the gateway sends: CoT XML, or TAK protocol version 1 (protobuf); it reads both",
+        help="what the gateway sends: CoT XML, or TAK protocol version 1 (protobuf) once the "
+        "server offers it and agrees (t-x-takp-v/q/r); it reads both",
     )
     p.add_argument(
         "--share-uid",

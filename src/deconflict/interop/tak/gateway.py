@@ -46,6 +46,7 @@ from deconflict.interop.tak.shapes import (
     overlap_events,
     receipt_event,
     self_event,
+    takp_request,
 )
 from deconflict.interop.tak.transport import TakEndpoint, open_tak
 
@@ -157,6 +158,7 @@ class Gateway:
         )
         self.tak_up = False
         self.hub_up = False
+        self.wire_protocol = "xml"
         self.devices: dict[str, Device] = {}
         self.track_uid: dict[str, str] = {}  # hub track id -> device uid
         self.pending: dict[str, Doc] = {}  # track id -> newest report not yet posted
@@ -239,7 +241,7 @@ class Gateway:
 
     # -- TAK side ------------------------------------------------------------
     def _wire(self, xml: bytes) -> bytes:
-        return encode(xml, self.cfg.protocol)
+        return encode(xml, self.wire_protocol)
 
     def _self_event(self) -> bytes:
         return self_event(self.cfg.uid, self.cfg.callsign, self.cfg.group, self.clock())
@@ -251,7 +253,7 @@ class Gateway:
         if self._tx.full():
             with contextlib.suppress(asyncio.QueueEmpty):
                 self._tx.get_nowait()
-        self._tx.put_nowait(self._wire(xml))
+        self._tx.put_nowait(xml)  # encoded when written: the protocol may change meanwhile
 
     async def _tak_loop(self) -> None:
         backoff = Backoff(self.cfg.backoff_max_s)
@@ -268,6 +270,7 @@ class Gateway:
             self.stats["tak_connects"] += 1
             self.tak_up = True
             self._writer = writer
+            self.wire_protocol = "xml"  # every connection starts in XML; see _negotiate
             log.info("tak-gateway: connected to %s", self.cfg.tak.cot_url)
             # The server forgets us with the connection: announce, then redraw.
             writer.write(self._wire(self._self_event()))
@@ -304,10 +307,10 @@ class Gateway:
                 writer.write(self._wire(self._self_event()))
                 last_self = time.monotonic()
             if data:
-                writer.write(data)
+                writer.write(self._wire(data))
                 # Write what else is queued in one go.
                 while not self._tx.empty():
-                    writer.write(self._tx.get_nowait())
+                    writer.write(self._wire(self._tx.get_nowait()))
             await writer.drain()
 
     async def _tak_reader(self, reader: asyncio.StreamReader) -> None:
@@ -370,7 +373,9 @@ class Gateway:
                 self.stats["positions_shared"] += 1
                 self._wake_flush.set()
             return
-        if ev.type == "b-t-f":
+        if ev.type.startswith("t-x-takp-"):
+            self._negotiate(ev)
+        elif ev.type == "b-t-f":
             await self._on_chat(ev)
         elif ev.type in ("b-t-f-d", "b-t-f-r"):
             await self._on_receipt(ev)
@@ -379,6 +384,24 @@ class Gateway:
             alert_id = link.removeprefix("deconflict.alert.")
             if alert_id in self.alerts:
                 await self._ack(alert_id, "cancelled on the device")
+
+    def _negotiate(self, ev: CotEvent) -> None:
+        """TAK protocol negotiation on a stream: the server offers (``t-x-takp-v``), we ask
+        (``t-x-takp-q``), it answers (``t-x-takp-r``); only then is protobuf spoken."""
+        if self.cfg.protocol != "proto":
+            return
+        if ev.type == "t-x-takp-v":
+            offered = {el.get("version") or "" for el in ev.detail.iter("TakProtocolSupport")}
+            if "1" in offered:
+                self.send("takp-q", takp_request(self.cfg.uid, self.clock()))
+            else:
+                self.complaints.warn(f"TAK server offers protocol {sorted(offered)}; staying XML")
+        elif ev.type == "t-x-takp-r":
+            if any(el.get("status") == "true" for el in ev.detail.iter("TakResponse")):
+                self.wire_protocol = "proto"
+                log.info("tak-gateway: TAK protocol version 1 agreed")
+            else:
+                self.complaints.warn("TAK server refused protocol version 1; staying XML")
 
     def _seen_device(self, ev: CotEvent) -> None:
         dev = self.devices.get(ev.uid)

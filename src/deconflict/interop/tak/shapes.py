@@ -522,4 +522,23 @@ def self_event(uid: str, callsign: str, group: str, now: datetime | None = None)
     )
 
 
-__all__ += ["alert_cleared_event", "self_event"]
+def takp_request(uid: str, now: datetime | None = None) -> bytes:
+    """Ask the TAK server to switch this stream to TAK protocol version 1."""
+    now = now or datetime.now(UTC)
+    d = ET.Element("detail")
+    control = ET.SubElement(d, "TakControl")
+    ET.SubElement(control, "TakRequest", {"version": "1"})
+    return event_xml(
+        uid=f"{uid}-takp",
+        type_="t-x-takp-q",
+        lat=0.0,
+        lon=0.0,
+        hae=0.0,
+        stale=now + timedelta(minutes=1),
+        now=now,
+        detail=d,
+        how="m-g",
+    )
+
+
+__all__ += ["alert_cleared_event", "self_event", "takp_request"]
