@@ -379,3 +379,49 @@ def test_disclosure_only_the_overlap_of_a_notice_not_addressed(world: World, tak
                 await viper.close()
 
     asyncio.run(scenario())
+
+
+def test_the_hub_going_away_and_coming_back(tmp_path: Path, taky: Taky) -> None:
+    world = World(tmp_path, port=free_port(), extra={"tactical": FAST})
+    endpoint = TakEndpoint(taky.url)
+    russia_token = world.tokens["russia"]
+
+    async def scenario() -> None:
+        async with running(gateway_config(world, "coalition", endpoint)) as gw:
+            viper = await Device(endpoint, "ANDROID-viper11", "VIPER11").connect()
+            try:
+                await viper.report(35.0, 36.0, 6000.0)
+                await _until(lambda: _tracks(world).get("ANDROID-viper11"), what="the track")
+                await asyncio.to_thread(world.stop)
+                await viper.report(35.0001, 36.0, 6000.0)  # while the hub is away
+                await _until(lambda: not gw.hub_up, what="the gateway noticing")
+                await asyncio.sleep(1.0)
+                await asyncio.to_thread(world.start)  # same database, same port
+                # Tracks live in the hub's memory: the report kept meanwhile is posted.
+                await _until(
+                    lambda: (
+                        abs(
+                            float((_tracks(world).get("ANDROID-viper11") or {}).get("lat", 0))
+                            - 35.0001
+                        )
+                        < 1e-9
+                    ),
+                    15.0,
+                    "the kept report after the hub came back",
+                )
+                # The event stream resumed: a notice sent now is drawn.
+                russia = world.client(russia_token, "russia")
+                n = await asyncio.to_thread(
+                    russia.ok, "POST", "/v1/notices", notice(["coalition"]), 201
+                )
+                await viper.wait_for(
+                    lambda e: e.uid == f"deconflict.notice.{n['id']}.0", 15.0, "the new notice"
+                )
+                assert gw.stats["hub_connects"] >= 2
+            finally:
+                await viper.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        world.stop()
