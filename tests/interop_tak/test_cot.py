@@ -11,18 +11,12 @@ import takproto
 from lxml import etree
 from taky.cot import models
 
+from deconflict.interop.tak.alerts import alert_event, alert_text
+from deconflict.interop.tak.chat import chat_event, receipt_event
 from deconflict.interop.tak.cot import CotError, cot_time, event_xml, parse_cot
 from deconflict.interop.tak.framing import CotStream, proto_to_element
 from deconflict.interop.tak.rules import ShareRules, category_of, track_id_of, track_report
-from deconflict.interop.tak.shapes import (
-    alert_event,
-    alert_text,
-    chat_event,
-    delete_event,
-    notice_events,
-    overlap_events,
-    receipt_event,
-)
+from deconflict.interop.tak.shapes import delete_event, notice_events, overlap_events
 
 NOW = datetime.now(UTC)
 

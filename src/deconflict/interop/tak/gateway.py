@@ -12,7 +12,8 @@ Four flows, each its own task so that one stalled side never blocks the other:
   presence announced so that the TAK server routes chat to it.
 
 Bad input from the TAK side is logged in one line (rate-limited) and dropped;
-nothing a device sends can stop the gateway.
+nothing a device sends can stop the gateway. The hotline is `Hotline`
+(``hotline.py``); the CoT the gateway writes is built in ``shapes.py``.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
-import re
 import ssl
 import time
 import xml.etree.ElementTree as ET
@@ -32,22 +31,15 @@ from typing import Any, TypeVar
 
 import httpx
 
+from deconflict.interop.tak.alerts import ALERT_REFRESH_S, alert_cleared_event, alert_event
+from deconflict.interop.tak.chat import self_event, takp_request
 from deconflict.interop.tak.cot import CotError, CotEvent, check_event, parse_cot
 from deconflict.interop.tak.framing import CotStream, encode, proto_to_element
+from deconflict.interop.tak.hotline import Hotline
 from deconflict.interop.tak.hub import HubBusyError, HubError, HubLink
 from deconflict.interop.tak.rules import ShareRules, track_report
-from deconflict.interop.tak.shapes import (
-    ALERT_REFRESH_S,
-    alert_cleared_event,
-    alert_event,
-    chat_event,
-    delete_event,
-    notice_events,
-    overlap_events,
-    receipt_event,
-    self_event,
-    takp_request,
-)
+from deconflict.interop.tak.shapes import delete_event, notice_events, overlap_events
+from deconflict.interop.tak.support import Backoff, Complaints, Device, marti
 from deconflict.interop.tak.transport import TakEndpoint, open_tak
 
 __all__ = ["Gateway", "GatewayConfig"]
@@ -55,8 +47,6 @@ __all__ = ["Gateway", "GatewayConfig"]
 log = logging.getLogger("deconflict.tak")
 T = TypeVar("T")
 Doc = dict[str, Any]
-_ACK_RE = re.compile(r"^\s*ack\b\s*(a-[A-Za-z0-9]+)?\s*(.*)$", re.IGNORECASE | re.DOTALL)
-_TO_RE = re.compile(r"^\s*@([a-z0-9][a-z0-9-]{0,63})[\s:,]+(.+)$", re.DOTALL)
 SELF_EVERY_S = 60.0
 
 
@@ -77,63 +67,13 @@ class GatewayConfig:
     backoff_max_s: float = 30.0
 
 
-@dataclass
-class Device:
-    uid: str
-    callsign: str | None = None
-    group: str | None = None
-    heading: float | None = None
-    seen: float = 0.0
-
-
-def _marti(*callsigns: str) -> ET.Element:
-    marti = ET.Element("marti")
-    for cs in callsigns:
-        ET.SubElement(marti, "dest", {"callsign": cs})
-    return marti
-
-
-class _Complaints:
-    """One line per problem, at most `burst` lines per `window_s`; the rest counted."""
-
-    def __init__(self, burst: int = 10, window_s: float = 10.0) -> None:
-        self.burst, self.window_s = burst, window_s
-        self.start, self.lines, self.suppressed = 0.0, 0, 0
-
-    def warn(self, text: str) -> None:
-        now = time.monotonic()
-        if now - self.start > self.window_s:
-            if self.suppressed:
-                log.warning("tak-gateway: %d more such lines suppressed", self.suppressed)
-            self.start, self.lines, self.suppressed = now, 0, 0
-        if self.lines < self.burst:
-            self.lines += 1
-            log.warning("tak-gateway: %s", text)
-        else:
-            self.suppressed += 1
-
-
-class Backoff:
-    def __init__(self, cap: float) -> None:
-        self.cap = cap
-        self.delay = 0.5
-
-    def reset(self) -> None:
-        self.delay = 0.5
-
-    def next(self) -> float:
-        d = self.delay
-        self.delay = min(self.cap, self.delay * 2)
-        return d * (0.75 + random.random() / 2)  # noqa: S311 - jitter, not secrecy
-
-
 class Gateway:
     def __init__(self, cfg: GatewayConfig, *, clock: Callable[[], datetime] | None = None) -> None:
         self.cfg = cfg
         self.clock = clock or (lambda: datetime.now(UTC))
         self.hub = HubLink(cfg.server, cfg.token)
         self.party: str | None = None
-        self.complaints = _Complaints()
+        self.complaints = Complaints()
         self.stats: dict[str, int] = dict.fromkeys(
             (
                 "cot_in",
@@ -164,15 +104,12 @@ class Gateway:
         self.pending: dict[str, Doc] = {}  # track id -> newest report not yet posted
         self.drawn: dict[str, dict[str, bytes]] = {}  # notice:/conflict: key -> uid -> CoT
         self.alerts: dict[str, Doc] = {}  # active alerts of our devices, by id
-        self.last_party: dict[str, str] = {}  # device uid -> party it last talked with
-        self.inbound: dict[str, Doc] = {}  # hub message id -> message (to our devices)
-        self.outbound: dict[str, tuple[str, str, str]] = {}  # hub msg id -> (device, cs, chat id)
-        self.read_sent: set[str] = set()
         self._writer: asyncio.StreamWriter | None = None
         self._tx: asyncio.Queue[bytes] = asyncio.Queue(maxsize=10_000)
         self._bucket = (cfg.max_events_per_s, time.monotonic())
         self._wake_flush = asyncio.Event()
         self.on_sent: Callable[[str, bytes], None] | None = None  # tests and benchmarks
+        self.hotline = Hotline(self)
 
     # -- running -------------------------------------------------------------
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -376,14 +313,14 @@ class Gateway:
         if ev.type.startswith("t-x-takp-"):
             self._negotiate(ev)
         elif ev.type == "b-t-f":
-            await self._on_chat(ev)
+            await self.hotline.on_chat(ev)
         elif ev.type in ("b-t-f-d", "b-t-f-r"):
-            await self._on_receipt(ev)
+            await self.hotline.on_receipt(ev)
         elif ev.type == "b-a-o-can":
             link = ev.attr("link", "uid") or ev.uid
             alert_id = link.removeprefix("deconflict.alert.")
             if alert_id in self.alerts:
-                await self._ack(alert_id, "cancelled on the device")
+                await self.ack_alert(alert_id, "cancelled on the device")
 
     def _negotiate(self, ev: CotEvent) -> None:
         """TAK protocol negotiation on a stream: the server offers (``t-x-takp-v``), we ask
@@ -419,7 +356,7 @@ class Gateway:
     def _catch_up(self, callsign: str) -> None:
         """A device new to the gateway gets what is drawn (TAK servers keep only some types
         for late joiners), addressed to it alone."""
-        dest = ET.tostring(_marti(callsign), encoding="utf-8")
+        dest = ET.tostring(marti(callsign), encoding="utf-8")
         for shapes in self.drawn.values():
             for uid, xml in shapes.items():
                 self.send(uid, xml.replace(b"</detail>", dest + b"</detail>", 1))
@@ -561,9 +498,9 @@ class Gateway:
         elif type_.startswith("alert_"):
             self._on_alert(data, type_)
         elif type_ == "message_received":
-            self._on_hub_message(data)
+            self.hotline.on_hub_message(data)
         elif type_ in ("message_delivered", "message_read"):
-            self._on_hub_receipt(data, type_.removeprefix("message_"))
+            self.hotline.on_hub_receipt(data, type_.removeprefix("message_"))
 
     # -- alerts in -----------------------------------------------------------
     def _recipients(self, device_uid: str | None) -> tuple[str, list[str]]:
@@ -619,7 +556,7 @@ class Gateway:
             for alert in list(self.alerts.values()):
                 self._send_alert(alert)
 
-    async def _ack(self, alert_id: str, comment: str) -> bool:
+    async def ack_alert(self, alert_id: str, comment: str) -> bool:
         try:
             await self.hub.ack_alert(alert_id, comment)
         except (HubError, HubBusyError, httpx.HTTPError) as exc:
@@ -627,130 +564,3 @@ class Gateway:
             return False
         self.stats["alerts_acked"] += 1
         return True
-
-    # -- hotline <-> GeoChat ---------------------------------------------------
-    def _liaison_devices(self) -> list[Device]:
-        if not self.cfg.liaison:
-            return list(self.devices.values())
-        return [
-            d
-            for d in self.devices.values()
-            if d.uid in self.cfg.liaison or (d.callsign or "") in self.cfg.liaison
-        ]
-
-    def _chat_to(self, dev: Device, message_id: str, text: str, sender_cs: str) -> None:
-        self.send(
-            f"chat.{message_id}.{dev.uid}",
-            chat_event(
-                message_id=message_id,
-                text=text,
-                sender_uid=self.cfg.uid,
-                sender_callsign=sender_cs,
-                to_uid=dev.uid,
-                to_callsign=dev.callsign or dev.uid,
-                chatroom=self.cfg.callsign,
-                now=self.clock(),
-            ),
-        )
-
-    def _on_hub_message(self, msg: Doc) -> None:
-        sender = str(msg.get("from"))
-        self.inbound[str(msg["id"])] = msg
-        body = str(msg.get("body", ""))
-        subject = str(msg.get("subject") or "")
-        prio = str(msg.get("priority", "routine"))
-        text = f"[{sender}{'' if prio == 'routine' else ' ' + prio.upper()}] "
-        text += f"{subject}: {body}" if subject else body
-        for dev in self._liaison_devices():
-            self.last_party.setdefault(dev.uid, sender)
-            self.last_party[dev.uid] = sender
-            self._chat_to(dev, str(msg["id"]), text, sender)
-            self.stats["chat_out"] += 1
-
-    def _on_hub_receipt(self, data: Doc, what: str) -> None:
-        """The other party's delivered / read receipt of a chat a device sent."""
-        out = self.outbound.get(str(data.get("message_id")))
-        if out is None:
-            return
-        device, callsign, chat_id = out
-        self.send(
-            f"receipt.{chat_id}.{what}",
-            receipt_event(
-                what=what,
-                message_id=chat_id,
-                sender_uid=self.cfg.uid,
-                sender_callsign=self.cfg.callsign,
-                to_uid=device,
-                to_callsign=callsign,
-                chatroom=self.cfg.callsign,
-                now=self.clock(),
-            ),
-        )
-        self.stats["receipts_out"] += 1
-
-    def _reply(self, ev: CotEvent, text: str) -> None:
-        dev = self.devices.get(ev.attr("link", "uid") or "") or Device(
-            ev.attr("link", "uid") or "", ev.attr("__chat", "senderCallsign")
-        )
-        self._chat_to(dev, f"gw-{time.monotonic_ns()}", text, self.cfg.callsign)
-
-    async def _on_chat(self, ev: CotEvent) -> None:
-        chat = ev.find("__chat")
-        if chat is None or chat.get("id") != self.cfg.uid:
-            return  # not to the hotline: the party's own chatter stays on its network
-        sender = ev.attr("link", "uid") or ""
-        remarks = ev.find("remarks")
-        text = (remarks.text if remarks is not None else None) or ""
-        chat_id = chat.get("messageId") or ev.uid
-        callsign = chat.get("senderCallsign") or sender
-        if sender and sender not in self.devices:
-            self.devices[sender] = Device(sender, callsign)
-        self.stats["chat_in"] += 1
-        m = _ACK_RE.match(text)
-        if m:
-            await self._chat_ack(ev, sender, m.group(1), m.group(2).strip())
-            return
-        to = _TO_RE.match(text)
-        party, body = (
-            (to.group(1), to.group(2).strip())
-            if to
-            else (self.last_party.get(sender), text.strip())
-        )
-        if not party or not body:
-            self._reply(ev, "Not sent: start with @party (e.g. @russia ...), or reply ACK.")
-            return
-        try:
-            sent = await self.hub.send_message(party, f"{body}\n-- {callsign} via TAK")
-        except (HubError, HubBusyError, httpx.HTTPError) as exc:
-            self._reply(ev, f"NOT SENT to {party}: {exc}")
-            return
-        self.last_party[sender] = party
-        self.outbound[str(sent["id"])] = (sender, callsign, chat_id)
-
-    async def _chat_ack(self, ev: CotEvent, sender: str, alert_id: str | None, note: str) -> None:
-        mine = [
-            a
-            for a in self.alerts.values()
-            if (alert_id is None and a.get("_device") == sender) or a.get("id") == alert_id
-        ]
-        if not mine:
-            self._reply(ev, "No active alert of yours to acknowledge.")
-            return
-        done = [a["id"] for a in mine if await self._ack(str(a["id"]), note or "ACK via TAK")]
-        self._reply(ev, f"Acknowledged {', '.join(done)}." if done else "Acknowledgement failed.")
-
-    async def _on_receipt(self, ev: CotEvent) -> None:
-        """A device's receipt of a hotline message: read goes to the hub (delivered is implied:
-        the hub counts a message delivered when the gateway took it from the stream)."""
-        receipt = ev.find("__chatreceipt")
-        message_id = (receipt.get("messageId") if receipt is not None else None) or ev.uid
-        if message_id not in self.inbound:
-            return
-        self.stats["receipts_in"] += 1
-        if ev.type == "b-t-f-r" and message_id not in self.read_sent:
-            self.read_sent.add(message_id)
-            try:
-                await self.hub.read_message(message_id)
-            except (HubError, HubBusyError, httpx.HTTPError) as exc:
-                self.read_sent.discard(message_id)
-                self.complaints.warn(f"read receipt of {message_id} not passed on: {exc}")
