@@ -232,7 +232,8 @@ def test_geochat_both_ways_with_receipts(world: World, taky: Taky, protocol: str
                     return next((x for x in inbox if "CAP ends 0900Z" in x["body"]), None)
 
                 got = await _until(arrived, what="the chat at russia")
-                assert got["from"] == "coalition" and "VIPER11" in got["body"]
+                assert got["from"] == "coalition" and got["body"] == "CAP ends 0900Z"
+                assert "VIPER11" not in str(got)  # the device's callsign stays home
                 await viper.wait_for(
                     lambda e: e.type == "b-t-f-d" and e.uid == chat_id, 5.0, "delivered receipt"
                 )

@@ -130,7 +130,8 @@ class Hotline:
             self.reply(ev, "Not sent: start with @party (e.g. @russia ...), or reply ACK.")
             return
         try:
-            sent = await self.gw.hub.send_message(party, f"{body}\n-- {callsign} via TAK")
+            # The text as typed: the device's callsign is the party's own picture.
+            sent = await self.gw.hub.send_message(party, body)
         except (HubError, HubBusyError, httpx.HTTPError) as exc:
             self.reply(ev, f"NOT SENT to {party}: {exc}")
             return
