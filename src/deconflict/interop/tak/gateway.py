@@ -37,7 +37,7 @@ from deconflict.interop.tak.cot import CotError, CotEvent, check_event, parse_co
 from deconflict.interop.tak.framing import CotStream, encode, proto_to_element
 from deconflict.interop.tak.hotline import Hotline
 from deconflict.interop.tak.hub import HubBusyError, HubError, HubLink
-from deconflict.interop.tak.rules import ShareRules, track_report
+from deconflict.interop.tak.rules import ShareRules, track_id_of, track_report
 from deconflict.interop.tak.shapes import delete_event, notice_events, overlap_events
 from deconflict.interop.tak.support import Backoff, Complaints, Device, marti
 from deconflict.interop.tak.transport import TakEndpoint, open_tak
@@ -108,7 +108,6 @@ class Gateway:
         self._tx: asyncio.Queue[bytes] = asyncio.Queue(maxsize=10_000)
         self._bucket = (cfg.max_events_per_s, time.monotonic())
         self._wake_flush = asyncio.Event()
-        self.on_sent: Callable[[str, bytes], None] | None = None  # tests and benchmarks
         self.hotline = Hotline(self)
 
     # -- running -------------------------------------------------------------
@@ -185,8 +184,6 @@ class Gateway:
 
     def send(self, uid: str, xml: bytes) -> None:
         """Queue one CoT event for the TAK server (the oldest is dropped when full)."""
-        if self.on_sent is not None:
-            self.on_sent(uid, xml)
         if self._tx.full():
             with contextlib.suppress(asyncio.QueueEmpty):
                 self._tx.get_nowait()
@@ -520,7 +517,7 @@ class Gateway:
             return  # an alert about another party's track in our notice: not a device's
         device = self.track_uid.get(str(track_id))
         if device is None:
-            device = next((u for u in self.devices if u == track_id), None)
+            device = next((u for u in self.devices if track_id_of(u) == track_id), None)
         uid, callsigns = self._recipients(device)
         if type_ == "alert_cleared" or alert.get("state") == "cleared":
             if self.alerts.pop(str(alert["id"]), None) is not None or type_ == "alert_cleared":
