@@ -26,6 +26,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "deconflict.cli.ledger",
     "deconflict.cli.evidence",
     "deconflict.cli.keygen",
+    "deconflict.cli.tak_gateway",
 )
 
 

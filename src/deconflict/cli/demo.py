@@ -18,6 +18,7 @@ from typing import Any
 
 from deconflict.client import Client
 from deconflict.config import Settings
+from deconflict.interop.tak import demo as tak_demo
 
 __all__ = ["register"]
 
@@ -42,6 +43,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="stop the hub once the scenario has played (for tests)",
     )
+    tak_demo.add_demo_options(p)  # --tak-gateway PARTY --cot-url URL (issue 16)
     p.set_defaults(handler=run)
 
 
@@ -90,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             _say(f"deconflict demo hub on {server.url} (temporary database {settings.db_path})")
             _say(f"  admin token: {admin_token}")
-            _play(server.url, admin_token, scenario)
+            tokens = _play(server.url, admin_token, scenario)
             if args.exit_after_play:
                 return 0
             _say(f"\nThe hub keeps running at {server.url}; Ctrl-C stops it.")
@@ -98,13 +100,14 @@ def run(args: argparse.Namespace) -> int:
                 f"  try: DECONFLICT_URL={server.url} DECONFLICT_TOKEN=<a token above> "
                 "deconflict watch"
             )
+            tak_demo.start_for_demo(args, server.url, tokens)
             server.wait()
         finally:
             server.stop()
     return 0
 
 
-def _play(url: str, admin_token: str, scenario: Doc) -> None:
+def _play(url: str, admin_token: str, scenario: Doc) -> dict[str, str]:
     with Client(url, admin_token) as admin:
         tokens = {}
         for p in scenario["parties"]:
@@ -116,6 +119,7 @@ def _play(url: str, admin_token: str, scenario: Doc) -> None:
     finally:
         for c in clients.values():
             c.close()
+    return tokens
 
 
 def _play_as_parties(clients: dict[str, Client], scenario: Doc) -> None:
