@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -44,3 +47,23 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data not found: shared test data lives beside the repository in CI")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    try:
+        with PostgresServer.start() as server:
+            yield server
+    except LookupError as exc:
+        pytest.skip(f"PostgreSQL variant skipped: {exc}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """Settings that put a test hub on SQLite (a file in its tmp_path) or PostgreSQL."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    with server.database() as dsn:
+        yield {"db_url": dsn, "hub_key_file": tmp_path / "hub-key.pem"}

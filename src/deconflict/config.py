@@ -17,9 +17,15 @@ from typing import Any
 
 from deconflict.tactical.settings import TacticalSettings, TacticalSettingsError
 
-__all__ = ["ConfigError", "Settings"]
+__all__ = ["ConfigError", "Settings", "is_postgres_url"]
 
 MiB = 1024 * 1024
+_PG_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+def is_postgres_url(text: str) -> bool:
+    """Whether `--db` names a PostgreSQL server (a DSN) rather than a SQLite file."""
+    return text.startswith(_PG_SCHEMES)
 
 
 class ConfigError(ValueError):
@@ -35,6 +41,11 @@ class Settings:
     """
 
     db_path: Path = Path("deconflict.db")
+    # A PostgreSQL DSN (postgresql://user@host/dbname): used instead of the SQLite file.
+    db_url: str | None = None
+    # The hub's Ed25519 signing key; by default beside the SQLite file, or in the working
+    # directory with PostgreSQL (every process of one hub must use the same key).
+    hub_key_file: Path | None = None
     admin_token: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
@@ -86,6 +97,10 @@ class Settings:
     def __post_init__(self) -> None:
         if not isinstance(self.db_path, Path):
             object.__setattr__(self, "db_path", Path(self.db_path))
+        if self.hub_key_file is not None and not isinstance(self.hub_key_file, Path):
+            object.__setattr__(self, "hub_key_file", Path(self.hub_key_file))
+        if self.db_url is not None and not is_postgres_url(self.db_url):
+            raise ConfigError("db_url must be a postgresql:// DSN (a SQLite file is db_path)")
         if not isinstance(self.tactical, TacticalSettings):
             if not isinstance(self.tactical, Mapping):
                 raise ConfigError("tactical settings must be a JSON object")
@@ -141,9 +156,19 @@ class Settings:
     @classmethod
     def _field_type(cls, name: str) -> type:
         default = {f.name: f.default for f in dataclasses.fields(cls)}[name]
-        if name == "admin_token":
+        if name in ("admin_token", "db_url"):
             return str
+        if name == "hub_key_file":
+            return Path
         return type(default)
+
+    @property
+    def hub_key_path(self) -> Path:
+        if self.hub_key_file is not None:
+            return self.hub_key_file
+        if self.db_url:
+            return Path("deconflict-hub-key.pem")
+        return self.db_path.with_name(f"{self.db_path.name}.hub-key.pem")
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

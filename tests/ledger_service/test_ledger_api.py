@@ -9,14 +9,14 @@ import stat
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from deconflict.client import Client
 from deconflict.ledger import merkle
 from deconflict.ledger.canonical import canonical_json
 from deconflict.ledger.keys import SignedTreeHead, b64d
-from deconflict.service.ledger_log import hub_key_path
-from tests.service.helpers import World, notice
+from tests.service.helpers import World, make_settings, notice
 
 
 def _entries(api: object, **params: int) -> list[dict[str, object]]:
@@ -66,7 +66,7 @@ def test_every_change_is_logged_and_the_head_is_signed(world: World) -> None:
         assert merkle.verify_consistency(first, head.tree_size, old_root, head.root_hash, path)
 
     # the hub key lives beside the database, readable by its owner only
-    key_file = hub_key_path(world.db)
+    key_file = make_settings(world.db, **world.overrides).hub_key_path
     assert key_file.exists()
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
 
@@ -132,6 +132,18 @@ def test_a_party_sees_only_entries_that_concern_it(world: World) -> None:
 
 def test_ledger_rows_refuse_update_and_delete(world: World) -> None:
     world.party("coalition").ok("POST", "/v1/notices", notice(["russia"]), 201)
+    dsn = world.overrides.get("db_url")
+    if dsn:
+        for sql in (
+            "UPDATE ledger_entries SET entry = '\\x00' WHERE idx = 0",
+            "DELETE FROM ledger_entries WHERE idx = 0",
+            "DELETE FROM ledger_nodes",
+            "UPDATE ledger_refs SET ref = 'x'",
+            "TRUNCATE ledger_heads",
+        ):
+            with psycopg.connect(dsn) as pg, pytest.raises(psycopg.Error, match="append-only"):
+                pg.execute(sql)
+        return
     con = sqlite3.connect(world.db)
     try:
         for sql in (

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from deconflict.config import ConfigError, Settings
+from deconflict.config import ConfigError, Settings, is_postgres_url
 
 __all__ = ["register"]
 
@@ -18,7 +18,11 @@ def register(subparsers: Any) -> None:
         description="Run the hub. The admin token is read from DECONFLICT_ADMIN_TOKEN; every "
         "other setting from DECONFLICT_* variables, overridden by these options.",
     )
-    p.add_argument("--db", help="SQLite database file (default: ./deconflict.db)")
+    p.add_argument(
+        "--db",
+        help="a SQLite database file (default: ./deconflict.db) or a PostgreSQL DSN "
+        "(postgresql://user@host/dbname)",
+    )
     p.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="TCP port (default 8080)")
     p.add_argument("--lateral-buffer-m", type=float)
@@ -34,8 +38,10 @@ def run(args: argparse.Namespace) -> int:
     from deconflict.api.server import serve_forever  # noqa: PLC0415 - keeps --help fast
 
     try:
+        pg = args.db is not None and is_postgres_url(args.db)
         settings = Settings.from_env(
-            db_path=args.db,
+            db_path=None if pg else args.db,
+            db_url=args.db if pg else None,
             host=args.host,
             port=args.port,
             lateral_buffer_m=args.lateral_buffer_m,
@@ -54,8 +60,15 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(
         f"deconflict hub on http://{settings.host}:{settings.port} "
-        f"(data: {settings.db_path.resolve()})",
+        f"(data: {(settings.db_url and _hidden(settings.db_url)) or settings.db_path.resolve()})",
         file=sys.stderr,
     )
     serve_forever(settings, args.log_level)
     return 0
+
+
+def _hidden(url: str) -> str:
+    """A DSN as printed: without its password."""
+    from sqlalchemy import make_url  # noqa: PLC0415 - keeps --help fast
+
+    return make_url(url).render_as_string(hide_password=True)

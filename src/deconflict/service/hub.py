@@ -36,7 +36,7 @@ from deconflict.service.conflicts import Conflicts
 from deconflict.service.index import NoticeIndex
 from deconflict.service.keys import PartyKeys
 from deconflict.service.ledger import Ledger
-from deconflict.service.ledger_log import HubLedger, hub_key_path
+from deconflict.service.ledger_log import HubLedger
 from deconflict.service.messages import Messages
 from deconflict.service.notices import Notices
 from deconflict.service.parsers import VolumeParsers
@@ -45,7 +45,8 @@ from deconflict.service.stream import Events, Page
 from deconflict.service.tactical import Tactical
 from deconflict.service.tx import Tx
 from deconflict.service.writer import Writer
-from deconflict.store import SqliteStore, Store
+from deconflict.store import Store
+from deconflict.store.factory import open_store
 from deconflict.strategic import KINDS, BufferPolicy, Buffers
 from deconflict.utc import utcnow
 
@@ -64,11 +65,7 @@ class Hub:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
-        self.store = (
-            store
-            if store is not None
-            else SqliteStore(settings.db_path, checkpoint_interval_s=settings.wal_checkpoint_s)
-        )
+        self.store = store if store is not None else open_store(settings)
         self.clock = clock
         self.broker = Broker()
         self.writer = Writer(
@@ -94,7 +91,7 @@ class Hub:
         self.ledger = Ledger(
             self.writer,
             self.store,
-            HubLedger(hub_key_path(settings.db_path)),
+            HubLedger(settings.hub_key_path),
             clock,
             enabled=settings.ledger_enabled,
         )

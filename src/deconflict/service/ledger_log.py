@@ -30,7 +30,7 @@ from deconflict.service.errors import StateConflict
 from deconflict.store import EntryRow
 from deconflict.store.repos import LedgerRepo
 
-__all__ = ["PUBLIC_TYPES", "HubLedger", "LedgerDamaged", "concerns", "hub_key_path", "refs_of"]
+__all__ = ["PUBLIC_TYPES", "HubLedger", "LedgerDamaged", "concerns", "refs_of"]
 
 log = logging.getLogger("deconflict.ledger")
 T = TypeVar("T")
@@ -41,11 +41,6 @@ _DUMMY = b"\x00" * 32
 PUBLIC_TYPES = frozenset({"party_registered", "party_key_set"})
 _ONE_PARTY_FIELDS = ("issuer", "party", "from")
 _MANY_PARTY_FIELDS = ("to", "issuers", "parties", "addressees")
-
-
-def hub_key_path(db_path: Path) -> Path:
-    """Where the hub keeps its signing key: beside its database file."""
-    return db_path.with_name(f"{db_path.name}.hub-key.pem")
 
 
 def concerns(entry: dict[str, Any], party: str) -> bool:

@@ -146,7 +146,8 @@ class NoticeRepo:
             .select_from(_NOTICE_JOIN)
             .where(notices.c.state == "active")
         )
-        result = self._conn.execute(q)
+        # a server-side cursor where the backend has them: 100k volumes are not all held
+        result = self._conn.execution_options(stream_results=True).execute(q)
         keys = list(result.keys())
         while found := result.fetchmany(batch):
             yield [dict(zip(keys, r, strict=True)) for r in found]

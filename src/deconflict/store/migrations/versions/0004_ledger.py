@@ -69,20 +69,42 @@ def upgrade() -> None:
         sa.Column("used_at", sa.String(length=32), nullable=False),
         sa.PrimaryKeyConstraint("party_id", "nonce"),
     )
-    if op.get_bind().dialect.name == "sqlite":
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
         for table in _APPEND_ONLY:
             for what in ("UPDATE", "DELETE"):
                 op.execute(
                     f"CREATE TRIGGER {table}_no_{what.lower()} BEFORE {what} ON {table} "
                     f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
                 )
+    elif dialect == "postgresql":
+        # the same refusal, as one function; TRUNCATE too, which row triggers do not see
+        op.execute(
+            "CREATE FUNCTION deconflict_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
+        )
+        for table in _APPEND_ONLY:
+            op.execute(
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION deconflict_append_only()"
+            )
+            op.execute(
+                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION deconflict_append_only()"
+            )
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
         for table in _APPEND_ONLY:
             for what in ("update", "delete"):
                 op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{what}")
+    elif dialect == "postgresql":
+        for table in _APPEND_ONLY:
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
+        op.execute("DROP FUNCTION IF EXISTS deconflict_append_only()")
     op.drop_table("party_nonces")
     op.drop_table("party_keys")
     op.drop_table("ledger_heads")
