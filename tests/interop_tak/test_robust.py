@@ -156,7 +156,7 @@ def test_a_burst_is_coalesced_and_bounded(world: World) -> None:
 
 
 def test_a_busy_hub_is_waited_for(tmp_path: Path, taky: Taky) -> None:
-    world = World(tmp_path, rate_per_s=3.0, rate_burst=3, extra={"tactical": FAST})
+    world = World(tmp_path, rate_per_s=3.0, rate_burst=3, tactical=FAST)
     endpoint = TakEndpoint(taky.url)
 
     async def scenario() -> None:
@@ -382,7 +382,7 @@ def test_disclosure_only_the_overlap_of_a_notice_not_addressed(world: World, tak
 
 
 def test_the_hub_going_away_and_coming_back(tmp_path: Path, taky: Taky) -> None:
-    world = World(tmp_path, port=free_port(), extra={"tactical": FAST})
+    world = World(tmp_path, port=free_port(), tactical=FAST)
     endpoint = TakEndpoint(taky.url)
     russia_token = world.tokens["russia"]
 
