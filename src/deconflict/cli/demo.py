@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from deconflict.cli import demo_tracks
 from deconflict.client import Client
 from deconflict.config import Settings
 
@@ -90,8 +91,12 @@ def run(args: argparse.Namespace) -> int:
         try:
             _say(f"deconflict demo hub on {server.url} (temporary database {settings.db_path})")
             _say(f"  admin token: {admin_token}")
-            _play(server.url, admin_token, scenario)
+            tokens = _play(server.url, admin_token, scenario)
+            # The tactical story (demo_tracks): own tracks through the public API.
+            tracks = demo_tracks.TrackPlayer(server.url, tokens, on_error=_say).start()
+            _say(demo_tracks.STORY)
             if args.exit_after_play:
+                tracks.stop()
                 return 0
             _say(f"\nThe hub keeps running at {server.url}; Ctrl-C stops it.")
             _say(
@@ -99,12 +104,13 @@ def run(args: argparse.Namespace) -> int:
                 "deconflict watch"
             )
             server.wait()
+            tracks.stop()
         finally:
             server.stop()
     return 0
 
 
-def _play(url: str, admin_token: str, scenario: Doc) -> None:
+def _play(url: str, admin_token: str, scenario: Doc) -> dict[str, str]:
     with Client(url, admin_token) as admin:
         tokens = {}
         for p in scenario["parties"]:
@@ -116,6 +122,7 @@ def _play(url: str, admin_token: str, scenario: Doc) -> None:
     finally:
         for c in clients.values():
             c.close()
+    return tokens
 
 
 def _play_as_parties(clients: dict[str, Client], scenario: Doc) -> None:

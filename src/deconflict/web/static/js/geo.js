@@ -2,7 +2,7 @@
 // vectors drawn are a few tens of kilometres long, far inside what it gets right),
 // and the pointer's position read out in decimal degrees and MGRS.
 
-import { num, t } from './i18n.js';
+import { iso, num, t } from './i18n.js';
 
 const R = 6371008.8; // mean Earth radius, metres
 const rad = (d) => (d * Math.PI) / 180;
@@ -26,18 +26,18 @@ const NM = 1852;
 export function altLabel(m) {
   if (!Number.isFinite(m)) return '';
   const ft = m / FT;
-  return ft >= 5000 ? `FL${String(Math.round(ft / 100)).padStart(3, '0')}` : `${num(Math.round(ft))} ${t('unit.ft')}`;
+  return ft >= 5000 ? `FL${String(Math.round(ft / 100)).padStart(3, '0')}` : iso(`${num(Math.round(ft))} ${t('unit.ft')}`);
 }
 
 export function speedLabel(mps) {
-  return Number.isFinite(mps) ? `${num(Math.round(mps / 0.514444))} ${t('unit.kt')}` : '';
+  return Number.isFinite(mps) ? iso(`${num(Math.round(mps / 0.514444))} ${t('unit.kt')}`) : '';
 }
 
 // Horizontal distances: NM with km (or m when short).
 export function distLabel(m) {
   if (!Number.isFinite(m)) return '?';
-  if (m < 2000) return `${num(Math.round(m))} ${t('unit.m')}`;
-  return `${num(m / NM, 1)} ${t('unit.nm')} (${num(m / 1000, 1)} ${t('unit.km')})`;
+  if (m < 2000) return iso(`${num(Math.round(m))} ${t('unit.m')}`);
+  return `${iso(`${num(m / NM, 1)} ${t('unit.nm')}`)} (${iso(`${num(m / 1000, 1)} ${t('unit.km')}`)})`;
 }
 
 // An altitude difference with its sign: "+300 ft (+91 m)", "level".
@@ -46,7 +46,7 @@ export function daltLabel(m) {
   const s = (v) => (v > 0 ? '+' : v < 0 ? '−' : '±');
   const ft = Math.round(m / FT);
   if (ft === 0) return t('dalt.level', { ft: `±0 ${t('unit.ft')}` });
-  return `${s(ft)}${num(Math.abs(ft))} ${t('unit.ft')} (${s(m)}${num(Math.abs(Math.round(m)))} ${t('unit.m')})`;
+  return `${iso(`${s(ft)}${num(Math.abs(ft))} ${t('unit.ft')}`)} (${iso(`${s(m)}${num(Math.abs(Math.round(m)))} ${t('unit.m')}`)})`;
 }
 
 export function secondsLabel(s) {
@@ -56,7 +56,7 @@ export function secondsLabel(s) {
 }
 
 export function bearingLabel(b) {
-  return Number.isFinite(b) ? `${String(Math.round(b) % 360).padStart(3, '0')}°` : '?';
+  return Number.isFinite(b) ? iso(`${String(Math.round(b) % 360).padStart(3, '0')}°`) : '?';
 }
 
 export function escapeHtml(s) {

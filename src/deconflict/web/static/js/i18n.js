@@ -13,10 +13,14 @@ let fallback = {};
 let plural = new Intl.PluralRules('en');
 // Arabic with Western digits: times, altitudes and coordinates are read out to the
 // other party over the hotline, and must look the same on both sides.
-const intlLocale = () => (lang === 'ar' ? 'ar-u-nu-latn' : lang);
+const intlLocale = () => ({ ar: 'ar-u-nu-latn', en: 'en-GB' })[lang] || lang;
 
 export const current = () => lang;
 export const isRtl = () => RTL.has(lang);
+
+// A value with its unit ("25,000 ft AMSL", "06:00Z") kept whole inside a sentence of
+// the other direction: Unicode first-strong isolates, only where the page is RTL.
+export const iso = (s) => (RTL.has(lang) && s ? `\u2068${s}\u2069` : s);
 
 export function preferred() {
   const saved = localStorage.getItem(KEY);
@@ -88,7 +92,7 @@ function dateFormat(key, opts) {
 const pad = (n) => String(n).padStart(2, '0');
 export function zuluTime(d, { seconds = false, date = true, year = true } = {}) {
   const hm = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}${seconds ? `:${pad(d.getUTCSeconds())}` : ''}Z`;
-  if (!date) return hm;
+  if (!date) return iso(hm);
   const day = dateFormat(year ? 'dmy' : 'dm', year ? { day: '2-digit', month: 'short', year: 'numeric' } : { day: '2-digit', month: 'short' }).format(d);
-  return `${day} ${hm}`;
+  return iso(`${day} ${hm}`);
 }

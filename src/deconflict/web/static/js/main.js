@@ -98,7 +98,7 @@ async function start(me) {
   });
   alerts = new Alerts({ panel: $('panel-alerts'), mapView, state, badge: $('badge-alerts'), onHotline: (p, ref) => compose(p, ref),
     fetchNotice: async (id) => { upsertNotice(await api('GET', `/v1/notices/${encodeURIComponent(id)}`), { quiet: true }); renderAll(); },
-    noticeTitle: (id) => (state.notices.has(id) ? noticeTitle(id) : null),
+    noticeTitle: (id) => (state.notices.has(id) ? noticeTitle(id, { quotes: false }) : null),
   });
   tracks = new Tracks({
     mapView, me,

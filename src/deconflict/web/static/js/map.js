@@ -142,8 +142,8 @@ export class MapView {
     const Readout = L.Control.extend({
       onAdd: () => {
         const div = L.DomUtil.create('div', 'readout mono');
+        div.dir = document.documentElement.dir;
         div.setAttribute('data-testid', 'readout');
-        div.setAttribute('dir', 'ltr');
         div.setAttribute('aria-live', 'off');
         return div;
       },
@@ -152,7 +152,9 @@ export class MapView {
     const el = control.getContainer();
     const show = (ll, where) => {
       const lon = ((ll.lng + 540) % 360) - 180;
-      el.textContent = `${t(where)} ${decimalDegrees(ll.lat, lon)} · MGRS ${mgrs(ll.lat, lon) || '—'}`;
+      el.replaceChildren(h('span', { class: 'readout-where' }, t(where)), ' ',
+        h('bdi', { dir: 'ltr', 'data-testid': 'readout-dd' }, decimalDegrees(ll.lat, lon)), ' · ',
+        h('bdi', { dir: 'ltr', 'data-testid': 'readout-mgrs' }, `MGRS ${mgrs(ll.lat, lon) || '—'}`));
     };
     this.map.on('mousemove', (e) => show(e.latlng, 'readout.pointer'));
     const centre = () => show(this.map.getCenter(), 'readout.centre');

@@ -7,7 +7,7 @@
 
 import { api } from './api.js';
 import { altLabel, destination, escapeHtml, speedLabel } from './geo.js';
-import { t } from './i18n.js';
+import { t as tr } from './i18n.js';
 import { partyColour } from './util.js';
 
 export const POLL_MS = 1500;
@@ -106,7 +106,7 @@ export class Tracks {
     const age = ageS(t);
     const parts = [altLabel(t.alt_m), speedLabel(t.gs_mps), Number.isFinite(t.trk_deg) ? `${String(Math.round(t.trk_deg) % 360).padStart(3, '0')}°` : ''];
     return `<span class="tid" data-track="${escapeHtml(t.track_id)}">${escapeHtml(t.track_id)}</span> ${parts.filter(Boolean).join(' ')}`
-      + (stale ? ` <em>${escapeHtml(Number.isFinite(age) ? t('tracks.age', { s: Math.round(age) }) : t('tracks.stale'))}</em>` : '');
+      + (stale ? ` <em>${escapeHtml(Number.isFinite(age) ? tr('tracks.age', { s: Math.round(age) }) : tr('tracks.stale'))}</em>` : '');
   }
 
   redraw() {

@@ -1,6 +1,6 @@
 // Small helpers: DOM building, Zulu time, altitudes, party colours.
 
-import { num, t, zuluTime } from './i18n.js';
+import { iso, num, t, zuluTime } from './i18n.js';
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -56,6 +56,9 @@ export function fromInputUtc(v) {
 export const unit = (u) => t(`unit.${String(u).toLowerCase()}`);
 
 export function altText(a) {
+  return iso(altWords(a));
+}
+function altWords(a) {
   if (!a) return '';
   if (a.units === 'FL') return `FL${String(Math.round(a.value)).padStart(3, '0')}`;
   if (Number(a.value) === 0 && a.reference === 'AMSL') return t('alt.msl');
@@ -68,7 +71,7 @@ export function bandText(v) {
 }
 export function metresBand(b) {
   const ft = (m) => num(Math.round(m / 0.3048));
-  return `${num(Math.round(b.lower_m))}–${num(Math.round(b.upper_m))} ${unit('m')} (${ft(b.lower_m)}–${ft(b.upper_m)} ${unit('ft')})`;
+  return `${iso(`${num(Math.round(b.lower_m))}–${num(Math.round(b.upper_m))} ${unit('m')}`)} (${iso(`${ft(b.lower_m)}–${ft(b.upper_m)} ${unit('ft')}`)})`;
 }
 
 // One colour per party, the same whoever views (parties sorted by id take the
