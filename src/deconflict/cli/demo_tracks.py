@@ -7,8 +7,8 @@ Three tracks, reported every second through the hub's public API
   Aleppo, fly out and back along nearly the same meridian in opposite phase:
   they converge head-on, pass 3 NM apart (inside the 5 NM minimum), part, turn
   and converge again, so a separation alert is raised, cleared and raised anew.
-- ORLAN3 (russia), a UAS at 300 m, shuttles east-west across Ma'arrat
-  al-Nu'man and through the hospital the scenario's humanitarian party
+- ORLAN3 (russia), a UAS at 300 m, shuttles east-west over Ma'arrat
+  al-Nu'man, each pass through the hospital the scenario's humanitarian party
   notified as a protected site, so an intrusion alert goes to both sides.
 
 The positions are a function of the time since the play began (a triangle
@@ -72,9 +72,9 @@ class Leg:
 
 # FL250 is 7,620 m; the hospital is at 35.645 N 36.675 E (radius 300 m, up to 3,000 ft).
 LEGS: tuple[Leg, ...] = (
-    Leg("coalition", "VIPER11", (36.45, 37.40), (35.55, 37.40), 7620.0, 200.0, phase=0.1),
-    Leg("russia", "FALCON21", (35.55, 37.46), (36.45, 37.46), 7620.0, 200.0, phase=0.1),
-    Leg("russia", "ORLAN3", (35.645, 36.62), (35.645, 36.73), 300.0, 30.0, "uas", 0.15),
+    Leg("coalition", "VIPER11", (36.175, 37.40), (35.825, 37.40), 7620.0, 200.0, phase=0.05),
+    Leg("russia", "FALCON21", (35.825, 37.46), (36.175, 37.46), 7620.0, 200.0, phase=0.05),
+    Leg("russia", "ORLAN3", (35.645, 36.665), (35.645, 36.685), 300.0, 30.0, "uas", 0.1),
 )
 
 
