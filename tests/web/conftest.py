@@ -190,7 +190,7 @@ class Demo:
 
 def _start_demo(timeout_s: float = 90.0) -> Demo:
     exe = Path(sys.executable).with_name("deconflict")
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
         [str(exe), "demo", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -42,8 +42,12 @@ def _settled(page: Page) -> None:
     page.wait_for_timeout(400)
 
 
-def _sign_in(browser: Browser, demo: Demo, party: str, watch: Watch, lang: str, **ctx: Any) -> Officer:
-    o = Officer(browser, demo, party, watch, locale=lang, viewport=ctx.pop("viewport", DESKTOP), **ctx)
+def _sign_in(
+    browser: Browser, demo: Demo, party: str, watch: Watch, lang: str, **ctx: Any
+) -> Officer:
+    o = Officer(
+        browser, demo, party, watch, locale=lang, viewport=ctx.pop("viewport", DESKTOP), **ctx
+    )
     expect(o.page.locator(".leaflet-tooltip.place-label").first).to_be_visible()
     _settled(o.page)
     return o
@@ -114,10 +118,12 @@ def test_alerts_name_only_what_the_viewer_may_see(
     try:
         ru.page.click("#tab-alerts")
         msf.page.click("#tab-alerts")
-        mine = ru.page.locator("#panel-alerts .item.alert[data-kind=intrusion]", has_text="ORLAN3").first
+        mine = ru.page.locator(
+            "#panel-alerts .item.alert[data-kind=intrusion]", has_text="ORLAN3"
+        ).first
         expect(mine).to_contain_text(f"msf's “{HOSPITAL}”", timeout=150_000)
         theirs = msf.page.locator("#panel-alerts .item.alert[data-kind=intrusion]").first
-        expect(theirs).to_contain_text(f"russia track", timeout=60_000)
+        expect(theirs).to_contain_text("russia track", timeout=60_000)
         expect(theirs).to_contain_text(f"your “{HOSPITAL}”")
         assert "ORLAN3" not in msf.page.content()
         _settled(msf.page)
@@ -139,7 +145,7 @@ def test_a_half_typed_comment_survives_live_updates(
         page.keyboard.type("Получено, передаю в опер")
         # Live updates redraw the inbox: a message and a new notice from the coalition.
         co = demo.tokens["coalition"]
-        import httpx  # noqa: PLC0415 - only this test talks to the hub besides the browser
+        import httpx
 
         with httpx.Client(base_url=demo.url, headers={"Authorization": f"Bearer {co}"}) as api:
             r = api.post("/v1/messages", json={"to": ["russia"], "body": "Confirm receipt, please"})
@@ -224,7 +230,9 @@ def test_keyboard_only(browser: Browser, demo: Demo, watch: Watch) -> None:
             comment.first.focus()
             page.keyboard.type("استُلم")
             page.keyboard.press("Enter")
-            expect(page.locator("#panel-inbox [data-keep^='ack:']")).to_have_count(comment.count() - 1)
+            expect(page.locator("#panel-inbox [data-keep^='ack:']")).to_have_count(
+                comment.count() - 1
+            )
         # The notice form opens from the keyboard and takes its footprint typed.
         page.focus("#btn-new")
         page.keyboard.press("Enter")
@@ -246,19 +254,31 @@ def test_keyboard_only(browser: Browser, demo: Demo, watch: Watch) -> None:
 def test_mgrs_readout_agrees_with_pyproj(browser: Browser, demo: Demo, watch: Watch) -> None:
     o = _sign_in(browser, demo, "coalition", watch, "en")
     try:
-        for lat, lon in [(35.93062, 36.63393), (36.2, 37.16), (-33.9, 18.4), (51.5, -0.12), (64.1, -21.9)]:
-            got = o.page.evaluate("([lat, lon]) => import('/ui/js/geo.js').then((m) => m.mgrs(lat, lon))", [lat, lon])
+        for lat, lon in [
+            (35.93062, 36.63393),
+            (36.2, 37.16),
+            (-33.9, 18.4),
+            (51.5, -0.12),
+            (64.1, -21.9),
+        ]:
+            got = o.page.evaluate(
+                "([lat, lon]) => import('/ui/js/geo.js').then((m) => m.mgrs(lat, lon))", [lat, lon]
+            )
             zone = int(got.split()[0][:-1])
             e, n = Proj(proj="utm", zone=zone, ellps="WGS84", south=lat < 0)(lon, lat)
             assert got.split()[2] == f"{int(e % 100_000):05d}", (lat, lon, got, e)
             assert got.split()[3] == f"{int(n % 100_000):05d}", (lat, lon, got, n)
         # The grid square letters of a point whose MGRS is printed on every map of it.
-        assert o.page.evaluate("import('/ui/js/geo.js').then((m) => m.mgrs(0, 3))").startswith("31N ")
+        assert o.page.evaluate("import('/ui/js/geo.js').then((m) => m.mgrs(0, 3))").startswith(
+            "31N "
+        )
     finally:
         o.close()
 
 
-@pytest.mark.skipif(not AXE.exists(), reason=f"axe-core is not installed at {AXE} (.ci/run installs it)")
+@pytest.mark.skipif(
+    not AXE.exists(), reason=f"axe-core is not installed at {AXE} (.ci/run installs it)"
+)
 @pytest.mark.parametrize("lang", ["en", "ar"])
 def test_accessibility_of_the_main_views(
     browser: Browser, demo: Demo, watch: Watch, lang: str
@@ -271,7 +291,8 @@ def test_accessibility_of_the_main_views(
     def check(page: Page, view: str) -> None:
         page.add_script_tag(content=axe)
         result = page.evaluate(
-            """() => axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] })
+            """() => axe.run(document,
+                   { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] })
                  .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
                    nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) })))"""
         )

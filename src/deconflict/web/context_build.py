@@ -78,7 +78,9 @@ def _places(cities: dict[str, Any], locale_dir: Path) -> list[list[Any]]:
     return [row for _, row in rows]
 
 
-def _lines(topo: dict[str, Any], arcs: list[list[list[float]]], name: str) -> list[list[list[float]]]:
+def _lines(
+    topo: dict[str, Any], arcs: list[list[list[float]]], name: str
+) -> list[list[list[float]]]:
     out: list[list[list[float]]] = []
     for g in topo["objects"][name]["geometries"]:
         if g["type"] == "LineString":
