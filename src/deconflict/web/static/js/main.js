@@ -103,8 +103,8 @@ async function start(me) {
   tracks = new Tracks({
     mapView, me,
     onChange: (tr) => { if (alerts.tracks !== tr || alerts.trackCount !== tr.size) { alerts.tracks = tr; alerts.trackCount = tr.size; alerts.render(); } },
-    // A party with traffic and nothing notified (a replayed airline) opens on its own tracks.
-    onFirst: (tr) => { if (tr.size && !state.notices.size && !userMoved) alerts.showTracks(); },
+    // A party with traffic that notified nothing itself (a replayed airline) opens on its own tracks.
+    onFirst: (tr) => { if (tr.size && ![...state.notices.values()].some((n) => n.issuer === me) && !userMoved) alerts.showTracks(); },
   });
   // For the end-to-end tests and a curious officer's console: what the page holds.
   window.deconflict = { state, alerts, tracks };
@@ -626,6 +626,7 @@ async function switchLanguage(lang) {
   for (const n of state.notices.values()) if (n.volumes) mapView.showNotice(n);
   for (const c of state.conflicts.values()) mapView.showConflict(c);
   mapView.drawPlaces();
+  mapView.readout.dir = document.documentElement.dir;
   renderAll();
   alerts.redraw();
   tracks.redraw();

@@ -130,7 +130,7 @@ export class MapView {
     this.conflictLayers = new Map();
     this.time = null;
     this.map.setView([35.5, 37.5], 6);
-    this.map.on('moveend', () => { this.drawGrid(); this.drawPlaces(); });
+    this.map.on('moveend', () => { this.drawGrid(); this.drawPlaces(); this.declutter(); });
     this.map.on('zoomend', () => this.rescaleSites());
     this.readout = this.addReadout();
     this.drawGrid();
@@ -299,6 +299,28 @@ export class MapView {
     this.noticeLayers.set(n.id, { group, notice: n, label, sites });
     this.rescaleSites(n.id);
     this.applyTime(n.id);
+    this.declutter();
+  }
+
+  // Notice labels that would cover one another: the active and the higher-priority
+  // one is shown, the other waits for a closer zoom (its shape keeps its tooltip).
+  declutter() {
+    clearTimeout(this.declutterTimer);
+    this.declutterTimer = setTimeout(() => {
+      const shown = [];
+      const entries = [...this.noticeLayers.values()].filter((e) => e.label.getElement())
+        .sort((x, y) => (x.notice.state === 'active' ? 0 : 1) - (y.notice.state === 'active' ? 0 : 1)
+          || (y.notice.priority || 0) - (x.notice.priority || 0) || String(x.notice.id).localeCompare(String(y.notice.id)));
+      for (const e of entries) {
+        const span = e.label.getElement().firstElementChild;
+        if (!span) continue;
+        span.style.visibility = '';
+        const r = span.getBoundingClientRect();
+        const clash = shown.some((o) => r.left < o.right && r.right > o.left && r.top < o.bottom && r.bottom > o.top);
+        if (clash) span.style.visibility = 'hidden';
+        else shown.push(r);
+      }
+    }, 50);
   }
 
   // Hide the minimum-size marker once the true circle is bigger on screen.
@@ -367,6 +389,7 @@ export class MapView {
       const on = this.time === null || (n.notice.volumes || []).some((v) => within(this.time, v.time_start, v.time_end));
       const show = on && (this.time === null || n.notice.state !== 'cancelled');
       if (show) { n.group.addTo(this.noticeLayer); n.label.addTo(this.noticeLayer); } else { n.group.remove(); n.label.remove(); }
+      this.declutter();
     }
     const c = this.conflictLayers.get(id);
     if (c) {
