@@ -302,14 +302,16 @@ export class MapView {
     this.declutter();
   }
 
-  // Notice labels that would cover one another: the active and the higher-priority
-  // one is shown, the other waits for a closer zoom (its shape keeps its tooltip).
+  // Notice labels that would cover one another: the one ranked first is shown, the
+  // other waits for a closer zoom (its shape keeps its tooltip).
   declutter() {
     clearTimeout(this.declutterTimer);
+    // Active first; of those, protected sites (what must not be hit), then one's own.
+    const rank = (n) => (n.state === 'active' ? 0 : 4) + (n.kind === 'protected_site' ? 0 : n.issuer === this.me ? 1 : 2);
     this.declutterTimer = setTimeout(() => {
       const shown = [];
       const entries = [...this.noticeLayers.values()].filter((e) => e.label.getElement())
-        .sort((x, y) => (x.notice.state === 'active' ? 0 : 1) - (y.notice.state === 'active' ? 0 : 1)
+        .sort((x, y) => rank(x.notice) - rank(y.notice)
           || (y.notice.priority || 0) - (x.notice.priority || 0) || String(x.notice.id).localeCompare(String(y.notice.id)));
       for (const e of entries) {
         const span = e.label.getElement().firstElementChild;
