@@ -60,7 +60,9 @@ export function t(key, params = {}) {
   return String(m).replace(/\{(\w+)\}/g, (all, name) => {
     if (!(name in params)) return all;
     const v = params[name];
-    return typeof v === 'number' ? num(v) : String(v ?? '');
+    // Each value (a title, a comment, a party, a time) is isolated from the sentence
+    // around it, so that an English title inside Arabic text keeps its quotes in place.
+    return iso(typeof v === 'number' ? num(v) : String(v ?? ''));
   });
 }
 
