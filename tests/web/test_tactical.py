@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.service.helpers import World, notice, volume
 from tests.tactical_service.helpers import report, send
@@ -215,3 +215,22 @@ def test_an_intrusion_into_a_notice_not_addressed_keeps_its_title(
     assert "JUNIPER" not in ru.evaluate(
         "() => JSON.stringify([...window.deconflict.state.notices.values()])"
     )
+
+
+def test_a_party_with_traffic_and_no_notices_opens_on_its_own_tracks(
+    browser: Browser, world: World, watch: Watch, shots: Path
+) -> None:
+    """A replayed airline notified nothing: its map opens on its own traffic."""
+    # Beside un's UNO1 of the sharing test, far from the view the map opens on otherwise.
+    send(world.party("un"), report("UNO77", 32.6, 33.2, ALT_M, gs=200, trk=45))
+    o = Officer(browser, world, "un", watch, viewport={"width": 1280, "height": 800})
+    try:
+        expect(o.page.locator(".track-label [data-track=UNO77]")).to_be_in_viewport()
+        _settled(o.page)
+        centre = o.page.evaluate(
+            "(() => { const c = window.deconflict.map.getCenter(); return [c.lat, c.lng]; })()"
+        )
+        assert abs(centre[0] - 32.7) < 1.5 and abs(centre[1] - 33.1) < 1.5, centre
+        o.shot(shots, "15-un-opens-on-own-tracks")
+    finally:
+        o.close()

@@ -107,7 +107,7 @@ async function start(me) {
     onFirst: (tr) => { if (tr.size && ![...state.notices.values()].some((n) => n.issuer === me) && !userMoved) alerts.showTracks(); },
   });
   // For the end-to-end tests and a curious officer's console: what the page holds.
-  window.deconflict = { state, alerts, tracks };
+  window.deconflict = { state, alerts, tracks, map: mapView.map };
   tickClock();
   setInterval(tickClock, 1000);
   mapView.map.on('dragstart zoomstart', () => { if (booted) userMoved = true; });
@@ -625,8 +625,7 @@ async function switchLanguage(lang) {
   tickClock();
   for (const n of state.notices.values()) if (n.volumes) mapView.showNotice(n);
   for (const c of state.conflicts.values()) mapView.showConflict(c);
-  mapView.drawPlaces();
-  mapView.readout.dir = document.documentElement.dir;
+  mapView.relang();
   renderAll();
   alerts.redraw();
   tracks.redraw();

@@ -108,7 +108,8 @@ export class MapView {
   constructor(el, { me, onSelectNotice }) {
     this.me = me;
     this.onSelectNotice = onSelectNotice;
-    this.map = L.map(el, { worldCopyJump: true, zoomSnap: 0.5, minZoom: 2, maxZoom: 14, attributionControl: true, preferCanvas: false });
+    this.map = L.map(el, { worldCopyJump: true, zoomSnap: 0.5, minZoom: 2, maxZoom: 14, attributionControl: true, preferCanvas: false, zoomControl: false });
+    this.zoom = L.control.zoom({ zoomInTitle: t('map.zoom_in'), zoomOutTitle: t('map.zoom_out') }).addTo(this.map);
     this.map.attributionControl.setPrefix(false);
     this.map.attributionControl.setPosition('bottomleft');
     this.map.attributionControl.addAttribution('Natural Earth · GeoNames (CC BY 4.0) · Leaflet');
@@ -180,6 +181,14 @@ export class MapView {
     line(context.rivers, { color: '#2f6d9a', weight: 1.3, opacity: 0.9 });
     line(context.lakes, { color: '#2f6d9a', weight: 1, opacity: 0.9 });
     this.placeRows = context.places;
+    this.drawPlaces();
+  }
+
+  // A new language: the map's own words.
+  relang() {
+    this.zoom.remove();
+    this.zoom = L.control.zoom({ zoomInTitle: t('map.zoom_in'), zoomOutTitle: t('map.zoom_out') }).addTo(this.map);
+    this.readout.dir = document.documentElement.dir;
     this.drawPlaces();
   }
 
