@@ -225,6 +225,8 @@ def test_a_party_with_traffic_and_no_notices_opens_on_its_own_tracks(
     send(world.party("un"), report("UNO77", 32.6, 33.2, ALT_M, gs=200, trk=45))
     o = Officer(browser, world, "un", watch, viewport={"width": 1280, "height": 800})
     try:
+        # The feed goes on after the sign-in (a slow machine may have dropped the first report).
+        send(world.party("un"), report("UNO77", 32.6, 33.2, ALT_M, gs=200, trk=45))
         expect(o.page.locator(".track-label [data-track=UNO77]")).to_be_in_viewport()
         _settled(o.page)
         centre = o.page.evaluate(

@@ -424,7 +424,8 @@ export class MapView {
       const gb = group.getBounds();
       if (gb.isValid()) b.extend(gb);
     }
-    if (b.isValid()) this.map.fitBounds(b, { maxZoom: 9, padding: [30, 30] });
+    // Not animated: a fit to own tracks right after must not be undone by this one's end.
+    if (b.isValid()) this.map.fitBounds(b, { maxZoom: 9, padding: [30, 30], animate: false });
   }
 }
 

@@ -44,7 +44,8 @@ export class Tracks {
       const page = await api('GET', '/v1/tracks');
       this.failed = false;
       this.update(page.tracks || []);
-      if (!this.polled) { this.polled = true; this.onFirst?.(this); }
+      // The first time own tracks are there (at sign-in, or when the feed starts).
+      if (!this.polled && this.tracks.size) { this.polled = true; this.onFirst?.(this); }
     } catch {
       // offline or the hub restarting: keep the last picture (it fades) and retry
       this.failed = true;
