@@ -8,10 +8,15 @@ browser download is never used.
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import pytest
@@ -105,10 +110,20 @@ def watch() -> Iterator[Watch]:
     assert not w.unexpected_errors(), f"console or page errors: {w.unexpected_errors()}"
 
 
+class Hub(Protocol):
+    """A running hub and its parties' tokens: a test `World`, or the demo."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def tokens(self) -> dict[str, str]: ...
+
+
 class Officer:
     """One signed-in party in its own browser context."""
 
-    def __init__(self, browser: Browser, world: World, party: str, watch: Watch, **ctx: Any):
+    def __init__(self, browser: Browser, world: Hub, party: str, watch: Watch, **ctx: Any):
         self.party = party
         self.context: BrowserContext = browser.new_context(**ctx)
         self.context.route("**/*", self._route)
@@ -161,3 +176,76 @@ def officers(browser: Browser, world: World, watch: Watch) -> Iterator[dict[str,
     finally:
         for o in made.values():
             o.close()
+
+
+@dataclass
+class Demo:
+    """`deconflict demo --port 0` in a process of its own, as a newcomer runs it."""
+
+    proc: subprocess.Popen[str]
+    url: str
+    tokens: dict[str, str]
+    output: list[str]
+
+
+def _start_demo(timeout_s: float = 90.0) -> Demo:
+    exe = Path(sys.executable).with_name("deconflict")
+    proc = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
+        [str(exe), "demo", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    url = ""
+    tokens: dict[str, str] = {}
+    party = ""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        words = line.split()
+        if "hub on" in line and not url:
+            url = next(w for w in words if w.startswith("http://"))
+        elif line.strip().startswith("registered"):
+            party = words[1]
+        elif line.strip().startswith("token:") and party:
+            tokens[party] = words[1]
+        elif "== Live tracks ==" in line:
+            break
+    else:
+        proc.kill()
+        raise AssertionError("the demo did not start:\n" + "".join(lines))
+    if not url or not tokens:
+        proc.kill()
+        raise AssertionError("the demo printed no url or tokens:\n" + "".join(lines))
+
+    def drain() -> None:  # keep the pipe from filling
+        assert proc.stdout is not None
+        for rest in proc.stdout:
+            lines.append(rest)
+
+    threading.Thread(target=drain, daemon=True).start()
+    return Demo(proc, url, tokens, lines)
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[Demo]:
+    if _skip_reason():
+        pytest.skip(_skip_reason() or "")
+    d = _start_demo()
+    try:
+        yield d
+    finally:
+        d.proc.send_signal(signal.SIGINT)  # the demo stops its hub on Ctrl-C
+        try:
+            d.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            d.proc.kill()
+            d.proc.wait()
+        if d.proc.stdout is not None:
+            d.proc.stdout.close()

@@ -82,7 +82,7 @@ def test_notify_acknowledge_conflict_hotline(
     co.click("[data-tab=conflicts]")
     conflicts = co.locator("#panel-conflicts")
     expect(conflicts.locator(".st-open")).to_be_visible()
-    expect(conflicts).to_contain_text("russia's fires")
+    expect(conflicts).to_contain_text("russia's “Fires corridor”")
     expect(co.locator(".leaflet-conflicts-pane path").first).to_be_visible()
     officers["coalition"].shot(shots, "05-coalition-conflict")
 

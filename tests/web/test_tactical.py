@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.service.helpers import World, notice, volume
 from tests.tactical_service.helpers import report, send
@@ -67,8 +67,8 @@ def test_own_tracks_and_a_live_alert_on_both_sides(
     co_alert, ru_alert = _alert(co), _alert(ru)
     expect(co_alert).to_be_visible()
     expect(ru_alert).to_be_visible()
-    expect(co_alert).to_contain_text("separation VIPER11 with russia")
-    expect(ru_alert).to_contain_text("separation FALCON7 with coalition")
+    expect(co_alert).to_contain_text("separation: VIPER11 with russia")
+    expect(ru_alert).to_contain_text("separation: FALCON7 with coalition")
     expect(co_alert).to_contain_text("bears 090°")
     expect(ru_alert).to_contain_text("bears 270°")
     for alert in (co_alert, ru_alert):
@@ -173,13 +173,13 @@ def test_an_intrusion_into_a_notice_on_both_sides(
     # The track's side: its own track, and the notice named because it was addressed to it.
     ru.click("[data-tab=alerts]")
     mine = ru.locator("#panel-alerts .item.alert[data-kind=intrusion]")
-    expect(mine).to_contain_text("RAVEN2 entering coalition's air activity")
-    expect(mine).to_contain_text(made["id"])
+    # Named by its title, which russia may read: the notice was addressed to it.
+    expect(mine).to_contain_text("RAVEN2 entering coalition's “Tanker track”")
     expect(mine.get_by_role("button", name="Show notice")).to_be_visible()
     # The notice's side: its own volume, and of the other side only who and what.
     co.click("[data-tab=alerts]")
     theirs = co.locator("#panel-alerts .item.alert[data-kind=intrusion]")
-    expect(theirs).to_contain_text(f"russia entering your notice {made['id']}")
+    expect(theirs).to_contain_text("russia track entering your “Tanker track”")
     expect(theirs).to_contain_text("russia manned track")
     theirs.get_by_role("button", name="Show on map").click()
     expect(co.locator(".leaflet-alerts-pane path").first).to_be_visible()
@@ -187,3 +187,52 @@ def test_an_intrusion_into_a_notice_on_both_sides(
     officers["coalition"].shot(shots, "13-coalition-intrusion")
     text = _page_text(co)
     assert "RAVEN2" not in text and "29.85" not in text
+    assert made["id"]
+
+
+def test_an_intrusion_into_a_notice_not_addressed_keeps_its_title(
+    officers: dict[str, Officer], world: World, shots: Path
+) -> None:
+    """Russia's track enters a coalition notice addressed to un only: russia's alert
+    names it by party and kind, and its title reaches russia's page nowhere."""
+    ru = officers["russia"].page
+    secret = "Orbit JUNIPER for un"
+    active = {
+        **volume(27.0, 36.0, 0.3, start_h=-0.5),
+        "altitude_upper": {"value": 40_000, "units": "FT", "reference": "W84"},
+    }
+    world.party("coalition").ok(
+        "POST", "/v1/notices", {**notice(["un"], title=secret), "volumes": [active]}, 201
+    )
+    send(world.party("russia"), report("KESTREL4", 36.1, 26.85, ALT_M, gs=200, trk=90))
+    ru.click("[data-tab=alerts]")
+    alert = ru.locator("#panel-alerts .item.alert[data-kind=intrusion]", has_text="KESTREL4")
+    expect(alert).to_contain_text("KESTREL4 entering coalition's air activity")
+    expect(alert).to_contain_text("not addressed to you")
+    _settled(ru)
+    officers["russia"].shot(shots, "14-russia-intrusion-not-addressed")
+    assert secret not in _page_text(ru)
+    assert "JUNIPER" not in ru.evaluate(
+        "() => JSON.stringify([...window.deconflict.state.notices.values()])"
+    )
+
+
+def test_a_party_with_traffic_and_no_notices_opens_on_its_own_tracks(
+    browser: Browser, world: World, watch: Watch, shots: Path
+) -> None:
+    """A replayed airline notified nothing: its map opens on its own traffic."""
+    # Beside un's UNO1 of the sharing test, far from the view the map opens on otherwise.
+    send(world.party("un"), report("UNO77", 32.6, 33.2, ALT_M, gs=200, trk=45))
+    o = Officer(browser, world, "un", watch, viewport={"width": 1280, "height": 800})
+    try:
+        # The feed goes on after the sign-in (a slow machine may have dropped the first report).
+        send(world.party("un"), report("UNO77", 32.6, 33.2, ALT_M, gs=200, trk=45))
+        expect(o.page.locator(".track-label [data-track=UNO77]")).to_be_in_viewport()
+        _settled(o.page)
+        centre = o.page.evaluate(
+            "(() => { const c = window.deconflict.map.getCenter(); return [c.lat, c.lng]; })()"
+        )
+        assert abs(centre[0] - 32.7) < 1.5 and abs(centre[1] - 33.1) < 1.5, centre
+        o.shot(shots, "15-un-opens-on-own-tracks")
+    finally:
+        o.close()

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from deconflict.cli import demo_tracks
 from deconflict.client import Client
 from deconflict.config import Settings
 from deconflict.interop.tak import demo as tak_demo
@@ -93,7 +94,11 @@ def run(args: argparse.Namespace) -> int:
             _say(f"deconflict demo hub on {server.url} (temporary database {settings.db_path})")
             _say(f"  admin token: {admin_token}")
             tokens = _play(server.url, admin_token, scenario)
+            # The tactical story (demo_tracks): own tracks through the public API.
+            tracks = demo_tracks.TrackPlayer(server.url, tokens, on_error=_say).start()
+            _say(demo_tracks.STORY)
             if args.exit_after_play:
+                tracks.stop()
                 return 0
             _say(f"\nThe hub keeps running at {server.url}; Ctrl-C stops it.")
             _say(
@@ -102,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
             )
             tak_demo.start_for_demo(args, server.url, tokens)
             server.wait()
+            tracks.stop()
         finally:
             server.stop()
     return 0

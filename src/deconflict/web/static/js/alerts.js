@@ -12,7 +12,9 @@
 import { api } from './api.js';
 import { altLabel, bearingLabel, daltLabel, destination, distLabel, escapeHtml, secondsLabel, speedLabel } from './geo.js';
 import { footprintLayers } from './map.js';
-import { h, kindText, partyColour, toast, zulu, zuluShort } from './util.js';
+import { t } from './i18n.js';
+import { dropDraft, keepTyping } from './keep.js';
+import { h, idTag, kindText, partyColour, stateText, toast, zulu, zuluShort } from './util.js';
 
 export const LINGER_MS = 60000; // a cleared alert stays on the map, greyed, this long
 const RED = '#ff3b3b';
@@ -20,7 +22,8 @@ const ORANGE = '#ff9f1c';
 const GREY = '#7d8590';
 
 export class Alerts {
-  constructor({ panel, mapView, state, badge, onHotline, fetchNotice }) {
+  constructor({ panel, mapView, state, badge, onHotline, fetchNotice, noticeTitle }) {
+    this.noticeTitle = noticeTitle || (() => null);
     this.panel = panel;
     this.mv = mapView;
     this.state = state;
@@ -40,7 +43,7 @@ export class Alerts {
       const page = await api('GET', '/v1/alerts?limit=200');
       for (const a of page.alerts || []) this.upsert(a, { initial: true });
     } catch (err) {
-      toast(`Alerts: ${err.message}`, true);
+      toast(t('toast.alerts_failed', { error: err.message }), true);
     }
     this.render();
   }
@@ -57,15 +60,14 @@ export class Alerts {
     this.upsert({ ...d, escalated: [...escalated] });
     const a = this.alerts.get(id);
     if (!a) return;
-    if (e.type === 'alert_raised') toast(`ALERT ${headline(a, this.state.me)}`, true);
-    if (e.type === 'alert_cleared') toast(`Alert cleared: ${headline(a, this.state.me)}`);
+    const what = this.name(id);
+    if (e.type === 'alert_raised') toast(t('toast.alert', { what }), true);
+    if (e.type === 'alert_cleared') toast(t('toast.alert_cleared', { what }));
     if (e.type === 'alert_unacknowledged') {
-      toast(d.unacknowledged_by === this.state.me
-        ? `UNACKNOWLEDGED: you have not acknowledged ${headline(a, this.state.me)}`
-        : `${d.unacknowledged_by} has not acknowledged ${headline(a, this.state.me)}`, true);
+      toast(d.unacknowledged_by === this.state.me ? t('toast.alert_unacked_me', { what }) : t('toast.alert_unacked', { party: d.unacknowledged_by, what }), true);
     }
     if (e.type === 'alert_acknowledged' && d.acknowledged && d.acknowledged !== this.state.me) {
-      toast(`${d.acknowledged} acknowledged ${headline(a, this.state.me)}`);
+      toast(t('toast.alert_acked', { party: d.acknowledged, what }));
     }
     this.render();
   }
@@ -125,8 +127,8 @@ export class Alerts {
         L.polyline([[own.lat, own.lon], end], { pane: 'alerts', color: colour, weight: 2, dashArray: dash || '8 6' }).addTo(group);
         const tip = L.circleMarker(end, { pane: 'alerts', radius: 5, color: colour, weight: 2, fillOpacity: 0.2, className: 'alert-other' }).addTo(group);
         if (!cleared) {
-          tip.bindTooltip(`${escapeHtml(other.party || '?')} ${bearingLabel(other.bearing_deg)} ${escapeHtml(distLabel(other.distance_m))}<br>Δalt ${escapeHtml(daltLabel(other.dalt_m))}`
-            + (Number.isFinite(a.tcpa_s) ? `<br>CPA ${secondsLabel(a.tcpa_s)} · ${escapeHtml(distLabel(a.dcpa_m))}` : ''),
+          tip.bindTooltip(`${escapeHtml(other.party || '?')} ${bearingLabel(other.bearing_deg)} ${escapeHtml(distLabel(other.distance_m))}<br>${escapeHtml(t('alert.dalt'))} ${escapeHtml(daltLabel(other.dalt_m))}`
+            + (Number.isFinite(a.tcpa_s) ? `<br>${escapeHtml(t('alert.cpa'))} ${escapeHtml(secondsLabel(a.tcpa_s))} · ${escapeHtml(distLabel(a.dcpa_m))}` : ''),
           { permanent: true, direction: 'top', offset: [0, -6], className: 'alert-label' });
         }
       }
@@ -150,7 +152,7 @@ export class Alerts {
         layer.addTo(group);
       }
     }
-    group.bindTooltip(() => `${escapeHtml(headline(a, this.state.me))} · ${escapeHtml(a.state)}`, { sticky: true });
+    group.bindTooltip(() => `${escapeHtml(this.name(a.id))} · ${escapeHtml(stateText(a.state))}`, { sticky: true });
     group.on('click', () => this.select(a.id));
     group.addTo(this.layer);
     this.layers.set(a.id, group);
@@ -204,6 +206,19 @@ export class Alerts {
 
   // ---------- panel ----------
 
+  // What the alert is about, in words this party may read: its own track's
+  // callsign, the title of a notice it holds (its own, or addressed to it), and
+  // otherwise only the other party and the kind of its notice.
+  name(id) {
+    const a = this.alerts.get(id);
+    return a ? headline(a, this.state.me, this.noticeTitle) : '';
+  }
+
+  redraw() {
+    for (const a of this.alerts.values()) this.draw(a);
+    this.render();
+  }
+
   render() {
     const list = [...this.alerts.values()];
     const live = list.filter((a) => a.state !== 'cleared')
@@ -215,11 +230,12 @@ export class Alerts {
     this.badge.classList.toggle('info', live.length > 0 && pending === 0);
     const n = this.tracks?.size || 0;
     const head = h('div', { class: 'alerts-head' },
-      h('span', { class: 'muted', 'data-testid': 'own-tracks' }, n ? `${n} own track${n > 1 ? 's' : ''} live` : 'No own tracks reported.'),
-      n ? h('button', { type: 'button', onclick: () => this.showTracks() }, 'Show own tracks') : null);
-    const body = live.length || recent.length ? [...live, ...recent].map((a) => this.item(a)) : [h('p', { class: 'empty' }, 'No live alerts.')];
-    const history = old.length ? h('details', { class: 'history' }, h('summary', {}, `Cleared earlier (${old.length})`), ...old.map((a) => this.item(a))) : null;
-    this.panel.replaceChildren(head, ...body, ...(history ? [history] : []));
+      h('span', { class: 'muted', 'data-testid': 'own-tracks' }, n ? t('tracks.live', { n }) : t('tracks.none')),
+      n ? h('button', { type: 'button', onclick: () => this.showTracks() }, t('btn.show_tracks')) : null);
+    const body = live.length || recent.length ? [...live, ...recent].map((a) => this.item(a)) : [h('p', { class: 'empty' }, t('alerts.empty'))];
+    const openHistory = this.panel.querySelector('details.history')?.open;
+    const history = old.length ? h('details', { class: 'history', open: Boolean(openHistory) }, h('summary', {}, t('alerts.history', { n: old.length })), ...old.map((a) => this.item(a))) : null;
+    keepTyping(this.panel, () => this.panel.replaceChildren(head, ...body, ...(history ? [history] : [])));
   }
 
   item(a) {
@@ -230,80 +246,101 @@ export class Alerts {
     const cls = ['item', 'alert', cleared ? 'inactive' : '', !cleared && overdue.includes(me) ? 'escalated' : '', !cleared && !acked ? 'unacked' : ''];
     const actions = [];
     if (this.layers.get(a.id)?.getBounds().isValid()) {
-      actions.push(h('button', { type: 'button', onclick: () => this.focus(a.id) }, 'Show on map'));
+      actions.push(h('button', { type: 'button', onclick: () => this.focus(a.id) }, t('btn.show_on_map')));
     }
     if (a.kind === 'intrusion' && a.notice?.id && this.state.notices.has(a.notice.id)) {
-      actions.push(h('button', { type: 'button', onclick: () => this.mv.focus(a.notice.id) }, 'Show notice'));
+      actions.push(h('button', { type: 'button', onclick: () => this.mv.focus(a.notice.id) }, t('btn.show_notice')));
     }
     if (!cleared && !acked) {
-      const comment = h('input', { type: 'text', placeholder: 'comment (optional)', 'aria-label': `Comment on alert ${a.id}` });
-      actions.unshift(comment, h('button', {
-        type: 'button', class: 'primary', 'data-action': 'ack-alert',
-        onclick: async (e) => {
-          e.target.disabled = true;
-          try {
-            const body = comment.value.trim() ? { comment: comment.value.trim() } : {};
-            this.upsert(await api('POST', `/v1/alerts/${encodeURIComponent(a.id)}/ack`, body));
-          } catch (err) {
-            toast(`Acknowledge failed: ${err.message}`, true);
-          }
-          this.render();
-        },
-      }, 'Acknowledge'));
+      const key = `alert:${a.id}`;
+      const comment = h('input', { type: 'text', dir: 'auto', placeholder: t('ack.comment_placeholder'), 'aria-label': t('alert.comment_for', { what: this.name(a.id) }), 'data-keep': key });
+      const send = async (btn) => {
+        btn.disabled = true;
+        try {
+          const body = comment.value.trim() ? { comment: comment.value.trim() } : {};
+          this.upsert(await api('POST', `/v1/alerts/${encodeURIComponent(a.id)}/ack`, body));
+          dropDraft(key);
+        } catch (err) {
+          toast(t('toast.ack_failed', { error: err.message }), true);
+        }
+        this.render();
+      };
+      const button = h('button', { type: 'button', class: 'primary', 'data-action': 'ack-alert', onclick: (e) => send(e.currentTarget) }, t('btn.acknowledge'));
+      comment.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); send(button); } });
+      actions.unshift(comment, button);
     }
     const other = a.other?.party;
-    if (other && this.onHotline) actions.push(h('button', { type: 'button', onclick: () => this.onHotline(other, { type: 'alert', id: a.id }) }, `Hotline ${other}`));
-    const stateChip = cleared ? h('span', { class: 'chip st-resolved' }, 'cleared')
-      : h('span', { class: `chip st-${a.severity === 'predicted' ? 'predicted' : 'open'}` }, a.severity || 'active');
+    if (other && this.onHotline) actions.push(h('button', { type: 'button', onclick: () => this.onHotline(other, { type: 'alert', id: a.id }) }, t('btn.hotline', { party: other })));
+    const stateChip = cleared ? h('span', { class: 'chip st-resolved' }, t('state.cleared'))
+      : h('span', { class: `chip st-${a.severity === 'predicted' ? 'predicted' : 'open'}` }, a.severity ? t(`severity.${a.severity}`) : t('state.active'));
     return h('div', { class: cls.filter(Boolean).join(' '), style: `--c:${cleared ? GREY : RED}`, 'data-id': a.id, 'data-state': a.state, 'data-kind': a.kind },
-      h('h3', {}, stateChip, ` ${headline(a, me)}`),
-      ...geometryLines(a, me).map((t, i) => h('div', { class: 'meta geometry', 'data-testid': 'alert-geometry' }, cleared && i === 0 ? `last known: ${t}` : t)),
-      h('div', { class: 'meta acks', 'data-testid': 'alert-acks' }, 'acknowledged: ', ...(a.parties || []).flatMap((p, i) => {
+      h('h3', { dir: 'auto' }, stateChip, ` ${this.name(a.id)}`),
+      ...geometryLines(a, me, this.noticeTitle).map((line, i) => h('div', { class: 'meta geometry', 'data-testid': 'alert-geometry' }, cleared && i === 0 ? t('alert.last_known', { what: line }) : line)),
+      h('div', { class: 'meta acks', 'data-testid': 'alert-acks' }, `${t('alert.acknowledged')} `, ...(a.parties || []).flatMap((p, i) => {
         const at = a.acks?.[p];
         const late = overdue.includes(p);
         return [i ? ' · ' : '', h('span', { 'data-party': p, class: `chip st-${at ? 'acknowledged' : late ? 'overdue' : 'pending'}` },
-          `${p === me ? 'you' : p} ${at ? `✓ ${zuluShort(at)}` : late ? 'OVERDUE' : 'not yet'}`)];
+          `${p === me ? t('party.you_short') : p} ${at ? `✓ ${zuluShort(at)}` : late ? t('alert.overdue') : t('alert.not_yet')}`)];
       })),
-      h('div', { class: 'meta' }, [`raised ${zulu(a.raised_at, { seconds: true })}`, !cleared && a.updated_at !== a.raised_at ? `updated ${zulu(a.updated_at, { seconds: true })}` : '',
-        cleared ? `cleared ${zulu(a.cleared_at, { seconds: true })}${a.clear_reason ? ` (${a.clear_reason})` : ''}` : ''].filter(Boolean).join(' · ')),
+      h('div', { class: 'meta' }, [t('alert.raised', { time: zulu(a.raised_at, { seconds: true }) }),
+        !cleared && a.updated_at !== a.raised_at ? t('alert.updated', { time: zulu(a.updated_at, { seconds: true }) }) : '',
+        cleared ? `${t('alert.cleared', { time: zulu(a.cleared_at, { seconds: true }) })}${a.clear_reason ? ` (${a.clear_reason})` : ''}` : ''].filter(Boolean).join(' · '),
+      ' · ', idTag(a.id)),
       actions.length ? h('div', { class: 'actions' }, actions) : null);
   }
 }
 
-// "separation with russia", "intrusion: your track VIPER11 into russia's protected site" ...
-export function headline(a, me) {
-  const own = a.own_track?.track_id || a.track_id;
-  if (a.kind === 'separation') return `separation${own ? ` ${own}` : ''} with ${a.other?.party || (a.parties || []).filter((p) => p !== me).join(', ') || '?'}`;
-  if (a.kind === 'intrusion') {
-    if (own) return `intrusion: ${own} ${a.inside_now ? 'inside' : 'entering'} ${a.notice?.issuer || '?'}'s ${kindText(a.notice?.kind) || 'notice'}`;
-    return `intrusion: ${a.other?.party || '?'} ${a.inside_now ? 'inside' : 'entering'} your notice ${a.notice?.id || ''}`.trim();
+// The notice an intrusion names, as this party may name it: by the title it
+// holds, else only as "<party>'s <kind>" (a notice not addressed to it keeps its title).
+function noticeName(a, noticeTitle, me) {
+  const ref = a.notice || {};
+  if (ref.id && noticeTitle) {
+    const title = noticeTitle(ref.id);
+    if (title) return ref.issuer === me || !ref.issuer ? t('notice.yours_titled', { title }) : t('notice.of_party_titled', { party: ref.issuer, title });
   }
-  if (a.kind === 'nonconformance') return `nonconformance: ${own || 'own track'}`;
+  return t('notice.of_party', { party: ref.issuer || '?', kind: kindText(ref.kind) || t('notice.generic') });
+}
+
+// "separation: VIPER11 with russia", "intrusion: RAVEN2 entering coalition's “Tanker track”" ...
+export function headline(a, me, noticeTitle = null) {
+  const own = a.own_track?.track_id || a.track_id;
+  if (a.kind === 'separation') {
+    const other = a.other?.party || (a.parties || []).filter((p) => p !== me).join(', ') || '?';
+    return own ? t('alert.separation_own', { track: own, party: other }) : t('alert.separation', { party: other });
+  }
+  if (a.kind === 'intrusion') {
+    const where = noticeName(a, noticeTitle, me);
+    if (own) return t(a.inside_now ? 'alert.intrusion_own_inside' : 'alert.intrusion_own_entering', { track: own, notice: where });
+    return t(a.inside_now ? 'alert.intrusion_other_inside' : 'alert.intrusion_other_entering', { party: a.other?.party || '?', notice: where });
+  }
+  if (a.kind === 'nonconformance') return t('alert.nonconformance', { track: own || t('alert.own_track') });
   return `${a.kind || 'alert'} ${a.id}`;
 }
 
-function geometryLines(a, me) {
+function geometryLines(a, me, noticeTitle) {
   const lines = [];
   const own = a.own_track;
   const other = a.other || {};
-  if (own) lines.push(`own ${own.track_id} ${altLabel(own.alt_m)} ${speedLabel(own.gs_mps)} ${bearingLabel(own.trk_deg)}`);
+  const cat = (c) => (c ? t(`category.${c}`) : '');
+  if (own) lines.push(t('alert.own_line', { track: own.track_id, alt: altLabel(own.alt_m), speed: speedLabel(own.gs_mps), trk: bearingLabel(own.trk_deg) }));
   if (a.kind === 'separation') {
-    lines.push(`${other.party || '?'} ${other.category || ''} bears ${bearingLabel(other.bearing_deg)} at ${distLabel(other.distance_m)} · Δalt ${daltLabel(other.dalt_m)}`);
-    const cpa = [`CPA in ${secondsLabel(a.tcpa_s)} at ${distLabel(a.dcpa_m)}`];
-    if (Number.isFinite(a.t_los_s)) cpa.push(a.t_los_s <= 0 ? 'separation LOST' : `loss of separation in ${secondsLabel(a.t_los_s)}`);
-    if (a.minima) cpa.push(`minima ${distLabel(a.minima.h_sep_m)} / ${Math.round(a.minima.v_sep_m / 0.3048).toLocaleString('en-US')} ft`);
+    lines.push(t('alert.bears', { party: other.party || '?', category: cat(other.category), bearing: bearingLabel(other.bearing_deg), dist: distLabel(other.distance_m), dalt: daltLabel(other.dalt_m) }));
+    const cpa = [t('alert.cpa_in', { time: secondsLabel(a.tcpa_s), dist: distLabel(a.dcpa_m) })];
+    if (Number.isFinite(a.t_los_s)) cpa.push(a.t_los_s <= 0 ? t('alert.los_now') : t('alert.los_in', { time: secondsLabel(a.t_los_s) }));
+    if (a.minima) cpa.push(t('alert.minima', { h: distLabel(a.minima.h_sep_m), v: Math.round(a.minima.v_sep_m / 0.3048) }));
     lines.push(cpa.join(' · '));
   } else if (a.kind === 'intrusion') {
-    const when = a.inside_now ? 'inside now' : `entry in ${secondsLabel(a.t_entry_s)}`;
+    const when = a.inside_now ? t('alert.inside_now') : t('alert.entry_in', { time: secondsLabel(a.t_entry_s) });
+    const addressed = Boolean(a.notice?.id && noticeTitle && noticeTitle(a.notice.id));
     if (own) {
-      lines.push(`${a.notice?.issuer || '?'}'s ${kindText(a.notice?.kind)}${a.notice?.id ? ` ${a.notice.id}` : ' (not addressed to you: no details)'} · ${when}`);
+      lines.push(`${noticeName(a, noticeTitle, me)}${addressed ? '' : ` ${t('alert.not_addressed')}`} · ${when}`);
     } else {
-      lines.push(`${other.party || '?'} ${other.category || ''} track · ${when} · your notice ${a.notice?.id || ''}${a.notice?.version ? ` v${a.notice.version}` : ''}`);
+      lines.push(t('alert.other_track', { party: other.party || '?', category: cat(other.category), when }));
     }
   } else if (a.kind === 'nonconformance') {
-    lines.push(`outside your own notices${a.reason ? `: ${a.reason}` : ''}`);
+    lines.push(`${t('alert.outside_own')}${a.reason ? `: ${a.reason}` : ''}`);
   }
-  if (other.track) lines.push(`shared track ${other.track.track_id || ''} ${altLabel(other.track.alt_m)} ${speedLabel(other.track.gs_mps)}`);
-  if (me && a.parties && !a.parties.includes(me)) lines.push(`parties ${a.parties.join(', ')}`);
+  if (other.track) lines.push(t('alert.shared_track', { track: other.track.track_id || '', alt: altLabel(other.track.alt_m), speed: speedLabel(other.track.gs_mps) }));
+  if (me && a.parties && !a.parties.includes(me)) lines.push(t('alert.parties', { parties: a.parties.join(', ') }));
   return lines;
 }

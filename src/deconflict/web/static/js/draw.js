@@ -4,14 +4,11 @@
 // keeps a typed coordinate list in sync, so nothing needs a mouse.
 /* global L */
 
+import { t } from './i18n.js';
 import { footprintLayers } from './map.js';
 
 const DRAFT_STYLE = { color: '#ffd166', weight: 2, dashArray: '6 4', fillColor: '#ffd166', fillOpacity: 0.15, pane: 'draft', interactive: false };
-const HINTS = {
-  Polygon: 'Click the map to add each corner; Enter or Finish closes the polygon.',
-  Point: 'Click the centre, then a point on the edge (or type the radius).',
-  LineString: 'Click the map along the route; Enter or Finish ends the corridor.',
-};
+const HINTS = { Polygon: 'draw.hint_polygon', Point: 'draw.hint_circle', LineString: 'draw.hint_corridor' };
 
 export class Drawer {
   constructor(mapView, { onChange }) {
@@ -58,7 +55,7 @@ export class Drawer {
     this.map.doubleClickZoom.disable();
     this.map.on('click', this.onClick);
     this.map.on('mousemove', this.onMove);
-    this.hint.textContent = HINTS[shape];
+    this.hint.textContent = t(HINTS[shape]);
     this.bar.hidden = false;
     this.render();
     this.map.getContainer().focus();
@@ -108,7 +105,7 @@ export class Drawer {
   finish() {
     const need = { Polygon: 3, Point: 1, LineString: 2 }[this.shape];
     if (this.points.length < need) {
-      this.hint.textContent = `${HINTS[this.shape]} (${need - this.points.length} more point(s) needed)`;
+      this.hint.textContent = `${t(HINTS[this.shape])} ${t('draw.more', { n: need - this.points.length })}`;
       return;
     }
     this.stop();
@@ -154,7 +151,7 @@ export class Drawer {
     }
     this.points.forEach((p, i) => {
       const m = L.marker(p, {
-        draggable: true, pane: 'draft', keyboard: false, title: `point ${i + 1}`,
+        draggable: true, pane: 'draft', keyboard: false, title: t('draw.point', { i: i + 1 }),
         icon: L.divIcon({ className: 'vertex', iconSize: [12, 12] }),
       });
       m.on('drag', (e) => {

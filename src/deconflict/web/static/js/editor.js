@@ -4,10 +4,14 @@
 
 import { api, ApiError } from './api.js';
 import { Drawer } from './draw.js';
-import { fromInputUtc, h, KINDS, kindText, toInputUtc, zulu } from './util.js';
+import { applyStatic, t } from './i18n.js';
+import { CONFLICT_RED, fromInputUtc, h, KINDS, kindText, toInputUtc, windowText } from './util.js';
+
+// A text that follows the language: its key is kept on the element (see i18n.applyStatic).
+const tx = (key) => ({ 'data-i18n': key });
 import { overlapBand, overlapWindow } from './map.js';
 
-const SHAPES = [['Polygon', 'Polygon'], ['Point', 'Circle'], ['LineString', 'Corridor']];
+const SHAPES = [['Polygon', 'shape.polygon_name'], ['Point', 'shape.circle_name'], ['LineString', 'shape.corridor_name']];
 
 export class Editor {
   constructor({ panel, mapView, state, onSaved, onClose }) {
@@ -58,57 +62,58 @@ export class Editor {
     const addressed = new Set(n?.addressees || []);
     const err = (path) => h('div', { class: 'field-error', 'data-path': path, role: 'alert' });
     const alt = (which, a) => h('fieldset', {},
-      h('legend', {}, which === 'lower' ? 'Altitude, lower' : 'Altitude, upper'),
+      h('legend', tx(`editor.alt_${which}`), t(`editor.alt_${which}`)),
       h('div', { class: 'grid3' },
-        h('div', {}, h('label', { for: `f-${which}-value` }, 'Value'),
+        h('div', {}, h('label', { for: `f-${which}-value`, ...tx('editor.value') }, t('editor.value')),
           h('input', { id: `f-${which}-value`, name: `${which}_value`, type: 'number', step: 'any', required: true, value: a ? a.value : which === 'lower' ? 0 : 10000 })),
-        h('div', {}, h('label', { for: `f-${which}-units` }, 'Units'),
+        h('div', {}, h('label', { for: `f-${which}-units`, ...tx('editor.units') }, t('editor.units')),
           select(`f-${which}-units`, `${which}_units`, [['FT', 'FT'], ['M', 'M'], ['FL', 'FL']], a?.units || 'FT')),
-        h('div', {}, h('label', { for: `f-${which}-ref` }, 'Reference'),
+        h('div', {}, h('label', { for: `f-${which}-ref`, ...tx('editor.reference') }, t('editor.reference')),
           select(`f-${which}-ref`, `${which}_ref`, [['AMSL', 'AMSL'], ['W84', 'W84']], a?.reference && a.reference !== 'STD' ? a.reference : 'AMSL'))),
       err(`volumes[0].altitude_${which}`));
 
-    const form = h('form', { class: 'editor', novalidate: true, 'aria-label': n ? `Amend ${n.id}` : 'New notice' },
-      h('h3', {}, n ? `Amend ${n.title || n.id} (v${n.version} → v${n.version + 1})` : 'New notice'),
+    const heading = n ? t('editor.amend_title', { title: n.title || n.id, v: n.version, next: n.version + 1 }) : t('btn.new');
+    const form = h('form', { class: 'editor', novalidate: true, 'aria-labelledby': 'editor-heading' },
+      h('h3', { id: 'editor-heading', dir: 'auto' }, heading),
       h('div', { class: 'field-error', 'data-path': '', role: 'alert', id: 'editor-general' }),
       h('div', { class: 'grid' },
-        h('div', {}, h('label', { for: 'f-kind' }, 'Kind'), select('f-kind', 'kind', KINDS.map((k) => [k, kindText(k)]), n?.kind || 'air_activity'), err('kind')),
-        h('div', {}, h('label', { for: 'f-priority' }, 'Priority'), h('input', { id: 'f-priority', name: 'priority', type: 'number', step: '1', value: n?.priority ?? 0 }), err('priority'))),
-      h('label', { for: 'f-title' }, 'Title'),
-      h('input', { id: 'f-title', name: 'title', required: true, value: n?.title || '' }), err('title'),
-      h('label', { for: 'f-remarks' }, 'Remarks'),
-      h('textarea', { id: 'f-remarks', name: 'remarks', rows: 2 }, n?.remarks || ''), err('remarks'),
-      h('fieldset', {}, h('legend', {}, 'Addressees'),
+        h('div', {}, h('label', { for: 'f-kind', ...tx('editor.kind') }, t('editor.kind')), select('f-kind', 'kind', KINDS.map((k) => [k, kindText(k), `kind.${k}`]), n?.kind || 'air_activity'), err('kind')),
+        h('div', {}, h('label', { for: 'f-priority', ...tx('editor.priority') }, t('editor.priority')), h('input', { id: 'f-priority', name: 'priority', type: 'number', step: '1', value: n?.priority ?? 0 }), err('priority'))),
+      h('label', { for: 'f-title', ...tx('editor.title') }, t('editor.title')),
+      h('input', { id: 'f-title', name: 'title', required: true, dir: 'auto', value: n?.title || '' }), err('title'),
+      h('label', { for: 'f-remarks', ...tx('editor.remarks') }, t('editor.remarks')),
+      h('textarea', { id: 'f-remarks', name: 'remarks', rows: 2, dir: 'auto' }, n?.remarks || ''), err('remarks'),
+      h('fieldset', {}, h('legend', tx('editor.addressees'), t('editor.addressees')),
         h('div', { class: 'checks' },
-          h('label', {}, h('input', { type: 'checkbox', name: 'addr', value: '*', checked: addressed.has('*') }), 'every party (*)'),
+          h('label', {}, h('input', { type: 'checkbox', name: 'addr', value: '*', checked: addressed.has('*') }), h('span', tx('addr.every'), t('addr.every'))),
           others.map((p) => h('label', { title: p.name }, h('input', { type: 'checkbox', name: 'addr', value: p.id, checked: addressed.has(p.id) }), p.id))),
         err('addressees')),
-      h('fieldset', {}, h('legend', {}, 'Footprint'),
-        h('div', { class: 'checks', role: 'radiogroup', 'aria-label': 'Shape' },
-          SHAPES.map(([val, text]) => h('label', {}, h('input', { type: 'radio', name: 'shape', value: val, checked: shape === val }), text))),
+      h('fieldset', {}, h('legend', tx('editor.footprint'), t('editor.footprint')),
+        h('div', { class: 'checks', role: 'radiogroup', 'aria-label': t('editor.shape'), 'data-i18n-attr': 'aria-label:editor.shape' },
+          SHAPES.map(([val, key]) => h('label', {}, h('input', { type: 'radio', name: 'shape', value: val, checked: shape === val }), h('span', tx(key), t(key))))),
         h('div', { class: 'buttons' },
-          h('button', { type: 'button', id: 'f-draw', onclick: () => this.draw() }, 'Draw on map')),
-        h('label', { for: 'f-coords' }, 'Points (latitude, longitude; one per line, decimal degrees)'),
-        h('textarea', { id: 'f-coords', name: 'coords', rows: 4, class: 'mono', spellcheck: 'false', oninput: () => this.fromText() }),
+          h('button', { type: 'button', id: 'f-draw', onclick: () => this.draw(), ...tx('editor.draw') }, t('editor.draw'))),
+        h('label', { for: 'f-coords', ...tx('editor.points') }, t('editor.points')),
+        h('textarea', { id: 'f-coords', name: 'coords', rows: 4, class: 'mono', dir: 'ltr', spellcheck: 'false', oninput: () => this.fromText() }),
         err('volumes[0].geometry'),
-        h('label', { for: 'f-radius', id: 'f-radius-label' }, 'Radius (m)'),
+        h('label', { for: 'f-radius', id: 'f-radius-label' }, t('editor.radius')),
         h('input', { id: 'f-radius', name: 'radius', type: 'number', min: 0, step: 'any', value: v?.radius_m || 5000, oninput: () => this.fromText() }),
         err('volumes[0].radius_m')),
       alt('lower', v?.altitude_lower), alt('upper', v?.altitude_upper),
-      h('fieldset', {}, h('legend', {}, 'Time window (UTC, 24 h: YYYY-MM-DD HH:MMZ)'),
+      h('fieldset', {}, h('legend', tx('editor.window'), t('editor.window')),
         h('div', { class: 'grid' },
-          h('div', {}, h('label', { for: 'f-start' }, 'Start (Z)'),
-            h('input', { id: 'f-start', name: 'start', type: 'text', placeholder: 'YYYY-MM-DD HH:MMZ', spellcheck: 'false', class: 'mono', required: true, value: toInputUtc(start), oninput: () => this.zuluPreview() }), err('volumes[0].time_start')),
-          h('div', {}, h('label', { for: 'f-end' }, 'End (Z)'),
-            h('input', { id: 'f-end', name: 'end', type: 'text', placeholder: 'YYYY-MM-DD HH:MMZ', spellcheck: 'false', class: 'mono', required: true, value: toInputUtc(end), oninput: () => this.zuluPreview() }), err('volumes[0].time_end'))),
+          h('div', {}, h('label', { for: 'f-start', ...tx('editor.start') }, t('editor.start')),
+            h('input', { id: 'f-start', name: 'start', type: 'text', placeholder: 'YYYY-MM-DD HH:MMZ', spellcheck: 'false', class: 'mono', dir: 'ltr', required: true, value: toInputUtc(start), oninput: () => this.zuluPreview() }), err('volumes[0].time_start')),
+          h('div', {}, h('label', { for: 'f-end', ...tx('editor.end') }, t('editor.end')),
+            h('input', { id: 'f-end', name: 'end', type: 'text', placeholder: 'YYYY-MM-DD HH:MMZ', spellcheck: 'false', class: 'mono', dir: 'ltr', required: true, value: toInputUtc(end), oninput: () => this.zuluPreview() }), err('volumes[0].time_end'))),
         h('div', { class: 'muted zulu', id: 'f-zulu' }),
-        h('label', { for: 'f-deadline' }, 'Acknowledge by (Z, optional)'),
-        h('input', { id: 'f-deadline', name: 'deadline', type: 'text', placeholder: 'YYYY-MM-DD HH:MMZ (optional)', spellcheck: 'false', class: 'mono', value: n?.ack_deadline ? toInputUtc(n.ack_deadline) : '' }),
+        h('label', { for: 'f-deadline', ...tx('editor.deadline') }, t('editor.deadline')),
+        h('input', { id: 'f-deadline', name: 'deadline', type: 'text', placeholder: 'YYYY-MM-DD HH:MMZ', spellcheck: 'false', class: 'mono', dir: 'ltr', value: n?.ack_deadline ? toInputUtc(n.ack_deadline) : '' }),
         err('ack_deadline')),
       h('div', { class: 'buttons' },
-        h('button', { type: 'button', id: 'f-check', onclick: () => this.submit(true) }, 'Check conflicts'),
-        h('button', { type: 'submit', class: 'primary', id: 'f-send' }, n ? 'Send amendment' : 'Send notice'),
-        h('button', { type: 'button', onclick: () => this.close() }, 'Close')),
+        h('button', { type: 'button', id: 'f-check', onclick: () => this.submit(true), ...tx('editor.check') }, t('editor.check')),
+        h('button', { type: 'submit', class: 'primary', id: 'f-send', ...tx(n ? 'editor.send_amend' : 'editor.send') }, t(n ? 'editor.send_amend' : 'editor.send')),
+        h('button', { type: 'button', onclick: () => this.close(), ...tx('editor.close') }, t('editor.close'))),
       h('div', { class: 'check-result', id: 'f-check-result', 'aria-live': 'polite' }));
     form.addEventListener('submit', (e) => { e.preventDefault(); this.submit(false); });
     form.addEventListener('change', (e) => {
@@ -117,6 +122,15 @@ export class Editor {
     });
     this.panel.replaceChildren(form);
     this.refs();
+    this.zuluPreview();
+    this.shapeLabels();
+  }
+
+  // A new language: the labels change, what was typed stays.
+  relabel() {
+    applyStatic(this.panel);
+    const n = this.notice;
+    this.panel.querySelector('#editor-heading').textContent = n ? t('editor.amend_title', { title: n.title || n.id, v: n.version, next: n.version + 1 }) : t('btn.new');
     this.zuluPreview();
     this.shapeLabels();
   }
@@ -131,7 +145,7 @@ export class Editor {
   zuluPreview() {
     const s = fromInputUtc(this.field('start').value);
     const e = fromInputUtc(this.field('end').value);
-    this.panel.querySelector('#f-zulu').textContent = s && e ? `${zulu(s)} – ${zulu(e)}` : '';
+    this.panel.querySelector('#f-zulu').textContent = s && e && !Number.isNaN(new Date(s).getTime()) && !Number.isNaN(new Date(e).getTime()) ? windowText(s, e) : '';
   }
 
   shape() {
@@ -143,7 +157,7 @@ export class Editor {
     const r = this.field('radius');
     const label = this.panel.querySelector('#f-radius-label');
     r.disabled = s === 'Polygon';
-    label.textContent = s === 'LineString' ? 'Half-width of the corridor (m)' : s === 'Point' ? 'Radius (m)' : 'Radius (polygons take none)';
+    label.textContent = t(s === 'LineString' ? 'editor.half_width' : s === 'Point' ? 'editor.radius' : 'editor.radius_none');
   }
 
   draw() {
@@ -252,9 +266,9 @@ export class Editor {
           this.mv.showConflict({ ...c, id });
         });
         result.replaceChildren(h('p', { 'data-testid': 'check-result' }, conflicts.length
-          ? `This draft would conflict with ${conflicts.length} notice(s):` : 'No conflict: nothing overlaps this draft.'),
-        ...conflicts.map((c) => h('div', { class: 'item', style: '--c:#ff3b3b' },
-          h('h3', {}, `${c.other.issuer}'s ${kindText(c.other.kind)}${c.other.notice ? ` ${c.other.notice}` : ''}`),
+          ? t('check.conflicts', { n: conflicts.length }) : t('check.none')),
+        ...conflicts.map((c) => h('div', { class: 'item', style: `--c:${CONFLICT_RED}` },
+          h('h3', { dir: 'auto' }, this.state.notices.get(c.other.notice)?.title ? t('conflict.their_titled', { party: c.other.issuer, title: this.state.notices.get(c.other.notice).title }) : t('conflict.their_kind', { party: c.other.issuer, kind: kindText(c.other.kind) })),
           ...(c.overlaps || []).map((o) => h('div', { class: 'meta' }, `${overlapBand(o)} · ${overlapWindow(o)}`)))));
         return;
       }
@@ -263,7 +277,7 @@ export class Editor {
     } catch (err) {
       if (err instanceof ApiError) {
         if (err.status === 409 && err.problem.current_version) {
-          err.errors = [{ path: '', message: `someone amended this notice first: the current version is ${err.problem.current_version}; close and reopen it` }];
+          err.errors = [{ path: '', message: t('editor.amended_first', { v: err.problem.current_version }) }];
         }
         this.showErrors(err);
       } else {
@@ -274,5 +288,5 @@ export class Editor {
 }
 
 function select(id, name, options, value) {
-  return h('select', { id, name }, options.map(([v, text]) => h('option', { value: v, selected: v === value }, text)));
+  return h('select', { id, name }, options.map(([v, text, key]) => h('option', { value: v, selected: v === value, 'data-i18n': key }, text)));
 }

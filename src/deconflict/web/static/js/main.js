@@ -4,10 +4,12 @@
 import { api, ApiError, token } from './api.js';
 import { Editor } from './editor.js';
 import { EventStream } from './events.js';
-import { MapView, overlapBand, overlapWindow } from './map.js';
+import { LANGS, preferred, setLanguage, t } from './i18n.js';
+import { MapView, names, overlapBand, overlapWindow } from './map.js';
 import { Alerts } from './alerts.js';
 import { Tracks } from './tracks.js';
-import { bandText, h, kindText, partyColour, toast, windowText, zulu, zuluShort } from './util.js';
+import { bandText, CONFLICT_RED, h, idTag, kindText, partyColour, setParties, stateText, toast, windowText, zulu, zuluShort } from './util.js';
+import { dropDraft, keepTyping } from './keep.js';
 
 const state = {
   me: null,
@@ -25,15 +27,17 @@ let stream;
 let alerts;
 let tracks;
 let tab = 'inbox';
+let booted = false;
+let userMoved = false;
 const $ = (id) => document.getElementById(id);
 
 // ---------- sign in ----------
 
-async function signIn(t) {
-  token.set(t);
+async function signIn(tok) {
+  token.set(tok);
   try {
     const who = await api('GET', '/v1/whoami');
-    if (!who.party) throw new ApiError(403, { detail: 'this is the hub operator token: sign in with a party token' });
+    if (!who.party) throw new ApiError(403, { detail: t('signin.operator') });
     return who.party;
   } catch (err) {
     token.clear();
@@ -50,13 +54,13 @@ function showSignIn(message = '') {
 
 $('signin-form').addEventListener('submit', async (e) => {
   e.preventDefault();
-  const t = $('signin-token').value.trim();
+  const tok = $('signin-token').value.trim();
   try {
-    const party = await signIn(t);
+    const party = await signIn(tok);
     $('signin-token').value = '';
     start(party);
   } catch (err) {
-    $('signin-error').textContent = err.status === 401 ? 'This token is not valid on this hub.' : err.message;
+    $('signin-error').textContent = err.status === 401 ? t('signin.invalid') : err.message;
   }
 });
 
@@ -75,12 +79,15 @@ async function start(me) {
   $('app').hidden = false;
   $('who').textContent = me;
   mapView = new MapView($('map'), { me, onSelectNotice: (id) => selectItem(id) });
+  mapView.adoptLegend($('legend'));
+  names.title = (id) => noticeTitle(id, { quotes: false });
+  names.other = (c) => otherName(c);
   editor = new Editor({
     panel: $('panel-editor'), mapView, state,
     onSaved: (answer, amended) => {
       upsertNotice(answer);
       const n = (answer.conflicts || []).length;
-      toast(`${amended ? 'Amended' : 'Sent'} ${answer.title || answer.id} v${answer.version}${n ? ` — ${n} conflict(s)` : ''}`, n > 0);
+      toast(`${t(amended ? 'toast.amended' : 'toast.sent', { title: answer.title || answer.id, v: answer.version })}${n ? ` — ${t('toast.n_conflicts', { n })}` : ''}`, n > 0);
       for (const c of answer.conflicts || []) upsertConflict(c);
       refreshAcks();
       renderAll();
@@ -91,23 +98,28 @@ async function start(me) {
   });
   alerts = new Alerts({ panel: $('panel-alerts'), mapView, state, badge: $('badge-alerts'), onHotline: (p, ref) => compose(p, ref),
     fetchNotice: async (id) => { upsertNotice(await api('GET', `/v1/notices/${encodeURIComponent(id)}`), { quiet: true }); renderAll(); },
+    noticeTitle: (id) => (state.notices.has(id) ? noticeTitle(id, { quotes: false }) : null),
   });
   tracks = new Tracks({
     mapView, me,
-    onChange: (t) => { if (alerts.tracks !== t || alerts.trackCount !== t.size) { alerts.tracks = t; alerts.trackCount = t.size; alerts.render(); } },
+    onChange: (tr) => { if (alerts.tracks !== tr || alerts.trackCount !== tr.size) { alerts.tracks = tr; alerts.trackCount = tr.size; alerts.render(); } },
+    // A party with traffic that notified nothing itself (a replayed airline) opens on its own tracks.
+    onFirst: (tr) => { if (tr.size && ![...state.notices.values()].some((n) => n.issuer === me) && !userMoved) alerts.showTracks(); },
   });
   // For the end-to-end tests and a curious officer's console: what the page holds.
-  window.deconflict = { state, alerts, tracks };
+  window.deconflict = { state, alerts, tracks, map: mapView.map };
   tickClock();
   setInterval(tickClock, 1000);
-  mapView.loadBasemap().catch((err) => toast(`Basemap: ${err.message}`, true));
+  mapView.map.on('dragstart zoomstart', () => { if (booted) userMoved = true; });
+  mapView.loadBasemap().catch((err) => toast(t('toast.basemap', { error: err.message }), true));
   try {
     await loadAll();
   } catch (err) {
-    if (err.status === 401) { token.clear(); showSignIn('Your token is no longer valid.'); return; }
-    toast(`Loading failed: ${err.message}`, true);
+    if (err.status === 401) { token.clear(); showSignIn(t('signin.expired')); return; }
+    toast(t('toast.load_failed', { error: err.message }), true);
   }
   mapView.fitAll();
+  setTimeout(() => { booted = true; }, 1500);
   setupTime();
   const head = await eventHead();
   stream = new EventStream({ lastId: head, onEvent: onEvent, onState: setConn });
@@ -124,8 +136,8 @@ function setConn(s, why) {
   const el = $('conn');
   if (s === 'live' && el.dataset.state !== 'live' && el.dataset.state !== 'connecting') refreshAcks();
   el.dataset.state = s;
-  el.textContent = { live: 'live', connecting: 'connecting…', reconnecting: 'reconnecting…', offline: `offline${why ? `: ${why}` : ''}` }[s];
-  el.title = s === 'live' ? 'event stream connected' : 'the event stream is down; it reconnects and resumes by itself';
+  el.textContent = s === 'offline' ? `${t('conn.offline')}${why ? `: ${t(`conn.why.${why}`)}` : ''}` : t(`conn.${s}`);
+  el.title = t(s === 'live' ? 'conn.title_live' : 'conn.title_down');
 }
 
 // The id of the newest event: everything before it is already in the snapshot.
@@ -146,6 +158,7 @@ async function loadAll() {
     api('GET', '/v1/messages'),
   ]);
   state.parties = parties.parties;
+  setParties(state.parties.map((p) => p.id));
   for (const n of notices.notices) upsertNotice(n, { quiet: true });
   for (const c of conflicts.conflicts) upsertConflict(c, { quiet: true });
   for (const m of messages.messages) state.messages.set(m.id, m);
@@ -209,7 +222,7 @@ function onEvent(e) {
     case 'notice_received':
     case 'notice_updated':
       upsertNotice(d);
-      toast(`${e.type === 'notice_received' ? 'Received' : 'Amended'}: ${d.title || d.id} from ${d.issuer}`);
+      toast(t(e.type === 'notice_received' ? 'toast.received' : 'toast.amended_by', { title: d.title || d.id, party: d.issuer }));
       refreshAcks();
       break;
     case 'notice_cancelled':
@@ -222,27 +235,27 @@ function onEvent(e) {
     case 'notice_withdrawn':
       state.notices.delete(d.id);
       mapView.removeNotice(d.id);
-      toast(`${d.issuer} no longer addresses ${d.id} to you`);
+      toast(t('toast.withdrawn', { party: d.issuer, title: noticeTitle(d.id) }));
       refreshAcks();
       break;
     case 'conflict_opened':
     case 'conflict_updated':
     case 'conflict_resolved':
       upsertConflict(d);
-      if (e.type === 'conflict_opened') toast(`Conflict with ${d.other?.issuer}'s ${kindText(d.other?.kind)}`, true);
+      if (e.type === 'conflict_opened') toast(t('toast.conflict', { mine: noticeTitle(d.mine?.notice), other: otherName(d) }), true);
       renderConflicts();
       break;
     case 'ack_delivered':
     case 'ack_received':
     case 'ack_overdue':
-      if (e.type === 'ack_received') toast(`${d.addressee} acknowledged ${noticeTitle(d.notice_id)} v${d.version}`);
-      if (e.type === 'ack_overdue') toast(`Overdue: ${d.addressee} has not acknowledged ${noticeTitle(d.notice_id)}`, true);
+      if (e.type === 'ack_received') toast(t('toast.acked_by', { party: d.addressee, title: noticeTitle(d.notice_id), v: d.version }));
+      if (e.type === 'ack_overdue') toast(t('toast.overdue', { party: d.addressee, title: noticeTitle(d.notice_id) }), true);
       refreshAcks();
       break;
     case 'message_received':
       state.messages.set(d.id, d);
       state.fresh.add(d.id);
-      if (d.from !== state.me) toast(`Hotline ${d.priority !== 'routine' ? `[${d.priority}] ` : ''}from ${d.from}: ${d.body.slice(0, 80)}`, d.priority !== 'routine');
+      if (d.from !== state.me) toast(`${t('toast.hotline', { party: d.from })}${d.priority !== 'routine' ? ` [${t(`priority.${d.priority}`)}]` : ''}: ${d.body.slice(0, 80)}`, d.priority !== 'routine');
       renderHotline();
       break;
     case 'message_delivered':
@@ -267,25 +280,46 @@ function onEvent(e) {
   renderAll();
 }
 
-function noticeTitle(id) {
+// A notice as this party may name it: by its title when the notice is in this
+// browser (addressed to it or its own), else by who issued it and its kind only.
+function noticeTitle(id, { quotes = true } = {}) {
   const n = state.notices.get(id);
-  return n ? `“${n.title || id}”` : id;
+  if (!n) return id ? t('notice.unknown') : '';
+  const title = n.title || id;
+  return quotes ? t('quote', { text: title }) : title;
+}
+
+function otherName(c) {
+  const o = c.other || {};
+  const theirs = o.notice ? state.notices.get(o.notice) : null;
+  if (theirs) return t('conflict.their_titled', { party: o.issuer, title: theirs.title || theirs.id });
+  return t('conflict.their_kind', { party: o.issuer, kind: kindText(o.kind) });
 }
 
 // ---------- panels ----------
 
 function showTab(name) {
   tab = name;
-  for (const b of document.querySelectorAll('.tabs [role=tab]')) b.setAttribute('aria-selected', String(b.dataset.tab === name));
+  for (const b of document.querySelectorAll('.tabs [role=tab]')) {
+    const on = b.dataset.tab === name;
+    b.setAttribute('aria-selected', String(on));
+    b.tabIndex = on ? 0 : -1;
+  }
   for (const p of document.querySelectorAll('.panel')) p.hidden = p.id !== `panel-${name}`;
   if (name === 'hotline') markRead();
 }
 for (const b of document.querySelectorAll('.tabs [role=tab]')) {
   b.addEventListener('click', () => showTab(b.dataset.tab));
   b.addEventListener('keydown', (e) => {
-    if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
+    const keys = { ArrowRight: 1, ArrowLeft: -1, Home: 0, End: 0 };
+    if (!(e.key in keys)) return;
+    e.preventDefault();
     const tabs = [...document.querySelectorAll('.tabs [role=tab]:not([hidden])')];
-    const i = tabs.indexOf(b) + (e.key === 'ArrowRight' ? 1 : -1);
+    // In a right-to-left page the next tab is on the left.
+    const step = keys[e.key] * (document.documentElement.dir === 'rtl' ? -1 : 1);
+    let i = tabs.indexOf(b) + step;
+    if (e.key === 'Home') i = 0;
+    if (e.key === 'End') i = tabs.length - 1;
     const next = tabs[(i + tabs.length) % tabs.length];
     next.focus();
     showTab(next.dataset.tab);
@@ -311,8 +345,10 @@ function selectItem(id) {
   el.classList.add('flash');
 }
 
-const chip = (text, cls = text) => h('span', { class: `chip st-${cls}` }, text);
-const ackLabel = (a) => (a.overdue && a.state !== 'acknowledged' ? 'overdue' : a.state);
+const chip = (text, cls) => h('span', { class: `chip st-${cls}` }, text);
+const ackState = (a) => (a.overdue && a.state !== 'acknowledged' ? 'overdue' : a.state);
+const ackChip = (a) => chip(stateText(ackState(a)), ackState(a));
+const addrText = (list) => (list || []).map((a) => (a === '*' ? t('addr.all') : a)).join(', ');
 
 function volumeLines(n) {
   return (n.volumes || []).map((v) => h('div', { class: 'meta' }, `${bandText(v)} · ${windowText(v.time_start, v.time_end)}`));
@@ -321,11 +357,11 @@ function volumeLines(n) {
 function itemBase(n, extra) {
   return h('div', {
     class: `item${state.fresh.has(n.id) ? ' flash' : ''}${n.state !== 'active' ? ' inactive' : ''}`,
-    style: `--c:${partyColour(n.issuer, state.me)}`,
+    style: `--c:${partyColour(n.issuer)}`,
     'data-id': n.id,
   },
-  h('h3', {}, n.title || n.id),
-  h('div', { class: 'meta' }, `${n.issuer} · ${kindText(n.kind)} · v${n.version} · ${n.state} · ${n.id}`),
+  h('h3', { dir: 'auto' }, n.title || n.id),
+  h('div', { class: 'meta' }, `${n.issuer} · ${kindText(n.kind)} · v${n.version} · ${stateText(n.state)} · `, idTag(n.id)),
   ...volumeLines(n),
   ...extra);
 }
@@ -342,36 +378,38 @@ function renderInbox() {
   list.sort((x, y) => rank(x) - rank(y) || String(y.updated_at).localeCompare(String(x.updated_at)));
   const owed = list.filter((n) => rank(n) < 2).length;
   $('badge-inbox').textContent = owed ? String(owed) : '';
-  if (!list.length) { box.replaceChildren(h('p', { class: 'empty' }, 'Nothing has been notified to you.')); return; }
-  box.replaceChildren(...list.map((n) => {
+  if (!list.length) { keepTyping(box, () => box.replaceChildren(h('p', { class: 'empty' }, t('inbox.empty')))); return; }
+  keepTyping(box, () => box.replaceChildren(...list.map((n) => {
     const a = state.acksIn.get(n.id);
     const extra = [];
     if (a && a.version === n.version) {
-      extra.push(h('div', { class: 'meta' }, chip(ackLabel(a)),
-        a.deadline && a.state !== 'acknowledged' ? `acknowledge by ${zulu(a.deadline)}` : '',
-        a.acknowledged_at ? `acknowledged ${zulu(a.acknowledged_at)}` : ''));
+      extra.push(h('div', { class: 'meta' }, ackChip(a),
+        a.deadline && a.state !== 'acknowledged' ? ` ${t('ack.by', { time: zulu(a.deadline) })}` : '',
+        a.acknowledged_at ? ` ${t('ack.at', { time: zulu(a.acknowledged_at) })}` : ''));
     }
-    const actions = [h('button', { type: 'button', onclick: () => mapView.focus(n.id) }, 'Show on map')];
+    const actions = [h('button', { type: 'button', onclick: () => mapView.focus(n.id) }, t('btn.show_on_map'))];
     if (a && a.state !== 'acknowledged' && n.state === 'active') {
-      const comment = h('input', { type: 'text', placeholder: 'comment (optional)', 'aria-label': `Comment for ${n.title}` });
-      actions.unshift(comment, h('button', {
-        type: 'button', class: 'primary', 'data-action': 'ack',
-        onclick: async (e) => {
-          e.target.disabled = true;
-          try {
-            await api('POST', `/v1/notices/${n.id}/ack`, { version: n.version, comment: comment.value || undefined });
-            toast(`Acknowledged ${n.title || n.id} v${n.version}`);
-          } catch (err) {
-            toast(`Acknowledge failed: ${err.message}`, true);
-          }
-          refreshAcks(true);
-        },
-      }, 'Acknowledge'));
+      const comment = h('input', { type: 'text', dir: 'auto', placeholder: t('ack.comment_placeholder'), 'aria-label': t('ack.comment_for', { title: n.title || n.id }), 'data-keep': `ack:${n.id}` });
+      const send = async (e) => {
+        const btn = e.currentTarget || e.target;
+        btn.disabled = true;
+        try {
+          await api('POST', `/v1/notices/${n.id}/ack`, { version: n.version, comment: comment.value || undefined });
+          toast(t('toast.acked', { title: n.title || n.id, v: n.version }));
+          comment.value = '';
+          dropDraft(`ack:${n.id}`);
+        } catch (err) {
+          toast(t('toast.ack_failed', { error: err.message }), true);
+        }
+        refreshAcks(true);
+      };
+      comment.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); send({ currentTarget: comment.nextSibling }); } });
+      actions.unshift(comment, h('button', { type: 'button', class: 'primary', 'data-action': 'ack', onclick: send }, t('btn.acknowledge')));
     }
-    actions.push(h('button', { type: 'button', onclick: () => compose(n.issuer, { type: 'notice', id: n.id }) }, `Hotline ${n.issuer}`));
+    actions.push(h('button', { type: 'button', onclick: () => compose(n.issuer, { type: 'notice', id: n.id }) }, t('btn.hotline', { party: n.issuer })));
     extra.push(h('div', { class: 'actions' }, actions));
     return itemBase(n, extra);
-  }));
+  })));
 }
 
 function renderOutbox() {
@@ -379,29 +417,30 @@ function renderOutbox() {
   const list = [...state.notices.values()].filter((n) => n.issuer === state.me)
     .sort((x, y) => (x.state === 'active' ? 0 : 1) - (y.state === 'active' ? 0 : 1) || String(y.updated_at).localeCompare(String(x.updated_at)));
   let waiting = 0;
-  if (!list.length) { box.replaceChildren(h('p', { class: 'empty' }, 'You have notified nothing yet. Use “New notice”.')); $('badge-outbox').textContent = ''; return; }
-  box.replaceChildren(...list.map((n) => {
+  if (!list.length) { box.replaceChildren(h('p', { class: 'empty' }, t('outbox.empty'))); $('badge-outbox').textContent = ''; return; }
+  keepTyping(box, () => box.replaceChildren(...list.map((n) => {
     const acks = (state.acksOut.get(n.id) || []).filter((a) => a.version === n.version);
     waiting += acks.filter((a) => a.overdue && a.state !== 'acknowledged').length;
-    const rows = acks.map((a) => h('li', { 'data-addressee': a.addressee }, chip(ackLabel(a)), ` ${a.addressee}`,
-      a.acknowledged_at ? ` · ${zuluShort(a.acknowledged_at)}${a.comment ? ` “${a.comment}”` : ''}`
-        : a.delivered_at ? ` · delivered ${zuluShort(a.delivered_at)}` : a.deadline ? ` · due ${zuluShort(a.deadline)}` : ''));
-    const actions = [h('button', { type: 'button', onclick: () => mapView.focus(n.id) }, 'Show on map')];
+    const rows = acks.map((a) => h('li', { 'data-addressee': a.addressee }, ackChip(a), ` ${a.addressee}`,
+      a.acknowledged_at ? ` · ${zuluShort(a.acknowledged_at)}${a.comment ? ` ${t('quote', { text: a.comment })}` : ''}`
+        : a.delivered_at ? ` · ${t('ack.delivered', { time: zuluShort(a.delivered_at) })}` : a.deadline ? ` · ${t('ack.due', { time: zuluShort(a.deadline) })}` : ''));
+    const actions = [h('button', { type: 'button', onclick: () => mapView.focus(n.id) }, t('btn.show_on_map'))];
     if (n.state === 'active') {
-      actions.push(h('button', { type: 'button', onclick: () => openEditor(n) }, 'Amend'));
+      actions.push(h('button', { type: 'button', onclick: () => openEditor(n) }, t('btn.amend')));
       actions.push(h('button', {
         type: 'button', class: 'danger',
         onclick: async () => {
-          if (!window.confirm(`Cancel “${n.title}”? Every addressee is told.`)) return;
+          if (!window.confirm(t('confirm.cancel', { title: n.title || n.id }))) return;
           try {
             upsertNotice(await api('DELETE', `/v1/notices/${n.id}?version=${n.version}`));
             renderAll();
-          } catch (err) { toast(`Cancel failed: ${err.message}`, true); }
+          } catch (err) { toast(t('toast.cancel_failed', { error: err.message }), true); }
         },
-      }, 'Cancel notice'));
+      }, t('btn.cancel_notice')));
     }
-    return itemBase(n, [h('ul', { class: 'acklist', 'aria-label': 'Acknowledgements' }, rows), h('div', { class: 'actions' }, actions)]);
-  }));
+    return itemBase(n, [h('div', { class: 'meta' }, t('outbox.to', { to: addrText(n.addressees) })),
+      h('ul', { class: 'acklist', 'aria-label': t('outbox.acks') }, rows), h('div', { class: 'actions' }, actions)]);
+  })));
   $('badge-outbox').textContent = waiting ? String(waiting) : '';
 }
 
@@ -411,33 +450,44 @@ function renderConflicts() {
     || String(y.updated_at).localeCompare(String(x.updated_at)));
   const open = list.filter((c) => c.state === 'open').length;
   $('badge-conflicts').textContent = open ? String(open) : '';
-  if (!list.length) { box.replaceChildren(h('p', { class: 'empty' }, 'No conflicts.')); return; }
-  box.replaceChildren(...list.map((c) => {
-    const mine = state.notices.get(c.mine.notice);
+  if (!list.length) { box.replaceChildren(h('p', { class: 'empty' }, t('conflicts.empty'))); return; }
+  keepTyping(box, () => box.replaceChildren(...list.map((c) => {
     const theirs = c.other.notice ? state.notices.get(c.other.notice) : null;
-    return h('div', { class: `item${state.fresh.has(c.id) ? ' flash' : ''}${c.state !== 'open' ? ' inactive' : ''}`, style: '--c:#ff3b3b', 'data-id': c.id },
-      h('h3', {}, chip(c.state), ` ${mine?.title || c.mine.notice} × ${c.other.issuer}'s ${kindText(c.other.kind)}`),
-      h('div', { class: 'meta' }, theirs ? `their notice: ${theirs.title} (${theirs.id})` : c.other.notice ? c.other.notice : 'their notice is not addressed to you: you see only the overlap'),
-      ...(c.overlaps || []).map((o) => h('div', { class: 'meta' }, `${o.region ? 'overlap' : `${Math.round(o.min_distance_m)} m apart`} · ${overlapBand(o)} · ${overlapWindow(o)}`)),
-      c.resolution ? h('div', { class: 'meta' }, `resolved: ${c.resolution}`) : null,
+    return h('div', { class: `item${state.fresh.has(c.id) ? ' flash' : ''}${c.state !== 'open' ? ' inactive' : ''}`, style: `--c:${CONFLICT_RED}`, 'data-id': c.id },
+      h('h3', { dir: 'auto' }, chip(stateText(c.state), c.state), ` ${t('conflict.headline', { mine: noticeTitle(c.mine.notice, { quotes: false }), other: otherName(c) })}`),
+      h('div', { class: 'meta' }, theirs ? [t('conflict.their_notice'), ' ', idTag(theirs.id)] : t('conflict.not_addressed')),
+      ...(c.overlaps || []).map((o) => h('div', { class: 'meta' }, `${o.region ? t('conflict.overlap') : t('conflict.apart_m', { m: Math.round(o.min_distance_m) })} · ${overlapBand(o)} · ${overlapWindow(o)}`)),
+      c.resolution ? h('div', { class: 'meta' }, t('conflict.resolved', { why: c.resolution })) : null,
       h('div', { class: 'actions' },
-        h('button', { type: 'button', onclick: () => mapView.focus(c.id) }, 'Show on map'),
-        h('button', { type: 'button', onclick: () => compose(c.other.issuer, { type: 'conflict', id: c.id }) }, `Hotline ${c.other.issuer}`)));
-  }));
+        h('button', { type: 'button', onclick: () => mapView.focus(c.id) }, t('btn.show_on_map')),
+        h('button', { type: 'button', onclick: () => compose(c.other.issuer, { type: 'conflict', id: c.id }) }, t('btn.hotline', { party: c.other.issuer }))));
+  })));
 }
 
 // ---------- hotline ----------
 
 let composeRef = null;
 function fillRecipients() {
-  $('chat-to').replaceChildren(...state.parties.filter((p) => p.id !== state.me).map((p) => h('option', { value: p.id }, `${p.id} — ${p.name}`)));
+  const chosen = new Set([...$('chat-to').selectedOptions].map((o) => o.value));
+  $('chat-to').replaceChildren(...state.parties.filter((p) => p.id !== state.me).map((p) => h('option', { value: p.id, selected: chosen.has(p.id) }, `${p.id} — ${p.name}`)));
   $('chat-to').size = Math.min(4, Math.max(2, state.parties.length - 1));
+}
+
+function refText(ref) {
+  if (!ref) return '';
+  if (ref.type === 'notice') return t('ref.notice', { title: noticeTitle(ref.id) });
+  if (ref.type === 'conflict') {
+    const c = state.conflicts.get(ref.id);
+    return c ? t('ref.conflict', { what: t('conflict.headline', { mine: noticeTitle(c.mine.notice, { quotes: false }), other: otherName(c) }) }) : t('ref.conflict', { what: ref.id });
+  }
+  if (ref.type === 'alert') return t('ref.alert', { what: alerts?.name(ref.id) || ref.id });
+  return t('ref.other', { type: ref.type, id: ref.id });
 }
 
 function compose(party, ref) {
   composeRef = ref;
   for (const o of $('chat-to').options) o.selected = o.value === party;
-  $('chat-body').placeholder = ref ? `about ${ref.type} ${ref.id}` : '';
+  $('chat-body').placeholder = ref ? refText(ref) : '';
   showTab('hotline');
   $('chat-body').focus();
 }
@@ -459,9 +509,13 @@ $('chat-form').addEventListener('submit', async (e) => {
     $('chat-error').textContent = err.errors?.length ? err.errors.map((x) => `${x.path.replace(/^body\./, '')}: ${x.message}`).join('; ') : err.message;
   }
 });
+// Ctrl+Enter sends from the message box.
+$('chat-body').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); $('chat-form').requestSubmit(); }
+});
 
 function receiptText(m) {
-  return (m.receipts || []).map((r) => `${r.party} ${r.read_at ? `✓✓ read ${zuluShort(r.read_at)}` : r.delivered_at ? `✓ delivered ${zuluShort(r.delivered_at)}` : '· sent'}`).join(' · ');
+  return (m.receipts || []).map((r) => `${r.party} ${r.read_at ? `✓✓ ${t('receipt.read', { time: zuluShort(r.read_at) })}` : r.delivered_at ? `✓ ${t('receipt.delivered', { time: zuluShort(r.delivered_at) })}` : `· ${t('receipt.sent')}`}`).join(' · ');
 }
 
 function renderHotline() {
@@ -473,10 +527,10 @@ function renderHotline() {
   box.replaceChildren(...(list.length ? list.map((m) => {
     const out = m.from === state.me;
     return h('div', { class: `msg ${out ? 'out' : 'in'} ${m.priority}`, 'data-id': m.id },
-      h('div', { class: 'meta' }, `${out ? `to ${m.to.join(', ')}` : `from ${m.from}`} · ${zulu(m.created_at)}${m.priority !== 'routine' ? ` · ${m.priority.toUpperCase()}` : ''}${m.ref ? ` · re ${m.ref.type} ${m.ref.id}` : ''}`),
-      h('div', {}, m.subject ? h('strong', {}, `${m.subject}: `) : null, m.body),
-      h('div', { class: 'meta receipt' }, out ? receiptText(m) : m.read_at ? `read ${zuluShort(m.read_at)}` : 'unread'));
-  }) : [h('p', { class: 'empty' }, 'No messages.')]));
+      h('div', { class: 'meta' }, `${out ? t('msg.to', { to: m.to.join(', ') }) : t('msg.from', { party: m.from })} · ${zulu(m.created_at)}${m.priority !== 'routine' ? ` · ${t(`priority.${m.priority}`).toUpperCase()}` : ''}${m.ref ? ` · ${refText(m.ref)}` : ''}`),
+      h('div', { dir: 'auto' }, m.subject ? h('strong', {}, `${m.subject}: `) : null, m.body),
+      h('div', { class: 'meta receipt' }, out ? receiptText(m) : m.read_at ? t('receipt.read', { time: zuluShort(m.read_at) }) : t('receipt.unread')));
+  }) : [h('p', { class: 'empty' }, t('hotline.empty'))]));
   if (stick) box.scrollTop = box.scrollHeight;
   if (tab === 'hotline') markRead();
 }
@@ -500,7 +554,7 @@ async function markRead() {
 
 function openEditor(n = null) {
   $('tab-editor').hidden = false;
-  $('tab-editor').textContent = n ? 'Amend' : 'New notice';
+  $('tab-editor').textContent = n ? t('btn.amend') : t('btn.new');
   showTab('editor');
   editor.open(n);
 }
@@ -509,10 +563,10 @@ $('btn-new').addEventListener('click', () => openEditor());
 // ---------- legend and time ----------
 
 function renderLegend() {
-  const issuers = new Set([state.me, ...[...state.notices.values()].map((n) => n.issuer)]);
-  $('legend').replaceChildren(...[...issuers].map((p) => h('span', {}, h('i', { style: `background:${partyColour(p, state.me)}` }), p === state.me ? `${p} (own)` : p)),
-    h('span', {}, h('i', { style: 'background:#7d8590' }), 'cancelled / expired'),
-    h('span', {}, h('i', { style: 'background:#ff2020' }), 'conflict overlap'));
+  const issuers = new Set([state.me, ...state.parties.map((p) => p.id), ...[...state.notices.values()].map((n) => n.issuer)]);
+  $('legend-body').replaceChildren(...[...issuers].filter(Boolean).sort().map((p) => h('span', {}, h('i', { style: `background:${partyColour(p)}` }), p === state.me ? t('party.own', { party: p }) : p)),
+    h('span', {}, h('i', { style: 'background:#7d8590' }), t('legend.ended')),
+    h('span', {}, h('i', { style: `background:${CONFLICT_RED}` }), t('legend.conflict')));
 }
 
 let range = [Date.now() - 3600e3, Date.now() + 24 * 3600e3];
@@ -521,6 +575,7 @@ function updateTimeRange() {
   let lo = Date.now() - 3600e3;
   let hi = Date.now() + 6 * 3600e3;
   for (const n of state.notices.values()) {
+    if (n.kind === 'protected_site') continue; // standing sites would stretch the slider to months
     for (const v of n.volumes || []) {
       lo = Math.min(lo, new Date(v.time_start).getTime());
       hi = Math.max(hi, new Date(v.time_end).getTime());
@@ -532,14 +587,15 @@ function updateTimeRange() {
 function sliderTime() {
   return new Date(range[0] + (range[1] - range[0]) * (Number($('time-slider').value) / 1000));
 }
-function setSliderTo(t) {
-  $('time-slider').value = String(Math.round((1000 * (t - range[0])) / (range[1] - range[0])));
+function setSliderTo(time) {
+  $('time-slider').value = String(Math.round((1000 * (time - range[0])) / (range[1] - range[0])));
 }
 function applyTime() {
-  const t = timeMode === 'all' ? null : timeMode === 'now' ? new Date() : sliderTime();
+  const time = timeMode === 'all' ? null : timeMode === 'now' ? new Date() : sliderTime();
   if (timeMode === 'now') setSliderTo(Date.now());
-  mapView.setTime(t);
-  $('time-label').textContent = t ? `${timeMode === 'now' ? 'now ' : ''}${zulu(t)}` : 'all times';
+  mapView.setTime(time);
+  $('time-label').textContent = time ? `${timeMode === 'now' ? `${t('time.now_prefix')} ` : ''}${zulu(time)}` : t('time.all_label');
+  $('time-slider').setAttribute('aria-valuetext', $('time-label').textContent);
   $('time-all').setAttribute('aria-pressed', String(timeMode === 'all'));
   $('time-now').setAttribute('aria-pressed', String(timeMode === 'now'));
 }
@@ -552,14 +608,43 @@ function setupTime() {
   applyTime();
 }
 
+// ---------- language ----------
+
+function fillLanguages(lang) {
+  for (const id of ['signin-lang', 'app-lang']) {
+    $(id).replaceChildren(...Object.entries(LANGS).map(([code, name]) => h('option', { value: code, lang: code, selected: code === lang }, name)));
+  }
+}
+
+async function switchLanguage(lang) {
+  await setLanguage(lang, { remember: true });
+  fillLanguages(lang);
+  if (!state.me) return;
+  $('tab-editor').textContent = editor?.notice ? t('btn.amend') : t('btn.new');
+  setConn($('conn').dataset.state);
+  tickClock();
+  for (const n of state.notices.values()) if (n.volumes) mapView.showNotice(n);
+  for (const c of state.conflicts.values()) mapView.showConflict(c);
+  mapView.relang();
+  renderAll();
+  alerts.redraw();
+  tracks.redraw();
+  if (editor && $('panel-editor').querySelector('form')) editor.relabel();
+  applyTime();
+}
+for (const id of ['signin-lang', 'app-lang']) $(id).addEventListener('change', (e) => switchLanguage(e.target.value));
+
 // ---------- boot ----------
 
 (async () => {
-  const t = token.get();
-  if (!t) { showSignIn(); return; }
+  const lang = preferred();
+  await setLanguage(lang);
+  fillLanguages(lang);
+  const tok = token.get();
+  if (!tok) { showSignIn(); return; }
   try {
-    start(await signIn(t));
+    start(await signIn(tok));
   } catch {
-    showSignIn('Sign in again.');
+    showSignIn(t('signin.again'));
   }
 })();

@@ -7,6 +7,7 @@
 
 import { api } from './api.js';
 import { altLabel, destination, escapeHtml, speedLabel } from './geo.js';
+import { t as tr } from './i18n.js';
 import { partyColour } from './util.js';
 
 export const POLL_MS = 1500;
@@ -14,10 +15,12 @@ export const STALE_S = 10; // faded when the latest report is older than this
 const VECTOR_S = 60; // the heading vector shows where the track is in one minute
 
 export class Tracks {
-  constructor({ mapView, me, onChange }) {
+  constructor({ mapView, me, onChange, onFirst }) {
     this.mv = mapView;
     this.me = me;
     this.onChange = onChange;
+    this.onFirst = onFirst;
+    this.polled = false;
     this.tracks = new Map(); // track_id -> {track, group, stale}
     this.inFlight = false;
     this.failed = false;
@@ -41,6 +44,8 @@ export class Tracks {
       const page = await api('GET', '/v1/tracks');
       this.failed = false;
       this.update(page.tracks || []);
+      // The first time own tracks are there (at sign-in, or when the feed starts).
+      if (!this.polled && this.tracks.size) { this.polled = true; this.onFirst?.(this); }
     } catch {
       // offline or the hub restarting: keep the last picture (it fades) and retry
       this.failed = true;
@@ -102,7 +107,11 @@ export class Tracks {
     const age = ageS(t);
     const parts = [altLabel(t.alt_m), speedLabel(t.gs_mps), Number.isFinite(t.trk_deg) ? `${String(Math.round(t.trk_deg) % 360).padStart(3, '0')}°` : ''];
     return `<span class="tid" data-track="${escapeHtml(t.track_id)}">${escapeHtml(t.track_id)}</span> ${parts.filter(Boolean).join(' ')}`
-      + (stale ? ` <em>${Number.isFinite(age) ? `${Math.round(age)} s old` : 'stale'}</em>` : '');
+      + (stale ? ` <em>${escapeHtml(Number.isFinite(age) ? tr('tracks.age', { s: Math.round(age) }) : tr('tracks.stale'))}</em>` : '');
+  }
+
+  redraw() {
+    for (const { track } of [...this.tracks.values()]) this.draw(track);
   }
 
   bounds() {

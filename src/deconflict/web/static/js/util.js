@@ -1,5 +1,7 @@
 // Small helpers: DOM building, Zulu time, altitudes, party colours.
 
+import { iso, num, t, zuluTime } from './i18n.js';
+
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -19,21 +21,22 @@ export function h(tag, attrs = {}, ...children) {
 
 const pad = (n) => String(n).padStart(2, '0');
 
-// "30 Sep 06:00Z" style, always UTC.
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+// "30 Sep 2030 06:00Z" in the reader's language; always UTC.
 export function zulu(t, { seconds = false } = {}) {
   if (t === null || t === undefined) return '';
   const d = t instanceof Date ? t : new Date(t);
   if (Number.isNaN(d.getTime())) return String(t);
-  const s = seconds ? `:${pad(d.getUTCSeconds())}` : '';
-  return `${pad(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}${s}Z`;
+  return zuluTime(d, { seconds });
 }
 export function zuluShort(t) {
   const d = t instanceof Date ? t : new Date(t);
-  return `${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}Z`;
+  return zuluTime(d, { year: false });
 }
 export function windowText(start, end) {
-  return `${zulu(start)} – ${zulu(end)}`;
+  const s = new Date(start);
+  const e = new Date(end);
+  const sameDay = s.getUTCFullYear() === e.getUTCFullYear() && s.getUTCMonth() === e.getUTCMonth() && s.getUTCDate() === e.getUTCDate();
+  return `${zulu(s)} – ${sameDay ? zuluTime(e, { date: false }) : zulu(e)}`;
 }
 // Time fields are typed as UTC, 24 h: "2030-09-30 06:00Z" (the Z is optional).
 export function toInputUtc(t) {
@@ -49,31 +52,47 @@ export function fromInputUtc(v) {
   return m ? `${m[1]}T${m[2]}:${m[3]}:${m[4] || '00'}Z` : s;
 }
 
+// Units as the reader writes them ("ft", "м", "م"); references and flight levels stay ICAO.
+export const unit = (u) => t(`unit.${String(u).toLowerCase()}`);
+
 export function altText(a) {
+  return iso(altWords(a));
+}
+function altWords(a) {
   if (!a) return '';
   if (a.units === 'FL') return `FL${String(Math.round(a.value)).padStart(3, '0')}`;
+  if (Number(a.value) === 0 && a.reference === 'AMSL') return t('alt.msl');
+  if (Number(a.value) === 0 && a.reference === 'AGL') return t('alt.sfc');
   const ref = a.reference ? ` ${a.reference}` : '';
-  return `${Math.round(a.value).toLocaleString('en-US')} ${a.units}${ref}`;
+  return `${num(Math.round(a.value))} ${unit(a.units === 'M' ? 'm' : 'ft')}${ref}`;
 }
 export function bandText(v) {
   return `${altText(v.altitude_lower)} – ${altText(v.altitude_upper)}`;
 }
 export function metresBand(b) {
-  const ft = (m) => Math.round(m / 0.3048).toLocaleString('en-US');
-  return `${Math.round(b.lower_m).toLocaleString('en-US')}–${Math.round(b.upper_m).toLocaleString('en-US')} m (${ft(b.lower_m)}–${ft(b.upper_m)} ft)`;
+  const ft = (m) => num(Math.round(m / 0.3048));
+  return `${iso(`${num(Math.round(b.lower_m))}–${num(Math.round(b.upper_m))} ${unit('m')}`)} (${iso(`${ft(b.lower_m)}–${ft(b.upper_m)} ${unit('ft')}`)})`;
 }
 
-// Distinct, night-readable colours per party; the signed-in party is always blue.
-const PALETTE = ['#ff8c42', '#e05dd6', '#3ddbd9', '#c0e34a', '#ffcf40', '#a98bff', '#ff6b8b', '#6fe39b'];
-export function partyColour(party, me) {
-  if (party === me) return '#4ea1ff';
+// One colour per party, the same whoever views (parties sorted by id take the
+// palette in turn); no party gets red, which is kept for conflicts and alerts.
+export const CONFLICT_RED = '#ff3b3b';
+const PALETTE = ['#4ea1ff', '#ffcf40', '#3ddbd9', '#c0e34a', '#b48bff', '#ff9f5a', '#7ee0a0', '#e8e8e8'];
+let order = [];
+export function setParties(ids) {
+  order = [...ids].sort();
+}
+export function partyColour(party) {
+  const i = order.indexOf(party);
+  if (i >= 0) return PALETTE[i % PALETTE.length];
   let hash = 0;
-  for (const ch of party) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+  for (const ch of String(party)) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
   return PALETTE[hash % PALETTE.length];
 }
 
 export const KINDS = ['air_activity', 'ground_movement', 'fires', 'uas_activity', 'protected_site', 'other'];
-export const kindText = (k) => (k || '').replace('_', ' ');
+export const kindText = (k) => (k ? t(`kind.${k}`) : '');
+export const stateText = (st) => (st ? t(`state.${st}`) : '');
 
 export function toast(text, bad = false) {
   const box = document.getElementById('toasts');
@@ -81,3 +100,10 @@ export function toast(text, bad = false) {
   box.append(el);
   setTimeout(() => el.remove(), 6000);
 }
+
+// "n-01a2…9c0d": an id short enough for a card, whole in its title attribute.
+export function shortId(id) {
+  const s = String(id || '');
+  return s.length > 14 ? `${s.slice(0, 8)}…${s.slice(-4)}` : s;
+}
+export const idTag = (id) => h('bdi', { class: 'id mono', title: id, dir: 'ltr' }, shortId(id));
