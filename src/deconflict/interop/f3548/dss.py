@@ -32,7 +32,7 @@ from uas_standards.astm.f3548.v21 import api
 from deconflict.geo import Limits, Volume4D, format_utc, parse_volumes
 from deconflict.interop.f3548 import hub_port
 from deconflict.interop.f3548.errors import DssError
-from deconflict.interop.f3548.geometry import parse_area, parse_extents, parse_model
+from deconflict.interop.f3548.geometry import hub_volumes, parse_area, parse_extents, parse_model
 from deconflict.interop.f3548.views import (
     reference_view,
     subscribers_view,
@@ -373,7 +373,7 @@ class Dss:
             "title": f"F3548 {what} {entity_id}" + (f" ({state})" if state else ""),
             "remarks": f"ASTM F3548-21 {what} reference managed by {party}; details at {base_url}",
             "addressees": [hub_port.DSS_PARTY],
-            "volumes": [v.to_json() for v in vols],
+            "volumes": hub_volumes(vols),
         }
         try:
             if old is None:

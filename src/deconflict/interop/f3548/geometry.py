@@ -11,6 +11,7 @@ engine screens.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -31,6 +32,7 @@ __all__ = [
     "DSS_LIMITS",
     "QUERY_HORIZON",
     "f3548_time",
+    "hub_volumes",
     "parse_area",
     "parse_extents",
     "parse_model",
@@ -40,13 +42,17 @@ __all__ = [
 # (CstrMaxAreaKm2; a footprint 200 km across is already past that); an intent is
 # planned at most 30 days ahead and a constraint 56 (OiMaxPlanHorizonDays,
 # CstrMaxPlanningHorizonDays).
-DSS_LIMITS = Limits(max_vertices=10_000, max_footprint_km=200.0, max_window_s=366 * 86_400.0)
+DSS_LIMITS = Limits(
+    max_vertices=10_000, max_footprint_km=200.0, max_window_s=200 * 366 * 86_400.0
+)
 T = TypeVar("T", bound=ImplicitDict)
+_POLE_NUDGE_DEG = 1e-7  # about 1.1 cm of latitude
+_POLE_NUDGE_M = 0.02
 # A query without a time bound looks from now to this far ahead.
 QUERY_HORIZON = timedelta(days=60)
-# No stored volume starts later than this from now, nor (see DSS_LIMITS) lasts longer than
-# 366 days, so a query window clipped to twice this around now misses nothing stored.
-PLANNING_LIMIT = timedelta(days=400)
+# The hub's notices take windows of at most a year; a longer F3548 volume is mirrored as
+# consecutive volumes of at most this (closed intervals: together exactly the same set).
+HUB_WINDOW = timedelta(days=366)
 # A volume without an altitude bound reaches from below any ground to above any drone.
 _FLOOR_M = -10_000.0
 _CEILING_M = 100_000.0
@@ -119,8 +125,15 @@ def _hub_volume(
             raise DssError(400, f"{path}.volume.outline_circle needs a center and a radius")
         if radius.get("units", "M") != "M":
             raise DssError(400, f"{path}.volume.outline_circle.radius.units must be M")
-        out["geometry"] = {"type": "Point", "coordinates": _latlng(center, f"{path}.center")}
-        out["radius_m"] = radius.get("value")
+        lng, lat = _latlng(center, f"{path}.center")
+        r = radius.get("value")
+        if abs(lat) == 90.0 and isinstance(r, int | float) and r > 0:
+            # The hub's engine files no circle centred exactly on a pole (its longitude is
+            # undefined); the circle 1 cm off it and 1 cm wider covers the same points and
+            # more only within the engine's 1 m tolerance, so nothing is ever missed.
+            lat, r = math.copysign(90.0 - _POLE_NUDGE_DEG, lat), float(r) + _POLE_NUDGE_M
+        out["geometry"] = {"type": "Point", "coordinates": [lng, lat]}
+        out["radius_m"] = r
     out["altitude_lower"] = _altitude(vol3.get("altitude_lower"), _FLOOR_M, f"{path}.altitude_lower")
     out["altitude_upper"] = _altitude(
         vol3.get("altitude_upper"), _CEILING_M, f"{path}.altitude_upper"
@@ -161,8 +174,6 @@ def parse_extents(docs: Any, now: datetime, path: str = "extents") -> tuple[Volu
         raise DssError(400, f"{path}: more than {DSS_LIMITS.max_vertices} vertices in all")
     if max(v.time_end for v in vols) <= now:
         raise DssError(400, f"{path}: every volume has already ended")
-    if max(v.time_start for v in vols) > now + PLANNING_LIMIT:
-        raise DssError(400, f"{path}: a volume starts more than {PLANNING_LIMIT.days} days ahead")
     return vols
 
 
@@ -187,8 +198,20 @@ def parse_area(doc: Any, now: datetime, path: str = "area_of_interest") -> Volum
         t1 = t0 + QUERY_HORIZON
     if t1 < t0:
         raise DssError(400, f"{path}.time_end is before its time_start")
-    t0 = max(t0, now - 2 * PLANNING_LIMIT)
-    t1 = max(t0, min(t1, now + 2 * PLANNING_LIMIT))
     return _validated(
         _hub_volume(doc, path, default_start=format_utc(t0), default_end=format_utc(t1)), path
     )
+
+
+def hub_volumes(vols: tuple[Volume4D, ...]) -> list[dict[str, Any]]:
+    """The volumes of the hub notice mirroring ``vols``: the same 4D set, in windows the
+    hub takes (`HUB_WINDOW`)."""
+    out: list[dict[str, Any]] = []
+    for vol in vols:
+        doc = vol.to_json()
+        start, end = vol.time_start, vol.time_end
+        while end - start > HUB_WINDOW:
+            out.append({**doc, "time_start": format_utc(start), "time_end": format_utc(start + HUB_WINDOW)})
+            start += HUB_WINDOW
+        out.append({**doc, "time_start": format_utc(start), "time_end": format_utc(end)})
+    return out
