@@ -32,7 +32,13 @@ from uas_standards.astm.f3548.v21 import api
 from deconflict.geo import Limits, Volume4D, format_utc, parse_volumes
 from deconflict.interop.f3548 import hub_port
 from deconflict.interop.f3548.errors import DssError
-from deconflict.interop.f3548.geometry import hub_volumes, parse_area, parse_extents, parse_model
+from deconflict.interop.f3548.geometry import (
+    covers,
+    hub_volumes,
+    parse_area,
+    parse_extents,
+    parse_model,
+)
 from deconflict.interop.f3548.views import (
     reference_view,
     subscribers_view,
@@ -456,6 +462,7 @@ class Dss:
         if implicit_row is not None and implicit_row["id"] not in {s["id"] for s in to_notify}:
             to_notify.append(implicit_row)
         orphan = self._orphan(old, sub_id)
+        to_notify = [s for s in to_notify if s["id"] != orphan]
 
         def run(conn: Any, _ts: str) -> dict[str, int]:
             if implicit_row is not None:
@@ -604,8 +611,14 @@ class Dss:
                 old = self._own_sub(sub, subscription_id)
                 if version != old["version"]:
                     raise DssError(409, f"{version!r} is not the current version of the subscription")
-                if old["implicit"] and not for_ops:
-                    raise DssError(400, "an implicit subscription must notify for operational intents")
+                dependents = self.mem.dependents(subscription_id)
+                if dependents and not for_ops:
+                    raise DssError(400, "operational intents depend on this subscription")
+                for op_id in dependents:
+                    if not covers(vol, self.mem.vols[(OP, op_id)], now):
+                        raise DssError(
+                            400, f"the subscription would no longer cover its intent {op_id}"
+                        )
             ts = format_ts(now)
             row: Row = {
                 "id": subscription_id,
@@ -615,7 +628,7 @@ class Dss:
                 "uss_base_url": url,
                 "notify_for_operational_intents": int(for_ops),
                 "notify_for_constraints": int(for_cs),
-                "implicit": old["implicit"] if old else 0,
+                "implicit": 0,  # a USS that manages it explicitly owns it from now on
                 **self._window((vol,)),
                 "volumes": _volumes_json((vol,)),
                 "created_at": old["created_at"] if old else ts,

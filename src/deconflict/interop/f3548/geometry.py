@@ -15,10 +15,12 @@ import math
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+import shapely
 from implicitdict import ImplicitDict
 from uas_standards.astm.f3548.v21 import api
 
 from deconflict.geo import (
+    Frame,
     GeoValidationError,
     Limits,
     Volume4D,
@@ -30,6 +32,7 @@ from deconflict.interop.f3548.errors import DssError
 
 __all__ = [
     "DSS_LIMITS",
+    "covers",
     "QUERY_HORIZON",
     "f3548_time",
     "hub_volumes",
@@ -215,3 +218,31 @@ def hub_volumes(vols: tuple[Volume4D, ...]) -> list[dict[str, Any]]:
             start += HUB_WINDOW
         out.append({**doc, "time_start": format_utc(start), "time_end": format_utc(end)})
     return out
+
+
+# Containment is decided in the subscription's own planar frame, where round parts are
+# drawn with 64 segments a quarter (off the true circle by < 0.01 %), with this slack.
+_COVER_SLACK_M = 1.0
+# A subscription re-sent with a start computed a moment later than its intent's still
+# covers it: the start may lag by this much (clients compute "now + 20 min" twice).
+_COVER_START_SLACK = timedelta(seconds=60)
+
+
+def covers(outer: Volume4D, inner: tuple[Volume4D, ...], now: datetime) -> bool:
+    """Whether ``outer`` (a subscription) contains every volume of ``inner`` (its
+    dependent intent), in space, height and time; time before ``now`` is not asked for."""
+    frame = Frame(*outer.footprint.center)
+    core, _ = outer.footprint.core_in(frame)
+    area = shapely.buffer(core, outer.footprint.radius_m + _COVER_SLACK_M, quad_segs=64)
+    for vol in inner:
+        if vol.altitude.lower_m < outer.altitude.lower_m or vol.altitude.upper_m > outer.altitude.upper_m:
+            return False
+        late = outer.time_start - max(vol.time_start, now)
+        if vol.time_end > outer.time_end or late > _COVER_START_SLACK:
+            return False
+        part, _ = vol.footprint.core_in(frame)
+        if vol.footprint.radius_m > 0:
+            part = shapely.buffer(part, vol.footprint.radius_m, quad_segs=64)
+        if not area.contains(part):
+            return False
+    return True
