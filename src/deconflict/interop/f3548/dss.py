@@ -106,7 +106,11 @@ class _Memory:
     subs: dict[str, Row] = field(default_factory=dict)
     usss: dict[str, Row] = field(default_factory=dict)
     index: dict[str, StrategicIndex] = field(
-        default_factory=lambda: {OP: StrategicIndex(), CONSTRAINT: StrategicIndex(), "sub": StrategicIndex()}
+        default_factory=lambda: {
+            OP: StrategicIndex(),
+            CONSTRAINT: StrategicIndex(),
+            "sub": StrategicIndex(),
+        }
     )
     vols: dict[tuple[str, str], tuple[Volume4D, ...]] = field(default_factory=dict)
 
@@ -289,11 +293,22 @@ class Dss:
             new_sub = self._subscription_plan(kind, sub, params, old, state) if kind == OP else None
             if state is None or state in _KEYED_STATES:
                 self._key_check(sub, entity_id, kind, vols, set(key))
-            notice_id, notice_version = await self._mirror(kind, party, entity_id, state, base_url, old, vols)
+            notice_id, notice_version = await self._mirror(
+                kind, party, entity_id, state, base_url, old, vols
+            )
             try:
                 return await self._store(
-                    kind, sub, entity_id, old, params, state, vols, base_url, new_sub,
-                    notice_id, notice_version,
+                    kind,
+                    sub,
+                    entity_id,
+                    old,
+                    params,
+                    state,
+                    vols,
+                    base_url,
+                    new_sub,
+                    notice_id,
+                    notice_version,
                 )
             except BaseException:
                 if old is None:
@@ -301,7 +316,13 @@ class Dss:
                 raise
 
     def _check_change(
-        self, kind: str, sub: str, entity_id: str, old: Row | None, ovn: str | None, state: str | None
+        self,
+        kind: str,
+        sub: str,
+        entity_id: str,
+        old: Row | None,
+        ovn: str | None,
+        state: str | None,
     ) -> None:
         what = _WHAT[kind]
         if ovn is None:
@@ -339,26 +360,41 @@ class Dss:
             url = str(implicit.get("uss_base_url", ""))
             if not url.startswith(("https://", "http://")):
                 raise DssError(400, "new_subscription.uss_base_url must be an http(s) URL")
-            return {"uss_base_url": url, "notify_for_constraints": bool(implicit.get("notify_for_constraints"))}
+            return {
+                "uss_base_url": url,
+                "notify_for_constraints": bool(implicit.get("notify_for_constraints")),
+            }
         if old is not None and old["subscription_id"] and state in _KEYED_STATES:
             return {"keep": old["subscription_id"]}
         if state in _KEYED_STATES:
-            raise DssError(400, "an Accepted or Activated intent needs subscription_id or new_subscription")
+            raise DssError(
+                400, "an Accepted or Activated intent needs subscription_id or new_subscription"
+            )
         return None
 
-    def _key_check(self, sub: str, entity_id: str, kind: str, vols: tuple[Volume4D, ...], key: set[str]) -> None:
+    def _key_check(
+        self, sub: str, entity_id: str, kind: str, vols: tuple[Volume4D, ...], key: set[str]
+    ) -> None:
         """F3548 awareness: the key must hold the OVN of every intersecting entity."""
-        missing_ops = [
-            self.mem.refs[OP][i]
-            for i in self.mem.intersecting(OP, vols)
-            if i != entity_id and self.mem.refs[OP][i]["ovn"] not in key
-        ] if kind == OP else []
-        missing_cs = [
-            self.mem.refs[CONSTRAINT][i]
-            for i in self.mem.intersecting(CONSTRAINT, vols)
-            if not (kind == CONSTRAINT and i == entity_id)
-            and self.mem.refs[CONSTRAINT][i]["ovn"] not in key
-        ] if kind == OP else []
+        missing_ops = (
+            [
+                self.mem.refs[OP][i]
+                for i in self.mem.intersecting(OP, vols)
+                if i != entity_id and self.mem.refs[OP][i]["ovn"] not in key
+            ]
+            if kind == OP
+            else []
+        )
+        missing_cs = (
+            [
+                self.mem.refs[CONSTRAINT][i]
+                for i in self.mem.intersecting(CONSTRAINT, vols)
+                if not (kind == CONSTRAINT and i == entity_id)
+                and self.mem.refs[CONSTRAINT][i]["ovn"] not in key
+            ]
+            if kind == OP
+            else []
+        )
         if missing_ops or missing_cs:
             raise DssError(
                 409,
@@ -369,8 +405,14 @@ class Dss:
             )
 
     async def _mirror(
-        self, kind: str, party: str, entity_id: str, state: str | None, base_url: str,
-        old: Row | None, vols: tuple[Volume4D, ...],
+        self,
+        kind: str,
+        party: str,
+        entity_id: str,
+        state: str | None,
+        base_url: str,
+        old: Row | None,
+        vols: tuple[Volume4D, ...],
     ) -> tuple[str, int]:
         """The hub notice of a reference, notified or amended."""
         what = _WHAT[kind]
@@ -408,9 +450,18 @@ class Dss:
         return [s for s in subs if s[flag] and s["time_end"] >= format_ts(now)]
 
     async def _store(
-        self, kind: str, sub: str, entity_id: str, old: Row | None, params: Any,
-        state: str | None, vols: tuple[Volume4D, ...], base_url: str,
-        new_sub: dict[str, Any] | None, notice_id: str, notice_version: int,
+        self,
+        kind: str,
+        sub: str,
+        entity_id: str,
+        old: Row | None,
+        params: Any,
+        state: str | None,
+        vols: tuple[Volume4D, ...],
+        base_url: str,
+        new_sub: dict[str, Any] | None,
+        notice_id: str,
+        notice_version: int,
     ) -> tuple[int, dict[str, Any]]:
         now = self._now()
         ts = format_ts(now)
@@ -424,7 +475,12 @@ class Dss:
             sub_id = new_sub["keep"]
             keep = self.mem.subs.get(sub_id)
             if keep is not None and keep["implicit"]:
-                implicit_row = {**keep, "volumes": _volumes_json(vols), **self._window(vols), "updated_at": ts}
+                implicit_row = {
+                    **keep,
+                    "volumes": _volumes_json(vols),
+                    **self._window(vols),
+                    "updated_at": ts,
+                }
         elif new_sub is not None:
             sub_id = str(uuid.uuid4())
             implicit_row = {
@@ -480,7 +536,9 @@ class Dss:
 
         indices = await self._write(run)
         if implicit_row is not None:
-            self._put_sub({**implicit_row, "notification_index": indices.get(implicit_row["id"], 0)})
+            self._put_sub(
+                {**implicit_row, "notification_index": indices.get(implicit_row["id"], 0)}
+            )
         for s_id, n in indices.items():
             if s_id in self.mem.subs:
                 self.mem.subs[s_id] = {**self.mem.subs[s_id], "notification_index": n}
@@ -489,7 +547,9 @@ class Dss:
         self.mem.put(kind, row, vols)
         out: dict[str, Any] = {
             "subscribers": subscribers_view(to_notify, indices),
-            ("operational_intent_reference" if kind == OP else "constraint_reference"): self._view(row, sub),
+            ("operational_intent_reference" if kind == OP else "constraint_reference"): self._view(
+                row, sub
+            ),
         }
         return (201 if old is None else 200), out
 
@@ -588,16 +648,23 @@ class Dss:
         if start is not None:
             extents["time_start"] = {"value": format_utc(now), "format": "RFC3339"}
         if extents.get("time_end") is None:
-            extents["time_end"] = {"value": format_utc(now + _MAX_SUBSCRIPTION), "format": "RFC3339"}
+            extents["time_end"] = {
+                "value": format_utc(now + _MAX_SUBSCRIPTION),
+                "format": "RFC3339",
+            }
         (vol,) = parse_extents([extents], now)
         if vol.time_end - max(vol.time_start, now) > _MAX_SUBSCRIPTION + timedelta(seconds=1):
             raise DssError(400, "a subscription may last at most 24 hours")
         for_ops = bool(params.get("notify_for_operational_intents"))
         for_cs = bool(params.get("notify_for_constraints"))
         if not (for_ops or for_cs):
-            raise DssError(400, "a subscription must notify for operational intents, constraints or both")
+            raise DssError(
+                400, "a subscription must notify for operational intents, constraints or both"
+            )
         if for_ops and "utm.strategic_coordination" not in scopes:
-            raise DssError(403, "notifications for operational intents need utm.strategic_coordination")
+            raise DssError(
+                403, "notifications for operational intents need utm.strategic_coordination"
+            )
         if for_cs and "utm.constraint_processing" not in scopes:
             raise DssError(403, "notifications for constraints need utm.constraint_processing")
         url = str(params.uss_base_url)
@@ -610,7 +677,9 @@ class Dss:
             if version is not None:
                 old = self._own_sub(sub, subscription_id)
                 if version != old["version"]:
-                    raise DssError(409, f"{version!r} is not the current version of the subscription")
+                    raise DssError(
+                        409, f"{version!r} is not the current version of the subscription"
+                    )
                 dependents = self.mem.dependents(subscription_id)
                 if dependents and not for_ops:
                     raise DssError(400, "operational intents depend on this subscription")
@@ -653,7 +722,9 @@ class Dss:
                 out[name] = [self._view(r, sub) for r in sorted(found, key=lambda r: r["id"])]
         return out
 
-    async def delete_subscription(self, sub: str, subscription_id: str, version: str) -> dict[str, Any]:
+    async def delete_subscription(
+        self, sub: str, subscription_id: str, version: str
+    ) -> dict[str, Any]:
         await self.uss(sub)
         async with self._lock:
             row = self._own_sub(sub, subscription_id)

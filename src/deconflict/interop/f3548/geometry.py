@@ -32,8 +32,8 @@ from deconflict.interop.f3548.errors import DssError
 
 __all__ = [
     "DSS_LIMITS",
-    "covers",
     "QUERY_HORIZON",
+    "covers",
     "f3548_time",
     "hub_volumes",
     "parse_area",
@@ -45,9 +45,7 @@ __all__ = [
 # (CstrMaxAreaKm2; a footprint 200 km across is already past that); an intent is
 # planned at most 30 days ahead and a constraint 56 (OiMaxPlanHorizonDays,
 # CstrMaxPlanningHorizonDays).
-DSS_LIMITS = Limits(
-    max_vertices=10_000, max_footprint_km=200.0, max_window_s=200 * 366 * 86_400.0
-)
+DSS_LIMITS = Limits(max_vertices=10_000, max_footprint_km=200.0, max_window_s=200 * 366 * 86_400.0)
 T = TypeVar("T", bound=ImplicitDict)
 _POLE_NUDGE_DEG = 1e-7  # about 1.1 cm of latitude
 _POLE_NUDGE_M = 0.02
@@ -66,7 +64,8 @@ def parse_model(doc: Any, model: type[T], what: str) -> T:
     if not isinstance(doc, dict):
         raise DssError(400, f"{what} must be a JSON object")
     try:
-        return ImplicitDict.parse(doc, model)
+        parsed: T = ImplicitDict.parse(doc, model)
+        return parsed
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise DssError(400, f"{what} is not a valid {model.__name__}: {exc}") from exc
 
@@ -118,7 +117,10 @@ def _hub_volume(
         raise DssError(400, f"{path}.volume needs exactly one of outline_circle, outline_polygon")
     if polygon is not None:
         vertices = polygon.get("vertices") or []
-        ring = [_latlng(p, f"{path}.volume.outline_polygon.vertices[{i}]") for i, p in enumerate(vertices)]
+        ring = [
+            _latlng(p, f"{path}.volume.outline_polygon.vertices[{i}]")
+            for i, p in enumerate(vertices)
+        ]
         if ring and ring[0] != ring[-1]:
             ring.append(ring[0])
         out["geometry"] = {"type": "Polygon", "coordinates": [ring]}
@@ -137,7 +139,9 @@ def _hub_volume(
             lat, r = math.copysign(90.0 - _POLE_NUDGE_DEG, lat), float(r) + _POLE_NUDGE_M
         out["geometry"] = {"type": "Point", "coordinates": [lng, lat]}
         out["radius_m"] = r
-    out["altitude_lower"] = _altitude(vol3.get("altitude_lower"), _FLOOR_M, f"{path}.altitude_lower")
+    out["altitude_lower"] = _altitude(
+        vol3.get("altitude_lower"), _FLOOR_M, f"{path}.altitude_lower"
+    )
     out["altitude_upper"] = _altitude(
         vol3.get("altitude_upper"), _CEILING_M, f"{path}.altitude_upper"
     )
@@ -187,8 +191,9 @@ def parse_area(doc: Any, now: datetime, path: str = "area_of_interest") -> Volum
         raise DssError(400, f"{path} is required")
     if not isinstance(doc, dict):
         raise DssError(400, f"{path} must be a Volume4D object")
-    start, end = _time(doc.get("time_start"), f"{path}.time_start"), _time(
-        doc.get("time_end"), f"{path}.time_end"
+    start, end = (
+        _time(doc.get("time_start"), f"{path}.time_start"),
+        _time(doc.get("time_end"), f"{path}.time_end"),
     )
     try:
         t0 = parse_rfc3339(start) if start else None
@@ -214,7 +219,9 @@ def hub_volumes(vols: tuple[Volume4D, ...]) -> list[dict[str, Any]]:
         doc = vol.to_json()
         start, end = vol.time_start, vol.time_end
         while end - start > HUB_WINDOW:
-            out.append({**doc, "time_start": format_utc(start), "time_end": format_utc(start + HUB_WINDOW)})
+            out.append(
+                {**doc, "time_start": format_utc(start), "time_end": format_utc(start + HUB_WINDOW)}
+            )
             start += HUB_WINDOW
         out.append({**doc, "time_start": format_utc(start), "time_end": format_utc(end)})
     return out
@@ -235,7 +242,10 @@ def covers(outer: Volume4D, inner: tuple[Volume4D, ...], now: datetime) -> bool:
     core, _ = outer.footprint.core_in(frame)
     area = shapely.buffer(core, outer.footprint.radius_m + _COVER_SLACK_M, quad_segs=64)
     for vol in inner:
-        if vol.altitude.lower_m < outer.altitude.lower_m or vol.altitude.upper_m > outer.altitude.upper_m:
+        if (
+            vol.altitude.lower_m < outer.altitude.lower_m
+            or vol.altitude.upper_m > outer.altitude.upper_m
+        ):
             return False
         late = outer.time_start - max(vol.time_start, now)
         if vol.time_end > outer.time_end or late > _COVER_START_SLACK:

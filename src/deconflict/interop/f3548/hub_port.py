@@ -8,6 +8,7 @@ is called, so re-pointing the DSS to that API changes this file alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -50,10 +51,8 @@ async def ensure_party(hub: Hub, party_id: str, name: str) -> None:
     """Register ``party_id`` unless it already is (by the operator, or an earlier call)."""
     if party_id in hub.party_ids():
         return
-    try:
+    with contextlib.suppress(StateConflict):  # registered meanwhile
         await asyncio.to_thread(hub.register_party, _OPERATOR, {"id": party_id, "name": name})
-    except StateConflict:
-        pass  # registered meanwhile
 
 
 async def notify(hub: Hub, party_id: str, body: dict[str, Any]) -> tuple[str, int]:
@@ -80,10 +79,8 @@ async def amend(
 
 async def cancel(hub: Hub, party_id: str, notice_id: str) -> None:
     """Cancel a notice; one that already ended or was cancelled stays as it is."""
-    try:
+    with contextlib.suppress(StateConflict):
         await asyncio.to_thread(hub.cancel, Principal(party_id), notice_id)
-    except StateConflict:
-        pass
 
 
 async def conflicts_of(hub: Hub, party_id: str, notice_id: str) -> list[dict[str, Any]]:
@@ -92,4 +89,3 @@ async def conflicts_of(hub: Hub, party_id: str, notice_id: str) -> list[dict[str
         hub.list_conflicts, Principal(party_id), states=["open"], notice_id=notice_id
     )
     return list(found["conflicts"])
-
