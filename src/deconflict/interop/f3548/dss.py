@@ -113,19 +113,33 @@ class _Memory:
         }
     )
     vols: dict[tuple[str, str], tuple[Volume4D, ...]] = field(default_factory=dict)
+    # subscription id -> the operational intents that depend on it
+    deps: dict[str, set[str]] = field(default_factory=dict)
 
     def put(self, kind: str, row: Row, vols: tuple[Volume4D, ...]) -> None:
         if kind == "sub":
             self.subs[row["id"]] = row
         else:
+            self._undepend(kind, row["id"])
             self.refs[kind][row["id"]] = row
+            if row.get("subscription_id"):
+                self.deps.setdefault(row["subscription_id"], set()).add(row["id"])
         self.vols[(kind, row["id"])] = vols
         self.index[kind].upsert(_shape(row["id"], row["manager"], vols))
+
+    def _undepend(self, kind: str, entity_id: str) -> None:
+        old = self.refs[kind].get(entity_id)
+        if old is not None and old.get("subscription_id"):
+            found = self.deps.get(old["subscription_id"], set())
+            found.discard(entity_id)
+            if not found:
+                self.deps.pop(old["subscription_id"], None)
 
     def drop(self, kind: str, entity_id: str) -> None:
         if kind == "sub":
             self.subs.pop(entity_id, None)
         else:
+            self._undepend(kind, entity_id)
             self.refs[kind].pop(entity_id, None)
         self.vols.pop((kind, entity_id), None)
         self.index[kind].remove(entity_id)
@@ -136,7 +150,7 @@ class _Memory:
         return [c.b.id for c in found]
 
     def dependents(self, subscription_id: str) -> list[str]:
-        return [r["id"] for r in self.refs[OP].values() if r["subscription_id"] == subscription_id]
+        return sorted(self.deps.get(subscription_id, ()))
 
 
 class Dss:
@@ -291,6 +305,7 @@ class Dss:
             old = self.mem.refs[kind].get(entity_id)
             self._check_change(kind, sub, entity_id, old, ovn, state)
             new_sub = self._subscription_plan(kind, sub, params, old, state) if kind == OP else None
+            self._new_ovn(entity_id, params)  # refused before the hub is touched
             if state is None or state in _KEYED_STATES:
                 self._key_check(sub, entity_id, kind, vols, set(key))
             notice_id, notice_version = await self._mirror(
@@ -465,10 +480,7 @@ class Dss:
     ) -> tuple[int, dict[str, Any]]:
         now = self._now()
         ts = format_ts(now)
-        suffix = params.get("requested_ovn_suffix")
-        ovn = f"{entity_id}_{suffix}" if suffix else secrets.token_urlsafe(24)
-        if not _OVN_RE.match(ovn):
-            raise DssError(400, "requested_ovn_suffix makes an OVN F3548 does not allow")
+        ovn = self._new_ovn(entity_id, params)
         implicit_row: Row | None = None
         sub_id = params.get("subscription_id") if kind == OP else None
         if new_sub is not None and "keep" in new_sub:
@@ -552,6 +564,14 @@ class Dss:
             ),
         }
         return (201 if old is None else 200), out
+
+    @staticmethod
+    def _new_ovn(entity_id: str, params: Any) -> str:
+        suffix = params.get("requested_ovn_suffix")
+        ovn = f"{entity_id}_{suffix}" if suffix else secrets.token_urlsafe(24)
+        if not _OVN_RE.match(ovn):
+            raise DssError(400, "requested_ovn_suffix makes an OVN F3548 does not allow")
+        return ovn
 
     def _put_sub(self, row: Row) -> None:
         self.mem.put("sub", row, parse_volumes(json.loads(row["volumes"]), limits=_STORED))
