@@ -291,7 +291,7 @@ class Dss:
             params: Any = parse_model(body, api.PutOperationalIntentReferenceParameters, "body")
         else:
             params = parse_model(body, api.PutConstraintReferenceParameters, "body")
-        vols = parse_extents(body.get("extents"), now)
+        vols = parse_extents(body.get("extents"), now, checked=True)
         base_url = str(params.uss_base_url)
         if not base_url.startswith(("https://", "http://")):
             raise DssError(400, "uss_base_url must be an http(s) URL")
@@ -672,7 +672,7 @@ class Dss:
                 "value": format_utc(now + _MAX_SUBSCRIPTION),
                 "format": "RFC3339",
             }
-        (vol,) = parse_extents([extents], now)
+        (vol,) = parse_extents([extents], now, checked=True)
         if vol.time_end - max(vol.time_start, now) > _MAX_SUBSCRIPTION + timedelta(seconds=1):
             raise DssError(400, "a subscription may last at most 24 hours")
         for_ops = bool(params.get("notify_for_operational_intents"))

@@ -71,11 +71,15 @@ def parse_model(doc: Any, model: type[T], what: str) -> T:
 
 
 def _latlng(point: Any, path: str) -> list[float]:
-    lat, lng = point.get("lat"), point.get("lng")
-    for name, value in (("lat", lat), ("lng", lng)):
+    if not isinstance(point, dict):
+        raise DssError(400, f"{path} must be {{'lat': ..., 'lng': ...}}")
+    out = []
+    for name in ("lng", "lat"):
+        value = point.get(name)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise DssError(400, f"{path}.{name} must be a number")
-    return [float(lng), float(lat)]
+        out.append(float(value))
+    return out
 
 
 def _altitude(alt: Any, default: float, path: str) -> dict[str, Any]:
@@ -106,17 +110,28 @@ def _time(doc: Any, path: str) -> str | None:
 
 
 def _hub_volume(
-    doc: Any, path: str, *, default_start: str | None, default_end: str | None
+    doc: Any,
+    path: str,
+    *,
+    default_start: str | None,
+    default_end: str | None,
+    checked: bool = False,
 ) -> dict[str, Any]:
-    vol4 = parse_model(doc, api.Volume4D, path)
-    vol3 = vol4.volume
+    # ``checked``: the document it is part of already passed its schema (parsing with
+    # `uas_standards` again costs more than the geometry)
+    vol4 = doc if checked and isinstance(doc, dict) else parse_model(doc, api.Volume4D, path)
+    vol3 = vol4.get("volume")
+    if not isinstance(vol3, dict):
+        raise DssError(400, f"{path}.volume must be a Volume3D object")
     circle = vol3.get("outline_circle")
     polygon = vol3.get("outline_polygon")
     out: dict[str, Any] = {}
     if (circle is None) == (polygon is None):
         raise DssError(400, f"{path}.volume needs exactly one of outline_circle, outline_polygon")
     if polygon is not None:
-        vertices = polygon.get("vertices") or []
+        vertices = polygon.get("vertices") if isinstance(polygon, dict) else None
+        if not isinstance(vertices, list):
+            raise DssError(400, f"{path}.volume.outline_polygon.vertices must be an array")
         ring = [
             _latlng(p, f"{path}.volume.outline_polygon.vertices[{i}]")
             for i, p in enumerate(vertices)
@@ -125,8 +140,10 @@ def _hub_volume(
             ring.append(ring[0])
         out["geometry"] = {"type": "Polygon", "coordinates": [ring]}
     else:
+        if not isinstance(circle, dict):
+            raise DssError(400, f"{path}.volume.outline_circle must be an object")
         center, radius = circle.get("center"), circle.get("radius")
-        if center is None or radius is None:
+        if not isinstance(center, dict) or not isinstance(radius, dict):
             raise DssError(400, f"{path}.volume.outline_circle needs a center and a radius")
         if radius.get("units", "M") != "M":
             raise DssError(400, f"{path}.volume.outline_circle.radius.units must be M")
@@ -165,15 +182,20 @@ def _validated(hub_doc: dict[str, Any], path: str) -> Volume4D:
     return vol
 
 
-def parse_extents(docs: Any, now: datetime, path: str = "extents") -> tuple[Volume4D, ...]:
-    """The extents of a reference: a non-empty list of complete volumes, not yet ended."""
+def parse_extents(
+    docs: Any, now: datetime, path: str = "extents", *, checked: bool = False
+) -> tuple[Volume4D, ...]:
+    """The extents of a reference: a non-empty list of complete volumes, not yet ended.
+
+    ``checked``: the request they are part of already passed its `uas_standards` schema."""
     if not isinstance(docs, list) or not docs:
         raise DssError(400, f"{path} must be a non-empty array of Volume4D")
     if len(docs) > 100:
         raise DssError(400, f"{path}: {len(docs)} volumes; the limit is 100")
     vols = tuple(
         _validated(
-            _hub_volume(d, f"{path}[{i}]", default_start=None, default_end=None), f"{path}[{i}]"
+            _hub_volume(d, f"{path}[{i}]", default_start=None, default_end=None, checked=checked),
+            f"{path}[{i}]",
         )
         for i, d in enumerate(docs)
     )
