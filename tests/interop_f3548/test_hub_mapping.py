@@ -126,3 +126,28 @@ def test_the_dss_state_survives_a_restart(hub_dss: Dss) -> None:
     assert [m["id"] for m in r.json()["missing_operational_intents"]] == [op]
     sub = a.ok("GET", f"/dss/v1/subscriptions/{ref['subscription_id']}")["subscription"]
     assert sub["implicit_subscription"] and sub["dependent_operational_intents"] == [op]
+
+
+def test_long_windows_and_polar_circles_are_mirrored_without_loss(hub_dss: Dss) -> None:
+    polar = hub_dss.uss("polar")
+    long = circle(90, 0, 200, start_min=10, minutes=500 * 24 * 60)  # 500 days, on the pole
+    made = polar.ok("PUT", f"{OIR}/{new_id()}", intent([long]), 201)
+    ref = made["operational_intent_reference"]
+    assert ref["time_end"]["value"][:16] == long["time_end"]["value"][:16]
+    admin = hub_dss.hub()
+    party = party_id_for("polar")
+    (notice,) = admin.ok("GET", f"/v1/notices?issuer={party}")["notices"]
+    vols = notice["volumes"]
+    # Two consecutive windows, the first a year long, meeting exactly: the same span.
+    assert [v["time_start"][:16] for v in vols] == [
+        long["time_start"]["value"][:16],
+        vols[0]["time_end"][:16],
+    ]
+    assert vols[1]["time_end"][:16] == long["time_end"]["value"][:16]
+    # The circle on the pole, 1 cm off it and 2 cm wider.
+    _lon, lat = vols[0]["geometry"]["coordinates"]
+    assert 89.99999 < lat < 90.0 and vols[0]["radius_m"] == 200.02
+    # A query around the pole finds it, from the other side of the pole too.
+    area = {"area_of_interest": circle(89.999, 180, 300, start_min=0, minutes=60)}
+    found = polar.ok("POST", f"{OIR}/query", area)["operational_intent_references"]
+    assert [f["id"] for f in found] == [ref["id"]]

@@ -379,7 +379,7 @@ class Dss:
                 "uss_base_url": url,
                 "notify_for_constraints": bool(implicit.get("notify_for_constraints")),
             }
-        if old is not None and old["subscription_id"] and state in _KEYED_STATES:
+        if old is not None and old["subscription_id"]:
             return {"keep": old["subscription_id"]}
         if state in _KEYED_STATES:
             raise DssError(
