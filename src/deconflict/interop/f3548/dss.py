@@ -49,7 +49,7 @@ from deconflict.store import Row, format_ts
 from deconflict.store import dss_queries as q
 from deconflict.strategic import NoticeShape, StrategicIndex
 
-__all__ = ["Dss", "party_id_for"]
+__all__ = ["Dss", "notice_body", "party_id_for"]
 
 OP, CONSTRAINT = "op", "constraint"
 _KIND = {OP: "uas_activity", CONSTRAINT: "protected_site"}
@@ -96,6 +96,25 @@ def _shape(entity_id: str, manager: str, vols: tuple[Volume4D, ...]) -> NoticeSh
     return NoticeShape(
         id=entity_id, issuer=manager, kind="uas_activity", volumes=vols, version=1, priority=0
     )
+
+
+def notice_body(
+    kind: str,
+    party: str,
+    entity_id: str,
+    state: str | None,
+    base_url: str,
+    vols: tuple[Volume4D, ...],
+) -> dict[str, Any]:
+    """The hub notice mirroring a reference (``kind`` "op" or "constraint")."""
+    what = _WHAT[kind]
+    return {
+        "kind": _KIND[kind],
+        "title": f"F3548 {what} {entity_id}" + (f" ({state})" if state else ""),
+        "remarks": f"ASTM F3548-21 {what} reference managed by {party}; details at {base_url}",
+        "addressees": [hub_port.DSS_PARTY],
+        "volumes": hub_volumes(vols),
+    }
 
 
 @dataclass
@@ -430,14 +449,7 @@ class Dss:
         vols: tuple[Volume4D, ...],
     ) -> tuple[str, int]:
         """The hub notice of a reference, notified or amended."""
-        what = _WHAT[kind]
-        body = {
-            "kind": _KIND[kind],
-            "title": f"F3548 {what} {entity_id}" + (f" ({state})" if state else ""),
-            "remarks": f"ASTM F3548-21 {what} reference managed by {party}; details at {base_url}",
-            "addressees": [hub_port.DSS_PARTY],
-            "volumes": hub_volumes(vols),
-        }
+        body = notice_body(kind, party, entity_id, state, base_url, vols)
         try:
             if old is None:
                 return await hub_port.notify(self.hub, party, body)
