@@ -89,6 +89,10 @@ class Settings:
     ledger_head_interval_s: float = 10.0
     # Only for measuring what the ledger costs (benchmarks/ledger.py): never in service.
     ledger_enabled: bool = True
+    # The ASTM F3548-21 DSS interface (deconflict.interop.f3548): comma-separated paths of
+    # the PEM public keys that sign USS access tokens, and the accepted audiences.
+    dss_public_keys: str = ""
+    dss_audiences: str = ""
 
     # Tracks, screening, separation profiles and alert policy (`TacticalSettings`): from
     # DECONFLICT_TACTICAL, a JSON object with its field names; a mapping is converted.

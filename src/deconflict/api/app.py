@@ -15,6 +15,7 @@ from deconflict.api import events, ledger, routes, tactical
 from deconflict.api.limits import BodyLimit
 from deconflict.api.problems import install_handlers
 from deconflict.config import Settings
+from deconflict.interop import f3548  # the F3548 DSS interface (issue 18)
 from deconflict.service import Hub
 
 __all__ = ["create_app"]
@@ -56,6 +57,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     app.include_router(events.router)
     app.include_router(tactical.router)
     app.include_router(ledger.router)
+    app.include_router(f3548.router_for(the_hub, settings))  # /dss/v1, /aux/v1 (issue 18)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and store status")
     async def healthz() -> Any:

@@ -18,6 +18,7 @@ from deconflict.store.repos import (
     AckRepo,
     AlertRepo,
     ConflictRepo,
+    DssRepo,
     EventRepo,
     KeyRepo,
     LedgerRepo,
@@ -107,3 +108,7 @@ class Repo:
     @cached_property
     def alerts(self) -> AlertRepo:
         return AlertRepo(self.conn)
+
+    @cached_property
+    def dss(self) -> DssRepo:
+        return DssRepo(self.conn)
