@@ -222,6 +222,14 @@ class Client:
         result: Doc = self._call("GET", "/v1/ledger/proof/consistency", first=first, second=second)
         return result
 
+    def checkpoint(self, tree_size: int | None = None) -> Doc:
+        result: Doc = self._call("GET", "/v1/ledger/checkpoint", tree_size=tree_size)
+        return result
+
+    def add_cosignature(self, note: str) -> Doc:
+        result: Doc = self._call("POST", "/v1/ledger/cosignatures", {"checkpoint": note})
+        return result
+
     def evidence(self, notice_id: str) -> Doc:
         result: Doc = self._call("GET", f"/v1/notices/{notice_id}/evidence")
         return result

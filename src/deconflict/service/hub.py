@@ -44,6 +44,7 @@ from deconflict.service.parties import Parties
 from deconflict.service.stream import Events, Page
 from deconflict.service.tactical import Tactical
 from deconflict.service.tx import Tx
+from deconflict.service.witness import Witnesses
 from deconflict.service.writer import Writer
 from deconflict.store import SqliteStore, Store
 from deconflict.strategic import KINDS, BufferPolicy, Buffers
@@ -98,6 +99,7 @@ class Hub:
             clock,
             enabled=settings.ledger_enabled,
         )
+        self.witnesses = Witnesses(self.writer, self.store, self.ledger.tree, clock)  # issue 12
         # The registration itself is logged first, then the notices it is owed.
         self.parties.on_registered.append(self._log_registration)
         self.keys = PartyKeys(self.writer, self.store, self.parties, self.ledger)
@@ -355,6 +357,13 @@ class Hub:
 
     async def evidence(self, who: Principal, notice_id: str) -> Doc:
         return await self.ledger.evidence(who, notice_id)
+
+    # Witnessing (issue 12): C2SP checkpoints and the parties' cosignatures.
+    async def ledger_checkpoint(self, tree_size: int | None) -> Doc:
+        return await self.witnesses.checkpoint(tree_size)
+
+    async def add_cosignature(self, who: Principal, body: Any) -> Doc:
+        return await self.witnesses.add_cosignature(who, body)
 
     async def set_party_key(self, who: Principal, party_id: str, body: Any) -> Doc:
         return await self.keys.set_key(who, party_id, body)

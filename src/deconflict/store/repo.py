@@ -18,6 +18,7 @@ from deconflict.store.repos import (
     AckRepo,
     AlertRepo,
     ConflictRepo,
+    CosignatureRepo,
     EventRepo,
     KeyRepo,
     LedgerRepo,
@@ -99,6 +100,10 @@ class Repo:
     @cached_property
     def ledger(self) -> LedgerRepo:
         return LedgerRepo(self.conn)
+
+    @cached_property
+    def cosignatures(self) -> CosignatureRepo:
+        return CosignatureRepo(self.conn)
 
     @cached_property
     def keys(self) -> KeyRepo:

@@ -3,6 +3,7 @@
 from deconflict.store.repos.acks import AckRepo
 from deconflict.store.repos.alerts import AlertRepo
 from deconflict.store.repos.conflicts import ConflictRepo
+from deconflict.store.repos.cosignatures import CosignatureRepo
 from deconflict.store.repos.events import EventRepo
 from deconflict.store.repos.keys import KeyRepo
 from deconflict.store.repos.ledger import EntryRow, LedgerRepo
@@ -15,6 +16,7 @@ __all__ = [
     "AckRepo",
     "AlertRepo",
     "ConflictRepo",
+    "CosignatureRepo",
     "EntryRow",
     "EventRepo",
     "KeyRepo",
