@@ -91,7 +91,7 @@ def test_the_hub_checkpoint_and_a_foreign_witness_cosignature(tmp_path: Path) ->
         assert len(mine) == 1 and _ed25519(hub_pub, mine[0][4:], text.encode())
         assert not _ed25519(hub_pub, mine[0][4:], text.replace(str(size), str(size + 1)).encode())
         # the verifier key, as note tools write it: name+hex id+base64(type || key)
-        name, key_hex, material = doc["hub_key"].split("+")
+        name, key_hex, material = doc["hub_key"].split("+", 2)
         assert (name, bytes.fromhex(key_hex)) == (origin, hub_id)
         assert base64.b64decode(material) == b"\x01" + hub_pub
 
