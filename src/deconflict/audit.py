@@ -9,6 +9,8 @@ What one run checks, as the party whose token it holds:
    signed root (so no entry was changed, dropped, inserted or moved); a sample of inclusion
    proofs from the hub verifies;
 4. the head is consistent with every head saved on earlier runs: the log only grew;
+   what the API serves the party (fetched just before the head) is what those entries say,
+   object by object and field by field (`deconflict.ledger.served`);
 5. the witnessing (`deconflict.audit_witness`): the hub's C2SP checkpoint of that head, every
    cosignature the hub shows (a cosigned head the log contradicts is a fork), the parties
    that must have cosigned recently (``--require-cosigners``), a checkpoint heard from the
@@ -31,12 +33,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from deconflict.audit_view import fetch_views
 from deconflict.audit_witness import WitnessOptions, check_witnesses
 from deconflict.client import ApiError, Client
 from deconflict.ledger import merkle
 from deconflict.ledger.canonical import canonical_json
 from deconflict.ledger.fingerprint import key_fingerprint, normalise
 from deconflict.ledger.keys import SignedTreeHead, b64d, b64e, key_id
+from deconflict.ledger.served import compare_served
 
 __all__ = ["AuditReport", "WitnessOptions", "default_state_path", "verify_log"]
 
@@ -223,6 +227,7 @@ def verify_log(
             "heads signed by a new key prove nothing about the old log"
         )
         return report
+    views = fetch_views(client)  # before the head: what was served is in the log it signs
     head = SignedTreeHead.from_json(client.ledger_head())
     if not head.verify(hub_key):
         report.problems.append("the tree head's signature does not verify with the hub key")
@@ -230,6 +235,9 @@ def verify_log(
     saved = [SignedTreeHead.from_json(h) for h in state.get("heads", [])]
     leaves = _check_entries(client, head, report, max_proofs)
     contradicted = _check_history(client, head, leaves, saved, report)
+    if leaves is not None:
+        compared = compare_served(views, report.entries, client.party, report.problems)
+        report.notes.append(f"{compared} objects the hub serves you compared with the log")
     previous = max((h.tree_size for h in saved), default=0)
     check_witnesses(
         client, hub_key, head, leaves, report.entries, previous, not saved, options, report

@@ -41,6 +41,7 @@ from deconflict.service.messages import Messages
 from deconflict.service.notices import Notices
 from deconflict.service.parsers import VolumeParsers
 from deconflict.service.parties import Parties
+from deconflict.service.provenance import Provenance
 from deconflict.service.stream import Events, Page
 from deconflict.service.tactical import Tactical
 from deconflict.service.tx import Tx
@@ -100,6 +101,7 @@ class Hub:
             enabled=settings.ledger_enabled,
         )
         self.witnesses = Witnesses(self.writer, self.store, self.ledger.tree, clock)  # issue 12
+        self.provenance = Provenance(self.store)  # issue 12: served objects name their entry
         # The registration itself is logged first, then the notices it is owed.
         self.parties.on_registered.append(self._log_registration)
         self.keys = PartyKeys(self.writer, self.store, self.parties, self.ledger)
@@ -279,7 +281,9 @@ class Hub:
         return await self.notices.check(who, body)
 
     async def get_notice(self, who: Principal, notice_id: str) -> Doc:
-        return await self.notices.get(who, notice_id)
+        found = await self.notices.get(who, notice_id)
+        await self.provenance.notices([found])
+        return found
 
     async def list_notices(
         self,
@@ -290,9 +294,11 @@ class Hub:
         limit: int,
         after: str | None,
     ) -> Doc:
-        return await self.notices.listing(
+        found = await self.notices.listing(
             who, states=states, issuer=issuer, limit=limit, after=after
         )
+        await self.provenance.notices(found["notices"])
+        return found
 
     async def notice_reads(self, who: Principal, notice_id: str) -> Doc:
         return await self.notices.reads(who, notice_id)
@@ -303,9 +309,11 @@ class Hub:
     async def list_acks(
         self, who: Principal, *, role: str, states: list[str] | None, include_superseded: bool
     ) -> Doc:
-        return await self.acks.listing(
+        found = await self.acks.listing(
             who, role=role, states=states, include_superseded=include_superseded
         )
+        await self.provenance.acks(found["acks"])
+        return found
 
     # Conflicts.
     async def list_conflicts(
@@ -321,10 +329,14 @@ class Hub:
         return await self.messages.send(who, body)
 
     async def list_messages(self, who: Principal, *, box: str) -> Doc:
-        return await self.messages.listing(who, box=box)
+        found = await self.messages.listing(who, box=box)
+        await self.provenance.messages(found["messages"])
+        return found
 
     async def get_message(self, who: Principal, message_id: str) -> Doc:
-        return await self.messages.get(who, message_id)
+        found = await self.messages.get(who, message_id)
+        await self.provenance.messages([found])
+        return found
 
     async def mark_read(self, who: Principal, message_id: str) -> Doc:
         return await self.messages.mark_read(who, message_id)

@@ -1,0 +1,115 @@
+"""What the API serves is what the log holds: the operator edits the tables behind the log
+(stopping the hub, editing its SQLite file, restarting it) and the affected party's
+`ledger verify` fails, naming the object and the field; the client's one-object check too.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from deconflict.cli import main
+from deconflict.client import Client
+from deconflict.ledger.keys import b64d
+from tests.ledger_service.test_tamper import scene
+from tests.service.helpers import World
+
+__all__ = ["scene"]
+
+
+def _edit(w: World, *statements: str) -> None:
+    w.stop()
+    con = sqlite3.connect(w.db)
+    for sql in statements:
+        assert con.execute(sql).rowcount > 0, sql
+    con.commit()
+    con.close()
+    w.start()
+
+
+def _verify(
+    w: World, party: str, state: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    capsys.readouterr()
+    args = ["ledger", "verify", "--server", w.url, "--token", w.tokens[party]]
+    code = main([*args, "--state", str(state)])
+    return code, capsys.readouterr().out
+
+
+CASES = {
+    "title": (
+        ["UPDATE notice_versions SET title = 'strikE' WHERE title = 'strike'"],
+        "russia",
+        "notice n-",
+        "title = 'strikE'",
+    ),
+    "coordinate": (
+        ["UPDATE notice_versions SET volumes = replace(volumes, '36.1', '36.7')"],
+        "russia",
+        "notice n-",
+        "volumes",
+    ),
+    "comment": (
+        ["UPDATE acks SET comment = 'noteD' WHERE comment = 'noted'"],
+        "coalition",
+        "acknowledgement of notice",
+        "comment = 'noteD'",
+    ),
+    "body": (
+        ["UPDATE messages SET body = 'confirm!' WHERE body = 'confirm?'"],
+        "russia",
+        "message m-",
+        "body = 'confirm!'",
+    ),
+    "never acknowledged": (
+        [
+            "UPDATE acks SET state = 'acknowledged', acknowledged_at = created_at "
+            "WHERE addressee = 'un'"
+        ],
+        "un",
+        "acknowledgement of notice",
+        "no acknowledgement by un: it was never made",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_table_edited_behind_the_log_fails_verify(
+    scene: tuple[World, str], tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    w, _ = scene
+    statements, party, obj, field = CASES[case]
+    state = tmp_path / "heads.json"
+    code, out = _verify(w, party, state, capsys)
+    assert code == 0, out
+    assert "objects the hub serves you compared with the log" in out
+    _edit(w, *statements)
+    code, out = _verify(w, party, state, capsys)  # with saved heads
+    assert code == 1, out
+    problems = [line for line in out.splitlines() if line.startswith("PROBLEM")]
+    assert any(obj in p and field in p for p in problems), problems
+    code, out = _verify(w, party, tmp_path / "first.json", capsys)  # a first-time verifier
+    assert code == 1 and field in out
+
+
+def test_the_client_checks_one_served_object(scene: tuple[World, str]) -> None:
+    w, notice_id = scene
+    with Client(w.url, w.tokens["russia"]) as c:
+        hub_key = b64d(c.ledger_key()["public_key"])
+        notice = c.notice(notice_id)
+        assert isinstance(notice["ledger_index"], int)
+        assert c.check_served(notice, hub_key) == []
+        [ack] = notice["acks"]
+        assert c.check_served(ack, hub_key) == []
+        [message] = [m for m in c.messages() if m["body"] == "confirm?"]
+        assert c.check_served(message, hub_key) == []
+        assert c.check_served({**notice, "title": "x"}, hub_key)
+        assert c.check_served({**notice, "ledger_index": None}, hub_key)
+        other = b64d(c.ledger_key()["public_key"][::-1])
+        assert "not signed by the hub key" in c.check_served(notice, other)[0]
+    _edit(w, "UPDATE notice_versions SET title = 'strikE' WHERE title = 'strike'")
+    with Client(w.url, w.tokens["russia"]) as c:
+        [problem] = c.check_served(c.notice(notice_id), hub_key)
+        assert "title = 'strikE'" in problem and "ledger entry" in problem
