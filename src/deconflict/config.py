@@ -78,6 +78,8 @@ class Settings:
     ledger_head_interval_s: float = 10.0
     # Only for measuring what the ledger costs (benchmarks/ledger.py): never in service.
     ledger_enabled: bool = True
+    # Start although the tables disagree with the ledger (logged in the ledger; issue 12).
+    ledger_start_despite_mismatch: bool = False
 
     # Tracks, screening, separation profiles and alert policy (`TacticalSettings`): from
     # DECONFLICT_TACTICAL, a JSON object with its field names; a mapping is converted.

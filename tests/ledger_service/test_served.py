@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -13,8 +14,10 @@ import pytest
 from deconflict.cli import main
 from deconflict.client import Client
 from deconflict.ledger.keys import b64d
+from deconflict.service.crosscheck import LedgerMismatchError
+from deconflict.service.hub import Hub
 from tests.ledger_service.test_tamper import scene
-from tests.service.helpers import World
+from tests.service.helpers import World, make_settings
 
 __all__ = ["scene"]
 
@@ -26,6 +29,7 @@ def _edit(w: World, *statements: str) -> None:
         assert con.execute(sql).rowcount > 0, sql
     con.commit()
     con.close()
+    w.overrides["ledger_start_despite_mismatch"] = True  # the hub refuses otherwise
     w.start()
 
 
@@ -113,3 +117,30 @@ def test_the_client_checks_one_served_object(scene: tuple[World, str]) -> None:
     with Client(w.url, w.tokens["russia"]) as c:
         [problem] = c.check_served(c.notice(notice_id), hub_key)
         assert "title = 'strikE'" in problem and "ledger entry" in problem
+
+
+def test_the_hub_refuses_to_start_on_tables_that_disagree_with_its_log(
+    scene: tuple[World, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    w, _ = scene
+    w.stop()
+    con = sqlite3.connect(w.db)
+    con.execute("UPDATE messages SET body = 'confirm!' WHERE body = 'confirm?'")
+    con.commit()
+    con.close()
+    hub = Hub(make_settings(w.db))
+    with pytest.raises(LedgerMismatchError) as refused:
+        hub.start(sweep=False)
+    text = str(refused.value)
+    assert "disagree with its ledger in 1 place" in text
+    assert "body = 'confirm!'" in text and "--start-despite-ledger-mismatch" in text
+    hub.store.close()
+    # started anyway on purpose: that is logged, in an entry every party reads
+    w.overrides["ledger_start_despite_mismatch"] = True
+    w.start()
+    entries = w.party("un").ok("GET", "/v1/ledger/entries")["entries"]
+    logged = [json.loads(e["entry"]) for e in entries if "entry" in e]
+    [override] = [e for e in logged if e["type"] == "hub_started_despite_mismatch"]
+    assert override["differences"] == 1
+    code, out = _verify(w, "russia", tmp_path / "h.json", capsys)
+    assert code == 1 and "body = 'confirm!'" in out

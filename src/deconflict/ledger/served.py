@@ -49,7 +49,7 @@ def _short(value: Any) -> str:
 
 
 def compare_served(
-    views: ServedViews, entries: dict[int, Doc], me: str, problems: list[str]
+    views: ServedViews, entries: dict[int, Doc], me: str | None, problems: list[str]
 ) -> int:
     """Append a sentence per difference; returns the number of objects compared."""
     versions: dict[tuple[Any, Any], tuple[int, Doc]] = {}
@@ -83,11 +83,11 @@ def compare_served(
     for notice_id, (i, d) in latest.items():
         content = d.get("content") or {}
         to = content.get("addressees") or []
-        mine = d.get("issuer") == me or me in to or "*" in to
+        mine = me is None or d.get("issuer") == me or me in to or "*" in to
         if mine and i < views.size_before and notice_id not in served_ids:
             problems.append(
                 f"notice {notice_id}: in the log (entry {i}, version {d.get('version')}) but "
-                "the hub does not serve it to you: it was hidden or deleted"
+                "not served: it was hidden or deleted"
             )
     for a in views.acks:
         compared += 1
@@ -201,7 +201,7 @@ def _message(
     m: Doc,
     messages: dict[Any, tuple[int, Doc]],
     receipts: dict[tuple[Any, ...], tuple[int, Doc]] | None,
-    me: str,
+    me: str | None,
     problems: list[str],
 ) -> None:
     what = f"message {m.get('id')}"

@@ -33,6 +33,7 @@ from deconflict.service.acks import Acks
 from deconflict.service.auth import Principal, RateLimiter
 from deconflict.service.broker import Broker
 from deconflict.service.conflicts import Conflicts
+from deconflict.service.crosscheck import LedgerMismatchError, table_problems
 from deconflict.service.index import NoticeIndex
 from deconflict.service.keys import PartyKeys
 from deconflict.service.ledger import Ledger
@@ -162,8 +163,12 @@ class Hub:
         self._stop.clear()
         if loop is not None:
             self.parsers.start(loop)  # they import while the index is rebuilt
-        self.store.migrate()
-        self._load()
+        try:
+            self.store.migrate()
+            self._load()
+        except BaseException:  # e.g. the tables disagree with the log: leave nothing running
+            self.parsers.close()
+            raise
         self.writer.start()
         if sweep:
             self._sweeper = threading.Thread(
@@ -207,13 +212,29 @@ class Hub:
             self.parties.load(repo)
             self.index.load(repo, self.settings.index_load_processes)
             self.ledger.open(repo)
+            problems = table_problems(repo) if self.settings.ledger_enabled else []
         self.index.load_seconds = time.perf_counter() - started
+        if problems:
+            self._on_mismatch(problems)
         log.info(
             "loaded %d parties and %d active notices in %.1f s",
             len(self.parties),
             len(self.index),
             self.index.load_seconds,
         )
+
+    def _on_mismatch(self, problems: list[str]) -> None:
+        """The tables disagree with the log (issue 12): refuse, or start and log it."""
+        if not self.settings.ledger_start_despite_mismatch:
+            raise LedgerMismatchError(problems)
+        for p in problems:
+            log.error("ledger mismatch: %s", p)
+        log.warning("starting despite %d ledger mismatch(es), as configured", len(problems))
+
+        def run(tx: Tx) -> None:
+            self.ledger.log(tx, "hub_started_despite_mismatch", differences=len(problems))
+
+        self.writer.submit(run)
 
     # -- the background sweep ------------------------------------------------
     def _sweep_loop(self) -> None:

@@ -19,6 +19,7 @@ from deconflict.store.repos import (
     AlertRepo,
     ConflictRepo,
     CosignatureRepo,
+    CrossCheckRepo,
     EventRepo,
     KeyRepo,
     LedgerRepo,
@@ -104,6 +105,10 @@ class Repo:
     @cached_property
     def cosignatures(self) -> CosignatureRepo:
         return CosignatureRepo(self.conn)
+
+    @cached_property
+    def crosscheck(self) -> CrossCheckRepo:
+        return CrossCheckRepo(self.conn)
 
     @cached_property
     def keys(self) -> KeyRepo:

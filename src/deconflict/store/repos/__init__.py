@@ -4,6 +4,7 @@ from deconflict.store.repos.acks import AckRepo
 from deconflict.store.repos.alerts import AlertRepo
 from deconflict.store.repos.conflicts import ConflictRepo
 from deconflict.store.repos.cosignatures import CosignatureRepo
+from deconflict.store.repos.crosscheck import CrossCheckRepo
 from deconflict.store.repos.events import EventRepo
 from deconflict.store.repos.keys import KeyRepo
 from deconflict.store.repos.ledger import EntryRow, LedgerRepo
@@ -17,6 +18,7 @@ __all__ = [
     "AlertRepo",
     "ConflictRepo",
     "CosignatureRepo",
+    "CrossCheckRepo",
     "EntryRow",
     "EventRepo",
     "KeyRepo",
