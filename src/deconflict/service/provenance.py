@@ -33,13 +33,25 @@ class Provenance:
         self.store = store
 
     def _about(self, refs: list[str], types: tuple[str, ...]) -> list[tuple[int, Doc]]:
+        """(index, entry) of the entries of these types about ``refs``, in index order.
+
+        A notice's versions are logged one entry each, in order, so the n-th
+        `notice_version` entry about a notice is its version n: those (the large entries,
+        with their volumes) are not parsed, only the small ones are.
+        """
         if not refs:
             return []
         with self.store.read() as repo:
             found = repo.ledger.entries_about(sorted(set(refs)), types)
-        out = []
+        out: list[tuple[int, Doc]] = []
+        seen: dict[str, int] = {}
         for r in found:
-            doc = json.loads(bytes(r["entry"]))
+            if r["type"] == "notice_version":
+                ref = str(r["ref"])
+                seen[ref] = seen.get(ref, 0) + 1
+                doc: Any = {"type": "notice_version", "notice_id": ref, "version": seen[ref]}
+            else:
+                doc = json.loads(bytes(r["entry"]))
             if isinstance(doc, dict):
                 out.append((int(r["idx"]), doc))
         return out
