@@ -8,6 +8,8 @@ the collaborators it needs:
     NoticeIndex   the strategic index of active notices (changed inside changes)
     Parties       directory, registration, tokens
     Ledger        the Merkle log every change is appended to; heads, proofs, evidence
+    Witnesses     C2SP checkpoints of the log and the parties' cosignatures on them
+    Provenance    the ledger entry (`ledger_index`) of each served object
     PartyKeys     party keys and the signatures they make
     Conflicts     conflicts opened, updated and resolved by notice changes
     Acks          acknowledgements, deliveries, escalation of missed deadlines
@@ -15,6 +17,9 @@ the collaborators it needs:
     Messages      the hotline, with receipts
     Events        the outbox: polls, live streams, hand-overs
     Tactical      tracks, screening, alerts
+
+At start-up the tables are held to the log (`crosscheck.table_problems`): the hub refuses
+to start when they disagree, unless told otherwise (and then logs that it was).
 """
 
 from __future__ import annotations
