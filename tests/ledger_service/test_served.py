@@ -144,3 +144,23 @@ def test_the_hub_refuses_to_start_on_tables_that_disagree_with_its_log(
     assert override["differences"] == 1
     code, out = _verify(w, "russia", tmp_path / "h.json", capsys)
     assert code == 1 and "body = 'confirm!'" in out
+
+
+def test_the_cli_checks_one_served_object(
+    scene: tuple[World, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    w, notice_id = scene
+    state = tmp_path / "heads.json"
+    args = ["--server", w.url, "--token", w.tokens["russia"], "--state", str(state)]
+    assert main(["ledger", "check", "notice", notice_id, *args]) == 2  # nothing pinned yet
+    assert "run `deconflict ledger verify` first" in capsys.readouterr().err
+    assert _verify(w, "russia", state, capsys)[0] == 0
+    assert main(["ledger", "check", "notice", notice_id, *args]) == 0
+    assert "is what ledger entry" in capsys.readouterr().out
+    assert main(["ledger", "check", "ack", notice_id, *args]) == 0
+    _edit(w, "UPDATE acks SET comment = 'noteD' WHERE comment = 'noted'")
+    args[3] = w.tokens["russia"]
+    args[1] = w.url
+    capsys.readouterr()
+    assert main(["ledger", "check", "ack", notice_id, *args]) == 1
+    assert "comment = 'noteD'" in capsys.readouterr().out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from deconflict.audit import WitnessOptions, default_state_path, verify_log
 from deconflict.cli.options import HUB_ERRORS, add_server_options, report_hub_error
 from deconflict.client import Client
-from deconflict.ledger.keys import load_private_key
+from deconflict.ledger.keys import b64d, load_private_key
 
 __all__ = ["register"]
 
@@ -54,6 +55,19 @@ def register(subparsers: Any) -> None:
         help="(with --require-cosigners) ... within this many seconds",
     )
     v.set_defaults(handler=_verify)
+    c = sub.add_parser(
+        "check",
+        help="check one served notice, acknowledgement or message against its ledger entry",
+    )
+    add_server_options(c)
+    c.add_argument("kind", choices=["notice", "message", "ack"], help="what to check")
+    c.add_argument("id", help="the notice or message id (for an ack: the notice id)")
+    c.add_argument(
+        "--state",
+        type=Path,
+        help="the state file of `ledger verify`, whose pinned hub key is used (default as there)",
+    )
+    c.set_defaults(handler=_check)
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -96,4 +110,49 @@ def _verify(args: argparse.Namespace) -> int:
     for problem in report.problems:
         print(f"PROBLEM: {problem}")
     print(f"FAILED: {len(report.problems)} problem(s); state kept in {state}")
+    return 1
+
+
+def _check(args: argparse.Namespace) -> int:
+    """The served object, its entry and that entry's inclusion proof in a signed head."""
+    if not args.token:
+        print("deconflict: no token: pass --token or set DECONFLICT_TOKEN", file=sys.stderr)
+        return 2
+    state = args.state or default_state_path(args.server)
+    try:
+        with Client(args.server, args.token) as client:
+            pinned = json.loads(state.read_text()).get("hub_key") if state.exists() else None
+            if pinned is None:
+                print(
+                    f"deconflict: no hub key pinned in {state}: run `deconflict ledger verify` "
+                    "first (an object checked against a key it was just given proves nothing)",
+                    file=sys.stderr,
+                )
+                return 2
+            obj: dict[str, Any] | None
+            if args.kind == "notice":
+                obj = client.notice(args.id)
+            elif args.kind == "message":
+                obj = next((m for m in client.messages() if m["id"] == args.id), None)
+            else:
+                notice = client.notice(args.id)
+                mine = [a for a in notice.get("acks") or [] if a["addressee"] == client.party]
+                obj = mine[0] if mine else (notice.get("acks") or [None])[0]
+            if obj is None:
+                print(f"deconflict: no {args.kind} {args.id} is served to you", file=sys.stderr)
+                return 1
+            problems = client.check_served(obj, b64d(pinned))
+    except HUB_ERRORS as exc:
+        return report_hub_error(exc, args.server)
+    except ValueError as exc:
+        print(f"deconflict: {exc}", file=sys.stderr)
+        return 1
+    if not problems:
+        print(
+            f"OK: {args.kind} {args.id} is what ledger entry {obj['ledger_index']} says, and "
+            "that entry is in the hub's signed log"
+        )
+        return 0
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
     return 1
