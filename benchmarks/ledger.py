@@ -3,6 +3,7 @@ and what the ledger costs the service's durable submit rate.
 
     python benchmarks/ledger.py --sizes 10000 1000000 --store 100000
     python benchmarks/ledger.py --service   # runs benchmarks/service.py with and without
+    python benchmarks/ledger.py --sizes --store 0 --audit 100000   # a party's audit (issue 12)
 
 Pure library: each append is what the hub does per state change (canonical JSON of a
 realistic entry, the leaf hash, the frontier append returning the perfect nodes to keep);
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +157,137 @@ def store(n: int, batch: int) -> None:
         print(f"  store appends ({n:,}, {batch} per commit): {rate:,.0f} entries/s")
 
 
+def _bulk_messages(db: Path, n: int) -> None:
+    """Append ``n`` hotline-message entries to a stopped hub's log (half to russia), with
+    their tree nodes: a long log without the cost of ``n`` requests."""
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    leaves = [bytes(r[0]) for r in con.execute("SELECT leaf_hash FROM ledger_entries ORDER BY idx")]
+    frontier = merkle.Frontier()
+    for leaf in leaves:
+        tree.append(frontier, leaf)
+    entries, nodes, refs = [], [], []
+    for k in range(n):
+        i = len(leaves) + k
+        doc = {
+            "type": "message",
+            "at": "2026-12-01T00:00:00.000000Z",
+            "message_id": f"m-bulk-{k:012d}",
+            "from": "coalition",
+            "to": ["russia"] if k % 2 else ["un"],
+            "priority": "routine",
+            "subject": "",
+            "body": f"bulk message {k}",
+        }
+        data = canonical_json(doc)
+        leaf = merkle.leaf_hash(data)
+        entries.append((i, "message", data, leaf))
+        nodes += tree.append(frontier, leaf)[1:]
+        refs.append((doc["message_id"], i))
+    con.executemany(
+        "INSERT INTO ledger_entries (idx, type, entry, leaf_hash) VALUES (?,?,?,?)", entries
+    )
+    con.executemany("INSERT INTO ledger_nodes (level, idx, hash) VALUES (?,?,?)", nodes)
+    con.executemany("INSERT INTO ledger_refs (ref, idx) VALUES (?,?)", refs)
+    con.commit()
+    con.close()
+
+
+def audit(n: int, requests: int) -> None:
+    """`ledger verify` of a party's view at ``n`` entries, and what serving indices, proofs
+    and checkpoints costs per request, over HTTP against a real hub."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import httpx
+
+    from deconflict.audit import WitnessOptions, verify_log
+    from deconflict.client import Client
+    from deconflict.ledger.keys import save_private_key
+    from deconflict.service.crosscheck import table_problems
+    from deconflict.service.provenance import Provenance
+    from deconflict.store import SqliteStore
+    from tests.service.helpers import World, notice
+
+    with tempfile.TemporaryDirectory() as tmp:
+        w = World(Path(tmp))
+        coalition, russia = w.party("coalition"), w.party("russia")
+        ids = []
+        for k in range(200):  # real objects russia is served: notices, acks, messages
+            body = notice(["russia"], lon=30.0 + (k % 50) * 0.5, title=f"n{k}")
+            ids.append(coalition.ok("POST", "/v1/notices", body, 201)["id"])
+        for k, notice_id in enumerate(ids[:100]):
+            russia.ok("POST", f"/v1/notices/{notice_id}/ack", {"version": 1, "comment": f"c{k}"})
+        for k in range(100):
+            coalition.ok("POST", "/v1/messages", {"to": ["russia"], "body": f"b{k}"}, 201)
+        w.stop()
+        _bulk_messages(w.db, n)
+        st = SqliteStore(w.db)
+        t0 = time.perf_counter()
+        with st.read() as repo:
+            assert table_problems(repo) == []
+        print(
+            f"  start-up cross-check of the tables with the log: {time.perf_counter() - t0:.2f} s"
+        )
+        st.close()
+        w.start()
+        key = generate_key()
+        save_private_key(key, Path(tmp) / "russia.pem")
+        with Client(w.url, w.tokens["russia"], key=key) as c:
+            c.set_key()
+            state = Path(tmp) / "heads.json"
+            for label in ("first run (no saved heads)", "second run (heads saved)"):
+                t0 = time.perf_counter()
+                report = verify_log(c, state, witness=WitnessOptions(key=key))
+                took = time.perf_counter() - t0
+                assert report.ok, report.problems
+                size = c.ledger_head()["tree_size"]
+                print(f"  ledger verify as russia, {size:,} entries, {label}: {took:.1f} s")
+        http = httpx.Client(
+            base_url=w.url, headers={"Authorization": f"Bearer {w.tokens['russia']}"}
+        )
+        size = http.get("/v1/ledger/head").json()["tree_size"]
+        rng = random.Random(1)
+        cases: dict[str, Callable[[], httpx.Response]] = {
+            "GET /v1/notices?limit=100 (with ledger_index)": lambda: http.get(
+                "/v1/notices", params={"limit": 100}
+            ),
+            "GET /v1/notices/{id} (with ledger_index)": lambda: http.get(
+                f"/v1/notices/{rng.choice(ids)}"
+            ),
+            "GET /v1/acks (100 acks, with ledger_index)": lambda: http.get(
+                "/v1/acks", params={"state": "acknowledged"}
+            ),
+            "GET /v1/ledger/proof/inclusion": lambda: http.get(
+                "/v1/ledger/proof/inclusion", params={"index": rng.randrange(size)}
+            ),
+            "GET /v1/ledger/checkpoint": lambda: http.get("/v1/ledger/checkpoint"),
+            "GET /v1/ledger/head (for scale)": lambda: http.get("/v1/ledger/head"),
+        }
+        for label, call in cases.items():
+            times = []
+            for _ in range(requests):
+                t0 = time.perf_counter()
+                r = call()
+                times.append(time.perf_counter() - t0)
+                assert r.status_code == 200, r.text
+            print(f"  {label}: median {statistics.median(times) * 1e3:.2f} ms")
+        # the lookup of the indices alone, in-process, on what those requests serve
+        prov = Provenance(SqliteStore(w.db))  # the same look-up, on the same file
+        views = http.get("/v1/notices", params={"limit": 100}).json()["notices"]
+        acks = http.get("/v1/acks").json()["acks"]
+        for label, fn, docs in (
+            ("100 notices", prov._notices, views),
+            (f"{len(acks)} acks", prov._acks, acks),
+        ):
+            t0 = time.perf_counter()
+            for _ in range(requests):
+                fn(docs)
+            each = (time.perf_counter() - t0) / requests
+            print(f"  ledger_index look-up alone for {label}: {each * 1e3:.2f} ms")
+        http.close()
+        w.stop()
+
+
 def service(args: argparse.Namespace) -> None:
     here = Path(__file__).parent
     cmd = [sys.executable, str(here / "service.py"), *args.service_args]
@@ -171,6 +304,8 @@ def main() -> None:
     p.add_argument("--store", type=int, default=100_000)
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--service", action="store_true")
+    p.add_argument("--audit", type=int, default=0, help="entries of the audited log (0: skip)")
+    p.add_argument("--requests", type=int, default=200, help="(--audit) requests per figure")
     p.add_argument(
         "--service-args",
         nargs="*",
@@ -192,6 +327,8 @@ def main() -> None:
         del nodes
     if args.store:
         store(args.store, args.batch)
+    if args.audit:
+        audit(args.audit, args.requests)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,16 @@ What one run checks, as the party whose token it holds:
    JSON and hash to the leaf hash the hub claims; all leaf hashes together hash to the
    signed root (so no entry was changed, dropped, inserted or moved); a sample of inclusion
    proofs from the hub verifies;
-4. the head is consistent with every head saved on earlier runs: the log only grew.
+4. the head is consistent with every head saved on earlier runs: the log only grew;
+   what the API serves the party (fetched just before the head) is what those entries say,
+   object by object and field by field (`deconflict.ledger.served`);
+5. the witnessing (`deconflict.audit_witness`): the hub's C2SP checkpoint of that head, every
+   cosignature the hub shows (a cosigned head the log contradicts is a fork), the parties
+   that must have cosigned recently (``--require-cosigners``), a checkpoint heard from the
+   other side (``--checkpoint``); then the party cosigns what it verified.
+
+On the first run the hub key is pinned, and checked against ``--hub-key FINGERPRINT`` (read
+over the phone by someone who knows the hub) when given.
 
 Any failure is described in plain words (the command exits 1). A head that contradicts an
 earlier one is kept in the state file as `conflicting_heads`: two heads signed by the hub that
@@ -24,12 +33,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from deconflict.audit_view import fetch_views
+from deconflict.audit_witness import WitnessOptions, check_witnesses
 from deconflict.client import ApiError, Client
 from deconflict.ledger import merkle
 from deconflict.ledger.canonical import canonical_json
+from deconflict.ledger.fingerprint import key_fingerprint, normalise
 from deconflict.ledger.keys import SignedTreeHead, b64d, b64e, key_id
+from deconflict.ledger.served import compare_served
 
-__all__ = ["AuditReport", "default_state_path", "verify_log"]
+__all__ = ["AuditReport", "WitnessOptions", "default_state_path", "verify_log"]
 
 PAGE = 1000
 
@@ -38,6 +51,8 @@ PAGE = 1000
 class AuditReport:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    entries: dict[int, dict[str, Any]] = field(default_factory=dict)  # those seen in full
 
     @property
     def ok(self) -> bool:
@@ -100,11 +115,14 @@ def _check_entries(
                         "was altered after it was logged"
                     )
                 try:
-                    canonical = canonical_json(json.loads(text)) == data
+                    doc = json.loads(text)
+                    canonical = canonical_json(doc) == data
                 except ValueError:
                     canonical = False
                 if not canonical:
                     report.problems.append(f"entry {index}: not canonical JSON")
+                elif isinstance(doc, dict):
+                    report.entries[int(index)] = doc
                 full.append(index)
             leaves.append(claimed)
             if len(leaves) == head.tree_size:
@@ -175,22 +193,41 @@ def _check_history(
 
 
 def verify_log(
-    client: Client, state_path: Path, *, max_proofs: int = 20, save: bool = True
+    client: Client,
+    state_path: Path,
+    *,
+    max_proofs: int = 20,
+    save: bool = True,
+    hub_key_fingerprint: str | None = None,
+    witness: WitnessOptions | None = None,
 ) -> AuditReport:
     report = AuditReport()
+    options = witness or WitnessOptions()
     state = _load_state(state_path)
     key_doc = client.ledger_key()
     hub_key = b64d(key_doc["public_key"])
+    fingerprint = key_fingerprint(hub_key)
+    if hub_key_fingerprint is not None and normalise(hub_key_fingerprint) != fingerprint:
+        report.problems.append(
+            f"the hub's key has the fingerprint {fingerprint}, not the "
+            f"{normalise(hub_key_fingerprint)} you were given: this is not the hub (or the "
+            "log) the other side knows; nothing was pinned"
+        )
+        return report
     pinned = state.get("hub_key")
     if pinned is None:
         state["hub_key"] = b64e(hub_key)
-        report.notes.append(f"pinned the hub key {key_id(hub_key)} (first run)")
+        checked = " (as you were told)" if hub_key_fingerprint is not None else ""
+        report.notes.append(
+            f"pinned the hub key {key_id(hub_key)}, fingerprint {fingerprint}{checked} (first run)"
+        )
     elif b64d(pinned) != hub_key:
         report.problems.append(
             f"the hub's key changed: pinned {key_id(b64d(pinned))}, now {key_id(hub_key)}; "
             "heads signed by a new key prove nothing about the old log"
         )
         return report
+    views = fetch_views(client)  # before the head: what was served is in the log it signs
     head = SignedTreeHead.from_json(client.ledger_head())
     if not head.verify(hub_key):
         report.problems.append("the tree head's signature does not verify with the hub key")
@@ -198,6 +235,15 @@ def verify_log(
     saved = [SignedTreeHead.from_json(h) for h in state.get("heads", [])]
     leaves = _check_entries(client, head, report, max_proofs)
     contradicted = _check_history(client, head, leaves, saved, report)
+    if leaves is not None:
+        compared = compare_served(views, report.entries, client.party, report.problems)
+        report.notes.append(f"{compared} objects the hub serves you compared with the log")
+    previous = max((h.tree_size for h in saved), default=0)
+    check_witnesses(
+        client, hub_key, head, leaves, report.entries, previous, not saved, options, report
+    )
+    if options.forks:
+        state.setdefault("forks", []).extend(options.forks)
     if report.ok:
         report.notes.append(
             f"the log holds {head.tree_size} entries (root {b64e(head.root_hash)[:16]}...), "

@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from deconflict.ledger import statements
-from deconflict.ledger.keys import b64e, public_raw, sign_statement
+from deconflict.ledger import merkle, statements
+from deconflict.ledger.keys import SignedTreeHead, b64d, b64e, public_raw, sign_statement
+from deconflict.ledger.served import compare_one
 
 __all__ = ["ApiError", "Client"]
 
@@ -135,6 +136,11 @@ class Client:
         result: list[Doc] = self._call("GET", "/v1/notices", state=state)["notices"]
         return result
 
+    def notices_page(self, *, after: str | None = None, limit: int = 100) -> Doc:
+        """One page of the notices visible to you (every state); `next_after` continues."""
+        result: Doc = self._call("GET", "/v1/notices", limit=limit, after=after)
+        return result
+
     def check(self, notice: Doc) -> Doc:
         result: Doc = self._call("POST", "/v1/check", notice)
         return result
@@ -150,8 +156,16 @@ class Client:
         result: Doc = self._call("POST", f"/v1/notices/{notice_id}/ack", body)
         return result
 
-    def acks(self, role: str = "addressee", state: str | None = None) -> list[Doc]:
-        result: list[Doc] = self._call("GET", "/v1/acks", role=role, state=state)["acks"]
+    def acks(
+        self, role: str = "addressee", state: str | None = None, *, include_superseded: bool = False
+    ) -> list[Doc]:
+        result: list[Doc] = self._call(
+            "GET",
+            "/v1/acks",
+            role=role,
+            state=state,
+            include_superseded="true" if include_superseded else None,
+        )["acks"]
         return result
 
     # -- conflicts -------------------------------------------------------------
@@ -221,6 +235,35 @@ class Client:
     def consistency_proof(self, first: int, second: int) -> Doc:
         result: Doc = self._call("GET", "/v1/ledger/proof/consistency", first=first, second=second)
         return result
+
+    def checkpoint(self, tree_size: int | None = None) -> Doc:
+        result: Doc = self._call("GET", "/v1/ledger/checkpoint", tree_size=tree_size)
+        return result
+
+    def add_cosignature(self, note: str) -> Doc:
+        result: Doc = self._call("POST", "/v1/ledger/cosignatures", {"checkpoint": note})
+        return result
+
+    def check_served(self, obj: Doc, hub_key: bytes) -> list[str]:
+        """Hold a served notice, acknowledgement or message to the ledger entry it names
+        (`ledger_index`) and that entry's inclusion proof in a head signed by ``hub_key``
+        (the key you pinned). Returns the problems: none means it is what the log says."""
+        index = obj.get("ledger_index")
+        if not isinstance(index, int) or isinstance(index, bool):
+            return ["the object names no ledger entry (ledger_index): it is not in the log"]
+        head = SignedTreeHead.from_json(self.ledger_head())
+        if not head.verify(hub_key):
+            return ["the tree head is not signed by the hub key"]
+        page = self.ledger_entries(index, index + 1)["entries"]
+        if not page or page[0].get("entry") is None:
+            return [f"ledger entry {index} is not readable by you"]
+        text = str(page[0]["entry"])
+        proof = self.inclusion_proof(index, head.tree_size)
+        path = [b64d(p) for p in proof.get("proof", [])]
+        leaf = merkle.leaf_hash(text.encode("utf-8"))
+        if not merkle.verify_inclusion(leaf, index, head.tree_size, path, head.root_hash):
+            return [f"ledger entry {index} is not in the signed log (its inclusion proof fails)"]
+        return compare_one(obj, index, json.loads(text), self.party)
 
     def evidence(self, notice_id: str) -> Doc:
         result: Doc = self._call("GET", f"/v1/notices/{notice_id}/evidence")

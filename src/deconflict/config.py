@@ -93,6 +93,8 @@ class Settings:
     # the PEM public keys that sign USS access tokens, and the accepted audiences.
     dss_public_keys: str = ""
     dss_audiences: str = ""
+    # Start although the tables disagree with the ledger (logged in the ledger; issue 12).
+    ledger_start_despite_mismatch: bool = False
 
     # Tracks, screening, separation profiles and alert policy (`TacticalSettings`): from
     # DECONFLICT_TACTICAL, a JSON object with its field names; a mapping is converted.

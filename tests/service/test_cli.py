@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ def test_demo_plays_and_exits() -> None:
     assert "ack_overdue" in text
     assert "receipt: russia delivered" in text
     assert "dcf_" in text  # the tokens are printed for the web UI and the CLI
+    assert re.search(r"hub key fingerprint: [A-Z2-7]{4}(-[A-Z2-7]{4}){4}\n", text)
 
 
 def test_serve_refuses_without_admin_token(

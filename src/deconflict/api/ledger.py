@@ -64,6 +64,29 @@ async def consistency_proof(request: Request, who: Who, first: Index, second: Si
     return await hub_of(request).consistency_proof(first, second)
 
 
+@router.get(
+    "/ledger/checkpoint",
+    tags=["ledger"],
+    summary="The C2SP checkpoint (signed note) at `tree_size` (default: now), with the "
+    "cosignatures the hub holds",
+)
+async def ledger_checkpoint(request: Request, who: Who, tree_size: Size = None) -> Doc:
+    return await hub_of(request).ledger_checkpoint(tree_size)
+
+
+@router.post(
+    "/ledger/cosignatures",
+    tags=["ledger"],
+    summary="Send your C2SP Ed25519 cosignature (tlog-cosignature) on a checkpoint of the hub",
+)
+async def add_cosignature(
+    request: Request,
+    who: Who,
+    body: Annotated[Doc, Body(examples=[{"checkpoint": "<the signed note, with your line>"}])],
+) -> Doc:
+    return await hub_of(request).add_cosignature(who, body)
+
+
 @router.put(
     "/parties/{party_id}/key",
     tags=["parties"],

@@ -93,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             _say(f"deconflict demo hub on {server.url} (temporary database {settings.db_path})")
             _say(f"  admin token: {admin_token}")
+            with Client(server.url, admin_token) as hub:  # read it to the parties by phone
+                _say(f"  hub key fingerprint: {hub.ledger_key()['fingerprint']}")
             tokens = _play(server.url, admin_token, scenario)
             # The tactical story (demo_tracks): own tracks through the public API.
             tracks = demo_tracks.TrackPlayer(server.url, tokens, on_error=_say).start()

@@ -66,14 +66,21 @@ def _export(args: argparse.Namespace) -> int:
             bundle = client.evidence(args.target)
             size = bundle["tree_head"]["tree_size"]
             proofs = []
+            beyond = []
             heads = _heads_from(args.state, bundle=False) + _heads_from(args.since, bundle=True)
             for head in heads:
                 first = int(head["tree_size"])
-                if 0 < first <= size:
+                if first > size:
+                    beyond.append(head)
+                elif first > 0:
                     proof = client.consistency_proof(first, size)
                     proofs.append({"tree_head": head, "proof": proof["proof"]})
             if proofs:
                 bundle["consistency"] = proofs
+            if beyond:
+                # Never dropped: a saved head larger than the log is itself the proof of a
+                # cut-back (or a fork); the bundle carries it and `verify` fails on it.
+                bundle["heads_beyond"] = beyond
     except HUB_ERRORS as exc:
         return report_hub_error(exc, args.server)
     text = json.dumps(bundle, indent=2) + "\n"
@@ -82,13 +89,31 @@ def _export(args: argparse.Namespace) -> int:
         print(f"{len(bundle['entries'])} entries about {args.target} written to {args.output}")
     else:
         sys.stdout.write(text)
-    return 0
+    for head in beyond:
+        print(
+            f"PROBLEM: you kept a head of {head['tree_size']} entries ({head['timestamp']}), "
+            f"but the hub's log now holds only {size}: the log was cut back or forked; the "
+            "bundle carries that head as proof",
+            file=sys.stderr,
+        )
+    return 1 if beyond else 0
 
 
 def _consistency(bundle: dict[str, Any], problems: list[str]) -> None:
     """Check the consistency proofs a bundle carries from earlier heads to its own."""
     head = SignedTreeHead.from_json(bundle["tree_head"])
     hub_key = b64d(bundle["hub_public_key"])
+    for n, item in enumerate(bundle.get("heads_beyond") or []):
+        try:
+            old = SignedTreeHead.from_json(item)
+        except ValueError:
+            problems.append(f"heads_beyond[{n}]: malformed")
+            continue
+        if old.verify(hub_key) and old.tree_size > head.tree_size:
+            problems.append(
+                f"the log was cut back: the hub signed a head of {old.tree_size} entries at "
+                f"{old.timestamp}, and this bundle's log holds only {head.tree_size}"
+            )
     for n, item in enumerate(bundle.get("consistency") or []):
         try:
             old = SignedTreeHead.from_json(item.get("tree_head"))
@@ -112,6 +137,9 @@ def compare_bundles(earlier: dict[str, Any], later: dict[str, Any]) -> list[str]
     problems: list[str] = []
     if earlier.get("hub_public_key") != later.get("hub_public_key"):
         problems.append("the two bundles are signed by different hub keys")
+    if not verify_bundle(earlier).ok:
+        problems.append("the earlier bundle does not verify on its own: it proves nothing")
+        return problems
     before = {e["index"]: e["entry"] for e in earlier.get("entries", [])}
     after = {e["index"]: e["entry"] for e in later.get("entries", [])}
     size = int(later["tree_head"]["tree_size"])
@@ -130,11 +158,21 @@ def compare_bundles(earlier: dict[str, Any], later: dict[str, Any]) -> list[str]
         elif after[index] != text:
             problems.append(f"entry {index} differs between the two bundles: history was rewritten")
     old_head = earlier["tree_head"]
+    old_size = int(old_head["tree_size"])
+    new_root = later["tree_head"].get("root_hash")
     covered = any(
         c.get("tree_head", {}).get("root_hash") == old_head.get("root_hash")
+        and c.get("tree_head", {}).get("tree_size") == old_size
         for c in later.get("consistency") or []
     )
-    if int(old_head["tree_size"]) <= size and not covered:
+    if old_size > size:
+        problems.append(
+            f"the later log is shorter: the earlier bundle's head holds {old_size} entries, "
+            f"the later one {size}: the log was cut back (or the two come from a fork)"
+        )
+    elif old_size == size and old_head.get("root_hash") != new_root:
+        problems.append(f"fork or rewrite: both heads hold {size} entries but their roots differ")
+    elif old_size < size and not covered:
         problems.append(
             "the later bundle carries no consistency proof from the earlier bundle's head "
             "(export it with --since EARLIER)"

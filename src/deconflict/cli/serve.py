@@ -29,6 +29,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--vertical-buffer-m", type=float)
     p.add_argument("--time-buffer-s", type=float)
     p.add_argument(
+        "--start-despite-ledger-mismatch",
+        action="store_true",
+        default=None,
+        help="start although the tables disagree with the ledger (logged in the ledger)",
+    )
+    p.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     p.set_defaults(handler=run)
@@ -47,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
             lateral_buffer_m=args.lateral_buffer_m,
             vertical_buffer_m=args.vertical_buffer_m,
             time_buffer_s=args.time_buffer_s,
+            ledger_start_despite_mismatch=args.start_despite_ledger_mismatch,
         )
     except ConfigError as exc:
         print(f"deconflict serve: {exc}", file=sys.stderr)

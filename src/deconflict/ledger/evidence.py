@@ -213,6 +213,11 @@ def _describe(index: int, entry: dict[str, Any]) -> str:
             f"[{index}] {at}: {entry.get('kind')} alert {entry.get('alert_id')} {t[6:]} for "
             f"{', '.join(entry.get('parties', []))}{why}"
         )
+    if t == "hub_started_despite_mismatch":
+        return (
+            f"[{index}] {at}: the hub was started although its tables disagreed with this log "
+            f"in {entry.get('differences')} place(s)"
+        )
     if t == "alert_acknowledged":
         return f"[{index}] {at}: {entry.get('party')} acknowledged alert {entry.get('alert_id')}"
     return f"[{index}] {at}: {t}"

@@ -8,6 +8,8 @@ the collaborators it needs:
     NoticeIndex   the strategic index of active notices (changed inside changes)
     Parties       directory, registration, tokens
     Ledger        the Merkle log every change is appended to; heads, proofs, evidence
+    Witnesses     C2SP checkpoints of the log and the parties' cosignatures on them
+    Provenance    the ledger entry (`ledger_index`) of each served object
     PartyKeys     party keys and the signatures they make
     Conflicts     conflicts opened, updated and resolved by notice changes
     Acks          acknowledgements, deliveries, escalation of missed deadlines
@@ -15,6 +17,9 @@ the collaborators it needs:
     Messages      the hotline, with receipts
     Events        the outbox: polls, live streams, hand-overs
     Tactical      tracks, screening, alerts
+
+At start-up the tables are held to the log (`crosscheck.table_problems`): the hub refuses
+to start when they disagree, unless told otherwise (and then logs that it was).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from deconflict.service.acks import Acks
 from deconflict.service.auth import Principal, RateLimiter
 from deconflict.service.broker import Broker
 from deconflict.service.conflicts import Conflicts
+from deconflict.service.crosscheck import LedgerMismatchError, table_problems
 from deconflict.service.index import NoticeIndex
 from deconflict.service.keys import PartyKeys
 from deconflict.service.ledger import Ledger
@@ -41,9 +47,11 @@ from deconflict.service.messages import Messages
 from deconflict.service.notices import Notices
 from deconflict.service.parsers import VolumeParsers
 from deconflict.service.parties import Parties
+from deconflict.service.provenance import Provenance
 from deconflict.service.stream import Events, Page
 from deconflict.service.tactical import Tactical
 from deconflict.service.tx import Tx
+from deconflict.service.witness import Witnesses
 from deconflict.service.writer import Writer
 from deconflict.store import Store
 from deconflict.store.factory import open_store
@@ -95,6 +103,8 @@ class Hub:
             clock,
             enabled=settings.ledger_enabled,
         )
+        self.witnesses = Witnesses(self.writer, self.store, self.ledger.tree, clock)  # issue 12
+        self.provenance = Provenance(self.store)  # issue 12: served objects name their entry
         # The registration itself is logged first, then the notices it is owed.
         self.parties.on_registered.append(self._log_registration)
         self.keys = PartyKeys(self.writer, self.store, self.parties, self.ledger)
@@ -155,8 +165,12 @@ class Hub:
         self._stop.clear()
         if loop is not None:
             self.parsers.start(loop)  # they import while the index is rebuilt
-        self.store.migrate()
-        self._load()
+        try:
+            self.store.migrate()
+            self._load()
+        except BaseException:  # e.g. the tables disagree with the log: leave nothing running
+            self.parsers.close()
+            raise
         self.writer.start()
         if sweep:
             self._sweeper = threading.Thread(
@@ -200,13 +214,29 @@ class Hub:
             self.parties.load(repo)
             self.index.load(repo, self.settings.index_load_processes)
             self.ledger.open(repo)
+            problems = table_problems(repo) if self.settings.ledger_enabled else []
         self.index.load_seconds = time.perf_counter() - started
+        if problems:
+            self._on_mismatch(problems)
         log.info(
             "loaded %d parties and %d active notices in %.1f s",
             len(self.parties),
             len(self.index),
             self.index.load_seconds,
         )
+
+    def _on_mismatch(self, problems: list[str]) -> None:
+        """The tables disagree with the log (issue 12): refuse, or start and log it."""
+        if not self.settings.ledger_start_despite_mismatch:
+            raise LedgerMismatchError(problems)
+        for p in problems:
+            log.error("ledger mismatch: %s", p)
+        log.warning("starting despite %d ledger mismatch(es), as configured", len(problems))
+
+        def run(tx: Tx) -> None:
+            self.ledger.log(tx, "hub_started_despite_mismatch", differences=len(problems))
+
+        self.writer.submit(run)
 
     # -- the background sweep ------------------------------------------------
     def _sweep_loop(self) -> None:
@@ -274,7 +304,9 @@ class Hub:
         return await self.notices.check(who, body)
 
     async def get_notice(self, who: Principal, notice_id: str) -> Doc:
-        return await self.notices.get(who, notice_id)
+        found = await self.notices.get(who, notice_id)
+        await self.provenance.notices([found])
+        return found
 
     async def list_notices(
         self,
@@ -285,9 +317,11 @@ class Hub:
         limit: int,
         after: str | None,
     ) -> Doc:
-        return await self.notices.listing(
+        found = await self.notices.listing(
             who, states=states, issuer=issuer, limit=limit, after=after
         )
+        await self.provenance.notices(found["notices"])
+        return found
 
     async def notice_reads(self, who: Principal, notice_id: str) -> Doc:
         return await self.notices.reads(who, notice_id)
@@ -298,9 +332,11 @@ class Hub:
     async def list_acks(
         self, who: Principal, *, role: str, states: list[str] | None, include_superseded: bool
     ) -> Doc:
-        return await self.acks.listing(
+        found = await self.acks.listing(
             who, role=role, states=states, include_superseded=include_superseded
         )
+        await self.provenance.acks(found["acks"])
+        return found
 
     # Conflicts.
     async def list_conflicts(
@@ -316,10 +352,14 @@ class Hub:
         return await self.messages.send(who, body)
 
     async def list_messages(self, who: Principal, *, box: str) -> Doc:
-        return await self.messages.listing(who, box=box)
+        found = await self.messages.listing(who, box=box)
+        await self.provenance.messages(found["messages"])
+        return found
 
     async def get_message(self, who: Principal, message_id: str) -> Doc:
-        return await self.messages.get(who, message_id)
+        found = await self.messages.get(who, message_id)
+        await self.provenance.messages([found])
+        return found
 
     async def mark_read(self, who: Principal, message_id: str) -> Doc:
         return await self.messages.mark_read(who, message_id)
@@ -352,6 +392,13 @@ class Hub:
 
     async def evidence(self, who: Principal, notice_id: str) -> Doc:
         return await self.ledger.evidence(who, notice_id)
+
+    # Witnessing (issue 12): C2SP checkpoints and the parties' cosignatures.
+    async def ledger_checkpoint(self, tree_size: int | None) -> Doc:
+        return await self.witnesses.checkpoint(tree_size)
+
+    async def add_cosignature(self, who: Principal, body: Any) -> Doc:
+        return await self.witnesses.add_cosignature(who, body)
 
     async def set_party_key(self, who: Principal, party_id: str, body: Any) -> Doc:
         return await self.keys.set_key(who, party_id, body)

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from deconflict.ledger import evidence
+from deconflict.ledger.fingerprint import key_fingerprint
 from deconflict.ledger.keys import SignedTreeHead, b64e
 from deconflict.service.auth import Principal
 from deconflict.service.errors import Invalid, NotFound
@@ -122,6 +123,7 @@ class Ledger:
             "algorithm": "Ed25519",
             "public_key": b64e(self.tree.public_key),
             "key_id": self.tree.key_id,
+            "fingerprint": key_fingerprint(self.tree.public_key),  # issue 12: read by phone
         }
 
     def _read(self, fn: Callable[[LedgerRepo], Any]) -> Any:

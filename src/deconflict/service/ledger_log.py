@@ -38,7 +38,7 @@ _EMPTY_ROOT = hashlib.sha256(b"").digest()
 _DUMMY = b"\x00" * 32
 
 # Entries every party may read in full: the party directory and the public keys.
-PUBLIC_TYPES = frozenset({"party_registered", "party_key_set"})
+PUBLIC_TYPES = frozenset({"party_registered", "party_key_set", "hub_started_despite_mismatch"})
 _ONE_PARTY_FIELDS = ("issuer", "party", "from")
 _MANY_PARTY_FIELDS = ("to", "issuers", "parties", "addressees")
 

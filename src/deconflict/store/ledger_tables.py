@@ -8,6 +8,9 @@
   one node per set bit of the size) is read back from here at start-up, so appending never
   rehashes the log, and any proof costs O(log^2 n) node reads.
 - ``ledger_heads``: tree heads the hub signed and kept, for auditors comparing over time.
+- ``ledger_cosignatures``: the C2SP cosignatures parties (or witnesses registered as
+  parties) sent on the hub's checkpoints: who, which checkpoint (size, root) and when
+  (migration 0007). Kept as received; the hub serves each cosigner's newest.
 - ``party_keys``: every Ed25519 key a party registered, newest current; ``party_nonces``: the
   nonces of signed notifications, each accepted once per party.
 
@@ -22,6 +25,7 @@ from deconflict.store.schema import metadata
 
 __all__ = [
     "APPEND_ONLY_TABLES",
+    "ledger_cosignatures",
     "ledger_entries",
     "ledger_heads",
     "ledger_nodes",
@@ -67,6 +71,19 @@ ledger_heads = Table(
     Column("timestamp", TS, nullable=False),
     Column("key_id", String(64), nullable=False),
     Column("signature", Text, nullable=False),
+)
+
+ledger_cosignatures = Table(
+    "ledger_cosignatures",
+    metadata,
+    Column("party_id", String(64), nullable=False),
+    Column("tree_size", Integer, nullable=False),
+    Column("root_hash", LargeBinary, nullable=False),
+    Column("timestamp", Integer, nullable=False),  # the cosignature's own POSIX time
+    Column("key_id", String(8), nullable=False),  # the note key ID, hex
+    Column("note", Text, nullable=False),  # the checkpoint, the hub's and the party's lines
+    Column("received_at", TS, nullable=False),
+    PrimaryKeyConstraint("party_id", "tree_size", "timestamp"),
 )
 
 party_keys = Table(

@@ -18,6 +18,8 @@ from deconflict.store.repos import (
     AckRepo,
     AlertRepo,
     ConflictRepo,
+    CosignatureRepo,
+    CrossCheckRepo,
     DssRepo,
     EventRepo,
     KeyRepo,
@@ -100,6 +102,14 @@ class Repo:
     @cached_property
     def ledger(self) -> LedgerRepo:
         return LedgerRepo(self.conn)
+
+    @cached_property
+    def cosignatures(self) -> CosignatureRepo:
+        return CosignatureRepo(self.conn)
+
+    @cached_property
+    def crosscheck(self) -> CrossCheckRepo:
+        return CrossCheckRepo(self.conn)
 
     @cached_property
     def keys(self) -> KeyRepo:

@@ -3,6 +3,8 @@
 from deconflict.store.repos.acks import AckRepo
 from deconflict.store.repos.alerts import AlertRepo
 from deconflict.store.repos.conflicts import ConflictRepo
+from deconflict.store.repos.cosignatures import CosignatureRepo
+from deconflict.store.repos.crosscheck import CrossCheckRepo
 from deconflict.store.repos.dss import DssRepo
 from deconflict.store.repos.events import EventRepo
 from deconflict.store.repos.keys import KeyRepo
@@ -16,6 +18,8 @@ __all__ = [
     "AckRepo",
     "AlertRepo",
     "ConflictRepo",
+    "CosignatureRepo",
+    "CrossCheckRepo",
     "DssRepo",
     "EntryRow",
     "EventRepo",

@@ -96,6 +96,22 @@ class LedgerRepo:
         )
         return [int(i) for (i,) in self._conn.execute(q)]
 
+    def entries_about(self, refs: Sequence[str], types: Sequence[str]) -> list[Row]:
+        """The entries of these types about any of ``refs`` (index order), with their ref."""
+        out: list[Row] = []
+        e, r = ledger_entries.c, ledger_refs.c
+        for start in range(0, len(refs), 500):
+            q = (
+                select(r.ref, e.idx, e.type, e.entry)
+                .join(ledger_entries, e.idx == r.idx)
+                .where(and_(r.ref.in_(list(refs[start : start + 500])), e.type.in_(list(types))))
+                .order_by(e.idx)
+            )
+            out += [
+                {"ref": f, "idx": i, "type": t, "entry": b} for f, i, t, b in self._conn.execute(q)
+            ]
+        return out
+
     def entries_at(self, indices: Sequence[int]) -> list[Row]:
         out: list[Row] = []
         for start in range(0, len(indices), 500):

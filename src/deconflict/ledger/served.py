@@ -1,0 +1,285 @@
+"""Served objects held to the ledger entries that record them (pure: dicts in, sentences out).
+
+`compare_served` takes what the API served a party (notices, acknowledgements, messages)
+and the log's entries that concern it, and says, object by object and field by field, where
+the two differ (`ledger verify`); `compare_one` holds one object to the one entry its
+`ledger_index` names (`Client.check_served`).
+
+- each served object must be explained by an entry (every field compared), and its
+  `ledger_index` must name that entry;
+- what the log held before the views were fetched (``size_before``) must show in them: a
+  newer version, an acknowledgement, a delivery or a notice the hub leaves out is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ServedViews", "compare_one", "compare_served"]
+
+Doc = dict[str, Any]
+NOTICE_FIELDS = ("kind", "title", "remarks", "priority", "addressees", "volumes", "ack_deadline")
+MESSAGE_FIELDS = ("priority", "subject", "body")
+
+
+@dataclass
+class ServedViews:
+    size_before: int
+    notices: list[Doc] = field(default_factory=list)
+    acks: list[Doc] = field(default_factory=list)
+    messages: list[Doc] = field(default_factory=list)
+
+
+def _norm(value: Any) -> Any:
+    return None if value in ("", None) else value
+
+
+def _differs(what: str, index: int, name: str, served: Any, logged: Any) -> str:
+    return (
+        f"{what}: the hub serves {name} = {_short(served)} but its ledger entry {index} says "
+        f"{_short(logged)}: the served copy was changed behind the log"
+    )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def compare_served(
+    views: ServedViews, entries: dict[int, Doc], me: str | None, problems: list[str]
+) -> int:
+    """Append a sentence per difference; returns the number of objects compared."""
+    versions: dict[tuple[Any, Any], tuple[int, Doc]] = {}
+    latest: dict[Any, tuple[int, Doc]] = {}
+    events: dict[tuple[Any, ...], tuple[int, Doc]] = {}
+    expired: dict[tuple[Any, Any], int] = {}
+    messages: dict[Any, tuple[int, Doc]] = {}
+    receipts: dict[tuple[Any, ...], tuple[int, Doc]] = {}
+    for i, d in sorted(entries.items()):
+        t = d.get("type")
+        if t == "notice_version":
+            versions[(d.get("notice_id"), d.get("version"))] = (i, d)
+            latest[d.get("notice_id")] = (i, d)
+        elif t in ("ack", "delivery", "ack_overdue"):
+            events.setdefault((t, d.get("notice_id"), d.get("version"), d.get("party")), (i, d))
+        elif t == "notice_expired":
+            expired[(d.get("notice_id"), d.get("version"))] = i
+        elif t == "message":
+            messages[d.get("message_id")] = (i, d)
+        elif t == "message_receipt":
+            key = (d.get("message_id"), d.get("party"), d.get("receipt"))
+            receipts.setdefault(key, (i, d))
+    compared = 0
+    served_ids = set()
+    for n in views.notices:
+        compared += 1
+        served_ids.add(n.get("id"))
+        _notice(n, versions, latest, expired, views.size_before, problems)
+        for a in n.get("acks") or ():
+            _ack(a, versions, events, views.size_before, problems)
+    for notice_id, (i, d) in latest.items():
+        content = d.get("content") or {}
+        to = content.get("addressees") or []
+        mine = me is None or d.get("issuer") == me or me in to or "*" in to
+        if mine and i < views.size_before and notice_id not in served_ids:
+            problems.append(
+                f"notice {notice_id}: in the log (entry {i}, version {d.get('version')}) but "
+                "not served: it was hidden or deleted"
+            )
+    for a in views.acks:
+        compared += 1
+        _ack(a, versions, events, views.size_before, problems)
+    for m in views.messages:
+        compared += 1
+        _message(m, messages, receipts, me, problems)
+    return compared
+
+
+def _index_check(what: str, obj: Doc, index: int, problems: list[str]) -> None:
+    claimed = obj.get("ledger_index", index)
+    if claimed != index:
+        problems.append(
+            f"{what}: the hub says it comes from ledger entry {claimed}, but the log records "
+            f"it at entry {index}"
+        )
+
+
+def _notice(
+    n: Doc,
+    versions: dict[tuple[Any, Any], tuple[int, Doc]],
+    latest: dict[Any, tuple[int, Doc]],
+    expired: dict[tuple[Any, Any], int] | None,
+    size_before: int,
+    problems: list[str],
+) -> None:
+    what = f"notice {n.get('id')} version {n.get('version')}"
+    found = versions.get((n.get("id"), n.get("version")))
+    if found is None:
+        problems.append(f"{what}: served by the hub, but no such version is in the log")
+        return
+    index, entry = found
+    _index_check(what, n, index, problems)
+    content = entry.get("content") or {}
+    for name in NOTICE_FIELDS:
+        if _norm(n.get(name)) != _norm(content.get(name)):
+            problems.append(_differs(what, index, name, n.get(name), content.get(name)))
+    if n.get("issuer") != entry.get("issuer"):
+        problems.append(_differs(what, index, "issuer", n.get("issuer"), entry.get("issuer")))
+    state = n.get("state")
+    if state == "expired":
+        if expired is not None and (n.get("id"), n.get("version")) not in expired:
+            problems.append(f"{what}: served as expired, but the log records no expiry")
+    elif state != entry.get("state", "active"):
+        problems.append(_differs(what, index, "state", state, entry.get("state", "active")))
+    newest_index, newest = latest[n.get("id")]
+    if newest.get("version") != n.get("version") and newest_index < size_before:
+        problems.append(
+            f"{what}: the hub serves this version, but the log holds version "
+            f"{newest.get('version')} (entry {newest_index})"
+        )
+
+
+def _ack(
+    a: Doc,
+    versions: dict[tuple[Any, Any], tuple[int, Doc]],
+    events: dict[tuple[Any, ...], tuple[int, Doc]],
+    size_before: int,
+    problems: list[str],
+) -> None:
+    key = (a.get("notice_id"), a.get("version"), a.get("addressee"))
+    what = f"acknowledgement of notice {key[0]} version {key[1]} by {key[2]}"
+    if (key[0], key[1]) not in versions:
+        problems.append(f"{what}: served, but the log holds no such notice version")
+        return
+    ack = events.get(("ack", *key))
+    delivery = events.get(("delivery", *key))
+    state = a.get("state")
+    if state == "acknowledged":
+        if ack is None:
+            problems.append(
+                f"{what}: served as acknowledged, but the log holds no acknowledgement by "
+                f"{key[2]}: it was never made"
+            )
+            return
+        i, entry = ack
+        _index_check(what, a, i, problems)
+        if _norm(a.get("comment")) != _norm(entry.get("comment")):
+            problems.append(_differs(what, i, "comment", a.get("comment"), entry.get("comment")))
+        if a.get("acknowledged_at") != entry.get("at"):
+            problems.append(
+                _differs(what, i, "acknowledged_at", a.get("acknowledged_at"), entry.get("at"))
+            )
+    elif ack is not None and ack[0] < size_before:
+        problems.append(
+            f"{what}: the log holds the acknowledgement (entry {ack[0]}) but the hub serves "
+            f"state {state!r}"
+        )
+    if a.get("delivered_at") is not None or state == "delivered":
+        if delivery is None:
+            problems.append(f"{what}: served as delivered, but the log records no delivery")
+        else:
+            i, entry = delivery
+            if state != "acknowledged":
+                _index_check(what, a, i, problems)
+            if a.get("delivered_at") != entry.get("at"):
+                problems.append(
+                    _differs(what, i, "delivered_at", a.get("delivered_at"), entry.get("at"))
+                )
+    elif delivery is not None and delivery[0] < size_before:
+        problems.append(
+            f"{what}: the log records the delivery (entry {delivery[0]}) but the hub serves it "
+            "as not delivered"
+        )
+    if a.get("overdue") and events.get(("ack_overdue", *key)) is None:
+        problems.append(f"{what}: served as overdue, but the log records no missed deadline")
+
+
+def _message(
+    m: Doc,
+    messages: dict[Any, tuple[int, Doc]],
+    receipts: dict[tuple[Any, ...], tuple[int, Doc]] | None,
+    me: str | None,
+    problems: list[str],
+) -> None:
+    what = f"message {m.get('id')}"
+    found = messages.get(m.get("id"))
+    if found is None:
+        problems.append(f"{what}: served by the hub, but not in the log")
+        return
+    index, entry = found
+    _index_check(what, m, index, problems)
+    for name in MESSAGE_FIELDS:
+        if _norm(m.get(name)) != _norm(entry.get(name)):
+            problems.append(_differs(what, index, name, m.get(name), entry.get(name)))
+    if m.get("from") != entry.get("from"):
+        problems.append(_differs(what, index, "from", m.get("from"), entry.get("from")))
+    if sorted(m.get("to") or []) != sorted(entry.get("to") or []):
+        problems.append(_differs(what, index, "to", m.get("to"), entry.get("to")))
+    if _norm(m.get("ref")) != _norm(entry.get("ref")):
+        problems.append(_differs(what, index, "ref", m.get("ref"), entry.get("ref")))
+    if receipts is None:
+        return
+    shown: Sequence[Doc] = m.get("receipts") or [
+        {"party": me, "delivered_at": m.get("delivered_at"), "read_at": m.get("read_at")}
+    ]
+    for r in shown:
+        for receipt in ("delivered", "read"):
+            at = r.get(f"{receipt}_at")
+            logged = receipts.get((m.get("id"), r.get("party"), receipt))
+            if at is not None and (logged is None or logged[1].get("at") != at):
+                problems.append(
+                    f"{what}: the hub serves {r.get('party')}'s {receipt} receipt at {at}, but "
+                    + (
+                        "the log records none"
+                        if logged is None
+                        else f"its ledger entry {logged[0]} says {logged[1].get('at')}"
+                    )
+                )
+
+
+def compare_one(obj: Doc, index: int, entry: Doc, me: str) -> list[str]:
+    """One served object against the entry its `ledger_index` names."""
+    problems: list[str] = []
+    if "addressee" in obj:
+        _ack_against(obj, index, entry, problems)
+    elif "body" in obj:
+        if entry.get("type") != "message":
+            return [f"ledger entry {index} is not message {obj.get('id')}"]
+        # receipts are entries of their own: `ledger verify` compares them
+        _message(obj, {entry.get("message_id"): (index, entry)}, None, me, problems)
+    else:
+        key = (entry.get("notice_id"), entry.get("version"))
+        if entry.get("type") != "notice_version" or key != (obj.get("id"), obj.get("version")):
+            return [f"ledger entry {index} is not notice {obj.get('id')} v{obj.get('version')}"]
+        _notice(obj, {key: (index, entry)}, {key[0]: (index, entry)}, None, 0, problems)
+    return problems
+
+
+def _ack_against(a: Doc, index: int, entry: Doc, problems: list[str]) -> None:
+    """An acknowledgement against the one entry of its present state."""
+    what = f"acknowledgement of notice {a.get('notice_id')} version {a.get('version')}"
+    t = entry.get("type")
+    expected = {"ack": "acknowledged", "delivery": "delivered", "notice_version": "pending"}
+    if (entry.get("notice_id"), entry.get("version")) != (a.get("notice_id"), a.get("version")):
+        problems.append(f"{what}: ledger entry {index} is about another notice version")
+        return
+    if t != "notice_version" and entry.get("party") != a.get("addressee"):
+        problems.append(f"{what}: ledger entry {index} is by another party")
+    if expected.get(str(t)) != a.get("state"):
+        problems.append(_differs(what, index, "state", a.get("state"), expected.get(str(t))))
+    if t == "ack":
+        if _norm(a.get("comment")) != _norm(entry.get("comment")):
+            problems.append(
+                _differs(what, index, "comment", a.get("comment"), entry.get("comment"))
+            )
+        if a.get("acknowledged_at") != entry.get("at"):
+            problems.append(
+                _differs(what, index, "acknowledged_at", a.get("acknowledged_at"), entry.get("at"))
+            )
+    elif t == "delivery" and a.get("delivered_at") != entry.get("at"):
+        problems.append(
+            _differs(what, index, "delivered_at", a.get("delivered_at"), entry.get("at"))
+        )

@@ -1,0 +1,70 @@
+"""At start-up: do the hub's tables say what its log says?
+
+An operator who edits the SQLite file while the hub is stopped (a title, a coordinate, a
+comment, an acknowledgement that was never made) leaves the log as it was: the parties'
+`ledger verify` finds the difference, but the hub should not serve it in the meantime. So
+`Hub.start` holds every notice, acknowledgement and message in the tables to the log
+(`deconflict.ledger.served`, as the operator sees them: every party at once) and refuses to
+start, saying what differs, unless told to start anyway
+(``ledger_start_despite_mismatch``, ``deconflict serve --start-despite-ledger-mismatch``).
+Starting anyway is itself logged: a public `hub_started_despite_mismatch` entry with the
+number of differences (not what they are: they may concern parties other than the reader).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from deconflict.ledger.served import ServedViews, compare_served
+from deconflict.service.auth import Principal
+from deconflict.service.views import ack_view, message_view, notice_view
+from deconflict.store import Repo
+
+__all__ = ["LedgerMismatchError", "table_problems"]
+
+_OPERATOR = Principal("", is_admin=True)
+_SHOWN = 10  # differences named in the refusal (all are logged)
+
+
+class LedgerMismatchError(RuntimeError):
+    """The tables and the log disagree; the hub will not serve the tables' version."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        shown = "\n  ".join(problems[:_SHOWN])
+        more = f"\n  ... and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else ""
+        super().__init__(
+            f"the hub's tables disagree with its ledger in {len(problems)} place(s): they were "
+            f"changed behind the log, which the parties' `ledger verify` will report:\n  "
+            f"{shown}{more}\nRestore the database from a copy that agrees with the log; to "
+            "start anyway (logged in the ledger for every party to see), set "
+            "DECONFLICT_LEDGER_START_DESPITE_MISMATCH=1 or pass "
+            "--start-despite-ledger-mismatch"
+        )
+
+
+def table_problems(repo: Repo) -> list[str]:
+    """Every difference between the tables and the log (empty: they agree)."""
+    size = repo.ledger.size()
+    entries: dict[int, dict[str, Any]] = {}
+    for start in range(0, size, 5000):
+        for r in repo.ledger.entries(start, min(size, start + 5000)):
+            entries[int(r["idx"])] = json.loads(bytes(r["entry"]))
+    views = ServedViews(size)
+    after: str | None = None
+    while True:
+        found = repo.notices.find(visible_to=None, states=None, limit=5000, after_id=after)
+        views.notices += [notice_view(r) for r in found]
+        if len(found) < 5000:
+            break
+        after = str(found[-1]["id"])
+    views.acks = [ack_view(r) for r in repo.acks.find(include_superseded=True, limit=10**9)]
+    for batch in repo.crosscheck.messages():
+        receipts: dict[str, list[Any]] = {}
+        for r in repo.messages.receipts([m["id"] for m in batch]):
+            receipts.setdefault(str(r["message_id"]), []).append(r)
+        views.messages += [message_view(m, receipts.get(m["id"], []), _OPERATOR) for m in batch]
+    problems: list[str] = []
+    compare_served(views, entries, None, problems)
+    return problems
