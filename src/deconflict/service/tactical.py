@@ -54,6 +54,7 @@ from deconflict.service.tactical_screening import (
 from deconflict.store import Row, format_ts, parse_ts
 from deconflict.store import tactical_schema as ts
 from deconflict.tactical.alerts import Alert, AlertBook, Finding, Transition, party_view
+from deconflict.tactical.grid import warm_up  # issue 19
 from deconflict.tactical.tracks import EARTH_RADIUS_M, TrackState, TrackTable
 
 __all__ = ["Tactical"]
@@ -124,6 +125,9 @@ class Tactical:
         for row in rows:
             self.book.adopt(self._alert_of(row))
         if loop:
+            # issue 19: load (or compile) the screening kernels now, not inside the
+            # first cycle, where a compile would hold the GIL for seconds.
+            warm_up()
             self._thread = threading.Thread(target=self._loop, name="tactical", daemon=True)
             self._thread.start()
             if self.cfg.quick_interval_s > 0:

@@ -10,14 +10,17 @@ slices is kept once (its interval does not depend on the slice).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
 from deconflict.tactical import kernels
-from deconflict.tactical.frames import TrackStates
+from deconflict.tactical.frames import TrackStates, track_states
 
-__all__ = ["grid_conflicts", "narrow", "track_tuple"]
+__all__ = ["grid_conflicts", "narrow", "track_tuple", "warm_up"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -26,6 +29,25 @@ Conflicts = tuple[IntArray, IntArray, FloatArray, FloatArray, int]
 # coarser cells cost more distance checks, never a missed pair.
 _CELLS_PER_TRACK = 4
 _MIN_CELLS = 1 << 16
+# Below this many tracks (or pairs) the kernels run on the calling thread: a
+# parallel region costs more than it saves there, and far more on a busy machine,
+# where it waits for a descheduled worker.
+PARALLEL_MIN_TRACKS = 20_000
+PARALLEL_MIN_PAIRS = 50_000
+
+
+@contextmanager
+def threads_for(work: int, threshold: int) -> Iterator[None]:
+    """numba's threads for this calling thread: all of them for large work, else one."""
+    if work >= threshold:
+        yield
+        return
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def track_tuple(tr: TrackStates) -> tuple[FloatArray, ...]:
@@ -80,6 +102,32 @@ def grid_conflicts(
 
     With ``subset`` (sorted unique indices) only the pairs with a member in it.
     """
+    with threads_for(int(tr.x.shape[0]), PARALLEL_MIN_TRACKS):
+        return _grid_conflicts(
+            tr,
+            k_slices=k_slices,
+            horizon=horizon,
+            scale=scale,
+            radius=radius,
+            h_sep=h_sep,
+            v_sep=v_sep,
+            codes=codes,
+            subset=subset,
+        )
+
+
+def _grid_conflicts(
+    tr: TrackStates,
+    *,
+    k_slices: int,
+    horizon: float,
+    scale: float,
+    radius: float,
+    h_sep: float,
+    v_sep: float,
+    codes: IntArray | None,
+    subset: IntArray | None,
+) -> Conflicts:
     n = int(tr.x.shape[0])
     e1, e2 = _axes(tr)
     r2 = radius * radius
@@ -180,14 +228,49 @@ def narrow(
     """The exact test over given pairs (i < j): the conflicting ones and their overlaps."""
     arrays = track_tuple(tr)
     vreach = v_sep * (1.0 + 1e-9) + 1e-9
-    hit, s, e = kernels.narrow_pairs(
-        *arrays,
-        np.ascontiguousarray(i, dtype=np.int64),
-        np.ascontiguousarray(j, dtype=np.int64),
-        h_sep,
-        v_sep,
-        horizon,
-        vreach,
-    )
+    with threads_for(int(i.shape[0]), PARALLEL_MIN_PAIRS):
+        hit, s, e = kernels.narrow_pairs(
+            *arrays,
+            np.ascontiguousarray(i, dtype=np.int64),
+            np.ascontiguousarray(j, dtype=np.int64),
+            h_sep,
+            v_sep,
+            horizon,
+            vreach,
+        )
     keep = np.flatnonzero(hit)
     return i[keep], j[keep], s[keep], e[keep]
+
+
+def warm_up() -> None:
+    """Load (or, the first time, compile) every kernel, on a scene of a few tracks.
+
+    A compile takes seconds and holds the GIL: a server calls this before it
+    serves, not in the middle of its first screening cycle. Compiled kernels are
+    cached beside the module (numba's ``cache=True``) for the next start.
+    """
+    lat = np.array([0.0, 0.0, 0.001, 0.002])
+    tr = _tiny_states(lat)
+    n = int(lat.shape[0])
+    codes = np.array([0, 1, 0, 1], dtype=np.int64)
+    for subset in (None, np.array([1], dtype=np.int64)):
+        grid_conflicts(
+            tr,
+            k_slices=2,
+            horizon=30.0,
+            scale=1.0,
+            radius=1000.0,
+            h_sep=50.0,
+            v_sep=15.0,
+            codes=codes,
+            subset=subset,
+        )
+    i, j = np.triu_indices(n, k=1)
+    narrow(tr, i.astype(np.int64), j.astype(np.int64), h_sep=50.0, v_sep=15.0, horizon=30.0)
+
+
+def _tiny_states(lat: FloatArray) -> TrackStates:
+    zero = np.zeros_like(lat)
+    return track_states(
+        lat, zero, alt_m=zero + 50.0, gs_mps=zero + 10.0, trk_deg=zero + 90.0, vs_mps=zero
+    )

@@ -120,6 +120,18 @@ class IncrementalScreen:
     def last_full_pass(self) -> float | None:
         return None if self._ref is None else self._ref.t
 
+    def state_bytes(self) -> int:
+        """Memory the screening state holds between cycles (references and held pairs)."""
+        ref = self._ref
+        if ref is None:
+            return 0
+        arrays: list[npt.NDArray[Any]] = [ref.ids, ref.x, ref.y, ref.z, ref.vx, ref.vy, ref.vz]
+        arrays += [ref.alt, ref.vs]
+        arrays += [ref.dirty, ref.held_i, ref.held_j]
+        if ref.party is not None:
+            arrays.append(np.asarray(ref.party))
+        return int(sum(a.nbytes for a in arrays))
+
     def reset(self) -> None:
         """Forget the reference: the next cycle is a full pass."""
         self._ref = None
