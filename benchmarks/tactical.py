@@ -18,7 +18,7 @@ Three scenes, all from a fixed seed:
   countryside.
 
 For each size it prints, as median (min-max) of --repeats cycles, the time of
-the default grid engine (compiled kernels over every core) and of the
+the default grid engine (compiled kernels over every core, and on one thread) and of the
 single-core k-d tree engine of the first version, the time of an incremental
 cycle (`IncrementalScreen`, 1 Hz, 1 % of the tracks manoeuvring each second, a
 full pass every 10 s), the peak memory of one cycle (numpy/Python allocations
@@ -186,11 +186,22 @@ def run_screen(
     )
 
 
+CPU: list[float] = []  # process CPU seconds of the last timed call (all threads)
+
+
 def timed(fn: Callable[[], object]) -> float:
+    """Wall seconds of one call; its process CPU seconds go to ``CPU[-1]``.
+
+    CPU time is what a loaded machine distorts least: wall time there also
+    counts the waits for a core that other jobs hold.
+    """
     gc.collect()
+    cpu = time.process_time()
     start = time.perf_counter()
     fn()
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    CPU.append(time.process_time() - cpu)
+    return elapsed
 
 
 def spread(times: list[float], digits: int = 3) -> str:
@@ -491,13 +502,17 @@ def bench(
     load_before = os.getloadavg()[0]
     result = run_screen(t, profile)
     with_cpp = cpp is not None and t.n <= args.bluesky_max
-    ours, theirs = [], []
+    ours, theirs, single, ours_cpu, theirs_cpu = [], [], [], [], []
     pairs: set[Pair] = set()
-    for _ in range(args.repeats):  # interleaved, so that both see the same load
+    for _ in range(args.repeats):  # interleaved, so that all see the same load
         ours.append(timed(lambda: run_screen(t, profile)))
+        ours_cpu.append(CPU[-1])
+        single.append(timed(lambda: one_thread(lambda: run_screen(t, profile))))
         if with_cpp:
             assert cpp is not None
+            cpu = time.process_time()
             pairs, cpp_s = bluesky_pairs(cpp.detect, t, profile)
+            theirs_cpu.append(time.process_time() - cpu)
             theirs.append(cpp_s)
     kdtree = (
         [timed(lambda: run_screen(t, profile, engine="kdtree")) for _ in range(args.repeats)]
@@ -512,6 +527,8 @@ def bench(
         "scene": name,
         "N": f"{t.n:,}",
         "grid engine s": spread(ours),
+        "grid, 1 thread s": spread(single),
+        "grid CPU s": spread(ours_cpu),
         "k-d tree engine s": spread(kdtree),
         "incremental cycle s (changed)": f"{spread(inc_s)} ({int(statistics.median(changed)):,})",
         "bytes/track (peak RSS / state)": (
@@ -521,6 +538,7 @@ def bench(
         "candidates": f"{result.n_candidates:,}",
         "conflicts": f"{len(result):,}",
         "BlueSky C++ s (ratio)": "-",
+        "BlueSky C++ CPU s (ratio)": "-",
         "BlueSky numpy s (ratio)": "-",
         "pair sets vs C++": "-",
         "pair sets vs numpy": "-",
@@ -529,6 +547,8 @@ def bench(
     if with_cpp:
         cpp_med = statistics.median(theirs)
         row["BlueSky C++ s (ratio)"] = f"{spread(theirs, 2)} ({cpp_med / ours_med:.0f}x)"
+        cpu_ratio = statistics.median(theirs_cpu) / statistics.median(ours_cpu)
+        row["BlueSky C++ CPU s (ratio)"] = f"{spread(theirs_cpu, 2)} ({cpu_ratio:.0f}x)"
         row["pair sets vs C++"] = compare(t, profile, result, pairs).summary()
     if numpy_detect is not None and t.n <= args.bluesky_numpy_max:
 
@@ -540,6 +560,17 @@ def bench(
         row["pair sets vs numpy"] = compare(t, profile, result, np_pairs).summary()
     row["load avg"] = f"{load_before:.1f} / {os.getloadavg()[0]:.1f}"
     return row
+
+
+def one_thread(fn: Callable[[], object]) -> None:
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        fn()
+    finally:
+        numba.set_num_threads(before)
 
 
 def numba_threads() -> int:

@@ -22,7 +22,16 @@ number of threads is numba's (``NUMBA_NUM_THREADS``, default: every core).
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
+
+# GNU OpenMP (numba's thread pool here) spins its idle workers by default. On a
+# machine shared with other work that spinning takes the core the working
+# thread needs, and a parallel region ran 3-4 times slower than on one thread
+# (benchmarks/README.md). Passive waiting costs nothing measurable on an idle
+# machine. An operator's own setting wins; it must be made before the pool
+# starts, hence here, at import.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 from numba import njit, prange
@@ -245,16 +254,15 @@ def _row(
     horizon: float,
     vreach: float,
 ) -> tuple[int, int]:
-    """Conflicts of the pairs whose first cell is in grid row ``row``.
+    """Candidate pairs (within the radius) whose first cell is in grid row ``row``.
 
     Each pair of cells is visited once: a cell with itself and with its
     forward neighbours (same row next column, next row three columns).
-    Returns (conflicts, candidates); with ``write`` stores the conflicts from ``at``.
+    Returns the count (twice); with ``write`` stores the pairs (as positions,
+    ordered by original index) from ``at``.
     """
-    x, y, z, ux, uy, uz, vx, vy, vz, alt, vs = tr
     use_codes = codes.shape[0] > 0
     row = np.int64(row)  # a prange index may be unsigned; mixed with signed it turns float
-    found = 0
     cand = 0
     for col in range(ncy):
         c = row * ncy + col
@@ -281,35 +289,12 @@ def _row(
                         continue
                     if not _near(pts, a, b, r2):
                         continue
+                    if write:
+                        i, j = (a, b) if orig[a] < orig[b] else (b, a)
+                        out_i[at + cand] = i
+                        out_j[at + cand] = j
                     cand += 1
-                    i, j = (a, b) if orig[a] < orig[b] else (b, a)
-                    ok, s, e = _interval(
-                        x,
-                        y,
-                        z,
-                        ux,
-                        uy,
-                        uz,
-                        vx,
-                        vy,
-                        vz,
-                        alt,
-                        vs,
-                        i,
-                        j,
-                        h_sep,
-                        v_sep,
-                        horizon,
-                        vreach,
-                    )
-                    if ok:
-                        if write:
-                            out_i[at + found] = orig[i]
-                            out_j[at + found] = orig[j]
-                            out_s[at + found] = s
-                            out_e[at + found] = e
-                        found += 1
-    return found, cand
+    return cand, cand
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -330,8 +315,9 @@ def grid_pairs(
 ) -> tuple[Any, Any, Any, Any, int]:
     """Every conflict among pairs within the radius in one slice: i, j, start, end, candidates.
 
-    Two passes over the rows, in parallel: count, then write each row's
-    conflicts at its offset (no shared buffer grows, nothing is locked).
+    Passes in parallel: count each row's candidates, write them at the row's
+    offset (no shared buffer grows, nothing is locked), run the exact test on
+    each; then keep the conflicts, as original indices.
     """
     counts = np.zeros(ncx, dtype=np.int64)
     cands = np.zeros(ncx, dtype=np.int64)
@@ -368,8 +354,8 @@ def grid_pairs(
     total = offsets[ncx]
     out_i = np.empty(total, dtype=np.int64)
     out_j = np.empty(total, dtype=np.int64)
-    out_s = np.empty(total, dtype=np.float64)
-    out_e = np.empty(total, dtype=np.float64)
+    out_s = none_f  # candidates carry no interval yet
+    out_e = none_f
     for row in prange(ncx):
         if counts[row]:
             _row(
@@ -394,7 +380,50 @@ def grid_pairs(
                 horizon,
                 vreach,
             )
-    return out_i, out_j, out_s, out_e, int(cands.sum())
+    x, y, z, ux, uy, uz, vx, vy, vz, alt, vs = tr
+    hit = np.zeros(total, dtype=np.bool_)
+    start = np.empty(total, dtype=np.float64)
+    end = np.empty(total, dtype=np.float64)
+    for k in prange(total):
+        ok, s, e = _interval(
+            x,
+            y,
+            z,
+            ux,
+            uy,
+            uz,
+            vx,
+            vy,
+            vz,
+            alt,
+            vs,
+            out_i[k],
+            out_j[k],
+            h_sep,
+            v_sep,
+            horizon,
+            vreach,
+        )
+        hit[k] = ok
+        start[k] = s
+        end[k] = e
+    m = 0
+    for k in range(total):
+        if hit[k]:
+            m += 1
+    ci = np.empty(m, dtype=np.int64)
+    cj = np.empty(m, dtype=np.int64)
+    cs = np.empty(m, dtype=np.float64)
+    ce = np.empty(m, dtype=np.float64)
+    m = 0
+    for k in range(total):
+        if hit[k]:
+            ci[m] = orig[out_i[k]]
+            cj[m] = orig[out_j[k]]
+            cs[m] = start[k]
+            ce[m] = end[k]
+            m += 1
+    return ci, cj, cs, ce, total
 
 
 @njit(cache=True, nogil=True)
