@@ -1,24 +1,35 @@
 """Tactical screening benchmark: deconflict.tactical.screen against BlueSky's detectors.
 
-    python benchmarks/tactical.py                          # the full table (a few minutes)
-    python benchmarks/tactical.py --sizes 1000 5000 --drone-sizes 10000 --bluesky-max 5000
+    python benchmarks/tactical.py                          # the full table (several minutes)
+    python benchmarks/tactical.py --sizes 1000 5000 --drone-sizes 10000 --national-sizes \
+        --bluesky-max 5000
 
-Two scenes, both from a fixed seed:
+Three scenes, all from a fixed seed:
 
 * airliners: uniform in a 10 x 15 degree box (45-55 N, 0-15 E), FL0-FL400,
   120-250 m/s on random tracks, 20 % climbing or descending at 5-15 m/s;
   screened with the MANNED profile (5 NM, 1,000 ft, 300 s);
 * drones: uniform in a 50 x 50 km city (centred on 48.85 N, 2.35 E), 10-120 m,
   10 % hovering, the rest at 5-20 m/s, 20 % climbing or descending at 1-5 m/s;
-  screened with the DRONE profile (50 m, 15 m, 30 s).
+  screened with the DRONE profile (50 m, 15 m, 30 s);
+* national drones: the same drones over a 1,100 x 900 km country (43-51 N,
+  4 W-8 E): 70 % in 40 urban areas of about 25 drones per km^2 (each city's
+  disc sized to its share, shares Pareto-distributed), 30 % spread over the
+  countryside.
 
-For each size it prints the median screening time over --repeats cycles, the
-peak memory of one cycle (numpy/Python allocations traced by tracemalloc, and
+For each size it prints, as median (min-max) of --repeats cycles, the time of
+the default grid engine (compiled kernels over every core, and on one thread) and of the
+single-core k-d tree engine of the first version, the time of an incremental
+cycle (`IncrementalScreen`, 1 Hz, 1 % of the tracks manoeuvring each second, a
+full pass every 10 s), the peak memory of one cycle (numpy/Python allocations
+traced by tracemalloc, and
 the growth of the process's resident high-water mark, which also counts the
 k-d tree's own buffers), and, where BlueSky (``pip install bluesky-simulator``)
 is importable and the size is at most --bluesky-max (--bluesky-numpy-max for
 its N x N numpy detector), the same traffic through BlueSky's state-based
-detection: its time, the ratio, and how the two pair sets differ.
+detection, timed in the same loop (deconflict, then BlueSky, --repeats times):
+its median (min-max), the ratio of the medians, and how the two pair sets
+differ. Each row also prints the 1-minute load average before and after it.
 
 Pair sets are compared allowing for threshold effects: a pair either side
 reports is "within 0.5 %" when deconflict finds it with every minimum and the
@@ -41,6 +52,7 @@ import argparse
 import gc
 import importlib
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -55,7 +67,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from deconflict.tactical import DRONE, MANNED, ScreenResult, SeparationProfile, screen
+from deconflict.tactical import (
+    DRONE,
+    MANNED,
+    IncrementalScreen,
+    ScreenResult,
+    SeparationProfile,
+    screen,
+)
 
 FloatArray = npt.NDArray[np.float64]
 Pair = tuple[int, int]
@@ -121,26 +140,114 @@ def drones(n: int, seed: int) -> Traffic:
     )
 
 
+def national(n: int, seed: int) -> Traffic:
+    rng = np.random.default_rng(seed)
+    cities = 40
+    clat, clon = rng.uniform(43.5, 50.5, cities), rng.uniform(-3.5, 7.5, cities)
+    share = rng.pareto(1.5, cities) + 1.0
+    share /= share.sum()
+    urban = rng.random(n) < 0.7
+    which = rng.choice(cities, n, p=share)
+    # every city about 25 drones per km^2: its disc's area follows its share
+    radius_m = np.sqrt(share * 0.7 * n / 25.0 / np.pi) * 1000.0
+    r = radius_m[which] * np.sqrt(rng.random(n))
+    theta = rng.uniform(0, 2 * np.pi, n)
+    earth = 6_371_000.0
+    lat = np.where(
+        urban, clat[which] + np.degrees(r * np.cos(theta) / earth), rng.uniform(43, 51, n)
+    )
+    coslat = np.cos(np.radians(clat[which]))
+    lon = np.where(
+        urban, clon[which] + np.degrees(r * np.sin(theta) / (earth * coslat)), rng.uniform(-4, 8, n)
+    )
+    city = drones(n, seed + 1)  # speeds, heights, hovering and climbing as in the city
+    return Traffic(lat=lat, lon=lon, alt=city.alt, gs=city.gs, trk=city.trk, vs=city.vs)
+
+
+SCENES: dict[str, Callable[[int, int], Traffic]] = {
+    "airliners": airliners,
+    "drones": drones,
+    "national": national,
+}
+
+
 # -- deconflict ----------------------------------------------------------------
 
 
-def run_screen(t: Traffic, profile: SeparationProfile, scale: float = 1.0) -> ScreenResult:
+def run_screen(
+    t: Traffic, profile: SeparationProfile, scale: float = 1.0, engine: str = "grid"
+) -> ScreenResult:
     return screen(
         *t.columns(),
         h_sep_m=profile.h_sep_m * scale,
         v_sep_m=profile.v_sep_m * scale,
         lookahead_s=profile.lookahead_s * scale,
+        engine=engine,
     )
 
 
-def median_time(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        gc.collect()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+CPU: list[float] = []  # process CPU seconds of the last timed call (all threads)
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Wall seconds of one call; its process CPU seconds go to ``CPU[-1]``.
+
+    CPU time is what a loaded machine distorts least: wall time there also
+    counts the waits for a core that other jobs hold.
+    """
+    gc.collect()
+    cpu = time.process_time()
+    start = time.perf_counter()
+    fn()
+    elapsed = time.perf_counter() - start
+    CPU.append(time.process_time() - cpu)
+    return elapsed
+
+
+def spread(times: list[float], digits: int = 3) -> str:
+    """Median (min-max) of a list of seconds."""
+    if not times:
+        return "-"
+    med = statistics.median(times)
+    return f"{med:.{digits}f} ({min(times):.{digits}f}-{max(times):.{digits}f})"
+
+
+def fly(t: Traffic, dt: float, rng: np.random.Generator, manoeuvre: float) -> Traffic:
+    """The traffic ``dt`` seconds on (great circles), a share of it turning."""
+    earth = 6_371_000.0
+    p0, l0 = np.radians(t.lat), np.radians(t.lon)
+    b, ang = np.radians(t.trk), t.gs * dt / earth
+    p1 = np.arcsin(np.sin(p0) * np.cos(ang) + np.cos(p0) * np.sin(ang) * np.cos(b))
+    l1 = l0 + np.arctan2(
+        np.sin(b) * np.sin(ang) * np.cos(p0), np.cos(ang) - np.sin(p0) * np.sin(p1)
+    )
+    turn = rng.random(t.n) < manoeuvre
+    return Traffic(
+        lat=np.degrees(p1),
+        lon=(np.degrees(l1) + 180.0) % 360.0 - 180.0,
+        alt=t.alt + t.vs * dt,
+        gs=t.gs,
+        trk=np.where(turn, (t.trk + rng.uniform(20, 90, t.n)) % 360.0, t.trk),
+        vs=t.vs,
+    )
+
+
+def incremental_cycles(
+    t: Traffic, profile: SeparationProfile, cycles: int, seed: int
+) -> tuple[list[float], list[int], float, float]:
+    """Times of incremental cycles at 1 Hz (after a full pass), tracks changed in
+    each, the full pass's time, and the engine's state in bytes per track."""
+    inc = IncrementalScreen(**profile.as_kwargs(), full_interval_s=10.0)
+    ids = np.arange(t.n, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    full_s = timed(lambda: inc.step(0.0, ids, *t.columns()))
+    times, changed = [], []
+    for c in range(1, cycles + 1):
+        t = fly(t, 1.0, rng, 0.01)
+        out: list[Any] = []
+        times.append(timed(lambda: out.append(inc.step(float(c), ids, *t.columns()))))  # noqa: B023
+        changed.append(out[0][1].changed)
+    return times, changed, full_s, inc.state_bytes() / max(t.n, 1)
 
 
 def _proc_status_mib(field: str) -> float | None:
@@ -179,8 +286,9 @@ def rss_growth_mib(scene: str, n: int, seed: int) -> float | None:
 
 
 def probe_memory(scene: str, n: int, seed: int) -> None:
-    t = (airliners if scene == "airliners" else drones)(n, seed)
+    t = SCENES[scene](n, seed)
     profile = MANNED if scene == "airliners" else DRONE
+    run_screen(SCENES[scene](200, seed), profile)  # load the compiled kernels first
     gc.collect()
     before = _proc_status_mib("VmRSS")
     try:
@@ -391,25 +499,56 @@ def bench(
     cpp: ModuleType | None,
     numpy_detect: Any,
 ) -> dict[str, str]:
+    load_before = os.getloadavg()[0]
     result = run_screen(t, profile)
-    ours_s = median_time(lambda: run_screen(t, profile), args.repeats)
+    with_cpp = cpp is not None and t.n <= args.bluesky_max
+    ours, theirs, single, ours_cpu, theirs_cpu = [], [], [], [], []
+    pairs: set[Pair] = set()
+    for _ in range(args.repeats):  # interleaved, so that all see the same load
+        ours.append(timed(lambda: run_screen(t, profile)))
+        ours_cpu.append(CPU[-1])
+        single.append(timed(lambda: one_thread(lambda: run_screen(t, profile))))
+        if with_cpp:
+            assert cpp is not None
+            cpu = time.process_time()
+            pairs, cpp_s = bluesky_pairs(cpp.detect, t, profile)
+            theirs_cpu.append(time.process_time() - cpu)
+            theirs.append(cpp_s)
+    kdtree = (
+        [timed(lambda: run_screen(t, profile, engine="kdtree")) for _ in range(args.repeats)]
+        if t.n <= args.kdtree_max
+        else []
+    )
+    inc_s, changed, _, state = incremental_cycles(t, profile, args.repeats, args.seed)
     traced = traced_peak_mib(lambda: run_screen(t, profile))
     rss = rss_growth_mib(name, t.n, args.seed)
+    ours_med = statistics.median(ours)
     row = {
         "scene": name,
         "N": f"{t.n:,}",
-        "deconflict s": f"{ours_s:.3f}",
-        "peak MiB (traced / RSS)": f"{traced:.0f} / {'?' if rss is None else f'{rss:.0f}'}",
+        "grid engine s": spread(ours),
+        "grid, 1 thread s": spread(single),
+        "grid CPU s": spread(ours_cpu),
+        "k-d tree engine s": spread(kdtree),
+        "incremental cycle s (changed)": f"{spread(inc_s)} ({int(statistics.median(changed)):,})",
+        "bytes/track (peak RSS / state)": (
+            f"{'?' if rss is None else f'{rss * 2**20 / t.n:.0f}'} / {state:.0f}"
+        ),
+        "traced MiB": f"{traced:.0f}",
         "candidates": f"{result.n_candidates:,}",
         "conflicts": f"{len(result):,}",
         "BlueSky C++ s (ratio)": "-",
+        "BlueSky C++ CPU s (ratio)": "-",
         "BlueSky numpy s (ratio)": "-",
         "pair sets vs C++": "-",
         "pair sets vs numpy": "-",
+        "load avg": "",
     }
-    if cpp is not None and t.n <= args.bluesky_max:
-        pairs, cpp_s = bluesky_pairs(cpp.detect, t, profile)
-        row["BlueSky C++ s (ratio)"] = f"{cpp_s:.2f} ({cpp_s / ours_s:.0f}x)"
+    if with_cpp:
+        cpp_med = statistics.median(theirs)
+        row["BlueSky C++ s (ratio)"] = f"{spread(theirs, 2)} ({cpp_med / ours_med:.0f}x)"
+        cpu_ratio = statistics.median(theirs_cpu) / statistics.median(ours_cpu)
+        row["BlueSky C++ CPU s (ratio)"] = f"{spread(theirs_cpu, 2)} ({cpu_ratio:.0f}x)"
         row["pair sets vs C++"] = compare(t, profile, result, pairs).summary()
     if numpy_detect is not None and t.n <= args.bluesky_numpy_max:
 
@@ -417,9 +556,27 @@ def bench(
             return numpy_detect(None, *a)  # an unbound method; self is never used
 
         np_pairs, np_s = bluesky_pairs(detect, t, profile)
-        row["BlueSky numpy s (ratio)"] = f"{np_s:.2f} ({np_s / ours_s:.0f}x)"
+        row["BlueSky numpy s (ratio)"] = f"{np_s:.2f} ({np_s / ours_med:.0f}x)"
         row["pair sets vs numpy"] = compare(t, profile, result, np_pairs).summary()
+    row["load avg"] = f"{load_before:.1f} / {os.getloadavg()[0]:.1f}"
     return row
+
+
+def one_thread(fn: Callable[[], object]) -> None:
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        fn()
+    finally:
+        numba.set_num_threads(before)
+
+
+def numba_threads() -> int:
+    import numba
+
+    return int(numba.get_num_threads())
 
 
 def print_table(rows: list[dict[str, str]]) -> None:
@@ -435,15 +592,19 @@ def main() -> None:
     parser.add_argument(
         "--sizes", type=int, nargs="*", default=[1_000, 5_000, 10_000, 20_000, 50_000]
     )
-    parser.add_argument("--drone-sizes", type=int, nargs="*", default=[10_000, 50_000, 100_000])
+    parser.add_argument("--drone-sizes", type=int, nargs="*", default=[10_000, 100_000])
+    parser.add_argument("--national-sizes", type=int, nargs="*", default=[500_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=5, help="cycles per size (median)")
+    parser.add_argument(
+        "--kdtree-max", type=int, default=1_000_000, help="largest N for the k-d tree engine"
+    )
     parser.add_argument(
         "--bluesky-max", type=int, default=20_000, help="largest N for BlueSky's C++ detector"
     )
     parser.add_argument(
         "--bluesky-numpy-max",
         type=int,
-        default=5_000,
+        default=1_000,
         help="largest N for BlueSky's numpy detector (N x N matrices: ~4 GB at 5,000)",
     )
     parser.add_argument("--no-bluesky", action="store_true")
@@ -464,7 +625,11 @@ def main() -> None:
     for n in args.drone_sizes:
         rows.append(bench("drones", drones(n, args.seed), DRONE, args, cpp, numpy_detect))
         print(f"drones {n:,} done", flush=True)
+    for n in args.national_sizes:
+        rows.append(bench("national", national(n, args.seed), DRONE, args, cpp, numpy_detect))
+        print(f"national {n:,} done", flush=True)
     print()
+    print(f"numba threads: {numba_threads()}, cores: {os.cpu_count()}")
     print_table(rows)
 
 

@@ -12,22 +12,39 @@ Between cycles the hub's quick screen (every ``--quick-interval-s``; 0 turns it
 off, as before it existed) screens the tracks whose reports changed their
 prediction, so a new conflict need not wait for the next cycle.
 
+With ``--submit-rate R`` the same hub also takes R notice submits per second
+over HTTP while it screens (``--submitters`` processes, each on one kept-alive
+connection with the standard library's client, each paced to its share; the
+notices are those of benchmarks/service.py: polygons over the Middle East,
+active hours to weeks ahead, so they fill the strategic index the intrusion
+screen reads but raise no alert here).
+
+The feeders, submitters and SSE listeners run in processes of their own
+(spawned), so that the hub's process pays only for the hub.
+
     python benchmarks/tactical_service.py --tracks 10000 --duration 60
+    python benchmarks/tactical_service.py --tracks 10000 --duration 30 --submit-rate 300
     python benchmarks/tactical_service.py --tracks 10000 --quick-interval-s 0
     python benchmarks/tactical_service.py --tracks 10000 --rate-hz 4
+    python benchmarks/tactical_service.py --tracks 10000 --runs 5 --submit-rate 300
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
+import multiprocessing as mp
+import os
+import random
 import statistics
+import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -45,32 +62,57 @@ def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class Listener(threading.Thread):
-    """Follows one party's SSE stream; records when each probe's alert arrived."""
+def listener(url: str, token: str, stop: Any, out: Any, ready: Any) -> None:
+    """Follows one party's SSE stream; reports when each probe's alert arrived."""
+    seen: dict[str, float] = {}  # own track id -> arrival time
+    headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+    with (
+        httpx.Client(base_url=url, timeout=httpx.Timeout(60.0, read=None)) as http,
+        http.stream("GET", "/v1/events", headers=headers) as r,
+    ):
+        ready.set()
+        kind = ""
+        for line in r.iter_lines():
+            if stop.is_set():
+                break
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: ") and kind == "alert_raised":
+                data = json.loads(line[6:])["data"]  # the frame holds the whole event
+                track = data.get("track_id")
+                if isinstance(track, str) and track.startswith("PROBE"):
+                    seen.setdefault(track, time.time())
+    out.put(seen)
 
-    def __init__(self, url: str, token: str) -> None:
-        super().__init__(daemon=True)
-        self.url, self.token = url, token
-        self.seen: dict[str, float] = {}  # own track id -> arrival time
-        self.stop = threading.Event()
 
-    def run(self) -> None:
-        headers = {"Authorization": f"Bearer {self.token}", "Accept": "text/event-stream"}
-        with (
-            httpx.Client(base_url=self.url, timeout=httpx.Timeout(60.0, read=None)) as http,
-            http.stream("GET", "/v1/events", headers=headers) as r,
-        ):
-            kind = ""
-            for line in r.iter_lines():
-                if self.stop.is_set():
-                    return
-                if line.startswith("event: "):
-                    kind = line[7:]
-                elif line.startswith("data: ") and kind == "alert_raised":
-                    data = json.loads(line[6:])["data"]  # the frame holds the whole event
-                    track = data.get("track_id")
-                    if isinstance(track, str) and track.startswith("PROBE"):
-                        self.seen.setdefault(track, time.time())
+def submitter(url: str, token: str, rate: float, stop: Any, out: Any, seed: int) -> None:
+    """Notice submits at ``rate`` per second, each answered durably (201)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from service import doc  # benchmarks/service.py: the same notices
+
+    rng = random.Random(seed)
+    t0 = datetime.now(UTC)
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    lat: list[float] = []
+    start = time.perf_counter()
+    k = 0
+    while not stop.is_set():
+        due = start + k / rate
+        wait = due - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        body = json.dumps(doc(rng, t0, "white", title=f"load {k}"))
+        s = time.perf_counter()
+        conn.request("POST", "/v1/notices", body, headers)
+        r = conn.getresponse()
+        answer = r.read()
+        lat.append(time.perf_counter() - s)
+        assert r.status == 201, answer
+        k += 1
+    conn.close()
+    out.put({"submit": lat, "seconds": time.perf_counter() - start})
 
 
 def background(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
@@ -90,9 +132,10 @@ def feeder(
     token: str,
     idx: np.ndarray,
     bg: dict[str, np.ndarray],
-    stop: threading.Event,
-    posted: list[float],
+    stop: Any,
+    out: Any,
 ) -> None:
+    posted: list[float] = []
     http = httpx.Client(base_url=url, timeout=60.0, headers={"Authorization": f"Bearer {token}"})
     t0 = time.time()
     while not stop.is_set():
@@ -123,22 +166,12 @@ def feeder(
         posted.append(time.time() - started)
         assert r.status_code == 200, r.text
         stop.wait(max(0.0, 1.0 - (time.time() - now)))
+    out.put(posted)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--tracks", type=int, default=10_000)
-    ap.add_argument("--duration", type=float, default=60.0)
-    ap.add_argument("--rate-hz", type=float, default=1.0, help="screening cycles per second")
-    ap.add_argument(
-        "--quick-interval-s",
-        type=float,
-        default=0.05,
-        help="quick screen between cycles at most this often (0: off)",
-    )
-    ap.add_argument("--probe-every", type=float, default=1.5)
-    args = ap.parse_args()
+def run_once(args: argparse.Namespace) -> dict[str, Any]:
     rng = np.random.default_rng(7)
+    ctx = mp.get_context("spawn")  # the hub already runs threads here
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
             db_path=Path(tmp) / "hub.db",
@@ -166,34 +199,56 @@ def main() -> None:
 
         tactical.on_event = on_event
         admin = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"})
+        loaders = [f"load{k}" for k in range(args.submitters if args.submit_rate else 0)]
         tokens = {
-            p: admin.post("/v1/parties", json={"id": p, "name": p}).json()["token"] for p in PARTIES
+            p: admin.post("/v1/parties", json={"id": p, "name": p}).json()["token"]
+            for p in (*PARTIES, *loaders)
         }
-        listeners = {p: Listener(server.url, tokens[p]) for p in ("blue", "red")}
-        for listener in listeners.values():
-            listener.start()
+        stop = ctx.Event()
+        seen_q: Any = ctx.Queue()
+        listeners = []
+        for p in ("blue", "red"):
+            ready = ctx.Event()
+            proc = ctx.Process(target=listener, args=(server.url, tokens[p], stop, seen_q, ready))
+            proc.start()
+            ready.wait(60)
+            listeners.append(proc)
         bg = background(rng, args.tracks)
-        stop = threading.Event()
-        posted: list[float] = []
+        posted_q: Any = ctx.Queue()
         feeders = [
-            threading.Thread(
+            ctx.Process(
                 target=feeder,
-                args=(server.url, p, tokens[p], np.arange(k, args.tracks, 4), bg, stop, posted),
-                daemon=True,
+                args=(server.url, p, tokens[p], np.arange(k, args.tracks, 4), bg, stop, posted_q),
             )
             for k, p in enumerate(PARTIES)
         ]
         for f in feeders:
             f.start()
-        time.sleep(3.0)  # let the picture fill up
+        time.sleep(args.warmup)  # let the picture fill up (and the first cycles pass)
+        submit_q: Any = ctx.Queue()
+        submitters = [
+            ctx.Process(
+                target=submitter,
+                args=(server.url, tokens[p], args.submit_rate / len(loaders), stop, submit_q, k),
+            )
+            for k, p in enumerate(loaders)
+        ]
+        for s in submitters:
+            s.start()
+        cpu0 = os.times()
         blue = httpx.Client(
-            base_url=server.url, headers={"Authorization": f"Bearer {tokens['blue']}"}
+            base_url=server.url,
+            headers={"Authorization": f"Bearer {tokens['blue']}"},
+            timeout=60.0,
         )
         red = httpx.Client(
-            base_url=server.url, headers={"Authorization": f"Bearer {tokens['red']}"}
+            base_url=server.url,
+            headers={"Authorization": f"Bearer {tokens['red']}"},
+            timeout=60.0,
         )
         sent: dict[str, float] = {}
         answered: dict[str, float] = {}  # probe -> its second POST answered
+        time.sleep(1.0 if submitters else 0.0)  # the submit load is running
         end = time.time() + args.duration
         k = 0
         while time.time() < end:
@@ -223,18 +278,24 @@ def main() -> None:
             k += 1
             time.sleep(args.probe_every)
         time.sleep(3.0)
+        cpu1 = os.times()
         stop.set()
+        submits = [submit_q.get(timeout=60) for _ in submitters]
+        posted = [x for _ in feeders for x in posted_q.get(timeout=60)]
         stats = dict(tactical.stats)
         active = len(tactical.book)
-        for listener in listeners.values():
-            listener.stop.set()
         server.stop()
+        seen_by = [seen_q.get(timeout=60) for _ in listeners]
+        for proc in [*listeners, *feeders, *submitters]:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.kill()
     latencies = []
     to_commit = []  # report -> alert committed
     to_answer = sorted(answered[name] - t for name, t in sent.items() if name in answered)
     missed = 0
     for name, t_sent in sent.items():
-        arrivals = [listener.seen.get(name) for listener in listeners.values()]
+        arrivals = [seen.get(name) for seen in seen_by]
         if any(a is None for a in arrivals):
             missed += 1
             continue
@@ -244,41 +305,90 @@ def main() -> None:
     in_order = [round(x, 2) for x in latencies]
     latencies.sort()
     to_commit.sort()
+    submit_lat = sorted(x for s in submits for x in s["submit"])
+    submit_s = max((s["seconds"] for s in submits), default=0.0)
+    wall = args.duration + 3.0 + (1.0 if submitters else 0.0)
 
     def pct(q: float, values: list[float] = latencies) -> float:
         return values[min(len(values) - 1, int(q * len(values)))] if values else 0.0
 
-    print(
-        json.dumps(
-            {
-                "tracks": args.tracks,
-                "reports_per_s": args.tracks,
-                "screen_rate_hz": args.rate_hz,
-                "quick_interval_s": args.quick_interval_s,
-                "probes": len(sent),
-                "missed": missed,
-                "latency_p50_s": round(pct(0.50), 3),
-                "latency_p99_s": round(pct(0.99), 3),
-                "latency_max_s": round(latencies[-1], 3) if latencies else None,
-                "latency_mean_s": round(statistics.fmean(latencies), 3) if latencies else None,
-                "latencies_s": in_order,  # probe by probe, in the order sent
-                "to_commit_p50_s": round(pct(0.50, to_commit), 3),
-                "to_commit_max_s": round(to_commit[-1], 3) if to_commit else None,
-                "probe_post_p50_s": round(pct(0.50, to_answer), 3),
-                "probe_post_max_s": round(to_answer[-1], 3) if to_answer else None,
-                "cycles": stats["cycles"],
-                "last_cycle_s": round(stats["last_cycle_s"], 3),
-                "max_cycle_s": round(stats["max_cycle_s"], 3),
-                "quick_runs": stats["quick_runs"],
-                "quick_tracks": stats["quick_tracks"],
-                "last_quick_s": round(stats["last_quick_s"], 3),
-                "max_quick_s": round(stats["max_quick_s"], 3),
-                "post_p50_s": round(statistics.median(posted), 3) if posted else None,
-                "active_alerts_at_end": active,
-            },
-            indent=2,
-        )
+    return {
+        "tracks": args.tracks,
+        "reports_per_s": args.tracks,
+        "screen_rate_hz": args.rate_hz,
+        "quick_interval_s": args.quick_interval_s,
+        "submit_rate_asked": args.submit_rate,
+        "submits": len(submit_lat),
+        "submits_per_s": round(len(submit_lat) / submit_s, 1) if submit_s else 0.0,
+        "submit_p50_s": round(pct(0.50, submit_lat), 4),
+        "submit_p99_s": round(pct(0.99, submit_lat), 4),
+        "probes": len(sent),
+        "missed": missed,
+        "latency_p50_s": round(pct(0.50), 3),
+        "latency_p99_s": round(pct(0.99), 3),
+        "latency_max_s": round(latencies[-1], 3) if latencies else None,
+        "latency_mean_s": round(statistics.fmean(latencies), 3) if latencies else None,
+        "latencies_s": in_order,  # probe by probe, in the order sent
+        "to_commit_p50_s": round(pct(0.50, to_commit), 3),
+        "to_commit_max_s": round(to_commit[-1], 3) if to_commit else None,
+        "probe_post_p50_s": round(pct(0.50, to_answer), 3),
+        "probe_post_max_s": round(to_answer[-1], 3) if to_answer else None,
+        "hub_cpu_cores": round((cpu1.user + cpu1.system - cpu0.user - cpu0.system) / wall, 2),
+        "cycles": stats["cycles"],
+        "last_cycle_s": round(stats["last_cycle_s"], 3),
+        "max_cycle_s": round(stats["max_cycle_s"], 3),
+        "quick_runs": stats["quick_runs"],
+        "quick_tracks": stats["quick_tracks"],
+        "last_quick_s": round(stats["last_quick_s"], 3),
+        "max_quick_s": round(stats["max_quick_s"], 3),
+        "post_p50_s": round(statistics.median(posted), 3) if posted else None,
+        "active_alerts_at_end": active,
+        "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--tracks", type=int, default=10_000)
+    ap.add_argument("--duration", type=float, default=60.0)
+    ap.add_argument("--rate-hz", type=float, default=1.0, help="screening cycles per second")
+    ap.add_argument(
+        "--quick-interval-s",
+        type=float,
+        default=0.05,
+        help="quick screen between cycles at most this often (0: off)",
     )
+    ap.add_argument("--probe-every", type=float, default=1.5)
+    ap.add_argument("--submit-rate", type=float, default=0.0, help="notice submits per second")
+    ap.add_argument("--submitters", type=int, default=6, help="processes sharing the submits")
+    ap.add_argument("--warmup", type=float, default=3.0, help="seconds before the probes start")
+    ap.add_argument("--runs", type=int, default=1, help="fresh hubs, one after the other")
+    args = ap.parse_args()
+    results = []
+    for run in range(args.runs):
+        result = run_once(args)
+        results.append(result)
+        print(json.dumps({"run": run + 1, **result}), flush=True)
+    if args.runs > 1:
+        p99 = [r["latency_p99_s"] for r in results]
+        p50 = [r["latency_p50_s"] for r in results]
+        rate = [r["submits_per_s"] for r in results]
+        print(
+            json.dumps(
+                {
+                    "runs": args.runs,
+                    "latency_p99_s_median": statistics.median(p99),
+                    "latency_p99_s_range": [min(p99), max(p99)],
+                    "latency_p50_s_median": statistics.median(p50),
+                    "latency_p50_s_range": [min(p50), max(p50)],
+                    "pooled_p99_s": sorted(x for r in results for x in r["latencies_s"])[
+                        int(0.99 * sum(len(r["latencies_s"]) for r in results))
+                    ],
+                    "submits_per_s_median": statistics.median(rate),
+                    "missed": sum(r["missed"] for r in results),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

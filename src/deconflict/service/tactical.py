@@ -65,6 +65,7 @@ from deconflict.tactical.cycle import (
     find_quick,
     find_separations,
 )
+from deconflict.tactical.grid import warm_up  # issue 19
 from deconflict.tactical.settings import TacticalSettings
 from deconflict.tactical.tracks import TrackState, TrackTable
 from deconflict.utc import epoch_of, format_epoch
@@ -151,6 +152,9 @@ class Tactical:
         for row in rows:
             self.book.adopt(self._alert_of(row))
         if loop:
+            # issue 19: load (or compile) the screening kernels now, not inside the
+            # first cycle, where a compile would hold the GIL for seconds.
+            warm_up()
             self._thread = threading.Thread(target=self._loop, name="tactical", daemon=True)
             self._thread.start()
             if self.cfg.quick_interval_s > 0:

@@ -39,8 +39,11 @@ from deconflict.tactical.frames import (
     local_axes,
     track_states,
 )
+from deconflict.tactical.grid import grid_conflicts
 
-__all__ = ["ScreenResult", "screen"]
+__all__ = ["ENGINES", "ScreenResult", "screen"]
+
+ENGINES = ("grid", "kdtree")
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -73,6 +76,8 @@ _SLICE_CHOICES = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32)
 _PILOT_SIZE = 1024
 _PILOT_MIN_TRACKS = 64
 _SLICE_COST_IN_PAIRS = 3.0
+# The grid engine's slice (placing and binning every track) costs less.
+_GRID_SLICE_COST_IN_PAIRS = 1.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,6 +128,7 @@ def screen(
     party: Any = None,
     only: Any = None,
     slices: int | None = None,
+    engine: str = "grid",
 ) -> ScreenResult:
     """Every pair of tracks predicted to lose separation within the lookahead.
 
@@ -143,6 +149,13 @@ def screen(
     lookahead long enough for two tracks to close more than 2,000 km, where the
     straight-line model means little anyway: then every pair is checked.
     ``slices`` forces the number of broad-phase time slices (tests, tuning).
+
+    ``engine``: ``"grid"`` (default) bins each slice in a grid and runs the
+    broad and narrow phases in compiled kernels over every core
+    (`deconflict.tactical.grid`); ``"kdtree"`` is the single-core engine of
+    the first version (scipy k-d trees, numpy narrow phase). Both return the
+    same pairs with the same values; only ``n_candidates`` differs (the grid
+    engine counts a pair once per slice that lets it through).
     """
     lat_a = _vector("lat", lat)
     n = lat_a.shape[0]
@@ -163,9 +176,29 @@ def screen(
     subset = None if only is None else _indices("only", only, n)
     if slices is not None and slices < 1:
         raise ValueError(f"slices must be >= 1, got {slices}")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
 
     tracks = track_states(lat_a, lon_a, alt_m=alt_a, gs_mps=gs_a, trk_deg=trk_a, vs_mps=vs_a)
-    keys = _candidate_keys(tracks, h_sep, v_sep, horizon, slices, subset)
+    plan = _plan(tracks, h_sep, v_sep, horizon, slices, subset, engine)
+    if engine == "grid" and plan is not None:
+        gi, gj, gs, ge, n_grid = grid_conflicts(
+            tracks,
+            k_slices=plan.k_slices,
+            horizon=horizon,
+            scale=plan.scale,
+            radius=plan.radius,
+            h_sep=h_sep,
+            v_sep=v_sep,
+            codes=codes,
+            subset=subset,
+        )
+        if gi.shape[0] == 0:
+            return _empty(n_grid)
+        return _describe(
+            tracks, lat=lat_a, lon=lon_a, i=gi, j=gj, start=gs, end=ge, n_candidates=n_grid
+        )
+    keys = _candidate_keys(tracks, h_sep, v_sep, horizon, slices, subset, plan)
     i_all = keys // max(n, 1)
     j_all = keys - i_all * max(n, 1)
     if codes is not None:
@@ -296,7 +329,12 @@ class _Reach:
         return r_h, r_v
 
 
-def _choose_slices(tr: TrackStates, reach: _Reach, subset: int | None = None) -> int:
+def _choose_slices(
+    tr: TrackStates,
+    reach: _Reach,
+    subset: int | None = None,
+    slice_cost: float = _SLICE_COST_IN_PAIRS,
+) -> int:
     """How many time slices the broad phase cuts the lookahead into.
 
     More slices mean smaller search radii (fewer harmless candidate pairs) but
@@ -311,12 +349,15 @@ def _choose_slices(tr: TrackStates, reach: _Reach, subset: int | None = None) ->
         return 1
     share = 1.0
     if subset is not None:
-        if subset * (n - 1) <= _SLICE_COST_IN_PAIRS * n:  # fewer pairs than one slice costs
+        if subset * (n - 1) <= slice_cost * n:  # fewer pairs than one slice costs
             return 1
         rest = (n - subset) / n
         share = 1.0 - rest * rest
     # A sample small next to the screening itself: an eighth of a small scene.
-    sample = np.linspace(0, n - 1, min(n, max(256, n // 8), _PILOT_SIZE)).astype(np.int64)
+    # The grid engine's slices are cheap enough to afford a larger sample, which
+    # a large sparse scene needs to see any close pairs at all.
+    pilot = _PILOT_SIZE if slice_cost >= _SLICE_COST_IN_PAIRS else max(_PILOT_SIZE, n // 64)
+    sample = np.linspace(0, n - 1, min(n, max(256, n // 8), pilot, 32768)).astype(np.int64)
     m = int(sample.shape[0])
     mid = 0.5 * reach.horizon
     ground = np.column_stack(
@@ -344,35 +385,38 @@ def _choose_slices(tr: TrackStates, reach: _Reach, subset: int | None = None) ->
     # ball takes about 1.7 times the cylinder's pairs.
     per_slice = n * (n - 1) / 2 * (close_h / sample_pairs) * (close_v / sample_pairs) * 1.73
     per_slice *= share
-    cost = choices * (_SLICE_COST_IN_PAIRS * n + per_slice)
+    cost = choices * (slice_cost * n + per_slice)
     return int(choices[int(np.argmin(cost))])
 
 
-def _candidate_keys(
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The broad phase of one call: time slices, 4-D search radius, height scale."""
+
+    k_slices: int
+    half: float
+    scale: float
+    radius: float
+
+
+def _plan(
     tr: TrackStates,
     h_sep: float,
     v_sep: float,
     horizon: float,
     slices: int | None,
-    subset: IntArray | None = None,
-) -> IntArray:
-    """Sorted unique ``i * n + j`` (i < j) of every pair that might conflict.
-
-    With ``subset`` (sorted unique indices) only pairs with a member in it.
-    """
+    subset: IntArray | None,
+    engine: str,
+) -> _Plan | None:
+    """The slices and radius of the broad phase (None: every pair is a candidate)."""
     n = int(tr.x.shape[0])
     if n < 2 or (subset is not None and subset.shape[0] == 0):
-        return np.zeros(0, dtype=np.int64)
+        return None
     gs_max = float(tr.gs.max())
     vs_max = float(np.abs(tr.vs).max())
     reach = h_sep + 2.0 * gs_max * horizon
     if reach > _GLOBAL_REACH_M:
-        if subset is None:
-            i, j = np.triu_indices(n, k=1)
-            return i.astype(np.int64) * n + j.astype(np.int64)
-        a = np.repeat(subset, n)
-        b = np.tile(np.arange(n, dtype=np.int64), subset.shape[0])
-        return _unique_keys([_pair_keys(a, b, n)])
+        return None
 
     # Straight lines in ECEF leave the horizontal plane of the pair: the other
     # track's velocity is tangent at its own position, tilted from the pair's
@@ -388,13 +432,41 @@ def _candidate_keys(
         out_of_plane=1.5 * theta * (gs_max * horizon + 0.01 * reach) + 1e-3,
     )
     m = None if subset is None else int(subset.shape[0])
-    k_slices = slices if slices is not None else _choose_slices(tr, bounds, m)
+    cost = _GRID_SLICE_COST_IN_PAIRS if engine == "grid" else _SLICE_COST_IN_PAIRS
+    k_slices = slices if slices is not None else _choose_slices(tr, bounds, m, cost)
     half = 0.5 * horizon / k_slices
     r_h, r_v = bounds.radii(k_slices)
     # Height enters the tree scaled so that the ball of radius sqrt(r_h^2 + (s r_v)^2)
     # hugs the cylinder (r_h, r_v): s = r_h / (sqrt(2) r_v) minimises its volume.
     scale = r_h / (math.sqrt(2.0) * r_v)
     radius = math.hypot(r_h, scale * r_v) * (1.0 + 1e-9)
+    return _Plan(k_slices=k_slices, half=half, scale=scale, radius=radius)
+
+
+def _candidate_keys(
+    tr: TrackStates,
+    h_sep: float,
+    v_sep: float,
+    horizon: float,
+    slices: int | None,
+    subset: IntArray | None,
+    plan: _Plan | None,
+) -> IntArray:
+    """Sorted unique ``i * n + j`` (i < j) of every pair that might conflict.
+
+    With ``subset`` (sorted unique indices) only pairs with a member in it.
+    """
+    n = int(tr.x.shape[0])
+    if n < 2 or (subset is not None and subset.shape[0] == 0):
+        return np.zeros(0, dtype=np.int64)
+    if plan is None:
+        if subset is None:
+            i, j = np.triu_indices(n, k=1)
+            return i.astype(np.int64) * n + j.astype(np.int64)
+        a = np.repeat(subset, n)
+        b = np.tile(np.arange(n, dtype=np.int64), subset.shape[0])
+        return _unique_keys([_pair_keys(a, b, n)])
+    k_slices, half, scale, radius = plan.k_slices, plan.half, plan.scale, plan.radius
 
     pts = np.empty((n, 4), dtype=np.float64)
     found: list[IntArray] = []

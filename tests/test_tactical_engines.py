@@ -1,0 +1,137 @@
+"""The grid engine (compiled kernels over every core) against the single-core k-d tree engine.
+
+They must give the same answer: the same pairs in the same order and, for each,
+the same floating-point values, bit for bit up to the sign of a zero (both
+engines' ``min``/``max`` may pick either zero). Only ``n_candidates``, a
+diagnostic, differs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from deconflict.tactical import DRONE, MANNED, ScreenResult, screen
+from deconflict.tactical.frames import track_states
+from deconflict.tactical.grid import narrow
+from tests.test_tactical_screen import Scene, _destination, scenes
+
+FloatArray = npt.NDArray[np.float64]
+FIELDS = ("pairs", "t_los_s", "t_exit_s", "tcpa_s", "dcpa_m", "dist_m", "dalt_m", "bearing_deg")
+
+
+def assert_same(grid: ScreenResult, ref: ScreenResult) -> None:
+    for name in FIELDS:
+        got, want = getattr(grid, name), getattr(ref, name)
+        assert got.dtype == want.dtype and got.shape == want.shape, name
+        # array_equal: NaN never occurs; -0.0 == 0.0 is the one latitude allowed
+        assert np.array_equal(got, want), (name, np.flatnonzero(got != want)[:5])
+
+
+def both(cols: Any, **kw: Any) -> tuple[ScreenResult, ScreenResult]:
+    return screen(*cols, **kw, engine="grid"), screen(*cols, **kw, engine="kdtree")
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenes(max_n=60), st.sampled_from([None, 1, 3, 17]), st.booleans(), st.data())
+def test_engines_agree_on_random_scenes(
+    scene: Scene, slices: int | None, by_party: bool, data: st.DataObject
+) -> None:
+    kw: dict[str, Any] = {
+        "h_sep_m": scene.h,
+        "v_sep_m": scene.v,
+        "lookahead_s": scene.t,
+        "slices": slices,
+        "party": scene.party if by_party else None,
+    }
+    assert_same(*both(scene.cols, **kw))
+    if scene.n:
+        only = data.draw(st.lists(st.integers(0, scene.n - 1), max_size=8))
+        assert_same(*both(scene.cols, **kw, only=np.asarray(only, dtype=np.int64)))
+
+
+def _crowd(centre: tuple[float, float], n: int, radius_m: float, seed: int) -> list[FloatArray]:
+    rng = np.random.default_rng(seed)
+    lat, lon = _destination(*centre, rng.uniform(0, 360, n), radius_m * np.sqrt(rng.random(n)))
+    lon = np.where((lon < 0) & (rng.random(n) < 0.5), lon + 360.0, lon)
+    return [
+        lat,
+        lon,
+        rng.uniform(8_000, 11_000, n),
+        rng.uniform(120, 250, n),
+        rng.uniform(0, 360, n),
+        np.where(rng.random(n) < 0.2, rng.uniform(-15, 15, n), 0.0),
+    ]
+
+
+@pytest.mark.parametrize(
+    "centre",
+    [(50.0, 7.0), (60.0, 180.0), (89.8, 0.0), (-0.1, -179.9)],
+    ids=["europe", "antimeridian", "pole", "equator-antimeridian"],
+)
+def test_engines_agree_on_dense_airliner_scenes(centre: tuple[float, float]) -> None:
+    cols = _crowd(centre, 4_000, 400_000, 3)
+    party = np.random.default_rng(4).integers(0, 5, 4_000)
+    grid, ref = both(cols, **MANNED.as_kwargs(), party=party)
+    assert len(ref) > 500
+    assert_same(grid, ref)
+    only = np.random.default_rng(5).choice(4_000, 300, replace=False)
+    assert_same(*both(cols, **MANNED.as_kwargs(), party=party, only=only))
+
+
+def test_engines_agree_on_a_city_of_drones_with_hovering_pairs() -> None:
+    rng = np.random.default_rng(9)
+    n = 30_000
+    lat, lon = _destination(48.85, 2.35, rng.uniform(0, 360, n), 15_000 * np.sqrt(rng.random(n)))
+    gs = np.where(rng.random(n) < 0.1, 0.0, rng.uniform(5, 20, n))
+    cols = [lat, lon, rng.uniform(10, 120, n), gs, rng.uniform(0, 360, n), np.zeros(n)]
+    # identical tracks (relative speed exactly zero) and tracks exactly at a minimum
+    cols = [np.concatenate([c, c[:50]]) for c in cols]
+    grid, ref = both(cols, **DRONE.as_kwargs())
+    assert len(ref) > 1_000
+    assert_same(grid, ref)
+
+
+def test_a_whole_globe_of_traffic_agrees() -> None:
+    # Tracks everywhere: the grid's axes are arbitrary, its cells coarsened to
+    # the cap; still the same answer.
+    rng = np.random.default_rng(12)
+    n = 20_000
+    cols = [
+        np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
+        rng.uniform(-180, 180, n),
+        rng.uniform(0, 12_000, n),
+        rng.uniform(0, 300, n),
+        rng.uniform(0, 360, n),
+        rng.uniform(-10, 10, n),
+    ]
+    assert_same(*both(cols, **MANNED.as_kwargs()))
+
+
+def test_narrow_over_given_pairs_is_the_screens_test() -> None:
+    cols = _crowd((50.0, 7.0), 2_000, 200_000, 8)
+    ref = screen(*cols, **MANNED.as_kwargs(), engine="kdtree")
+    tr = track_states(
+        cols[0], cols[1], alt_m=cols[2], gs_mps=cols[3], trk_deg=cols[4], vs_mps=cols[5]
+    )
+    i, j = np.triu_indices(2_000, k=1)
+    gi, gj, start, end = narrow(
+        tr,
+        i.astype(np.int64),
+        j.astype(np.int64),
+        h_sep=MANNED.h_sep_m,
+        v_sep=MANNED.v_sep_m,
+        horizon=MANNED.lookahead_s,
+    )
+    assert np.array_equal(np.column_stack([gi, gj]), ref.pairs)
+    assert np.array_equal(start, ref.t_los_s) and np.array_equal(end, ref.t_exit_s)
+
+
+def test_unknown_engine_is_refused() -> None:
+    with pytest.raises(ValueError, match="engine"):
+        screen([0.0], [0.0], [0.0], [0.0], [0.0], [0.0], **MANNED.as_kwargs(), engine="gpu")
