@@ -82,6 +82,7 @@ def test_conflicts_lifecycle_and_disclosure(world: World) -> None:
         "notice": a["id"],
         "version": 1,
         "addressed_to_you": True,
+        "disclosure": "exact",
     }
     c_co = co.ok("GET", f"/v1/conflicts/{c_ru['id']}")
     # coalition was not addressed by russia: overlap, issuer and kind only
@@ -91,6 +92,7 @@ def test_conflicts_lifecycle_and_disclosure(world: World) -> None:
         "notice": None,
         "version": None,
         "addressed_to_you": False,
+        "disclosure": "coarse",
     }
     assert b["id"] not in str(c_co)
     assert "secret patrol" not in str(c_co)

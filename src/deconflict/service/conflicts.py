@@ -24,7 +24,7 @@ from deconflict.service.event_types import (
 from deconflict.service.ids import new_id
 from deconflict.service.ledger import Ledger
 from deconflict.service.tx import Tx
-from deconflict.service.views import conflict_view, sees_notice
+from deconflict.service.views import conflict_view, level_of, sees_notice
 from deconflict.store import Repo, Row, Store
 from deconflict.strategic import Conflict, NoticeShape
 
@@ -74,7 +74,8 @@ def conflict_row(
 def views_of(who: Principal, found: list[Row], notices: dict[str, Row]) -> list[View]:
     """Conflict views from the notice rows at hand (no read-back)."""
     addressed = {nid: sees_notice(who, n) for nid, n in notices.items()}
-    return [conflict_view(r, who, addressed=addressed) for r in found]
+    levels = {nid: level_of(n) for nid, n in notices.items()}
+    return [conflict_view(r, who, addressed=addressed, levels=levels) for r in found]
 
 
 def views_in(repo: Repo, who: Principal, found: list[Row]) -> list[View]:
@@ -193,14 +194,15 @@ class Conflicts:
         for side in ("a", "b"):
             party = row[f"issuer_{side}"]
             who = Principal(party)
-            addressed = {}
+            addressed, levels = {}, {}
             for s in ("a", "b"):
                 nid = row[f"notice_{s}"]
                 n = notices.get(nid) or tx.repo.notices.get(nid)
                 if n is not None:
                     notices[nid] = n
                     addressed[nid] = sees_notice(who, n)
-            tx.emit(party, event, conflict_view(row, who, addressed=addressed))
+                    levels[nid] = level_of(n)
+            tx.emit(party, event, conflict_view(row, who, addressed=addressed, levels=levels))
 
     # -- dry runs ------------------------------------------------------------
     def would_open(

@@ -48,7 +48,7 @@ from deconflict.utc import format_ts
 
 __all__ = ["Notices"]
 
-_CONTENT_KEYS = ("kind", "title", "remarks", "priority", "addressees", "volumes")
+_CONTENT_KEYS = ("kind", "title", "remarks", "priority", "addressees", "volumes", "disclosure")
 # Documents with more positions than this are validated in a worker thread, not on the
 # event loop nor through a parser process (whose pickled hand-over would cost more).
 LARGE_DOCUMENT_POSITIONS = 2500
@@ -98,6 +98,8 @@ def _entry_content(content: Row) -> Row:
     out["volumes"] = json.loads(content["volumes"])
     if content.get("ack_deadline"):
         out["ack_deadline"] = content["ack_deadline"]
+    if content.get("disclosure"):
+        out["disclosure"] = json.loads(content["disclosure"])
     return out
 
 
@@ -111,6 +113,7 @@ def _content(doc: NoticeDoc) -> Row:
         "addressees": json.dumps(list(doc.addressees)),
         "volumes": json.dumps([v.to_json() for v in doc.volumes]),
         "ack_deadline": format_ts(doc.ack_deadline) if doc.ack_deadline else None,
+        "disclosure": json.dumps(doc.disclosure.to_json()),
     }
 
 
@@ -123,6 +126,9 @@ def _shape(notice_id: str, issuer: str, doc: NoticeDoc, version: int) -> NoticeS
         volumes=doc.volumes,
         version=version,
         priority=priority,
+        readers=frozenset(doc.addressees),
+        coarse=doc.coarse,
+        disclosure=doc.disclosure.level,
     )
 
 

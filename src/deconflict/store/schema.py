@@ -80,6 +80,8 @@ notice_versions = Table(
     Column("addressees", Text, nullable=False),  # JSON list of party ids or ["*"]
     Column("volumes", Text, nullable=False),  # JSON list of normalised Volume4D
     Column("ack_deadline", TS, nullable=True),
+    # JSON {"level": ..., "grain": {...}} (service/disclosure.py); NULL: the kind's default
+    Column("disclosure", Text, nullable=True),
     Column("created_at", TS, nullable=False),
     # "active", or "cancelled" for the version that cancels the notice (same content,
     # acknowledged by the addressees like any other version).

@@ -13,6 +13,8 @@ from deconflict.strategic.model import (
     NoticeRef,
     NoticeShape,
     VolumePairOverlap,
+    facing,
+    sees,
 )
 from deconflict.strategic.pair import compare_notices, compare_volumes
 
@@ -27,8 +29,10 @@ __all__ = [
     "StrategicIndex",
     "VolumePairOverlap",
     "compare_notices",
+    "facing",
     "compare_volumes",
     "find_conflicts",
     "parse_notice",
     "parse_notices_file",
+    "sees",
 ]
