@@ -39,11 +39,12 @@ from deconflict.service.keys import PartyKeys, SignedRequest, take_signature
 from deconflict.service.ledger import Ledger
 from deconflict.service.parsers import ParsedVolumes, VolumeParsers
 from deconflict.service.parties import Parties, require_party
+from deconflict.service.probes import Probes, existence_only
 from deconflict.service.tx import Tx
 from deconflict.service.views import ack_view, addressees_of, notice_view
 from deconflict.service.writer import Change, Writer
 from deconflict.store import Repo, Row, Store
-from deconflict.strategic import NoticeShape
+from deconflict.strategic import NoticeShape, sees
 from deconflict.utc import format_ts
 
 __all__ = ["Notices"]
@@ -165,6 +166,7 @@ class Notices:
         keys: PartyKeys,
         conflicts: Conflicts,
         acks: Acks,
+        probes: Probes,
         clock: Callable[[], datetime],
     ) -> None:
         self.settings = settings
@@ -177,6 +179,7 @@ class Notices:
         self.keys = keys
         self.conflicts = conflicts
         self.acks = acks
+        self.probes = probes
         self.clock = clock
         parties.on_registered.append(self._address_new_party)
 
@@ -417,7 +420,11 @@ class Notices:
                 NoticeWithdrawn(id=notice_id, issuer=who.party_id, version=version),
             )
             notices = {notice_id: row}
+            before_open = tx.repo.conflicts.open_of(notice_id)
             conflicts = self.conflicts.reconcile(tx, shape, self.index.query(shape), notices)
+            still = {c["id"] for c in conflicts}
+            gone = [c for c in before_open if c["id"] not in still]
+            self.probes.withdrawn(tx, who.party_id, gone, notices, "amend")
             self.index.put(tx, shape)
             return {
                 **view,
@@ -496,6 +503,9 @@ class Notices:
                     ack_deadline=content["ack_deadline"],
                 ),
             )
+            self.probes.withdrawn(
+                tx, who.party_id, tx.repo.conflicts.open_of(notice_id), {}, "cancel"
+            )
             self.conflicts.resolve_all(
                 tx, notice_id, "cancelled", {notice_id: done}, version=new_version
             )
@@ -543,18 +553,40 @@ class Notices:
         parsed = None
         if isinstance(body, dict) and not is_large(body):
             parsed = await self.parsers.parse(body.get("volumes"))
-        result: dict[str, Any] = await asyncio.to_thread(self._check, who, body, parsed)
+        result, probed = await asyncio.to_thread(self._check, who, body, parsed)
+        # a dry run touching a notice not addressed to the prober is a probe of it
+        over = await self.probes.checked(who, probed)
+        if over:
+            for view in result["conflicts"]:
+                if view["other"]["issuer"] in over:
+                    existence_only(view)
+            result["probe_budget"] = {
+                "exceeded_for": sorted(over),
+                "per_issuer_per_day": self.settings.probe_budget_per_day,
+                "answered_at": "existence",
+            }
         return result
 
-    def _check(self, who: Principal, body: Any, parsed: ParsedVolumes | None) -> dict[str, Any]:
+    def _check(
+        self, who: Principal, body: Any, parsed: ParsedVolumes | None
+    ) -> tuple[dict[str, Any], list[tuple[str, int, str, dict[str, Any]]]]:
         body, _ = take_signature(body, nonce=True)
         doc = self._parse(who, body, amendment=False, parsed=parsed)
         shape = _shape("check-" + secrets.token_hex(6), who.party_id, doc, 1)
         with self.index.reading() as index:
             found = index.query(shape)
             checked = len(index)
+            hidden = []
+            for c in found:
+                other = index.get(c.b.id)
+                hidden.append(other is not None and not sees(who.party_id, other))
         views = self.conflicts.would_open(who, shape, found, format_ts(self.clock()))
-        return {"conflicts": views, "checked_against": checked}
+        probed = [
+            (c.b.id, c.b.version, c.b.issuer, v)
+            for c, v, h in zip(found, views, hidden, strict=True)
+            if h
+        ]
+        return {"conflicts": views, "checked_against": checked}, probed
 
     # -- reads (audited) -------------------------------------------------------
     def _read(self, fn: Callable[[Repo], Any]) -> Any:

@@ -34,6 +34,7 @@ __all__ = [
     "notice_versions",
     "notices",
     "parties",
+    "probes",
 ]
 
 metadata = MetaData()
@@ -206,4 +207,24 @@ coordinate_reads = Table(
     Column("via", String(32), nullable=False),
     Column("read_at", TS, nullable=False),
     Index("ix_coordinate_reads_notice", "notice_id"),
+)
+
+# Probes (issue 11): a dry run that conflicted with a notice, or a notice cancelled or
+# amended away soon after it did; the notice's issuer lists them, and the daily budget
+# of each (prober, issuer) is counted here.
+probes = Table(
+    "probes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("notice_id", String(40), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("issuer", String(64), nullable=False),
+    Column("prober", String(64), nullable=False),
+    Column("via", String(16), nullable=False),  # check, cancel, amend
+    Column("run", String(32), nullable=False),  # one dry run (or change) probing many notices
+    Column("over_budget", Integer, nullable=False),
+    Column("overlap", Text, nullable=False),  # JSON: what the prober was shown
+    Column("at", TS, nullable=False),
+    Index("ix_probes_issuer", "issuer", "id"),
+    Index("ix_probes_pair_at", "prober", "issuer", "at"),
 )
