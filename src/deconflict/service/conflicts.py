@@ -182,18 +182,9 @@ class Conflicts:
 
     def _announce(self, tx: Tx, row: Row, event: EventType[View], notices: dict[str, Row]) -> None:
         extra = {"resolution": row["resolution"]} if row.get("resolution") else {}
-        self.ledger.log(
-            tx,
-            event.name,
-            conflict_id=row["id"],
-            notices=[[row["notice_a"], row["version_a"]], [row["notice_b"], row["version_b"]]],
-            issuers=[row["issuer_a"], row["issuer_b"]],
-            revision=row["revision"],
-            **extra,
-        )
+        seen: dict[str, tuple[dict[str, bool], dict[str, str]]] = {}
         for side in ("a", "b"):
-            party = row[f"issuer_{side}"]
-            who = Principal(party)
+            who = Principal(row[f"issuer_{side}"])
             addressed, levels = {}, {}
             for s in ("a", "b"):
                 nid = row[f"notice_{s}"]
@@ -202,7 +193,29 @@ class Conflicts:
                     notices[nid] = n
                     addressed[nid] = sees_notice(who, n)
                     levels[nid] = level_of(n)
-            tx.emit(party, event, conflict_view(row, who, addressed=addressed, levels=levels))
+            seen[side] = (addressed, levels)
+        # The entry names both notices: only an issuer that may read both reads it in full
+        # (issue 11: it must not make the other side's notice readable).
+        readers = [
+            row[f"issuer_{side}"]
+            for side in ("a", "b")
+            if all(seen[side][0].get(row[f"notice_{s}"], False) for s in ("a", "b"))
+        ]
+        self.ledger.log(
+            tx,
+            event.name,
+            conflict_id=row["id"],
+            notices=[[row["notice_a"], row["version_a"]], [row["notice_b"], row["version_b"]]],
+            issuers=[row["issuer_a"], row["issuer_b"]],
+            readers=readers,
+            revision=row["revision"],
+            **extra,
+        )
+        for side in ("a", "b"):
+            party = row[f"issuer_{side}"]
+            addressed, levels = seen[side]
+            view = conflict_view(row, Principal(party), addressed=addressed, levels=levels)
+            tx.emit(party, event, view)
 
     # -- dry runs ------------------------------------------------------------
     def would_open(
