@@ -10,7 +10,7 @@
 /* global L */
 
 import { api } from './api.js';
-import { altLabel, bearingLabel, daltLabel, destination, distLabel, escapeHtml, secondsLabel, speedLabel } from './geo.js';
+import { altLabel, bearingLabel, destination, distLabel, escapeHtml, secondsLabel, speedLabel } from './geo.js';
 import { footprintLayers } from './map.js';
 import { h, kindText, partyColour, toast, zulu, zuluShort } from './util.js';
 
@@ -119,14 +119,17 @@ export class Alerts {
         pane: 'alerts', radius: 13, color: colour, weight: this.overdue(a).length ? 4 : 2.5, dashArray: dash, fill: false,
         className: `alert-ring${cleared ? ' cleared' : ''}`,
       }).addTo(group);
-      // The other side as disclosed: a bearing line of the disclosed distance.
-      if (Number.isFinite(other.bearing_deg) && Number.isFinite(other.distance_m)) {
-        const end = destination(own.lat, own.lon, other.bearing_deg, other.distance_m);
+      // The other side as disclosed: an advisory (clock position from the own track,
+      // range to 0.1 NM, relative altitude to 100 ft), drawn as a line that far that way.
+      if (Number.isFinite(other.clock) && Number.isFinite(other.range_nm) && Number.isFinite(own.trk_deg)) {
+        const bearing = (own.trk_deg + other.clock * 30) % 360;
+        const end = destination(own.lat, own.lon, bearing, other.range_nm * 1852);
         L.polyline([[own.lat, own.lon], end], { pane: 'alerts', color: colour, weight: 2, dashArray: dash || '8 6' }).addTo(group);
         const tip = L.circleMarker(end, { pane: 'alerts', radius: 5, color: colour, weight: 2, fillOpacity: 0.2, className: 'alert-other' }).addTo(group);
         if (!cleared) {
-          tip.bindTooltip(`${escapeHtml(other.party || '?')} ${bearingLabel(other.bearing_deg)} ${escapeHtml(distLabel(other.distance_m))}<br>Δalt ${escapeHtml(daltLabel(other.dalt_m))}`
-            + (Number.isFinite(a.tcpa_s) ? `<br>CPA ${secondsLabel(a.tcpa_s)} · ${escapeHtml(distLabel(a.dcpa_m))}` : ''),
+          const alt = Number.isFinite(other.rel_alt_ft) ? `${other.rel_alt_ft > 0 ? '+' : ''}${other.rel_alt_ft} ft` : '?';
+          tip.bindTooltip(`${escapeHtml(other.party || '?')} ${other.clock} o'clock ${other.range_nm.toFixed(1)} NM<br>${escapeHtml(alt)} ${escapeHtml(other.vertical || '')}`
+            + (Number.isFinite(a.tcpa_s) ? `<br>CPA ${secondsLabel(a.tcpa_s)} · ${Number.isFinite(a.dcpa_nm) ? a.dcpa_nm.toFixed(1) : '?'} NM` : ''),
           { permanent: true, direction: 'top', offset: [0, -6], className: 'alert-label' });
         }
       }
@@ -288,8 +291,10 @@ function geometryLines(a, me) {
   const other = a.other || {};
   if (own) lines.push(`own ${own.track_id} ${altLabel(own.alt_m)} ${speedLabel(own.gs_mps)} ${bearingLabel(own.trk_deg)}`);
   if (a.kind === 'separation') {
-    lines.push(`${other.party || '?'} ${other.category || ''} bears ${bearingLabel(other.bearing_deg)} at ${distLabel(other.distance_m)} · Δalt ${daltLabel(other.dalt_m)}`);
-    const cpa = [`CPA in ${secondsLabel(a.tcpa_s)} at ${distLabel(a.dcpa_m)}`];
+    const alt = Number.isFinite(other.rel_alt_ft) ? `${other.rel_alt_ft > 0 ? '+' : ''}${other.rel_alt_ft} ft` : '?';
+    const range = Number.isFinite(other.range_nm) ? `${other.range_nm.toFixed(1)} NM` : '?';
+    lines.push(`${other.party || '?'} ${other.category || ''} at ${other.clock ?? '?'} o'clock, ${range} · ${alt} ${other.vertical || ''}`);
+    const cpa = [`CPA in ${secondsLabel(a.tcpa_s)} at ${Number.isFinite(a.dcpa_nm) ? a.dcpa_nm.toFixed(1) : '?'} NM`];
     if (Number.isFinite(a.t_los_s)) cpa.push(a.t_los_s <= 0 ? 'separation LOST' : `loss of separation in ${secondsLabel(a.t_los_s)}`);
     if (a.minima) cpa.push(`minima ${distLabel(a.minima.h_sep_m)} / ${Math.round(a.minima.v_sep_m / 0.3048).toLocaleString('en-US')} ft`);
     lines.push(cpa.join(' · '));
