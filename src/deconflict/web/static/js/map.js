@@ -73,10 +73,19 @@ function noticePopup(n, me) {
       ['kind', kindText(n.kind)],
       ['version', `v${n.version} · ${n.state}`],
       ['to', (n.addressees || []).join(', ')],
+      ['others learn', disclosureText(n.disclosure)],
       ['id', n.id],
     ]),
     ...vols,
     n.remarks ? h('p', { class: 'muted' }, n.remarks) : null);
+}
+
+// What a party the notice was not addressed to learns of it (README: need-to-know).
+function disclosureText(d) {
+  if (!d || !d.level) return '?';
+  if (d.level === 'exact') return 'exact';
+  const g = d.grain || {};
+  return `${d.level} (H3 res ${g.h3_resolution}, ${g.layer_ft} ft, ${g.slot_min} min)`;
 }
 
 function conflictPopup(c, o) {
