@@ -6,13 +6,13 @@ layers and slots have the same coarse volume, so nothing a party can ask depends
 where, inside that grain, the real volume lies.
 
 - **Footprint**: every H3 cell (of the grain's resolution) that the footprint meets,
-  merged into one polygon, grown by ``SLACK_M``. H3 cells have great-circle edges on a
-  sphere while footprints have geodesic edges on WGS-84; over the cell sizes allowed
-  the two differ by a few metres at most, and the slack makes the coarse footprint
-  contain the exact one all the same. Which cells a footprint meets is found by h3's
-  "overlap" polygon fill on the footprint, polygonised in its own frame and grown by
-  ``_FILL_MARGIN_M`` (so a sliver of a cell that the polygonisation rounds away is
-  still counted).
+  merged into one polygon, its outline pushed out by ``SLACK_M``. H3 cells have
+  great-circle edges on a sphere while footprints have geodesic edges on WGS-84; over
+  the cell sizes allowed the two differ by a few metres at most, and the slack makes
+  the coarse footprint contain the exact one all the same. Which cells a footprint
+  meets is found by h3's "overlap" polygon fill on the footprint, polygonised in its
+  own frame and grown by ``_FILL_MARGIN_M`` (so a sliver of a cell that the
+  polygonisation rounds away is still counted).
 - **Band**: each bound moved outwards to a whole multiple of the layer, in its own
   reference.
 - **Window**: each end moved outwards to a whole multiple of the slot since the epoch.
@@ -149,19 +149,30 @@ _COARSE_LIMITS = FootprintLimits(max_vertices=10**7, max_across_m=4_000_000.0)
 
 
 def _polygon(geometry: dict[str, Any]) -> Footprint:
+    """The cells' outline pushed out by ``SLACK_M`` (mitred: a hexagon stays a hexagon),
+    once here rather than as a radius that every later comparison would have to buffer."""
     errs = ErrorCollector()
-    exact = parse_footprint(geometry, None, "", _COARSE_LIMITS, errs)
+    cells = parse_footprint(geometry, None, "", _COARSE_LIMITS, errs)
     errs.raise_if_any()
-    assert exact is not None  # noqa: S101 - parse_footprint returns a value when no error
-    return Footprint(
-        exact.shape,
-        exact.parts,
-        exact.dense,
-        SLACK_M,
-        exact.center,
-        exact.cap_radius_m + SLACK_M,
-        exact.geojson,
-    )
+    assert cells is not None  # noqa: S101 - parse_footprint returns a value when no error
+    frame = Frame(*cells.center)
+    planar = []
+    for part in cells.parts:  # the corners alone: the edges are densified when parsed again
+        x, y, _ = frame.forward(part[:, 0], part[:, 1])
+        planar.append(np.column_stack((x, y)))
+    core = shapely.Polygon(planar[0], planar[1:])
+    grown = core.buffer(SLACK_M, join_style="mitre", mitre_limit=2.0)
+    rings = []
+    for ring in (grown.exterior, *grown.interiors):
+        xy = np.asarray(ring.coords)
+        lons, lats = frame.inverse(xy[:, 0], xy[:, 1])
+        rings.append([[_wrap(float(lo)), float(la)] for lo, la in zip(lons, lats, strict=True)])
+    for ring in rings:
+        ring[-1] = list(ring[0])  # closed bit-exactly after the round trip
+    out = parse_footprint({"type": "Polygon", "coordinates": rings}, None, "", _COARSE_LIMITS, errs)
+    errs.raise_if_any()
+    assert out is not None  # noqa: S101 - parse_footprint returns a value when no error
+    return out
 
 
 def _down(x: float, step: float) -> float:
