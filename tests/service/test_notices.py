@@ -123,7 +123,8 @@ def test_dry_run_check_stores_nothing(world: World) -> None:
     assert result["conflicts"][0]["other"]["notice"] is None  # russia is not an addressee
     assert ru.ok("GET", "/v1/notices")["notices"] == []
     assert ru.ok("GET", "/v1/conflicts")["conflicts"] == []
-    assert len(co.events()) == before
+    # no notice, no conflict: the issuer is told only that it was probed (issue 11)
+    assert [e["type"] for e in co.events()[before:]] == ["notice_probed"]
 
 
 def _bad(world: World, doc: Any) -> set[str]:
