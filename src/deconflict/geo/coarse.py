@@ -123,8 +123,17 @@ def footprint_cells(fp: Footprint, resolution: int) -> list[int]:
 
 
 def coarse_footprint(fp: Footprint, resolution: int) -> Footprint:
-    """The union of the cells ``fp`` meets, grown by ``SLACK_M``: contains ``fp``."""
+    """The union of the cells ``fp`` meets, grown by ``SLACK_M``: contains ``fp``.
+
+    A footprint meeting more than ``MAX_OUTLINE_CELLS`` cells is outlined with coarser
+    cells instead (only wider; and the choice depends on the cells alone, not on where
+    inside them the footprint lies), so that a large plan's outline stays cheap to
+    compare with.
+    """
     cells = footprint_cells(fp, resolution)
+    while len(cells) > MAX_OUTLINE_CELLS and resolution > _COARSEST:
+        resolution -= 1
+        cells = footprint_cells(fp, resolution)
     merged = h3.cells_to_geo([h3.int_to_str(c) for c in cells])
     if merged["type"] == "Polygon":
         rings = [[[float(lo), float(la)] for lo, la in ring] for ring in merged["coordinates"]]
@@ -145,6 +154,8 @@ def coarse_footprint(fp: Footprint, resolution: int) -> Footprint:
     return out
 
 
+MAX_OUTLINE_CELLS = 200
+_COARSEST = 2
 _COARSE_LIMITS = FootprintLimits(max_vertices=10**7, max_across_m=4_000_000.0)
 
 
