@@ -12,7 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deconflict.geo import GEOD, Frame, Volume4D, parse_volume
-from deconflict.geo.coarse import GRAIN_LIMITS, SLACK_M, Grain, coarse_volume
+from deconflict.geo.coarse import (
+    GRAIN_LIMITS,
+    MAX_OUTLINE_CELLS,
+    SLACK_M,
+    Grain,
+    coarse_volume,
+    footprint_cells,
+)
 from deconflict.strategic import BufferPolicy, Buffers, NoticeShape, StrategicIndex
 
 _T0 = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
@@ -167,3 +174,21 @@ def test_no_conflict_of_the_exact_engine_is_missed(
     for s in shapes:
         plain = NoticeShape(s.id + "q", "d", s.kind, s.volumes)
         assert {c.b.id for c in exact.query(plain)} <= {c.b.id for c in judged.query(plain)}
+
+
+def test_a_large_plan_is_outlined_with_coarser_cells_and_still_contained() -> None:
+    ring = [[33.0, 33.0], [38.0, 33.0], [38.0, 37.0], [33.0, 37.0], [33.0, 33.0]]
+    vol = _volume(
+        {
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "altitude_lower": {"value": 0, "units": "FT", "reference": "W84"},
+            "altitude_upper": {"value": 10, "units": "FT", "reference": "W84"},
+            "time_start": _iso(_T0),
+            "time_end": _iso(_T0 + timedelta(minutes=1)),
+        }
+    )
+    fine = footprint_cells(vol.footprint, 6)
+    assert len(fine) > MAX_OUTLINE_CELLS  # so the outline falls back to coarser cells
+    coarse = coarse_volume(vol, Grain(h3_resolution=6))
+    assert _contains(coarse, vol)
+    assert coarse.footprint.vertex_count < 200  # hundreds of cells would be thousands

@@ -40,6 +40,7 @@ from deconflict.geo.volume import Volume4D
 
 __all__ = [
     "GRAIN_LIMITS",
+    "MAX_OUTLINE_CELLS",
     "SLACK_M",
     "Grain",
     "coarse_band",
