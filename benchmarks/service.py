@@ -137,7 +137,8 @@ def watcher(url: str, token: str, expect: int, out: Any, ready: Any) -> None:
     delays: list[float] = []
     headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
     with httpx.Client(base_url=url, headers=headers, timeout=httpx.Timeout(30.0, read=None)) as c:
-        last = c.get("/healthz").json()["last_event_id"]
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        last = c.get("/healthz", headers=admin).json()["last_event_id"]
         with c.stream("GET", "/v1/events", headers={"Last-Event-ID": str(last)}) as r:
             ready.set()
             for line in r.iter_lines():
@@ -235,7 +236,7 @@ def main() -> None:
             health: dict[str, Any] = {}
             for _ in range(6000):
                 try:
-                    r = httpx.get(f"{url}/healthz")
+                    r = httpx.get(f"{url}/healthz", headers={"Authorization": f"Bearer {ADMIN}"})
                     if r.status_code == 200:
                         health = r.json()
                         break
@@ -286,7 +287,9 @@ def main() -> None:
             a.start()
             acks = out.get(timeout=300)["ack"]
             a.join()
-            health_after = httpx.get(f"{url}/healthz").json()
+            health_after = httpx.get(
+                f"{url}/healthz", headers={"Authorization": f"Bearer {ADMIN}"}
+            ).json()
             after = health_after.get("write_batches", {})
         finally:
             server.terminate()

@@ -2,6 +2,12 @@
 
     python benchmarks/strategic.py                 # 1k, 10k, 100k, 1M
     python benchmarks/strategic.py --sizes 1000 10000
+    python benchmarks/strategic.py --sizes 100000 --disclosure both   # issue 11
+
+With ``--disclosure coarse`` every notice but the protected sites carries its coarse
+volumes (the default grain: H3 resolution 5, 1,000 ft, 15 min) and is addressed to no
+one, so every stored notice is judged against the query by its coarse volumes and the
+query by its own (issue 11's worst case: nobody is an addressee of anybody).
 
 Prints a Markdown table. Single process, single core. Buffers are a typical
 deployment's: 1 NM lateral, 500 ft vertical, 10 minutes, with 5 km between
@@ -11,12 +17,14 @@ fires and protected sites.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 
 import numpy as np
 
-from deconflict.strategic import BufferPolicy, Buffers, StrategicIndex
+from deconflict.geo.coarse import Grain, coarse_volume
+from deconflict.strategic import BufferPolicy, Buffers, NoticeShape, StrategicIndex
 from scenes import notice_docs, shapes  # benchmarks/ is on sys.path when run as a script
 
 POLICY = BufferPolicy(
@@ -27,11 +35,30 @@ POLICY = BufferPolicy(
 )
 
 
-def run(n: int, queries: int, check_limit: int) -> dict[str, str]:
+def coarsened(found: list[NoticeShape]) -> list[NoticeShape]:
+    """The notices as the hub holds them by default: coarse, addressed to no one."""
+    grain = Grain()
+    out = []
+    for s in found:
+        coarse = (
+            None
+            if s.kind == "protected_site"
+            else tuple(coarse_volume(v, grain) for v in s.volumes)
+        )
+        out.append(dataclasses.replace(s, readers=frozenset(), coarse=coarse))
+    return out
+
+
+def run(n: int, queries: int, check_limit: int, disclosure: str) -> dict[str, str]:
     scale = max(1.0, (n / 10_000) ** 0.5)
     t = time.perf_counter()
     stored = shapes(notice_docs(n, seed=1, scale=scale))
     parse_s = time.perf_counter() - t
+    coarse_note = ""
+    if disclosure == "coarse":
+        t = time.perf_counter()
+        stored = coarsened(stored)
+        coarse_note = f" + coarse {n / (time.perf_counter() - t):,.0f}/s"
 
     index = StrategicIndex(POLICY)
     t = time.perf_counter()
@@ -40,6 +67,8 @@ def run(n: int, queries: int, check_limit: int) -> dict[str, str]:
     insert_s = time.perf_counter() - t
 
     probes = shapes(notice_docs(queries, seed=2, prefix="q", scale=scale))
+    if disclosure == "coarse":
+        probes = coarsened(probes)
     lat = []
     found = 0
     for p in probes:
@@ -56,7 +85,8 @@ def run(n: int, queries: int, check_limit: int) -> dict[str, str]:
         check = "not run (--check-limit)"
     return {
         "notices": f"{n:,}",
-        "parse": f"{n / parse_s:,.0f}/s",
+        "disclosure": disclosure,
+        "parse": f"{n / parse_s:,.0f}/s{coarse_note}",
         "insert": f"{n / insert_s:,.0f}/s",
         "query p50": f"{np.percentile(lat_ms, 50):.2f} ms",
         "query p99": f"{np.percentile(lat_ms, 99):.2f} ms",
@@ -70,11 +100,14 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--check-limit", type=int, default=1_000_000)
+    parser.add_argument("--disclosure", choices=["exact", "coarse", "both"], default="exact")
     args = parser.parse_args()
+    modes = ["exact", "coarse"] if args.disclosure == "both" else [args.disclosure]
     rows = []
     for n in args.sizes:
-        rows.append(run(n, args.queries, args.check_limit))
-        print(f"done {n}", file=sys.stderr, flush=True)
+        for mode in modes:
+            rows.append(run(n, args.queries, args.check_limit, mode))
+            print(f"done {n} {mode}", file=sys.stderr, flush=True)
     headers = list(rows[0])
     print("| " + " | ".join(headers) + " |")
     print("|" + "---|" * len(headers))

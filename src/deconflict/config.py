@@ -63,6 +63,11 @@ class Settings:
     max_message_chars: int = 10_000
     max_text_chars: int = 2_000
     max_active_notices_per_party: int = 10_000
+    # Need-to-know (issue 11): probing dry runs a party may make against one issuer's
+    # notices per UTC day before the answers about them drop to `existence`; and how
+    # soon after conflicting a cancellation or amendment away makes a notice a probe.
+    probe_budget_per_day: int = 50
+    probe_window_s: float = 900.0
 
     # Token bucket per authenticated principal.
     rate_per_s: float = 50.0
@@ -128,10 +133,16 @@ class Settings:
             "max_active_notices_per_party",
             "rate_burst",
             "write_batch_max",
+            "probe_budget_per_day",
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1")
-        for name in ("index_load_processes", "volume_parser_processes", "wal_checkpoint_s"):
+        for name in (
+            "index_load_processes",
+            "volume_parser_processes",
+            "wal_checkpoint_s",
+            "probe_window_s",
+        ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0")
         for name in ("rate_per_s", "sweep_interval_s", "heartbeat_s", "events_poll_s"):

@@ -205,17 +205,19 @@ def test_alerts_carry_the_advisory_only() -> None:
         "other": {
             "party": "russia",
             "category": "manned",
-            "bearing_deg": 90.0,
-            "distance_m": 18520.0,
-            "dalt_m": 304.8,
+            "clock": 3,
+            "range_nm": 10.0,
+            "rel_alt_ft": 1000.0,
+            "vertical": "climbing",
             "track": {"lat": 35.0, "lon": 36.2},  # as if shared: still never drawn
         },
         "tcpa_s": 45.0,
-        "dcpa_m": 926.0,
+        "dcpa_nm": 0.5,
         "t_los_s": 20.0,
     }
-    text = alert_text(alert, track_heading=0.0)
-    assert "3 o'clock" in text and "10.0 NM" in text and "1,000 ft above" in text
+    text = alert_text(alert)
+    assert "3 o'clock" in text and "10.0 NM" in text and "1,000 ft above, climbing" in text
+    assert "closest 0.5 NM" in text
     assert "Reply ACK" in text
     assert "Acknowledged by coalition" in alert_text({**alert, "acknowledged_by": ["coalition"]})
     _, xml = alert_event(alert, device_uid="ANDROID-1", callsigns=["VIPER11", "VIPER12"], now=NOW)

@@ -7,9 +7,14 @@ from tests.service.helpers import ADMIN_TOKEN, World, notice
 
 def test_healthz_and_openapi(world: World) -> None:
     anon = world.client(None)
-    health = anon.get("/healthz").json()
+    # without the operator's token: only that the hub is up (issue 11)
+    assert anon.get("/healthz").json() == {"status": "ok"}
+    for token in (world.tokens["russia"], "dcf_not_a_token", ADMIN_TOKEN + "x"):
+        assert world.client(token).get("/healthz").json() == {"status": "ok"}
+    health = world.admin.ok("GET", "/healthz")
     assert health["status"] == "ok"
     assert health["parties"] == 3
+    assert "store" in health and "last_event_id" in health
     doc = anon.get("/openapi.json").json()
     for path in (
         "/v1/parties",

@@ -99,3 +99,25 @@ def test_client_commands(
     assert "404" in capsys.readouterr().err
     assert main(["acks", "--token", "nonsense"]) == 1
     assert "401" in capsys.readouterr().err
+
+
+def test_notify_with_a_disclosure_level(
+    world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DECONFLICT_URL", world.url)
+    grain = {"h3_resolution": 4, "layer_ft": 2000, "slot_min": 30}
+    doc = tmp_path / "n.json"
+    doc.write_text(json.dumps({**notice(["russia"]), "disclosure": {"grain": grain}}))
+    co = ["--token", world.tokens["coalition"]]
+    assert main(["notify", str(doc), "--disclosure", "existence", *co]) == 0
+    assert "disclosure existence" in capsys.readouterr().out
+    stored = world.party("coalition").ok("GET", "/v1/notices")["notices"][0]
+    assert stored["disclosure"] == {"level": "existence", "grain": grain}
+    # a conflict with it, seen by a party it was not addressed to, says how it is shown
+    un = ["--token", world.tokens["un"]]
+    doc.write_text(json.dumps(notice(["russia"])))
+    assert main(["notify", str(doc), *un]) == 0
+    assert "(not addressed to you) [existence]" in capsys.readouterr().out

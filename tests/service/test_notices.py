@@ -82,6 +82,7 @@ def test_conflicts_lifecycle_and_disclosure(world: World) -> None:
         "notice": a["id"],
         "version": 1,
         "addressed_to_you": True,
+        "disclosure": "exact",
     }
     c_co = co.ok("GET", f"/v1/conflicts/{c_ru['id']}")
     # coalition was not addressed by russia: overlap, issuer and kind only
@@ -91,6 +92,7 @@ def test_conflicts_lifecycle_and_disclosure(world: World) -> None:
         "notice": None,
         "version": None,
         "addressed_to_you": False,
+        "disclosure": "coarse",
     }
     assert b["id"] not in str(c_co)
     assert "secret patrol" not in str(c_co)
@@ -121,7 +123,8 @@ def test_dry_run_check_stores_nothing(world: World) -> None:
     assert result["conflicts"][0]["other"]["notice"] is None  # russia is not an addressee
     assert ru.ok("GET", "/v1/notices")["notices"] == []
     assert ru.ok("GET", "/v1/conflicts")["conflicts"] == []
-    assert len(co.events()) == before
+    # no notice, no conflict: the issuer is told only that it was probed (issue 11)
+    assert [e["type"] for e in co.events()[before:]] == ["notice_probed"]
 
 
 def _bad(world: World, doc: Any) -> set[str]:

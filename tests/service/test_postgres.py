@@ -97,7 +97,11 @@ def test_serve_takes_a_dsn_and_hides_its_password(tmp_path: Path, dsn: str) -> N
         health = None
         for _ in range(300):
             try:
-                r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                r = httpx.get(
+                    f"http://127.0.0.1:{port}/healthz",
+                    headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},  # the figures need it
+                    timeout=1,
+                )
                 if r.status_code == 200:
                     health = r.json()
                     break

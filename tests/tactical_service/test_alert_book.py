@@ -45,9 +45,9 @@ def test_updates_on_severity_at_once_otherwise_rate_limited() -> None:
     assert book.cycle(8, [_finding("loss", (3,))], {KEY})[0].alert.revision == 3
 
 
-def test_default_view_is_relative_geometry_only() -> None:
-    track_a = {"track_id": "t1", "lat": 1.0, "lon": 2.0}
-    track_b = {"track_id": "t2", "lat": 1.1, "lon": 2.1}
+def test_default_view_is_an_advisory_only() -> None:
+    track_a = {"track_id": "t1", "lat": 1.0, "lon": 2.0, "trk_deg": 0.0, "vs_mps": 5.0}
+    track_b = {"track_id": "t2", "lat": 1.1, "lon": 2.1, "trk_deg": 90.0, "vs_mps": 0.0}
     detail = {
         "a": {"party": "a", "category": "manned", "track": track_a},
         "b": {"party": "b", "category": "uas", "track": track_b},
@@ -61,13 +61,19 @@ def test_default_view_is_relative_geometry_only() -> None:
     }
     b_view = party_view("separation", ("a", "b"), detail, "b", share=False)
     assert b_view["own_track"] == track_b
+    # from b (heading 090), a bears 225: 135 degrees right, half past four: 5 o'clock
     assert b_view["other"] == {
         "party": "a",
         "category": "manned",
-        "bearing_deg": 225.0,
-        "distance_m": 1000.0,
-        "dalt_m": -30.0,
+        "clock": 5,
+        "range_nm": 0.5,
+        "rel_alt_ft": -100.0,
+        "vertical": "climbing",
     }
+    assert b_view["tcpa_s"] == 10.0 and b_view["dcpa_nm"] == 0.0
+    a_view = party_view("separation", ("a", "b"), detail, "a", share=False)
+    assert a_view["other"]["clock"] == 2  # 045 from heading 000
+    assert a_view["other"]["rel_alt_ft"] == 100.0 and a_view["other"]["vertical"] == "level"
     assert party_view("separation", ("a", "b"), detail, "b", share=True)["other"]["track"] == (
         track_a
     )

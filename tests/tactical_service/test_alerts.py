@@ -36,13 +36,15 @@ def test_separation_alert_on_both_streams_acknowledged_then_cleared(tworld: Worl
     assert raised_co["kind"] == "separation" and raised_co["state"] == "active"
     assert raised_co["parties"] == ["coalition", "russia"]
     assert raised_co["severity"] == "predicted"
-    assert 60 < raised_co["t_los_s"] < 120 and raised_co["dcpa_m"] < 100
+    assert 60 < raised_co["t_los_s"] < 120 and raised_co["dcpa_nm"] <= 0.1
     assert raised_co["own_track"]["track_id"] == "VIPER11"
     assert raised_ru["own_track"]["track_id"] == "FALCON1"
-    # Relative geometry only: the other side is east of the coalition, west of russia.
-    assert 80 < raised_co["other"]["bearing_deg"] < 100
-    assert 260 < raised_ru["other"]["bearing_deg"] < 280
-    assert 40_000 < raised_co["other"]["distance_m"] < 50_000
+    # An advisory only: head on, each sees the other at 12 o'clock, range to 0.1 NM.
+    assert raised_co["other"]["clock"] == 12 and raised_ru["other"]["clock"] == 12
+    assert 40_000 / 1852 < raised_co["other"]["range_nm"] < 50_000 / 1852
+    assert raised_co["other"]["range_nm"] == round(raised_co["other"]["range_nm"], 1)
+    assert raised_co["other"]["rel_alt_ft"] % 100 == 0
+    assert "bearing_deg" not in raised_co["other"] and "distance_m" not in raised_co["other"]
     assert "track" not in raised_co["other"] and "track" not in raised_ru["other"]
     assert "FALCON1" not in json.dumps(co.events()) and "VIPER11" not in json.dumps(ru.events())
 

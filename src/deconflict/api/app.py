@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from deconflict import __version__
@@ -16,7 +16,7 @@ from deconflict.api.limits import BodyLimit
 from deconflict.api.problems import install_handlers
 from deconflict.config import Settings
 from deconflict.interop import f3548  # the F3548 DSS interface (issue 18)
-from deconflict.service import Hub
+from deconflict.service import Hub, Unauthorized
 
 __all__ = ["create_app"]
 
@@ -59,11 +59,30 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     app.include_router(ledger.router)
     app.include_router(f3548.router_for(the_hub, settings))  # /dss/v1, /aux/v1 (issue 18)
 
-    @app.get("/healthz", tags=["operations"], summary="Liveness and store status")
-    async def healthz() -> Any:
+    @app.get(
+        "/healthz",
+        tags=["operations"],
+        summary="Liveness; with the admin token, the store and its figures",
+    )
+    async def healthz(request: Request) -> Any:
+        # The figures (parties, active notices, last event id, the database path) tell
+        # an outsider how busy each side is: only the operator gets them.
+        admin = _is_admin(the_hub, request.headers.get("authorization", ""))
         try:
-            return await the_hub.ready()
+            status = await the_hub.ready()
         except Exception as exc:  # the store is unreachable: report, do not crash
-            return JSONResponse({"status": "error", "detail": str(exc)}, status_code=503)
+            detail = {"detail": str(exc)} if admin else {}
+            return JSONResponse({"status": "error", **detail}, status_code=503)
+        return status if admin else {"status": status["status"]}
 
     return app
+
+
+def _is_admin(hub: Hub, header: str) -> bool:
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return False
+    try:
+        return hub.authenticate(token.strip()).is_admin
+    except Unauthorized:
+        return False

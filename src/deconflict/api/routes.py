@@ -147,6 +147,21 @@ async def notice_reads(request: Request, who: Who, notice_id: str) -> Doc:
     return await hub_of(request).notice_reads(who, notice_id)
 
 
+@router.get(
+    "/probes",
+    tags=["notices"],
+    summary="Probes of your notices: dry runs, and notices withdrawn at once, that touched them",
+)
+async def list_probes(
+    request: Request,
+    who: Who,
+    *,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    after: Annotated[int, Query(ge=0)] = 0,
+) -> Doc:
+    return await hub_of(request).list_probes(who, limit=limit, after=after)
+
+
 @router.post(
     "/notices/{notice_id}/ack",
     tags=["acknowledgements"],

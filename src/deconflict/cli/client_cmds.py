@@ -39,6 +39,12 @@ def _common(p: argparse.ArgumentParser) -> None:
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("notify", help="notify the notice(s) in FILE to the hub")
     p.add_argument("file", type=Path, help='a notice document, or {"notices": [...]}')
+    p.add_argument(
+        "--disclosure",
+        choices=["exact", "coarse", "existence"],
+        help="what parties not addressed learn of it (default: exact for a protected_site, "
+        "coarse otherwise; the document's own grain is kept)",
+    )
     _common(p)
     p.set_defaults(handler=_wrap(_notify))
 
@@ -115,7 +121,9 @@ def _describe_conflict(c: Doc) -> str:
     return (
         f"{c.get('id') or '(dry run)'} [{c.get('state')}] your {mine.get('kind')} "
         f"{mine.get('notice') or ''} x {other.get('issuer')}'s {other.get('kind')} "
-        f"{other.get('notice') or '(not addressed to you)'}: {where}, "
+        f"{other.get('notice') or '(not addressed to you)'}"
+        f"{'' if other.get('disclosure', 'exact') == 'exact' else ' [' + other['disclosure'] + ']'}"
+        f": {where}, "
         f"{band.get('lower_m', '?')}-{band.get('upper_m', '?')} m, "
         f"{window.get('start', '?')} to {window.get('end', '?')}"
     )
@@ -131,12 +139,18 @@ def _notify(client: Client, args: argparse.Namespace) -> int:
     results = []
     for d in docs:
         body = {k: v for k, v in d.items() if k not in _SCENARIO_ONLY}
+        if args.disclosure:
+            given = body.get("disclosure")
+            grain = given.get("grain") if isinstance(given, dict) else None
+            body["disclosure"] = {"level": args.disclosure, **({"grain": grain} if grain else {})}
         results.append(client.notify(body))
 
     def human() -> None:
         for r in results:
+            level = (r.get("disclosure") or {}).get("level", "?")
             print(
                 f"notified {r['id']} v{r['version']} ({r['kind']}) to {', '.join(r['addressees'])}"
+                f", disclosure {level}"
             )
             for c in r["conflicts"]:
                 print("  CONFLICT " + _describe_conflict(c))

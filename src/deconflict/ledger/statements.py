@@ -37,6 +37,7 @@ NOTICE_FIELDS = (
     "addressees",
     "volumes",
     "ack_deadline",
+    "disclosure",
 )
 
 

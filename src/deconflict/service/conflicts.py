@@ -24,7 +24,7 @@ from deconflict.service.event_types import (
 from deconflict.service.ids import new_id
 from deconflict.service.ledger import Ledger
 from deconflict.service.tx import Tx
-from deconflict.service.views import conflict_view, sees_notice
+from deconflict.service.views import conflict_view, level_of, sees_notice
 from deconflict.store import Repo, Row, Store
 from deconflict.strategic import Conflict, NoticeShape
 
@@ -74,7 +74,8 @@ def conflict_row(
 def views_of(who: Principal, found: list[Row], notices: dict[str, Row]) -> list[View]:
     """Conflict views from the notice rows at hand (no read-back)."""
     addressed = {nid: sees_notice(who, n) for nid, n in notices.items()}
-    return [conflict_view(r, who, addressed=addressed) for r in found]
+    levels = {nid: level_of(n) for nid, n in notices.items()}
+    return [conflict_view(r, who, addressed=addressed, levels=levels) for r in found]
 
 
 def views_in(repo: Repo, who: Principal, found: list[Row]) -> list[View]:
@@ -181,26 +182,40 @@ class Conflicts:
 
     def _announce(self, tx: Tx, row: Row, event: EventType[View], notices: dict[str, Row]) -> None:
         extra = {"resolution": row["resolution"]} if row.get("resolution") else {}
-        self.ledger.log(
-            tx,
-            event.name,
-            conflict_id=row["id"],
-            notices=[[row["notice_a"], row["version_a"]], [row["notice_b"], row["version_b"]]],
-            issuers=[row["issuer_a"], row["issuer_b"]],
-            revision=row["revision"],
-            **extra,
-        )
+        seen: dict[str, tuple[dict[str, bool], dict[str, str]]] = {}
         for side in ("a", "b"):
-            party = row[f"issuer_{side}"]
-            who = Principal(party)
-            addressed = {}
+            who = Principal(row[f"issuer_{side}"])
+            addressed, levels = {}, {}
             for s in ("a", "b"):
                 nid = row[f"notice_{s}"]
                 n = notices.get(nid) or tx.repo.notices.get(nid)
                 if n is not None:
                     notices[nid] = n
                     addressed[nid] = sees_notice(who, n)
-            tx.emit(party, event, conflict_view(row, who, addressed=addressed))
+                    levels[nid] = level_of(n)
+            seen[side] = (addressed, levels)
+        # The entry names both notices: only an issuer that may read both reads it in full
+        # (issue 11: it must not make the other side's notice readable).
+        readers = [
+            row[f"issuer_{side}"]
+            for side in ("a", "b")
+            if all(seen[side][0].get(row[f"notice_{s}"], False) for s in ("a", "b"))
+        ]
+        self.ledger.log(
+            tx,
+            event.name,
+            conflict_id=row["id"],
+            notices=[[row["notice_a"], row["version_a"]], [row["notice_b"], row["version_b"]]],
+            issuers=[row["issuer_a"], row["issuer_b"]],
+            readers=readers,
+            revision=row["revision"],
+            **extra,
+        )
+        for side in ("a", "b"):
+            party = row[f"issuer_{side}"]
+            addressed, levels = seen[side]
+            view = conflict_view(row, Principal(party), addressed=addressed, levels=levels)
+            tx.emit(party, event, view)
 
     # -- dry runs ------------------------------------------------------------
     def would_open(

@@ -14,6 +14,7 @@ from typing import Any
 from deconflict.config import Settings
 from deconflict.geo import GeoValidationError, Limits, Volume4D, parse_rfc3339, parse_volumes
 from deconflict.ledger.statements import NOTICE_FIELDS
+from deconflict.service.disclosure import Disclosure, coarse_volumes, parse_disclosure
 from deconflict.service.errors import FieldProblem, Invalid
 from deconflict.service.parsers import ParsedVolumes
 from deconflict.strategic import KINDS
@@ -44,6 +45,8 @@ class NoticeDoc:
     volumes: tuple[Volume4D, ...]
     ack_deadline: datetime | None
     version: int | None  # the version being replaced (amendments only)
+    disclosure: Disclosure
+    coarse: tuple[Volume4D, ...] | None  # the volumes grown to the grain (None: exact)
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,13 @@ def parse_notice(
     if parsed.error is not None:
         errs.extend((e.path, e.message) for e in parsed.error.errors)
     volumes = parsed.volumes
+    disclosure = parse_disclosure(doc.get("disclosure"), str(kind), errs)
+    coarse = None
+    if not errs:
+        try:
+            coarse = coarse_volumes(volumes, disclosure)
+        except ValueError as exc:
+            errs.append(("disclosure.grain.h3_resolution", f"{exc}: choose a coarser grain"))
     if errs:
         raise Invalid(errs)
     return NoticeDoc(
@@ -181,6 +191,8 @@ def parse_notice(
         volumes=volumes,
         ack_deadline=ack_deadline,
         version=version,
+        disclosure=disclosure,
+        coarse=coarse,
     )
 
 

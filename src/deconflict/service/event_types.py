@@ -30,6 +30,7 @@ __all__ = [
     "MESSAGE_RECEIVED",
     "NOTICE_CANCELLED",
     "NOTICE_EXPIRED",
+    "NOTICE_PROBED",
     "NOTICE_RECEIVED",
     "NOTICE_UPDATED",
     "NOTICE_WITHDRAWN",
@@ -39,6 +40,7 @@ __all__ = [
     "MessageRead",
     "NoticeCancelled",
     "NoticeExpired",
+    "NoticeProbed",
     "NoticeWithdrawn",
     "View",
 ]
@@ -81,6 +83,18 @@ class NoticeExpired(TypedDict):
     state: str
 
 
+class NoticeProbed(TypedDict):
+    """A party probed one of your notices (issue 11): what it was shown, and when."""
+
+    notice: str
+    version: int
+    by: str
+    at: str
+    via: str  # check (a dry run), cancel or amend (a notice withdrawn soon after conflicting)
+    over_budget: bool  # past its daily budget: answered at `existence` level
+    overlaps: list[dict[str, Any]]
+
+
 class AckDelivered(TypedDict):
     notice_id: str
     version: int
@@ -109,6 +123,9 @@ NOTICE_CANCELLED = EventType[NoticeCancelled](
     "notice_cancelled", "a notice you received was cancelled (a version to acknowledge)"
 )
 NOTICE_EXPIRED = EventType[NoticeExpired]("notice_expired", "every volume of a notice has ended")
+NOTICE_PROBED = EventType[NoticeProbed](
+    "notice_probed", "a party probed your notice (a dry run, or a notice withdrawn at once)"
+)
 CONFLICT_OPENED = EventType[View]("conflict_opened", "one of your notices conflicts")
 CONFLICT_UPDATED = EventType[View]("conflict_updated", "a conflict changed with a new version")
 CONFLICT_RESOLVED = EventType[View]("conflict_resolved", "a conflict no longer stands")
@@ -136,6 +153,7 @@ EVENT_TYPES: tuple[EventType[Any], ...] = (
     NOTICE_WITHDRAWN,
     NOTICE_CANCELLED,
     NOTICE_EXPIRED,
+    NOTICE_PROBED,
     CONFLICT_OPENED,
     CONFLICT_UPDATED,
     CONFLICT_RESOLVED,

@@ -47,6 +47,7 @@ from deconflict.service.messages import Messages
 from deconflict.service.notices import Notices
 from deconflict.service.parsers import VolumeParsers
 from deconflict.service.parties import Parties
+from deconflict.service.probes import Probes
 from deconflict.service.provenance import Provenance
 from deconflict.service.stream import Events, Page
 from deconflict.service.tactical import Tactical
@@ -110,6 +111,7 @@ class Hub:
         self.keys = PartyKeys(self.writer, self.store, self.parties, self.ledger)
         self.conflicts = Conflicts(self.store, self.ledger)
         self.acks = Acks(settings, self.writer, self.store, self.ledger, self.keys)
+        self.probes = Probes(settings, self.writer, self.store, clock)
         self.notices = Notices(
             settings,
             writer=self.writer,
@@ -121,6 +123,7 @@ class Hub:
             keys=self.keys,
             conflicts=self.conflicts,
             acks=self.acks,
+            probes=self.probes,
             clock=clock,
         )
         self.messages = Messages(settings, self.writer, self.store, self.parties, self.ledger)
@@ -325,6 +328,9 @@ class Hub:
 
     async def notice_reads(self, who: Principal, notice_id: str) -> Doc:
         return await self.notices.reads(who, notice_id)
+
+    async def list_probes(self, who: Principal, *, limit: int = 500, after: int = 0) -> Doc:
+        return await self.probes.listing(who, limit=limit, after=after)
 
     async def acknowledge(self, who: Principal, notice_id: str, body: Any) -> Doc:
         return await self.acks.acknowledge(who, notice_id, body)

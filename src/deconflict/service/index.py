@@ -20,6 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from deconflict.geo import Limits, parse_volumes
+from deconflict.service.disclosure import coarse_volumes, stored_disclosure
 from deconflict.service.tx import Tx
 from deconflict.store import Repo, Row
 from deconflict.strategic import BufferPolicy, Conflict, NoticeShape, StrategicIndex
@@ -46,7 +47,7 @@ def shapes_of(notices: list[Row]) -> list[NoticeShape]:
     """
     shapes = [shape_of(n) for n in notices]
     for shape in shapes:
-        for vol in shape.volumes:
+        for vol in shape.coarse or shape.volumes:
             vol.footprint.cells()
     return shapes
 
@@ -55,6 +56,7 @@ def shape_of(notice: Row) -> NoticeShape:
     """The engine's view of a stored notice (its normalised volumes re-parsed)."""
     volumes = parse_volumes(json.loads(notice["volumes"]), limits=_STORED)
     priority = PROTECTED_SITE_PRIORITY if notice["kind"] == "protected_site" else notice["priority"]
+    disclosure = stored_disclosure(notice.get("disclosure"), notice["kind"])
     return NoticeShape(
         id=notice["id"],
         issuer=notice["issuer"],
@@ -62,6 +64,9 @@ def shape_of(notice: Row) -> NoticeShape:
         volumes=volumes,
         version=notice["version"],
         priority=priority,
+        readers=frozenset(json.loads(notice["addressees"])),
+        coarse=coarse_volumes(volumes, disclosure),
+        disclosure=disclosure.level,
     )
 
 

@@ -47,11 +47,16 @@ def concerns(entry: dict[str, Any], party: str) -> bool:
     """Whether ``party`` may read ``entry`` in full (it only gets the leaf hash otherwise).
 
     An entry concerns a party when it names the party as issuer, addressee (or is addressed
-    to every party, ``*``), party, sender or recipient, or as an issuer in a conflict or a
-    party to an alert; the party directory and public keys concern everyone.
+    to every party, ``*``), party, sender or recipient, or as a party to an alert; the party
+    directory and public keys concern everyone. A conflict entry names both notices, so
+    (issue 11) it concerns only its ``readers``: the issuers that may read both notices.
+    Conflict entries logged before ``readers`` existed concern both issuers.
     """
     if entry.get("type") in PUBLIC_TYPES:
         return True
+    readers = entry.get("readers")
+    if str(entry.get("type", "")).startswith("conflict_") and isinstance(readers, list):
+        return party in readers
     for name in _ONE_PARTY_FIELDS:
         if entry.get(name) == party:
             return True

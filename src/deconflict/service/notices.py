@@ -39,16 +39,17 @@ from deconflict.service.keys import PartyKeys, SignedRequest, take_signature
 from deconflict.service.ledger import Ledger
 from deconflict.service.parsers import ParsedVolumes, VolumeParsers
 from deconflict.service.parties import Parties, require_party
+from deconflict.service.probes import Probes, existence_only
 from deconflict.service.tx import Tx
 from deconflict.service.views import ack_view, addressees_of, notice_view
 from deconflict.service.writer import Change, Writer
 from deconflict.store import Repo, Row, Store
-from deconflict.strategic import NoticeShape
+from deconflict.strategic import NoticeShape, sees
 from deconflict.utc import format_ts
 
 __all__ = ["Notices"]
 
-_CONTENT_KEYS = ("kind", "title", "remarks", "priority", "addressees", "volumes")
+_CONTENT_KEYS = ("kind", "title", "remarks", "priority", "addressees", "volumes", "disclosure")
 # Documents with more positions than this are validated in a worker thread, not on the
 # event loop nor through a parser process (whose pickled hand-over would cost more).
 LARGE_DOCUMENT_POSITIONS = 2500
@@ -98,6 +99,8 @@ def _entry_content(content: Row) -> Row:
     out["volumes"] = json.loads(content["volumes"])
     if content.get("ack_deadline"):
         out["ack_deadline"] = content["ack_deadline"]
+    if content.get("disclosure"):
+        out["disclosure"] = json.loads(content["disclosure"])
     return out
 
 
@@ -111,6 +114,7 @@ def _content(doc: NoticeDoc) -> Row:
         "addressees": json.dumps(list(doc.addressees)),
         "volumes": json.dumps([v.to_json() for v in doc.volumes]),
         "ack_deadline": format_ts(doc.ack_deadline) if doc.ack_deadline else None,
+        "disclosure": json.dumps(doc.disclosure.to_json()),
     }
 
 
@@ -123,6 +127,9 @@ def _shape(notice_id: str, issuer: str, doc: NoticeDoc, version: int) -> NoticeS
         volumes=doc.volumes,
         version=version,
         priority=priority,
+        readers=frozenset(doc.addressees),
+        coarse=doc.coarse,
+        disclosure=doc.disclosure.level,
     )
 
 
@@ -159,6 +166,7 @@ class Notices:
         keys: PartyKeys,
         conflicts: Conflicts,
         acks: Acks,
+        probes: Probes,
         clock: Callable[[], datetime],
     ) -> None:
         self.settings = settings
@@ -171,6 +179,7 @@ class Notices:
         self.keys = keys
         self.conflicts = conflicts
         self.acks = acks
+        self.probes = probes
         self.clock = clock
         parties.on_registered.append(self._address_new_party)
 
@@ -411,7 +420,11 @@ class Notices:
                 NoticeWithdrawn(id=notice_id, issuer=who.party_id, version=version),
             )
             notices = {notice_id: row}
+            before_open = tx.repo.conflicts.open_of(notice_id)
             conflicts = self.conflicts.reconcile(tx, shape, self.index.query(shape), notices)
+            still = {c["id"] for c in conflicts}
+            gone = [c for c in before_open if c["id"] not in still]
+            self.probes.withdrawn(tx, who.party_id, gone, notices, "amend")
             self.index.put(tx, shape)
             return {
                 **view,
@@ -490,6 +503,9 @@ class Notices:
                     ack_deadline=content["ack_deadline"],
                 ),
             )
+            self.probes.withdrawn(
+                tx, who.party_id, tx.repo.conflicts.open_of(notice_id), {}, "cancel"
+            )
             self.conflicts.resolve_all(
                 tx, notice_id, "cancelled", {notice_id: done}, version=new_version
             )
@@ -537,18 +553,40 @@ class Notices:
         parsed = None
         if isinstance(body, dict) and not is_large(body):
             parsed = await self.parsers.parse(body.get("volumes"))
-        result: dict[str, Any] = await asyncio.to_thread(self._check, who, body, parsed)
+        result, probed = await asyncio.to_thread(self._check, who, body, parsed)
+        # a dry run touching a notice not addressed to the prober is a probe of it
+        over = await self.probes.checked(who, probed)
+        if over:
+            for view in result["conflicts"]:
+                if view["other"]["issuer"] in over:
+                    existence_only(view)
+            result["probe_budget"] = {
+                "exceeded_for": sorted(over),
+                "per_issuer_per_day": self.settings.probe_budget_per_day,
+                "answered_at": "existence",
+            }
         return result
 
-    def _check(self, who: Principal, body: Any, parsed: ParsedVolumes | None) -> dict[str, Any]:
+    def _check(
+        self, who: Principal, body: Any, parsed: ParsedVolumes | None
+    ) -> tuple[dict[str, Any], list[tuple[str, int, str, dict[str, Any]]]]:
         body, _ = take_signature(body, nonce=True)
         doc = self._parse(who, body, amendment=False, parsed=parsed)
         shape = _shape("check-" + secrets.token_hex(6), who.party_id, doc, 1)
         with self.index.reading() as index:
             found = index.query(shape)
             checked = len(index)
+            hidden = []
+            for c in found:
+                other = index.get(c.b.id)
+                hidden.append(other is not None and not sees(who.party_id, other))
         views = self.conflicts.would_open(who, shape, found, format_ts(self.clock()))
-        return {"conflicts": views, "checked_against": checked}
+        probed = [
+            (c.b.id, c.b.version, c.b.issuer, v)
+            for c, v, h in zip(found, views, hidden, strict=True)
+            if h
+        ]
+        return {"conflicts": views, "checked_against": checked}, probed
 
     # -- reads (audited) -------------------------------------------------------
     def _read(self, fn: Callable[[Repo], Any]) -> Any:

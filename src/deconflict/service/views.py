@@ -11,12 +11,14 @@ import json
 from typing import Any
 
 from deconflict.service.auth import Principal
+from deconflict.service.disclosure import EXACT, EXISTENCE, stored_disclosure
 from deconflict.store import Row
 
 __all__ = [
     "ack_view",
     "addressees_of",
     "conflict_view",
+    "level_of",
     "message_view",
     "notice_view",
     "sees_notice",
@@ -70,6 +72,7 @@ def notice_view(
         "created_at": notice["created_at"],
         "updated_at": notice["updated_at"],
         "ends_at": notice["expires_at"],
+        "disclosure": stored_disclosure(notice.get("disclosure"), notice["kind"]).to_json(),
     }
     if volumes:
         view["volumes"] = json.loads(notice["volumes"])
@@ -78,11 +81,24 @@ def notice_view(
     return view
 
 
-def conflict_view(row: Row, who: Principal, *, addressed: dict[str, bool]) -> dict[str, Any]:
+def level_of(notice: Row) -> str:
+    """The disclosure level of a stored notice (service/disclosure.py)."""
+    return stored_disclosure(notice.get("disclosure"), notice["kind"]).level
+
+
+def conflict_view(
+    row: Row,
+    who: Principal,
+    *,
+    addressed: dict[str, bool],
+    levels: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """The conflict as `who` may see it.
 
     `addressed[notice_id]` says whether `who` is an addressee (or the issuer) of
-    that notice, i.e. may see its identity and full text.
+    that notice, i.e. may see its identity and full text. `levels[notice_id]` is
+    that notice's disclosure level: towards a party it was not addressed to, an
+    `existence` notice shows only the coarse window of each overlap.
     """
     detail = json.loads(row["detail"])
     base: dict[str, Any] = {
@@ -118,8 +134,14 @@ def conflict_view(row: Row, who: Principal, *, addressed: dict[str, bool]) -> di
         "version": row[f"version_{other}"] if reveal else None,
         "addressed_to_you": reveal,
     }
+    level = EXACT if reveal else (levels or {}).get(other_id, EXACT)
+    base["other"]["disclosure"] = level
     if reveal:
         base["notices"] = [row[f"notice_{me}"], other_id]
+    if level == EXISTENCE:
+        # which of one's own volumes meets it would locate it again, volume by volume
+        base["overlaps"] = [{"time_window": o["time_window"]} for o in detail["overlaps"]]
+        return base
     base["overlaps"] = [_overlap(o, flip=not mine_is_a, reveal=reveal) for o in detail["overlaps"]]
     return base
 

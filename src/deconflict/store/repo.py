@@ -27,6 +27,7 @@ from deconflict.store.repos import (
     MessageRepo,
     NoticeRepo,
     PartyRepo,
+    ProbeRepo,
     ReadRepo,
 )
 
@@ -98,6 +99,10 @@ class Repo:
     @cached_property
     def reads(self) -> ReadRepo:
         return ReadRepo(self.conn)
+
+    @cached_property
+    def probes(self) -> ProbeRepo:
+        return ProbeRepo(self.conn)
 
     @cached_property
     def ledger(self) -> LedgerRepo:

@@ -34,6 +34,7 @@ __all__ = [
     "notice_versions",
     "notices",
     "parties",
+    "probes",
 ]
 
 metadata = MetaData()
@@ -80,6 +81,8 @@ notice_versions = Table(
     Column("addressees", Text, nullable=False),  # JSON list of party ids or ["*"]
     Column("volumes", Text, nullable=False),  # JSON list of normalised Volume4D
     Column("ack_deadline", TS, nullable=True),
+    # JSON {"level": ..., "grain": {...}} (service/disclosure.py); NULL: the kind's default
+    Column("disclosure", Text, nullable=True),
     Column("created_at", TS, nullable=False),
     # "active", or "cancelled" for the version that cancels the notice (same content,
     # acknowledged by the addressees like any other version).
@@ -204,4 +207,24 @@ coordinate_reads = Table(
     Column("via", String(32), nullable=False),
     Column("read_at", TS, nullable=False),
     Index("ix_coordinate_reads_notice", "notice_id"),
+)
+
+# Probes (issue 11): a dry run that conflicted with a notice, or a notice cancelled or
+# amended away soon after it did; the notice's issuer lists them, and the daily budget
+# of each (prober, issuer) is counted here.
+probes = Table(
+    "probes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("notice_id", String(40), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("issuer", String(64), nullable=False),
+    Column("prober", String(64), nullable=False),
+    Column("via", String(16), nullable=False),  # check, cancel, amend
+    Column("run", String(32), nullable=False),  # one dry run (or change) probing many notices
+    Column("over_budget", Integer, nullable=False),
+    Column("overlap", Text, nullable=False),  # JSON: what the prober was shown
+    Column("at", TS, nullable=False),
+    Index("ix_probes_issuer", "issuer", "id"),
+    Index("ix_probes_pair_at", "prober", "issuer", "at"),
 )

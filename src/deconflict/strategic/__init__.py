@@ -13,6 +13,8 @@ from deconflict.strategic.model import (
     NoticeRef,
     NoticeShape,
     VolumePairOverlap,
+    facing,
+    sees,
 )
 from deconflict.strategic.pair import compare_notices, compare_volumes
 
@@ -28,7 +30,9 @@ __all__ = [
     "VolumePairOverlap",
     "compare_notices",
     "compare_volumes",
+    "facing",
     "find_conflicts",
     "parse_notice",
     "parse_notices_file",
+    "sees",
 ]

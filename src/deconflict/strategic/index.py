@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from deconflict.geo import GEOD, Reference, Volume4D
 from deconflict.geo.cells import DEFAULT_RESOLUTION
-from deconflict.strategic.model import BufferPolicy, Conflict, NoticeRef, NoticeShape
+from deconflict.strategic.model import BufferPolicy, Conflict, NoticeRef, NoticeShape, facing
 from deconflict.strategic.pair import compare_volumes
 
 __all__ = ["LONG_WINDOW_DAYS", "StrategicIndex", "find_conflicts"]
@@ -96,7 +96,9 @@ class StrategicIndex:
         """Insert a notice, or replace its previous version."""
         self.remove(shape.id)
         stored = _Stored(shape, [], [])
-        for v_index, vol in enumerate(shape.volumes):
+        # Filed under the widest volumes it may be judged by: a coarse volume contains
+        # the exact one, so every conflict of either is found among the candidates.
+        for v_index, vol in enumerate(shape.coarse or shape.volumes):
             fp = vol.footprint
             t0, t1 = vol.window.start_s, vol.window.end_s
             slot = self._cols.allocate(
@@ -215,7 +217,7 @@ class StrategicIndex:
         # all-pairs pass tests each pair once instead of from both sides.
         floor = after[shape.id] if after is not None else -1
         by_notice: dict[str, list[tuple[int, int]]] = {}
-        for i, vol in enumerate(shape.volumes):
+        for i, vol in enumerate(shape.coarse or shape.volumes):
             for slot in self.candidates(vol, shape.kind).tolist():
                 other_id, j = self._owner[slot]
                 if other_id == shape.id or (after is not None and after[other_id] <= floor):
@@ -236,10 +238,13 @@ class StrategicIndex:
         self, a: NoticeShape, b: NoticeShape, pairs: list[tuple[int, int]], describe: bool
     ) -> Conflict | None:
         buffers = self.policy.for_kinds(a.kind, b.kind)
+        # Each side is judged by what the other's issuer may see of it (DESIGN.md,
+        # disclosure): the answer depends on a hidden notice only through its grain.
+        va, vb = facing(a, b.issuer), facing(b, a.issuer)
         found = []
         for i, j in pairs:
             overlap = compare_volumes(
-                a.volumes[i], b.volumes[j], buffers, self.policy, indices=(i, j), describe=describe
+                va[i], vb[j], buffers, self.policy, indices=(i, j), describe=describe
             )
             if overlap is not None:
                 found.append(overlap)

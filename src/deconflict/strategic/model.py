@@ -17,6 +17,8 @@ __all__ = [
     "NoticeRef",
     "NoticeShape",
     "VolumePairOverlap",
+    "facing",
+    "sees",
 ]
 
 KINDS = ("air_activity", "ground_movement", "fires", "uas_activity", "protected_site", "other")
@@ -71,6 +73,24 @@ class NoticeShape:
     volumes: tuple[Volume4D, ...]
     version: int = 1
     priority: int = 0
+    # Who may see the exact volumes besides the issuer ("*": every party).
+    readers: frozenset[str] = frozenset({"*"})
+    # The volumes grown to the notice's grain (geo.coarse), one per volume: what a party
+    # that is not a reader is judged by. None: the notice is `exact` towards everyone.
+    coarse: tuple[Volume4D, ...] | None = None
+    disclosure: str = "exact"
+
+
+def sees(party: str, shape: NoticeShape) -> bool:
+    """Whether ``party`` is judged against the exact volumes of ``shape``."""
+    return party == shape.issuer or "*" in shape.readers or party in shape.readers
+
+
+def facing(shape: NoticeShape, party: str) -> tuple[Volume4D, ...]:
+    """The volumes of ``shape`` that decide and describe its conflicts with ``party``."""
+    if shape.coarse is None or sees(party, shape):
+        return shape.volumes
+    return shape.coarse
 
 
 @dataclass(frozen=True)

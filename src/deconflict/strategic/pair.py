@@ -11,6 +11,7 @@ from deconflict.strategic.model import (
     NoticeRef,
     NoticeShape,
     VolumePairOverlap,
+    facing,
 )
 
 __all__ = ["compare_notices", "compare_volumes"]
@@ -58,11 +59,12 @@ def compare_volumes(
 def compare_notices(
     a: NoticeShape, b: NoticeShape, policy: BufferPolicy, *, describe: bool = True
 ) -> Conflict | None:
-    """Two notices conflict iff any pair of their volumes does."""
+    """Two notices conflict iff any pair of their volumes does, each side judged by what
+    the other side's issuer may see of it (`facing`)."""
     buffers = policy.for_kinds(a.kind, b.kind)
     pairs: list[VolumePairOverlap] = []
-    for i, va in enumerate(a.volumes):
-        for j, vb in enumerate(b.volumes):
+    for i, va in enumerate(facing(a, b.issuer)):
+        for j, vb in enumerate(facing(b, a.issuer)):
             found = compare_volumes(va, vb, buffers, policy, indices=(i, j), describe=describe)
             if found is not None:
                 pairs.append(found)

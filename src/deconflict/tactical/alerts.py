@@ -171,35 +171,71 @@ def _flip_bearing(bearing: float) -> float:
     return (bearing + 180.0) % 360.0
 
 
+_NM = 1852.0
+_FT = 0.3048
+# vertical speed under which the other side is reported level (~100 ft/min)
+_LEVEL_MPS = 0.5
+
+
+def _advisory(bearing: float, distance: float, dalt: float, own: Any, other: Any) -> dict[str, Any]:
+    """Where the other side is, as a collision-avoidance advisory gives it (issue 11).
+
+    Clock position relative to one's own track, range to 0.1 NM, relative altitude to
+    100 ft, climbing / descending / level: what a crew needs to look and to act, and
+    no more, so that one's own position does not give the other track to the metre.
+    """
+    trk = own.get("trk_deg") if isinstance(own, dict) else None
+    clock = None
+    if isinstance(trk, int | float) and math.isfinite(bearing):
+        clock = math.floor(((bearing - float(trk)) % 360.0) / 30.0 + 0.5) % 12 or 12
+    vs = other.get("vs_mps") if isinstance(other, dict) else None
+    vertical = "unknown"
+    if isinstance(vs, int | float) and math.isfinite(vs):
+        vertical = "climbing" if vs > _LEVEL_MPS else "descending" if vs < -_LEVEL_MPS else "level"
+    return {
+        "clock": clock,
+        "range_nm": _round(distance / _NM, 1),
+        "rel_alt_ft": _round(round(dalt / _FT / 100.0) * 100.0 + 0.0, 0),
+        "vertical": vertical,
+    }
+
+
 def party_view(
     kind: str, parties: tuple[str, ...], detail: dict[str, Any], party: str, share: bool
 ) -> dict[str, Any]:
     """What ``party`` may learn of an alert's detail.
 
-    Its own track in full. Of the other side, by default, only the relative
-    geometry (bearing from its own track, distance, altitude difference) and
-    the predicted closest approach; the other track itself (id, position,
-    velocity) only when the pair of parties is configured to share it.
+    Its own track in full. Of the other side, by default, only an advisory: clock
+    position from its own track, range to 0.1 NM, relative altitude to 100 ft,
+    climbing or descending, and the time to closest approach (to the second, its
+    distance to 0.1 NM); the other track itself (id, position, velocity) only when
+    the pair of parties is configured to share it.
     """
     if kind == "separation":
         mine, theirs = ("a", "b") if detail["a"]["party"] == party else ("b", "a")
         flip = mine == "b"
         bearing = detail["bearing_deg"]
+        dalt = 0.0 - detail["dalt_m"] if flip else detail["dalt_m"] + 0.0
         other: dict[str, Any] = {
             "party": detail[theirs]["party"],
             "category": detail[theirs]["category"],
-            "bearing_deg": _round(_flip_bearing(bearing) if flip else bearing, 1),
-            "distance_m": _round(detail["distance_m"], 0),
-            "dalt_m": _round(0.0 - detail["dalt_m"] if flip else detail["dalt_m"] + 0.0, 0),
+            **_advisory(
+                _flip_bearing(bearing) if flip else bearing,
+                detail["distance_m"],
+                dalt,
+                detail[mine]["track"],
+                detail[theirs]["track"],
+            ),
         }
         if share:
             other["track"] = detail[theirs]["track"]
+        dcpa = detail["dcpa_m"]
         return {
             "own_track": detail[mine]["track"],
             "other": other,
-            "tcpa_s": _round(detail["tcpa_s"], 1),
-            "dcpa_m": _round(detail["dcpa_m"], 0),
-            "t_los_s": _round(detail["t_los_s"], 1),
+            "tcpa_s": _round(detail["tcpa_s"], 0),
+            "dcpa_nm": _round(float(dcpa) / _NM, 1) if isinstance(dcpa, int | float) else None,
+            "t_los_s": _round(detail["t_los_s"], 0),
             "minima": detail["minima"],
         }
     if kind == "intrusion":

@@ -5,9 +5,11 @@ Pure library. The coarse stage is the strategic index's own (see
 along its straight-line prediction, sampled every ``step_s`` seconds
 (``lookahead / 60`` by default, at least 0.5 s), and tests each sample against
 the volume's time window, altitude band (widened across altitude references
-as the index does; track heights are taken as W84) and exact footprint (in an
-azimuthal equidistant frame centred on the track). The predicted entry time
-is therefore known to within one step; presence now (sample 0) is exact.
+as the index does; track heights are taken as W84) and footprint (in an
+azimuthal equidistant frame centred on the track): the exact volume for the issuer
+and the addressees, the coarse one (`strategic.facing`) for any other party. The
+predicted entry time is therefore known to within one step; presence now (sample 0)
+is exact.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy.typing as npt
 import shapely
 
 from deconflict.geo import Frame, Reference
-from deconflict.strategic import NoticeShape, StrategicIndex
+from deconflict.strategic import NoticeShape, StrategicIndex, facing
 from deconflict.strategic.probe import segment_candidates
 
 __all__ = ["Intrusion", "screen_intrusions"]
@@ -69,6 +71,7 @@ def screen_intrusions(
         hit = _first_inside(
             shape,
             v,
+            viewer=str(party[ti]),
             lat=float(lat[ti]),
             lon=float(lon[ti]),
             alt=float(alt_m[ti]),
@@ -93,6 +96,7 @@ def _first_inside(
     shape: NoticeShape,
     v: int,
     *,
+    viewer: str,
     lat: float,
     lon: float,
     alt: float,
@@ -105,7 +109,9 @@ def _first_inside(
     vertical_margin_m: float,
     index: StrategicIndex,
 ) -> float | None:
-    vol = shape.volumes[v]
+    # a track of a party the notice was not addressed to meets its coarse volume (issue
+    # 11): fake tracks must not be a membership oracle finer than the notice's grain
+    vol = facing(shape, viewer)[v]
     step = max(0.5, lookahead / 60.0)
     t = np.arange(0.0, lookahead + step * 0.5, step)
     t = np.minimum(t, lookahead)

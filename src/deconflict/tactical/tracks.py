@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -72,6 +73,9 @@ class TrackLimits:
     max_future_s: float = 10.0  # clock skew tolerated ahead of the hub's clock
     max_age_s: float = 60.0  # older reports are history, not a live picture
     stale_after_s: float = 30.0  # a track not heard from for this long is dropped
+    # Live tracks one party may have at once (issue 11): self-reported tracks are probes
+    # of the notices and tracks they meet, so a party cannot field thousands of them.
+    max_tracks_per_party: int = 1000
     default_category: str = "manned"
 
 
@@ -270,6 +274,7 @@ class TrackTable:
     def __init__(self, limits: TrackLimits) -> None:
         self.limits = limits
         self._tracks: dict[tuple[str, str], TrackState] = {}
+        self._per_party: Counter[str] = Counter()
         self._lock = threading.Lock()
         self.received = 0
 
@@ -311,6 +316,14 @@ class TrackTable:
     def _apply(self, party: str, r: TrackReport, now: float) -> tuple[str, list[tuple[str, str]]]:
         key = (party, r.track_id)
         prev = self._tracks.get(key)
+        if prev is None and self._per_party[party] >= self.limits.max_tracks_per_party:
+            return "rejected", [
+                (
+                    "track_id",
+                    f"{party} already has {self.limits.max_tracks_per_party} live tracks "
+                    "(the limit); a new one starts when one goes stale",
+                )
+            ]
         velocity = "reported"
         gs, trk, vs = r.gs_mps, r.trk_deg, r.vs_mps
         if prev is not None:
@@ -346,6 +359,8 @@ class TrackTable:
                         )
         if (gs is None or trk is None or vs is None) and velocity == "reported":
             velocity = "unknown"
+        if prev is None:
+            self._per_party[party] += 1
         self._tracks[key] = TrackState(
             party=party,
             track_id=r.track_id,
@@ -370,6 +385,7 @@ class TrackTable:
             gone = [k for k, s in self._tracks.items() if s.t < cutoff]
             for k in gone:
                 del self._tracks[k]
+                self._per_party[k[0]] -= 1
         return gone
 
     def tracks_of(self, party: str) -> list[TrackState]:

@@ -17,39 +17,43 @@ from deconflict.interop.tak.cot import UNKNOWN, event_xml
 __all__ = ["ALERT_REFRESH_S", "alert_cleared_event", "alert_event", "alert_text"]
 
 ALERT_REFRESH_S = 10.0  # an active alert is re-sent this often; stale after 3 refreshes
-_FT = 0.3048
 
 
-def _clock(bearing: float) -> int:
-    hour = round(bearing / 30.0) % 12
-    return 12 if hour == 0 else hour
+def _nm(value: Any) -> str:
+    return f"{float(value):.1f} NM" if isinstance(value, int | float) else "? NM"
 
 
-def alert_text(alert: dict[str, Any], track_heading: float | None = None) -> str:
-    """The hub's advisory in the words an aircrew uses (no position of the other side)."""
+def alert_text(alert: dict[str, Any]) -> str:
+    """The hub's advisory in the words an aircrew uses (no position of the other side).
+
+    The hub gives it as collision-avoidance advisories do: clock position relative to the
+    own track, range to 0.1 NM, relative altitude to 100 ft, climbing or descending.
+    """
     kind = alert.get("kind")
     if kind == "separation":
         o = alert.get("other") or {}
-        bearing = float(o.get("bearing_deg") or 0.0)
-        rel = bearing - track_heading if track_heading is not None else bearing
-        clock = _clock(rel % 360.0)
-        ref = "o'clock" if track_heading is not None else "o'clock true"
-        nm = float(o.get("distance_m") or 0.0) / 1852.0
-        dalt = float(o.get("dalt_m") or 0.0)
-        vert = (
-            "level"
-            if abs(dalt) < 30
-            else (f"{abs(dalt) / _FT:,.0f} ft {'above' if dalt > 0 else 'below'}")
-        )
+        clock = o.get("clock")
+        where = f"{clock} o'clock" if clock else "position unknown"
+        nm = o.get("range_nm")
+        ft = o.get("rel_alt_ft")
+        if not isinstance(ft, int | float):
+            height = "height unknown"
+        elif ft == 0:
+            height = "same level"
+        else:
+            height = f"{abs(ft):,.0f} ft {'above' if ft > 0 else 'below'}"
+        vertical = o.get("vertical")
+        trend = f", {vertical}" if vertical in ("climbing", "descending") else ""
         head = (
             "LOSS OF SEPARATION"
             if alert.get("severity") == "lost" or (alert.get("t_los_s") == 0)
             else "TRAFFIC"
         )
         acked = alert.get("acknowledged_by") or []
+        dcpa = alert.get("dcpa_nm")
         return (
-            f"{head}: {o.get('party')} {o.get('category', '')} traffic {clock} {ref}, "
-            f"{nm:.1f} NM, {vert}; closest {float(alert.get('dcpa_m') or 0) / 1852.0:.1f} NM "
+            f"{head}: {o.get('party')} {o.get('category', '')} traffic {where}, "
+            f"{_nm(nm)}, {height}{trend}; closest {_nm(dcpa)} "
             f"in {float(alert.get('tcpa_s') or 0):.0f} s. Alert {alert.get('id')} "
             f"({alert.get('state')}). "
             + (f"Acknowledged by {', '.join(acked)}." if acked else "Reply ACK to acknowledge.")
@@ -72,14 +76,13 @@ def alert_event(
     *,
     device_uid: str,
     callsigns: list[str],
-    track_heading: float | None = None,
     now: datetime | None = None,
 ) -> tuple[str, bytes]:
     now = now or datetime.now(UTC)
     uid = f"deconflict.alert.{alert['id']}"
     pos = alert.get("position") or {}
     d = ET.Element("detail")
-    text = alert_text(alert, track_heading)
+    text = alert_text(alert)
     ET.SubElement(d, "contact", {"callsign": f"ALERT {alert.get('kind', '').upper()}"})
     ET.SubElement(d, "link", {"uid": device_uid, "relation": "p-p", "type": "a-f"})
     ET.SubElement(

@@ -536,12 +536,10 @@ class Gateway:
 
     def _send_alert(self, alert: Doc) -> None:
         uid, callsigns = self._recipients(alert.get("_device"))
-        dev = self.devices.get(uid)
         cot_uid, xml = alert_event(
             alert,
             device_uid=uid,
             callsigns=callsigns,
-            track_heading=dev.heading if dev else None,
             now=self.clock(),
         )
         self.stats["alerts_sent"] += 1

@@ -12,6 +12,7 @@ from deconflict.store.repos.ledger import EntryRow, LedgerRepo
 from deconflict.store.repos.messages import MessageRepo
 from deconflict.store.repos.notices import NoticeRepo
 from deconflict.store.repos.parties import PartyRepo
+from deconflict.store.repos.probes import ProbeRepo
 from deconflict.store.repos.reads import ReadRepo
 
 __all__ = [
@@ -28,5 +29,6 @@ __all__ = [
     "MessageRepo",
     "NoticeRepo",
     "PartyRepo",
+    "ProbeRepo",
     "ReadRepo",
 ]

@@ -41,6 +41,7 @@ _NOTICE_COLUMNS = (
     notice_versions.c.addressees,
     notice_versions.c.volumes,
     notice_versions.c.ack_deadline,
+    notice_versions.c.disclosure,
     notice_versions.c.created_at.label("version_created_at"),
 )
 _NOTICE_JOIN = notices.join(
@@ -142,6 +143,8 @@ class NoticeRepo:
                 notice_versions.c.kind,
                 notice_versions.c.priority,
                 notice_versions.c.volumes,
+                notice_versions.c.addressees,
+                notice_versions.c.disclosure,
             )
             .select_from(_NOTICE_JOIN)
             .where(notices.c.state == "active")

@@ -10,7 +10,7 @@
 /* global L */
 
 import { api } from './api.js';
-import { altLabel, bearingLabel, daltLabel, destination, distLabel, escapeHtml, secondsLabel, speedLabel } from './geo.js';
+import { altLabel, bearingLabel, destination, distLabel, escapeHtml, ftLabel, nmLabel, secondsLabel, speedLabel } from './geo.js';
 import { footprintLayers } from './map.js';
 import { t } from './i18n.js';
 import { dropDraft, keepTyping } from './keep.js';
@@ -121,14 +121,16 @@ export class Alerts {
         pane: 'alerts', radius: 13, color: colour, weight: this.overdue(a).length ? 4 : 2.5, dashArray: dash, fill: false,
         className: `alert-ring${cleared ? ' cleared' : ''}`,
       }).addTo(group);
-      // The other side as disclosed: a bearing line of the disclosed distance.
-      if (Number.isFinite(other.bearing_deg) && Number.isFinite(other.distance_m)) {
-        const end = destination(own.lat, own.lon, other.bearing_deg, other.distance_m);
+      // The other side as disclosed: an advisory (clock position from the own track,
+      // range to 0.1 NM, relative altitude to 100 ft), drawn as a line that far that way.
+      if (Number.isFinite(other.clock) && Number.isFinite(other.range_nm) && Number.isFinite(own.trk_deg)) {
+        const bearing = (own.trk_deg + other.clock * 30) % 360;
+        const end = destination(own.lat, own.lon, bearing, other.range_nm * 1852);
         L.polyline([[own.lat, own.lon], end], { pane: 'alerts', color: colour, weight: 2, dashArray: dash || '8 6' }).addTo(group);
         const tip = L.circleMarker(end, { pane: 'alerts', radius: 5, color: colour, weight: 2, fillOpacity: 0.2, className: 'alert-other' }).addTo(group);
         if (!cleared) {
-          tip.bindTooltip(`${escapeHtml(other.party || '?')} ${bearingLabel(other.bearing_deg)} ${escapeHtml(distLabel(other.distance_m))}<br>${escapeHtml(t('alert.dalt'))} ${escapeHtml(daltLabel(other.dalt_m))}`
-            + (Number.isFinite(a.tcpa_s) ? `<br>${escapeHtml(t('alert.cpa'))} ${escapeHtml(secondsLabel(a.tcpa_s))} · ${escapeHtml(distLabel(a.dcpa_m))}` : ''),
+          tip.bindTooltip(`${escapeHtml(other.party || '?')} ${escapeHtml(t('alert.clock', { clock: other.clock ?? '?' }))} ${escapeHtml(nmLabel(other.range_nm))}<br>${escapeHtml(t('alert.dalt'))} ${escapeHtml(ftLabel(other.rel_alt_ft))} ${escapeHtml(verticalText(other.vertical))}`
+            + (Number.isFinite(a.tcpa_s) ? `<br>${escapeHtml(t('alert.cpa'))} ${escapeHtml(secondsLabel(a.tcpa_s))} · ${escapeHtml(nmLabel(a.dcpa_nm))}` : ''),
           { permanent: true, direction: 'top', offset: [0, -6], className: 'alert-label' });
         }
       }
@@ -324,8 +326,8 @@ function geometryLines(a, me, noticeTitle) {
   const cat = (c) => (c ? t(`category.${c}`) : '');
   if (own) lines.push(t('alert.own_line', { track: own.track_id, alt: altLabel(own.alt_m), speed: speedLabel(own.gs_mps), trk: bearingLabel(own.trk_deg) }));
   if (a.kind === 'separation') {
-    lines.push(t('alert.bears', { party: other.party || '?', category: cat(other.category), bearing: bearingLabel(other.bearing_deg), dist: distLabel(other.distance_m), dalt: daltLabel(other.dalt_m) }));
-    const cpa = [t('alert.cpa_in', { time: secondsLabel(a.tcpa_s), dist: distLabel(a.dcpa_m) })];
+    lines.push(t('alert.advisory', { party: other.party || '?', category: cat(other.category), clock: other.clock ?? '?', dist: nmLabel(other.range_nm), dalt: ftLabel(other.rel_alt_ft), vertical: verticalText(other.vertical) }));
+    const cpa = [t('alert.cpa_in', { time: secondsLabel(a.tcpa_s), dist: nmLabel(a.dcpa_nm) })];
     if (Number.isFinite(a.t_los_s)) cpa.push(a.t_los_s <= 0 ? t('alert.los_now') : t('alert.los_in', { time: secondsLabel(a.t_los_s) }));
     if (a.minima) cpa.push(t('alert.minima', { h: distLabel(a.minima.h_sep_m), v: Math.round(a.minima.v_sep_m / 0.3048) }));
     lines.push(cpa.join(' · '));
@@ -343,4 +345,9 @@ function geometryLines(a, me, noticeTitle) {
   if (other.track) lines.push(t('alert.shared_track', { track: other.track.track_id || '', alt: altLabel(other.track.alt_m), speed: speedLabel(other.track.gs_mps) }));
   if (me && a.parties && !a.parties.includes(me)) lines.push(t('alert.parties', { parties: a.parties.join(', ') }));
   return lines;
+}
+
+// The advisory's vertical trend of the other side, in the reader's language.
+function verticalText(v) {
+  return v ? t(`vertical.${v}`) : '';
 }

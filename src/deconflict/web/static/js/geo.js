@@ -49,6 +49,15 @@ export function daltLabel(m) {
   return `${iso(`${s(ft)}${num(Math.abs(ft))} ${t('unit.ft')}`)} (${iso(`${s(m)}${num(Math.abs(Math.round(m)))} ${t('unit.m')}`)})`;
 }
 
+// The advisory's figures, already rounded by the hub (0.1 NM, 100 ft).
+export function nmLabel(nm) {
+  return Number.isFinite(nm) ? distLabel(nm * NM) : '?';
+}
+
+export function ftLabel(ft) {
+  return Number.isFinite(ft) ? daltLabel(ft * FT) : '?';
+}
+
 export function secondsLabel(s) {
   if (!Number.isFinite(s)) return '?';
   const v = Math.max(0, Math.round(s));

@@ -76,6 +76,7 @@ function noticePopup(n, me) {
       [t('popup.kind'), kindText(n.kind)],
       [t('popup.version'), `v${n.version} · ${stateText(n.state)}`],
       [t('popup.to'), (n.addressees || []).map((a) => (a === '*' ? t('addr.all') : a)).join(', ')],
+      [t('popup.disclosure'), disclosureText(n.disclosure)],
       [t('popup.id'), h('bdi', { class: 'mono', dir: 'ltr' }, n.id)],
     ]),
     ...vols,
@@ -84,6 +85,14 @@ function noticePopup(n, me) {
 
 // How the map names notices: set by the page, which knows what this party may see.
 export const names = { title: (id) => id, other: (c) => c.other.issuer };
+
+// What a party the notice was not addressed to learns of it (README: need-to-know).
+function disclosureText(d) {
+  if (!d || !d.level) return '?';
+  if (d.level === 'exact') return t('disclosure.exact');
+  const g = d.grain || {};
+  return t(`disclosure.${d.level}`, { res: g.h3_resolution ?? '?', layer: g.layer_ft ?? '?', slot: g.slot_min ?? '?' });
+}
 
 function conflictPopup(c, o) {
   return h('div', { class: 'popup' },
