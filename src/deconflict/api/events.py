@@ -22,6 +22,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/v1")
 BATCH = 200
+CURSOR_MAX = 2**63 - 1  # event ids are SQLite integers
 
 
 async def _sse(hub: Hub, who: Principal, start: int, request: Request) -> AsyncIterator[bytes]:
@@ -55,19 +56,22 @@ async def _sse(hub: Hub, who: Principal, start: int, request: Request) -> AsyncI
 async def events(
     request: Request,
     who: Who,
-    after: Annotated[int | None, Query(ge=0, description="Resume after this event id")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=CURSOR_MAX, description="Resume after this event id")
+    ] = None,
     last_event_id: Annotated[str | None, Header()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = BATCH,
 ) -> Any:
     hub = hub_of(request)
     start = after or 0
     if last_event_id is not None:
-        if not last_event_id.strip().isdigit():
+        text = last_event_id.strip()
+        if not (text.isascii() and text.isdigit()) or int(text) > CURSOR_MAX:
             raise Invalid(
-                [("Last-Event-ID", "must be an event id (a non-negative integer)")],
+                [("Last-Event-ID", f"must be an event id (an integer from 0 to {CURSOR_MAX})")],
                 location="header",
             )
-        start = int(last_event_id)
+        start = int(text)
     accept = request.headers.get("accept", "")
     if "application/json" in accept and "text/event-stream" not in accept:
         return JSONResponse(await hub.poll_events(who, start, limit))

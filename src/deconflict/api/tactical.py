@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Query, Request, WebSocket, WebSocketDisconn
 
 from deconflict.api.problems import status_of
 from deconflict.api.routes import STATE_LIST, Who, hub_of, states
+from deconflict.api.text import lone_surrogates
 from deconflict.service import Hub, Principal, ServiceError
 
 __all__ = ["router"]
@@ -139,6 +140,18 @@ async def tracks_ws(ws: WebSocket) -> None:
                 doc = json.loads(text)
             except ValueError:
                 await ws.send_json({"type": "error", "seq": None, "detail": "not valid JSON"})
+                continue
+            bad_text = lone_surrogates(doc, "message")
+            if bad_text:
+                await ws.send_json(
+                    {
+                        "type": "error",
+                        "seq": None,
+                        "status": 422,
+                        "detail": "the message holds text that is not Unicode; nothing was taken",
+                        "errors": [{"path": p, "message": m} for p, m in bad_text],
+                    }
+                )
                 continue
             if isinstance(doc, dict) and "reports" in doc:
                 seq = doc.get("seq")
