@@ -9,6 +9,7 @@ import time
 import uvicorn
 
 from deconflict.api.app import create_app
+from deconflict.api.protocol import guarded_protocol
 from deconflict.config import Settings
 from deconflict.service import Hub
 from deconflict.web import mount_ui  # the static map UI at / (issue 6)
@@ -26,6 +27,13 @@ def _config(settings: Settings, hub: Hub | None, log_level: str) -> uvicorn.Conf
         app,
         host=settings.host,
         port=settings.port,
+        # the limits a careful reverse proxy would set, in the hub too (issue 13)
+        http=guarded_protocol(
+            max_header_bytes=settings.max_header_bytes,
+            max_headers=settings.max_headers,
+            header_timeout_s=settings.header_timeout_s,
+        ),
+        limit_concurrency=settings.max_connections,
         log_level=log_level,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         access_log=log_level == "debug",
