@@ -14,7 +14,7 @@ from deconflict.config import Settings
 from deconflict.service import Hub
 from deconflict.web import mount_ui  # the static map UI at / (issue 6)
 
-__all__ = ["ServerThread", "serve_forever"]
+__all__ = ["ServerThread", "listen", "serve_forever"]
 
 # Open event streams would otherwise hold a shutdown until clients hang up.
 GRACEFUL_SHUTDOWN_S = 3
@@ -41,8 +41,23 @@ def _config(settings: Settings, hub: Hub | None, log_level: str) -> uvicorn.Conf
     )
 
 
-def serve_forever(settings: Settings, log_level: str = "info") -> None:
-    uvicorn.Server(_config(settings, None, log_level)).run()
+def listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything else is done (OSError if it is taken)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def serve_forever(
+    settings: Settings, log_level: str = "info", sock: socket.socket | None = None
+) -> None:
+    server = uvicorn.Server(_config(settings, None, log_level))
+    server.run(sockets=[sock] if sock is not None else None)
 
 
 class ServerThread:
@@ -56,9 +71,7 @@ class ServerThread:
         self, settings: Settings, hub: Hub | None = None, log_level: str = "warning"
     ) -> None:
         self.settings = settings
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((settings.host, settings.port))
+        self._sock = listen(settings.host, settings.port)
         self.port = self._sock.getsockname()[1]
         self.url = f"http://{settings.host}:{self.port}"
         self.server = uvicorn.Server(_config(settings, hub, log_level))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+import signal
 import sys
 import tempfile
 import time
@@ -86,7 +87,18 @@ def run(args: argparse.Namespace) -> int:
             sweep_interval_s=0.5,
             heartbeat_s=5.0,
         )
-        server = ServerThread(settings).start()
+        try:
+            server = ServerThread(settings)
+        except OSError as exc:
+            print(
+                f"deconflict demo: cannot listen on {args.host}:{args.port}: "
+                f"{exc.strerror or exc}. Stop what uses it or choose --port.",
+                file=sys.stderr,
+            )
+            return 2
+        # SIGTERM stops the demo as Ctrl-C does, so that its temporary database goes too
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        server.start()
         try:
             _say(f"deconflict demo hub on {server.url} (temporary database {settings.db_path})")
             _say(f"  admin token: {admin_token}")
@@ -99,9 +111,16 @@ def run(args: argparse.Namespace) -> int:
                 "deconflict watch"
             )
             server.wait()
+        except KeyboardInterrupt:
+            return 130
         finally:
             server.stop()
+            signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _play(url: str, admin_token: str, scenario: Doc) -> None:
@@ -180,7 +199,8 @@ def _play_as_parties(clients: dict[str, Client], scenario: Doc) -> None:
     else:
         _say("   (no ack_overdue event within 15 s)")
     _say("\n== Hotline ==")
-    conflicts = clients[issuer].conflicts()
+    # the conflict of the notice left unacknowledged, not the issuer's first one
+    conflicts = [c for c in clients[issuer].conflicts() if c["mine"]["notice"] == late["id"]]
     others = sorted(p for p in clients if p != issuer)
     target = late["addressees"][0] if late["addressees"][0] != "*" else others[0]
     ref = {"type": "conflict", "id": conflicts[0]["id"]} if conflicts else None

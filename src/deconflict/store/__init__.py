@@ -8,6 +8,6 @@ from deconflict.store.base import Store
 from deconflict.store.repo import Repo, Savepoint
 from deconflict.store.repos import EntryRow
 from deconflict.store.rows import Row
-from deconflict.store.sqlite import SqliteStore
+from deconflict.store.sqlite import SqliteStore, StoreDamaged
 
-__all__ = ["EntryRow", "Repo", "Row", "Savepoint", "SqliteStore", "Store"]
+__all__ = ["EntryRow", "Repo", "Row", "Savepoint", "SqliteStore", "Store", "StoreDamaged"]
