@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from deconflict import __version__
 from deconflict.api import events, ledger, routes, tactical
+from deconflict.api.docs import install_docs
 from deconflict.api.limits import BodyLimit, PartySlots, RequestsPerToken
 from deconflict.api.problems import install_handlers
 from deconflict.config import Settings
@@ -47,7 +48,10 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from a package instead (api/docs.py): no CDN
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.hub = the_hub
     app.state.tactical = the_hub.tactical  # its counters, for tests and benchmarks
     app.state.streams = PartySlots(settings.max_streams_per_party)
