@@ -99,6 +99,10 @@ async def events(
                 location="header",
             )
         start = int(text)
+    if last_event_id is not None:
+        await hub.check_event_cursor(who, start, "Last-Event-ID", "header")
+    else:
+        await hub.check_event_cursor(who, start, "after", "query")
     accept = request.headers.get("accept", "")
     if "application/json" in accept and "text/event-stream" not in accept:
         return JSONResponse(await hub.poll_events(who, start, limit))

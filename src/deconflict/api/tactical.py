@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, WebSocket, WebSocketDisconnect
 
 from deconflict.api.problems import status_of
-from deconflict.api.routes import STATE_LIST, Who, hub_of, states
+from deconflict.api.routes import ALERT_STATES, STATE_LIST, Who, hub_of, states
 from deconflict.api.text import lone_surrogates
 from deconflict.service import Hub, Principal, ServiceError
 
@@ -69,7 +69,9 @@ async def list_alerts(
     kind: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Doc:
-    return await hub_of(request).list_alerts(who, states=states(state), kind=kind, limit=limit)
+    return await hub_of(request).list_alerts(
+        who, states=states(state, ALERT_STATES), kind=kind, limit=limit
+    )
 
 
 @router.get("/alerts/{alert_id}", tags=["tactical"], summary="One alert that involves you")
