@@ -14,6 +14,7 @@ from deconflict import __version__
 from deconflict.api import events, ledger, routes, tactical
 from deconflict.api.docs import install_docs
 from deconflict.api.limits import BodyLimit, PartySlots, RequestsPerToken
+from deconflict.api.openapi import install_openapi
 from deconflict.api.problems import install_handlers
 from deconflict.config import Settings
 from deconflict.service import Hub
@@ -52,6 +53,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_docs(app)
+    install_openapi(app)
     app.state.hub = the_hub
     app.state.tactical = the_hub.tactical  # its counters, for tests and benchmarks
     app.state.streams = PartySlots(settings.max_streams_per_party)
