@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from deconflict.cli import main
-from tests.conftest import box, volume_doc
+from tests.conftest import REPO, box, volume_doc
 
 
 def test_check_refuses_misspelt_notice_fields(
@@ -32,3 +36,27 @@ def test_check_refuses_misspelt_notice_fields(
     good.update(kind="air_activity", addressees=["russia"], title="t", remarks="r", priority=1)
     f.write_text(json.dumps({"notices": [good]}), encoding="utf-8")
     assert main(["check", str(f)]) == 0
+
+
+def test_the_readme_walkthrough_runs_pasted_as_one_block(tmp_path: Path) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## The hub: a walkthrough with curl") :]
+    block = section[section.index("```sh\n") + 6 : section.index("\n```", section.index("```sh"))]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    script = block.replace("8080", port) + "\nkill %1\nwait\n"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    out = subprocess.run(  # noqa: S603 - our own README
+        ["/bin/bash", "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert "notified n-" in out.stdout, (out.stdout, out.stderr)
+    assert '"state":"acknowledged"' in out.stdout.replace(" ", ""), out.stdout
+    assert '"type":"notice_received"' in out.stdout.replace(" ", ""), out.stdout
+    assert "Traceback" not in out.stderr
