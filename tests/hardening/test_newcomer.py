@@ -13,6 +13,7 @@ import pytest
 
 from deconflict.cli import main
 from tests.conftest import REPO, box, volume_doc
+from tests.service.helpers import World, notice
 
 
 def test_check_refuses_misspelt_notice_fields(
@@ -60,3 +61,19 @@ def test_the_readme_walkthrough_runs_pasted_as_one_block(tmp_path: Path) -> None
     assert '"state":"acknowledged"' in out.stdout.replace(" ", ""), out.stdout
     assert '"type":"notice_received"' in out.stdout.replace(" ", ""), out.stdout
     assert "Traceback" not in out.stderr
+
+
+def test_multi_notice_notify_says_which_notice_was_refused(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = notice(["russia"], title="first")
+    bad = {**notice(["russia"], title="second"), "adressees": ["russia"]}
+    f = tmp_path / "two.json"
+    f.write_text(json.dumps({"notices": [good, bad, good]}), encoding="utf-8")
+    code = main(["notify", str(f), "--server", world.url, "--token", world.tokens["coalition"]])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "notices[1] (second)" in err and "was refused" in err
+    assert "body.adressees: unknown field" in err
+    assert "stored before it: notices[0] as n-" in err
+    assert "not sent: notices[2:] (1)" in err

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from deconflict.cli.options import HUB_ERRORS, add_server_options, report_hub_error
-from deconflict.client import Client
+from deconflict.client import ApiError, Client
 from deconflict.ledger.keys import load_private_key
 
 __all__ = ["register"]
@@ -129,9 +129,23 @@ def _notify(client: Client, args: argparse.Namespace) -> int:
         return 2
     docs = doc["notices"] if isinstance(doc, dict) and "notices" in doc else [doc]
     results = []
-    for d in docs:
+    for i, d in enumerate(docs):
         body = {k: v for k, v in d.items() if k not in _SCENARIO_ONLY}
-        results.append(client.notify(body))
+        try:
+            results.append(client.notify(body))
+        except ApiError as exc:
+            if len(docs) == 1:
+                raise
+            # which notice of the file, and what already happened to the others
+            label = f"notices[{i}]"
+            if isinstance(d, dict) and (d.get("id") or d.get("title")):
+                label += f" ({d.get('id') or d.get('title')!s})"
+            print(f"deconflict notify: {label} of {args.file} was refused:", file=sys.stderr)
+            print(f"  {exc}".replace("\n", "\n  "), file=sys.stderr)
+            stored = ", ".join(f"notices[{j}] as {r['id']}" for j, r in enumerate(results))
+            print(f"  stored before it: {stored or 'none'}", file=sys.stderr)
+            print(f"  not sent: notices[{i + 1}:] ({len(docs) - i - 1})", file=sys.stderr)
+            return 1
 
     def human() -> None:
         for r in results:
