@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ from tests.service.helpers import World, notice
 def test_check_refuses_misspelt_notice_fields(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    notice = {
+    notice: dict[str, Any] = {
         "id": "a",
         "issuer": "coalition",
         "kindd": "air_activity",
