@@ -78,3 +78,13 @@ def test_multi_notice_notify_says_which_notice_was_refused(
     assert "body.adressees: unknown field" in err
     assert "stored before it: notices[0] as n-" in err
     assert "not sent: notices[2:] (1)" in err
+
+
+def test_replay_help_is_plain_and_complete(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["replay", "--help"])
+    text = capsys.readouterr().out
+    assert "``" not in text
+    assert "reported speeds are multiplied by 4" in text
+    for help_text in ("the hub's URL", "the traffic package's sample", "final summary"):
+        assert help_text in text
