@@ -88,3 +88,15 @@ def test_replay_help_is_plain_and_complete(capsys: pytest.CaptureFixture[str]) -
     assert "reported speeds are multiplied by 4" in text
     for help_text in ("the hub's URL", "the traffic package's sample", "final summary"):
         assert help_text in text
+
+
+def test_acks_issued_names_the_cancellation(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    co = world.party("coalition")
+    n = co.ok("POST", "/v1/notices", notice(["russia"]), 201)
+    co.ok("DELETE", f"/v1/notices/{n['id']}")
+    token = world.tokens["coalition"]
+    assert main(["acks", "--issued", "--server", world.url, "--token", token]) == 0
+    out = capsys.readouterr().out
+    assert f"{n['id']} v2 (the cancellation) russia:" in out, out

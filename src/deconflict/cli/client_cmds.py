@@ -161,14 +161,25 @@ def _notify(client: Client, args: argparse.Namespace) -> int:
 def _acks(client: Client, args: argparse.Namespace) -> int:
     acks = client.acks(role="issuer" if args.issued else "addressee", state=args.state)
 
+    def cancellations() -> set[tuple[str, int]]:
+        # The version that cancels a notice is acknowledged like any other: say so.
+        out = set()
+        for notice_id in {a["notice_id"] for a in acks}:
+            n = client.notice(notice_id)
+            if n.get("state") == "cancelled":
+                out.add((notice_id, int(n["version"])))
+        return out
+
     def human() -> None:
         if not acks:
             print("no acknowledgements")
+        cancelling = cancellations()
         for a in acks:
             flag = " OVERDUE" if a["overdue"] else ""
             who = a["addressee"] if args.issued else f"from {a['issuer']}"
+            what = " (the cancellation)" if (a["notice_id"], a["version"]) in cancelling else ""
             print(
-                f"{a['notice_id']} v{a['version']} {who}: {a['state']}{flag}"
+                f"{a['notice_id']} v{a['version']}{what} {who}: {a['state']}{flag}"
                 f" (deadline {a['deadline'] or 'none'})"
             )
 
