@@ -100,3 +100,18 @@ def test_acks_issued_names_the_cancellation(
     assert main(["acks", "--issued", "--server", world.url, "--token", token]) == 0
     out = capsys.readouterr().out
     assert f"{n['id']} v2 (the cancellation) russia:" in out, out
+
+
+def test_altitudes_print_to_the_metre_in_every_command() -> None:
+    from deconflict.cli.client_cmds import _describe_conflict
+
+    line = _describe_conflict(
+        {
+            "id": "c-1",
+            "state": "open",
+            "mine": {"kind": "air_activity", "notice": "n-1"},
+            "other": {"issuer": "russia", "kind": "air_activity", "notice": None},
+            "overlaps": [{"altitude_band": {"lower_m": 6096.0, "upper_m": 7620.0}}],
+        }
+    )
+    assert "6096-7620 m" in line, line

@@ -105,6 +105,11 @@ def _emit(args: argparse.Namespace, doc: Any, human: Callable[[], None]) -> int:
     return 0
 
 
+def _metres(value: Any) -> str:
+    """Altitudes to the metre, as every command prints them (6096-7620 m)."""
+    return f"{value:.0f}" if isinstance(value, int | float) else "?"
+
+
 def _describe_conflict(c: Doc) -> str:
     other = c.get("other") or {}
     mine = c.get("mine") or {}
@@ -116,7 +121,7 @@ def _describe_conflict(c: Doc) -> str:
         f"{c.get('id') or '(dry run)'} [{c.get('state')}] your {mine.get('kind')} "
         f"{mine.get('notice') or ''} x {other.get('issuer')}'s {other.get('kind')} "
         f"{other.get('notice') or '(not addressed to you)'}: {where}, "
-        f"{band.get('lower_m', '?')}-{band.get('upper_m', '?')} m, "
+        f"{_metres(band.get('lower_m'))}-{_metres(band.get('upper_m'))} m, "
         f"{window.get('start', '?')} to {window.get('end', '?')}"
     )
 
