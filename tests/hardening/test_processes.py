@@ -159,3 +159,25 @@ def test_sigterm_of_demo_removes_its_database() -> None:
             proc.kill()
     assert "Traceback" not in err, err
     assert not any(p.exists() for p in created)
+
+
+def test_the_demo_urgent_message_refers_to_the_unacknowledged_notice() -> None:
+    out = _deconflict("demo", "--port", "0", "--exit-after-play", timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    late = next(x for x in lines if "left unacknowledged" in x).split(": ", 1)[1].split()[0]
+    conflicts_of: dict[str, list[str]] = {}
+    current = ""
+    for line in lines:
+        if " notified " in line:
+            current = line.split(" notified ", 1)[1].split()[0]
+        elif "CONFLICT c-" in line:
+            conflicts_of.setdefault(current, []).append(line.split("CONFLICT ", 1)[1].split()[0])
+    urgent = next(x for x in lines if "[urgent]" in x)
+    assert late in urgent
+    mine = conflicts_of.get(late, [])
+    if not mine:  # the unacknowledged notice has no conflict: the message refers to none
+        assert "about conflict" not in urgent, (urgent, conflicts_of)
+        return
+    about = urgent.split("about conflict ", 1)[1].rstrip(")")
+    assert about in mine, (about, late, conflicts_of)

@@ -211,7 +211,8 @@ def _play_as_parties(clients: dict[str, Client], scenario: Doc) -> None:
         subject="Unacknowledged notice",
         ref=ref,
     )
-    _say(f"{issuer:>10} -> {target}: [urgent] {m['body']}")
+    about = f" (about conflict {ref['id']})" if ref else ""
+    _say(f"{issuer:>10} -> {target}: [urgent] {m['body']}{about}")
     inbox = clients[target].messages(box="in")
     clients[target].read_message(inbox[0]["id"])
     reply = clients[target].send_message(
