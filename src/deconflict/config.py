@@ -69,6 +69,18 @@ class Settings:
     probe_budget_per_day: int = 50
     probe_window_s: float = 900.0
 
+    # What one connection and one party may hold of the server (issue 13): a request's
+    # line and headers (431 beyond), the time to send them and the body (408 beyond), all
+    # connections and requests at once (503 beyond), one token's requests in flight and
+    # one party's open event streams (429 beyond).
+    max_header_bytes: int = 32 * 1024
+    max_headers: int = 100
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    max_connections: int = 2_000
+    max_requests_per_party: int = 64
+    max_streams_per_party: int = 8
+
     # Token bucket per authenticated principal.
     rate_per_s: float = 50.0
     rate_burst: int = 200
@@ -134,6 +146,11 @@ class Settings:
             "rate_burst",
             "write_batch_max",
             "probe_budget_per_day",
+            "max_header_bytes",
+            "max_headers",
+            "max_connections",
+            "max_requests_per_party",
+            "max_streams_per_party",
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1")
@@ -145,7 +162,14 @@ class Settings:
         ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0")
-        for name in ("rate_per_s", "sweep_interval_s", "heartbeat_s", "events_poll_s"):
+        for name in (
+            "rate_per_s",
+            "sweep_interval_s",
+            "heartbeat_s",
+            "events_poll_s",
+            "header_timeout_s",
+            "body_timeout_s",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be > 0")
         if self.admin_token is not None and len(self.admin_token) < 16:

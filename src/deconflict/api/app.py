@@ -12,7 +12,9 @@ from fastapi.responses import JSONResponse
 
 from deconflict import __version__
 from deconflict.api import events, ledger, routes, tactical
-from deconflict.api.limits import BodyLimit
+from deconflict.api.docs import install_docs
+from deconflict.api.limits import BodyLimit, PartySlots, RequestsPerToken
+from deconflict.api.openapi import install_openapi
 from deconflict.api.problems import install_handlers
 from deconflict.config import Settings
 from deconflict.interop import f3548  # the F3548 DSS interface (issue 18)
@@ -48,10 +50,17 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from a package instead (api/docs.py): no CDN
+        redoc_url=None,
     )
+    install_docs(app)
+    install_openapi(app)
     app.state.hub = the_hub
     app.state.tactical = the_hub.tactical  # its counters, for tests and benchmarks
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.state.streams = PartySlots(settings.max_streams_per_party)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
+    # outermost: a token's requests beyond its share wait for nothing, not even the body
+    app.add_middleware(RequestsPerToken, limit=settings.max_requests_per_party)
     install_handlers(app)
     app.include_router(routes.router)
     app.include_router(events.router)

@@ -8,23 +8,27 @@ event after the one it names, at least once.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from deconflict.api.limits import PartySlots
 from deconflict.api.routes import Who, hub_of
-from deconflict.service import Hub, Invalid, Principal
+from deconflict.service import Hub, Invalid, Principal, RateLimited
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1")
 BATCH = 200
+CURSOR_MAX = 2**63 - 1  # event ids are SQLite integers
 
 
-async def _sse(hub: Hub, who: Principal, start: int, request: Request) -> AsyncIterator[bytes]:
+async def _sse(
+    hub: Hub, who: Principal, start: int, request: Request
+) -> AsyncGenerator[bytes, None]:
     heartbeat = hub.settings.heartbeat_s
     yield f"retry: 3000\n: stream of {who.party_id} from {start}\n\n".encode()
     last_sent = time.monotonic()
@@ -45,6 +49,30 @@ async def _sse(hub: Hub, who: Principal, start: int, request: Request) -> AsyncI
                 last_sent = time.monotonic()
 
 
+def _too_many(slots: PartySlots) -> str:
+    return (
+        f"a party may hold at most {slots.limit} event streams open; close one "
+        "(or poll with Accept: application/json)"
+    )
+
+
+async def _held(
+    slots: PartySlots, who: Principal, frames: AsyncGenerator[bytes, None]
+) -> AsyncIterator[bytes]:
+    """The stream's frames, holding one of the party's stream slots while it runs."""
+    async with aclosing(frames):
+        if who.is_admin:
+            async for frame in frames:
+                yield frame
+            return
+        if not slots.available(who.party_id):  # another stream began since the route checked
+            yield f": {_too_many(slots)}\n\n".encode()
+            return
+        with slots.hold(who.party_id):
+            async for frame in frames:
+                yield frame
+
+
 @router.get(
     "/events",
     tags=["events"],
@@ -55,24 +83,34 @@ async def _sse(hub: Hub, who: Principal, start: int, request: Request) -> AsyncI
 async def events(
     request: Request,
     who: Who,
-    after: Annotated[int | None, Query(ge=0, description="Resume after this event id")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=CURSOR_MAX, description="Resume after this event id")
+    ] = None,
     last_event_id: Annotated[str | None, Header()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = BATCH,
 ) -> Any:
     hub = hub_of(request)
     start = after or 0
     if last_event_id is not None:
-        if not last_event_id.strip().isdigit():
+        text = last_event_id.strip()
+        if not (text.isascii() and text.isdigit()) or int(text) > CURSOR_MAX:
             raise Invalid(
-                [("Last-Event-ID", "must be an event id (a non-negative integer)")],
+                [("Last-Event-ID", f"must be an event id (an integer from 0 to {CURSOR_MAX})")],
                 location="header",
             )
-        start = int(last_event_id)
+        start = int(text)
+    if last_event_id is not None:
+        await hub.check_event_cursor(who, start, "Last-Event-ID", "header")
+    else:
+        await hub.check_event_cursor(who, start, "after", "query")
     accept = request.headers.get("accept", "")
     if "application/json" in accept and "text/event-stream" not in accept:
         return JSONResponse(await hub.poll_events(who, start, limit))
+    slots: PartySlots = request.app.state.streams
+    if not who.is_admin and not slots.available(who.party_id):
+        raise RateLimited(_too_many(slots), retry_after_s=3.0)
     return StreamingResponse(
-        _sse(hub, who, start, request),
+        _held(slots, who, _sse(hub, who, start, request)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

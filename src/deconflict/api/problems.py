@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from deconflict.service import (
     Forbidden,
@@ -21,7 +23,7 @@ from deconflict.service import (
     Unauthorized,
 )
 
-__all__ = ["STATUS", "install_handlers", "problem", "status_of"]
+__all__ = ["STATUS", "allowed_methods", "install_handlers", "problem", "status_of"]
 
 log = logging.getLogger("deconflict.api")
 PROBLEM_JSON = "application/problem+json"
@@ -103,6 +105,29 @@ def _is_json(request: Request) -> bool:
     return ctype == "application/json" or ctype.endswith("+json")
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """The methods of every operation whose path matches the request's (sorted).
+
+    Read from the OpenAPI document (every route of every router is in it), compiled
+    once: Starlette's own `Allow` names only the first route that matched the path.
+    """
+    app = request.app
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "allow", None)
+    if table is None:
+        table = []
+        for template, operations in app.openapi().get("paths", {}).items():
+            methods = {m.upper() for m in operations}
+            if "GET" in methods:
+                methods.add("HEAD")
+            table.append((compile_path(template)[0], methods))
+        app.state.allow = table
+    found: set[str] = set()
+    for pattern, methods in table:
+        if pattern.match(request.url.path):
+            found |= methods
+    return sorted(found)
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError) -> JSONResponse:
@@ -149,9 +174,15 @@ def install_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no such resource: {request.url.path}"
+        headers = dict(exc.headers or {})
         if exc.status_code == 405:
+            allowed = allowed_methods(request)
             detail = f"{request.method} is not allowed on {request.url.path}"
-        return problem(exc.status_code, detail, headers=dict(exc.headers or {}) or None)
+            if allowed:
+                # every route of the path, not only the first that matched it
+                headers["Allow"] = ", ".join(allowed)
+                detail += f"; allowed: {headers['Allow']}"
+        return problem(exc.status_code, detail, headers=headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

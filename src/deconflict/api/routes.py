@@ -7,9 +7,19 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Query, Request
 
 from deconflict.api.examples import ACK_EXAMPLE, MESSAGE_EXAMPLE, NOTICE_EXAMPLE, PARTY_EXAMPLE
-from deconflict.service import Hub, Principal, Unauthorized
+from deconflict.service import Hub, Invalid, Principal, Unauthorized
 
-__all__ = ["STATE_LIST", "Who", "hub_of", "router", "states"]
+__all__ = [
+    "ACK_STATES",
+    "ALERT_STATES",
+    "CONFLICT_STATES",
+    "NOTICE_STATES",
+    "STATE_LIST",
+    "Who",
+    "hub_of",
+    "router",
+    "states",
+]
 
 router = APIRouter(prefix="/v1")
 Doc = dict[str, Any]
@@ -33,11 +43,35 @@ async def principal(request: Request) -> Principal:
 
 
 Who = Annotated[Principal, Depends(principal)]
-STATE_LIST = Query(None, description="Comma-separated states to include")
+STATE_LIST = Query(
+    None, description="Comma-separated states to include; `all` (the default) is every state"
+)
 
 
-def states(raw: str | None) -> list[str] | None:
-    return [s.strip() for s in raw.split(",") if s.strip()] if raw else None
+NOTICE_STATES = ("active", "cancelled", "expired")
+ACK_STATES = ("pending", "delivered", "acknowledged")
+CONFLICT_STATES = ("open", "resolved")
+ALERT_STATES = ("active", "cleared")
+
+
+def states(raw: str | None, known: tuple[str, ...]) -> list[str] | None:
+    """The states asked for; `all` (or nothing) is every state; an unknown one is a 422.
+
+    An unknown state used to match nothing, so `?state=al` answered an empty list, which
+    reads as "nothing there".
+    """
+    if not raw:
+        return None
+    asked = [s.strip() for s in raw.split(",") if s.strip()]
+    unknown = [s for s in asked if s != "all" and s not in known]
+    if unknown:
+        raise Invalid(
+            [("state", f"unknown state {s!r}: one of {', '.join(known)}, or all") for s in unknown],
+            location="query",
+        )
+    if "all" in asked or not asked:
+        return None
+    return asked
 
 
 @router.post(
@@ -92,7 +126,7 @@ async def list_notices(
 ) -> Doc:
     return await hub_of(request).list_notices(
         who,
-        states=states(state),
+        states=states(state, NOTICE_STATES),
         issuer=issuer,
         limit=limit,
         after=after,
@@ -191,7 +225,7 @@ async def list_acks(
     return await hub_of(request).list_acks(
         who,
         role=role,
-        states=states(state),
+        states=states(state, ACK_STATES),
         include_superseded=include_superseded,
     )
 
@@ -216,7 +250,9 @@ async def list_conflicts(
     state: str | None = STATE_LIST,
     notice: str | None = None,
 ) -> Doc:
-    return await hub_of(request).list_conflicts(who, states=states(state), notice_id=notice)
+    return await hub_of(request).list_conflicts(
+        who, states=states(state, CONFLICT_STATES), notice_id=notice
+    )
 
 
 @router.get("/conflicts/{conflict_id}", tags=["conflicts"], summary="One conflict")

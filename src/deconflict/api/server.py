@@ -9,11 +9,12 @@ import time
 import uvicorn
 
 from deconflict.api.app import create_app
+from deconflict.api.protocol import guarded_protocol
 from deconflict.config import Settings
 from deconflict.service import Hub
 from deconflict.web import mount_ui  # the static map UI at / (issue 6)
 
-__all__ = ["ServerThread", "serve_forever"]
+__all__ = ["ServerThread", "listen", "serve_forever"]
 
 # Open event streams would otherwise hold a shutdown until clients hang up.
 GRACEFUL_SHUTDOWN_S = 3
@@ -26,6 +27,13 @@ def _config(settings: Settings, hub: Hub | None, log_level: str) -> uvicorn.Conf
         app,
         host=settings.host,
         port=settings.port,
+        # the limits a careful reverse proxy would set, in the hub too (issue 13)
+        http=guarded_protocol(
+            max_header_bytes=settings.max_header_bytes,
+            max_headers=settings.max_headers,
+            header_timeout_s=settings.header_timeout_s,
+        ),
+        limit_concurrency=settings.max_connections,
         log_level=log_level,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         access_log=log_level == "debug",
@@ -33,8 +41,23 @@ def _config(settings: Settings, hub: Hub | None, log_level: str) -> uvicorn.Conf
     )
 
 
-def serve_forever(settings: Settings, log_level: str = "info") -> None:
-    uvicorn.Server(_config(settings, None, log_level)).run()
+def listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything else is done (OSError if it is taken)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def serve_forever(
+    settings: Settings, log_level: str = "info", sock: socket.socket | None = None
+) -> None:
+    server = uvicorn.Server(_config(settings, None, log_level))
+    server.run(sockets=[sock] if sock is not None else None)
 
 
 class ServerThread:
@@ -48,9 +71,7 @@ class ServerThread:
         self, settings: Settings, hub: Hub | None = None, log_level: str = "warning"
     ) -> None:
         self.settings = settings
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((settings.host, settings.port))
+        self._sock = listen(settings.host, settings.port)
         self.port = self._sock.getsockname()[1]
         self.url = f"http://{settings.host}:{self.port}"
         self.server = uvicorn.Server(_config(settings, hub, log_level))

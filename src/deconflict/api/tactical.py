@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, WebSocket, WebSocketDisconnect
 
 from deconflict.api.problems import status_of
-from deconflict.api.routes import STATE_LIST, Who, hub_of, states
+from deconflict.api.routes import ALERT_STATES, STATE_LIST, Who, hub_of, states
+from deconflict.api.text import lone_surrogates
 from deconflict.service import Hub, Principal, ServiceError
 
 __all__ = ["router"]
@@ -68,7 +69,9 @@ async def list_alerts(
     kind: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Doc:
-    return await hub_of(request).list_alerts(who, states=states(state), kind=kind, limit=limit)
+    return await hub_of(request).list_alerts(
+        who, states=states(state, ALERT_STATES), kind=kind, limit=limit
+    )
 
 
 @router.get("/alerts/{alert_id}", tags=["tactical"], summary="One alert that involves you")
@@ -139,6 +142,18 @@ async def tracks_ws(ws: WebSocket) -> None:
                 doc = json.loads(text)
             except ValueError:
                 await ws.send_json({"type": "error", "seq": None, "detail": "not valid JSON"})
+                continue
+            bad_text = lone_surrogates(doc, "message")
+            if bad_text:
+                await ws.send_json(
+                    {
+                        "type": "error",
+                        "seq": None,
+                        "status": 422,
+                        "detail": "the message holds text that is not Unicode; nothing was taken",
+                        "errors": [{"path": p, "message": m} for p, m in bad_text],
+                    }
+                )
                 continue
             if isinstance(doc, dict) and "reports" in doc:
                 seq = doc.get("seq")

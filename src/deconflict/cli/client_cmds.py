@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from deconflict.cli.options import HUB_ERRORS, add_server_options, report_hub_error
-from deconflict.client import Client
+from deconflict.client import ApiError, Client
 from deconflict.ledger.keys import load_private_key
 
 __all__ = ["register"]
@@ -111,6 +111,11 @@ def _emit(args: argparse.Namespace, doc: Any, human: Callable[[], None]) -> int:
     return 0
 
 
+def _metres(value: Any) -> str:
+    """Altitudes to the metre, as every command prints them (6096-7620 m)."""
+    return f"{value:.0f}" if isinstance(value, int | float) else "?"
+
+
 def _describe_conflict(c: Doc) -> str:
     other = c.get("other") or {}
     mine = c.get("mine") or {}
@@ -124,7 +129,7 @@ def _describe_conflict(c: Doc) -> str:
         f"{other.get('notice') or '(not addressed to you)'}"
         f"{'' if other.get('disclosure', 'exact') == 'exact' else ' [' + other['disclosure'] + ']'}"
         f": {where}, "
-        f"{band.get('lower_m', '?')}-{band.get('upper_m', '?')} m, "
+        f"{_metres(band.get('lower_m'))}-{_metres(band.get('upper_m'))} m, "
         f"{window.get('start', '?')} to {window.get('end', '?')}"
     )
 
@@ -137,13 +142,27 @@ def _notify(client: Client, args: argparse.Namespace) -> int:
         return 2
     docs = doc["notices"] if isinstance(doc, dict) and "notices" in doc else [doc]
     results = []
-    for d in docs:
+    for i, d in enumerate(docs):
         body = {k: v for k, v in d.items() if k not in _SCENARIO_ONLY}
         if args.disclosure:
             given = body.get("disclosure")
             grain = given.get("grain") if isinstance(given, dict) else None
             body["disclosure"] = {"level": args.disclosure, **({"grain": grain} if grain else {})}
-        results.append(client.notify(body))
+        try:
+            results.append(client.notify(body))
+        except ApiError as exc:
+            if len(docs) == 1:
+                raise
+            # which notice of the file, and what already happened to the others
+            label = f"notices[{i}]"
+            if isinstance(d, dict) and (d.get("id") or d.get("title")):
+                label += f" ({d.get('id') or d.get('title')!s})"
+            print(f"deconflict notify: {label} of {args.file} was refused:", file=sys.stderr)
+            print(f"  {exc}".replace("\n", "\n  "), file=sys.stderr)
+            stored = ", ".join(f"notices[{j}] as {r['id']}" for j, r in enumerate(results))
+            print(f"  stored before it: {stored or 'none'}", file=sys.stderr)
+            print(f"  not sent: notices[{i + 1}:] ({len(docs) - i - 1})", file=sys.stderr)
+            return 1
 
     def human() -> None:
         for r in results:
@@ -161,14 +180,25 @@ def _notify(client: Client, args: argparse.Namespace) -> int:
 def _acks(client: Client, args: argparse.Namespace) -> int:
     acks = client.acks(role="issuer" if args.issued else "addressee", state=args.state)
 
+    def cancellations() -> set[tuple[str, int]]:
+        # The version that cancels a notice is acknowledged like any other: say so.
+        out = set()
+        for notice_id in {a["notice_id"] for a in acks}:
+            n = client.notice(notice_id)
+            if n.get("state") == "cancelled":
+                out.add((notice_id, int(n["version"])))
+        return out
+
     def human() -> None:
         if not acks:
             print("no acknowledgements")
+        cancelling = cancellations()
         for a in acks:
             flag = " OVERDUE" if a["overdue"] else ""
             who = a["addressee"] if args.issued else f"from {a['issuer']}"
+            what = " (the cancellation)" if (a["notice_id"], a["version"]) in cancelling else ""
             print(
-                f"{a['notice_id']} v{a['version']} {who}: {a['state']}{flag}"
+                f"{a['notice_id']} v{a['version']}{what} {who}: {a['state']}{flag}"
                 f" (deadline {a['deadline'] or 'none'})"
             )
 

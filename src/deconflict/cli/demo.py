@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+import signal
 import sys
 import tempfile
 import time
@@ -89,7 +90,19 @@ def run(args: argparse.Namespace) -> int:
             sweep_interval_s=0.5,
             heartbeat_s=5.0,
         )
-        server = ServerThread(settings).start()
+        try:
+            server = ServerThread(settings)
+        except OSError as exc:
+            print(
+                f"deconflict demo: cannot listen on {args.host}:{args.port}: "
+                f"{exc.strerror or exc}. Stop what uses it or choose --port.",
+                file=sys.stderr,
+            )
+            return 2
+        # SIGTERM stops the demo as Ctrl-C does, so that its temporary database goes too
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        server.start()
+        tracks: demo_tracks.TrackPlayer | None = None
         try:
             _say(f"deconflict demo hub on {server.url} (temporary database {settings.db_path})")
             _say(f"  admin token: {admin_token}")
@@ -100,7 +113,6 @@ def run(args: argparse.Namespace) -> int:
             tracks = demo_tracks.TrackPlayer(server.url, tokens, on_error=_say).start()
             _say(demo_tracks.STORY)
             if args.exit_after_play:
-                tracks.stop()
                 return 0
             _say(f"\nThe hub keeps running at {server.url}; Ctrl-C stops it.")
             _say(
@@ -109,10 +121,18 @@ def run(args: argparse.Namespace) -> int:
             )
             tak_demo.start_for_demo(args, server.url, tokens)
             server.wait()
-            tracks.stop()
+        except KeyboardInterrupt:
+            return 130
         finally:
+            if tracks is not None:
+                tracks.stop()
             server.stop()
+            signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _play(url: str, admin_token: str, scenario: Doc) -> dict[str, str]:
@@ -192,7 +212,8 @@ def _play_as_parties(clients: dict[str, Client], scenario: Doc) -> None:
     else:
         _say("   (no ack_overdue event within 15 s)")
     _say("\n== Hotline ==")
-    conflicts = clients[issuer].conflicts()
+    # the conflict of the notice left unacknowledged, not the issuer's first one
+    conflicts = [c for c in clients[issuer].conflicts() if c["mine"]["notice"] == late["id"]]
     others = sorted(p for p in clients if p != issuer)
     target = late["addressees"][0] if late["addressees"][0] != "*" else others[0]
     ref = {"type": "conflict", "id": conflicts[0]["id"]} if conflicts else None
@@ -203,7 +224,8 @@ def _play_as_parties(clients: dict[str, Client], scenario: Doc) -> None:
         subject="Unacknowledged notice",
         ref=ref,
     )
-    _say(f"{issuer:>10} -> {target}: [urgent] {m['body']}")
+    about = f" (about conflict {ref['id']})" if ref else ""
+    _say(f"{issuer:>10} -> {target}: [urgent] {m['body']}{about}")
     inbox = clients[target].messages(box="in")
     clients[target].read_message(inbox[0]["id"])
     reply = clients[target].send_message(

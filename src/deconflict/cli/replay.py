@@ -13,9 +13,13 @@ parties ``<prefix>-<airline>``, every other aircraft reports as
 ``<prefix>-others``. The parties are registered with the hub operator's token
 and their tokens printed (so the map UI can sign in as any of them).
 
-Recorded time is mapped to wall-clock time at ``--speed`` (1 = real time; the
-hub's speed limit on successive positions caps useful speed-ups at about 4),
-and every report carries the wall-clock time it is sent, as a live feed would.
+Recorded time is mapped to wall-clock time at ``--speed`` (1 = real time), and
+every report carries the wall-clock time it is sent, as a live feed would; so at
+``--speed 4`` each aircraft covers four times the ground per second, and its
+reported speeds are multiplied by 4 to match what the hub sees. The hub refuses
+a report whose position is implausibly far from the last one (its speed limit),
+which caps useful speed-ups at about 4; the reasons of refused reports are
+printed at the end.
 """
 
 from __future__ import annotations
@@ -191,6 +195,13 @@ def _play(
     start_wall = time.time()
     k = 0
     sent = accepted = rejected = 0
+    reasons: Counter[str] = Counter()  # why reports were refused, said at the end
+    if args.speed != 1.0 and not args.quiet:
+        print(
+            f"--speed {args.speed:g}: recorded time runs {args.speed:g}x faster, so each "
+            f"aircraft moves {args.speed:g}x faster on the hub's clock, and its reported "
+            f"speeds are scaled to match (a 243 kt airliner shows {243 * args.speed:.0f} kt)."
+        )
     while k < len(samples):
         rec_now = t0 + (time.time() - start_wall) * args.speed
         latest: dict[str, Sample] = {}
@@ -223,8 +234,11 @@ def _play(
                 body = r.json()
                 accepted += body["accepted_count"]
                 rejected += body["rejected_count"]
+                for refusal in body.get("rejected", []):
+                    reasons[str(refusal.get("reason"))] += 1
             else:
                 rejected += len(docs)
+                reasons[f"HTTP {r.status_code}: {r.text[:200]}"] += len(docs)
         if not args.quiet:
             print(
                 f"{_iso(rec_now)} recorded; sent {sent} reports "
@@ -232,6 +246,8 @@ def _play(
                 flush=True,
             )
         time.sleep(args.interval)
+    for reason, count in reasons.most_common(5):
+        print(f"rejected {count}: {reason}")
     alerts = set()
     for tok in tokens.values():
         r = http.get("/v1/alerts", headers={"Authorization": f"Bearer {tok}"})
@@ -255,23 +271,37 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "replay",
         help="stream recorded ADS-B traffic into a running hub as several parties",
-        description=__doc__,
+        description=(__doc__ or "").replace("``", ""),  # plain text, not reStructuredText
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--server", default=os.environ.get("DECONFLICT_URL", "http://127.0.0.1:8080"))
+    p.add_argument(
+        "--server",
+        default=os.environ.get("DECONFLICT_URL", "http://127.0.0.1:8080"),
+        help="the hub's URL (default: $DECONFLICT_URL or http://127.0.0.1:8080)",
+    )
     p.add_argument(
         "--admin-token",
         default=os.environ.get("DECONFLICT_ADMIN_TOKEN"),
         help="hub operator token, to register the replay's parties",
     )
-    p.add_argument("--collection", default="quickstart", choices=("quickstart", "switzerland"))
+    p.add_argument(
+        "--collection",
+        default="quickstart",
+        choices=("quickstart", "switzerland"),
+        help="the traffic package's sample to play (default: quickstart)",
+    )
     p.add_argument("--file", type=Path, help="a recorded CSV instead of the traffic package")
     p.add_argument("--parties", type=int, default=4, help="busiest airlines made parties")
     p.add_argument("--prefix", help="party id prefix (default: rp + 4 random hex digits)")
     p.add_argument("--tokens", type=Path, help="JSON file of party tokens (read or written)")
-    p.add_argument("--speed", type=float, default=1.0, help="recorded seconds per second")
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="recorded seconds per second; reported speeds are scaled by it (at most about 4)",
+    )
     p.add_argument("--skip", type=float, default=0.0, help="recorded seconds to skip")
     p.add_argument("--duration", type=float, default=0.0, help="recorded seconds to play")
     p.add_argument("--interval", type=float, default=1.0, help="seconds between batches")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="print only the final summary")
     p.set_defaults(handler=run)

@@ -41,7 +41,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from deconflict.api.server import serve_forever  # noqa: PLC0415 - keeps --help fast
+    # imported here: keeps --help fast
+    from deconflict.api.server import listen, serve_forever  # noqa: PLC0415
+    from deconflict.service import StoreDamaged, check_store  # noqa: PLC0415
 
     try:
         pg = args.db is not None and is_postgres_url(args.db)
@@ -65,12 +67,29 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    # The port first, then the file: a busy port or a damaged file is said at once,
+    # before anything is created.
+    try:
+        sock = listen(settings.host, settings.port)
+    except OSError as exc:
+        print(
+            f"deconflict serve: cannot listen on {settings.host}:{settings.port}: "
+            f"{exc.strerror or exc}. Is another hub running? Stop it or choose --port.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        check_store(settings)
+    except StoreDamaged as exc:
+        sock.close()
+        print(f"deconflict serve: {exc}", file=sys.stderr)
+        return 3
     print(
         f"deconflict hub on http://{settings.host}:{settings.port} "
         f"(data: {(settings.db_url and _hidden(settings.db_url)) or settings.db_path.resolve()})",
         file=sys.stderr,
     )
-    serve_forever(settings, args.log_level)
+    serve_forever(settings, args.log_level, sock)
     return 0
 
 

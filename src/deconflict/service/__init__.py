@@ -18,7 +18,9 @@ from deconflict.service.errors import (
 )
 from deconflict.service.event_types import EVENT_TYPES, EventType
 from deconflict.service.hub import Hub
+from deconflict.service.preflight import check_store
 from deconflict.service.tactical import Tactical
+from deconflict.store import StoreDamaged
 
 __all__ = [
     "EVENT_TYPES",
@@ -33,6 +35,8 @@ __all__ = [
     "ServiceError",
     "StaleVersion",
     "StateConflict",
+    "StoreDamaged",
     "Tactical",
     "Unauthorized",
+    "check_store",
 ]

@@ -106,7 +106,17 @@ class Acks:
                 }
                 tx.repo.acks.insert([ack])
             if ack["state"] == "acknowledged":
-                return ack_view(ack)  # idempotent: the first acknowledgement stands
+                # The first acknowledgement stands: a retry (same comment, or none) gets
+                # it back; a different comment is refused rather than dropped silently.
+                if comment is None or comment == ack["comment"]:
+                    return ack_view(ack)
+                raise StateConflict(
+                    f"you acknowledged version {wanted} of {notice_id} at "
+                    f"{ack['acknowledged_at']}; an acknowledgement is recorded once and "
+                    "its comment is not replaced. To add a remark, send a hotline message "
+                    f'with "ref": {{"type": "notice", "id": "{notice_id}"}}',
+                    acknowledged_at=ack["acknowledged_at"],
+                )
             changes = {
                 "state": "acknowledged",
                 "acknowledged_at": tx.ts,

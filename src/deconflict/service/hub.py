@@ -374,6 +374,11 @@ class Hub:
     async def poll_events(self, who: Principal, after: int, limit: int) -> Doc:
         return await self.events.poll(who, after, limit)
 
+    async def check_event_cursor(
+        self, who: Principal, after: int, field: str, location: str
+    ) -> None:
+        await asyncio.to_thread(self.events.check_cursor, who, after, field, location)
+
     def stream_events(self, who: Principal, after: int) -> AsyncGenerator[Page, None]:
         return self.events.stream(who, after)
 

@@ -21,6 +21,8 @@ import itertools
 import logging
 import multiprocessing
 import pickle
+import signal
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -65,6 +67,9 @@ def _parse(raw: object, limits: Limits, reaches: Sequence[float]) -> tuple[Volum
 
 def _serve(conn: Connection, limits: Limits, reaches: Sequence[float]) -> None:
     """A worker's life: parse what arrives until the hub closes the pipe."""
+    # Ctrl-C in a terminal reaches the whole process group: the hub stops its workers
+    # itself (closing the pipe), so a worker must not die of it with a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         conn.send_bytes(_READY)
     except OSError:  # the hub closed before this worker finished importing
@@ -169,7 +174,16 @@ class VolumeParsers:
         process = context.Process(
             target=_serve, args=(theirs, self.limits, self.reaches), name=name, daemon=True
         )
-        process.start()
+        # From the main thread (`serve`), the child starts with SIGINT ignored (an ignored
+        # signal stays ignored through exec), so that a Ctrl-C while it still imports does
+        # not kill it with a traceback either; elsewhere `_serve` ignores it once running.
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            process.start()
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
         theirs.close()
         worker = _Worker(process, ours)
         self._workers.append(worker)

@@ -17,6 +17,7 @@ from deconflict.config import Settings
 from deconflict.service.acks import Acks
 from deconflict.service.auth import Principal
 from deconflict.service.broker import Broker
+from deconflict.service.errors import Invalid
 from deconflict.service.event_types import (
     MESSAGE_RECEIVED,
     NOTICE_CANCELLED,
@@ -85,8 +86,35 @@ class Events:
         """Events after `after`, read only: nothing is recorded as handed over."""
         return [_event(r) for r in self._page(who, after, limit)]
 
+    def check_cursor(
+        self, who: Principal, after: int, field: str = "after", location: str = "query"
+    ) -> None:
+        """Refuse a cursor past the party's last event.
+
+        Such a cursor is not "nothing new": it was never given to this party (it comes
+        from another hub, or from before this one was restored from a backup), and the
+        events numbered up to it would never be shown. It is compared with the party's
+        own last event, so the answer says nothing of the events of other parties.
+        """
+        if after <= 0:
+            return
+        with self.store.read_one() as repo:
+            last = repo.events.last_seq_of(who.party_id)
+        if after > last:
+            raise Invalid(
+                [
+                    (
+                        field,
+                        f"{after} is past your last event ({last}); was the hub restored "
+                        f"from a backup? resume from {last}, or from 0 for every event again",
+                    )
+                ],
+                location=location,
+            )
+
     async def poll(self, who: Principal, after: int, limit: int = PAGE) -> dict[str, Any]:
         """One page of events after `after`, recorded as handed over."""
+        await asyncio.to_thread(self.check_cursor, who, after)
         page = await asyncio.to_thread(self.page, who, after, limit)
         await self.handed_over(who, page)
         return {"events": page, "last_id": page[-1]["id"] if page else after}

@@ -9,7 +9,7 @@ from deconflict.store.postgres import PostgresStore
 from deconflict.store.repo import Repo, Savepoint
 from deconflict.store.repos import EntryRow
 from deconflict.store.rows import Row
-from deconflict.store.sqlite import SqliteStore
+from deconflict.store.sqlite import SqliteStore, StoreDamaged
 
 __all__ = [
     "EntryRow",
@@ -19,4 +19,5 @@ __all__ = [
     "Savepoint",
     "SqliteStore",
     "Store",
+    "StoreDamaged",
 ]

@@ -27,14 +27,30 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
 from deconflict.store.base import Store
 from deconflict.store.repo import Repo
 
-__all__ = ["SqliteStore", "alembic_config"]
+__all__ = ["SqliteStore", "StoreDamaged", "alembic_config"]
 
 log = logging.getLogger(__name__)
+
+
+class StoreDamaged(RuntimeError):  # noqa: N818 - named after what happened, as service errors
+    """The database file is damaged: the hub must not run on it, nor migrate it."""
+
+    def __init__(self, path: Path, what: str) -> None:
+        self.path = path
+        super().__init__(
+            f"the database file {path} is damaged ({what}). The hub will not start on it: "
+            "migrating or writing a damaged file could lose what the parties notified. "
+            f"Stop the hub, keep {path} aside for investigation (do not delete it), restore "
+            "the last backup in its place (README: Backups), then start the hub again; "
+            "`deconflict ledger verify` of each party then shows whether anything notified "
+            "after the backup is missing."
+        )
 
 
 def alembic_config() -> Config:
@@ -114,10 +130,50 @@ class SqliteStore(Store):
         self.checkpoints = {"runs": 0, "frames": 0, "last_wal_frames": 0}
 
     def migrate(self) -> None:
-        with self._write_lock, self._writer.begin() as conn:
-            cfg = alembic_config()
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        """Check the file is whole, then bring its schema to the current revision.
+
+        A damaged file raises `StoreDamaged` before anything is written: its pages are
+        checked (`PRAGMA quick_check`), and a file that holds the hub's tables but no
+        migration revision (a damaged `alembic_version`) is never migrated again from
+        the start (which would fail with "table ... already exists").
+        """
+        try:
+            self._check_whole()
+            with self._write_lock, self._writer.begin() as conn:
+                cfg = alembic_config()
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except StoreDamaged:
+            raise
+        except DBAPIError as exc:
+            if isinstance(exc.orig, sqlite3.DatabaseError) and not isinstance(
+                exc.orig, sqlite3.OperationalError
+            ):
+                raise StoreDamaged(self.path, str(exc.orig)) from exc
+            raise
+
+    def _check_whole(self) -> None:
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return  # a new hub: nothing to check
+        conn = sqlite3.connect(str(self.path), isolation_level=None)
+        try:
+            try:
+                problems = [r[0] for r in conn.execute("PRAGMA quick_check(5)").fetchall()]
+                tables = {
+                    r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                }
+                revision = None
+                if "alembic_version" in tables:
+                    row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+                    revision = row[0] if row else None
+            except sqlite3.DatabaseError as exc:
+                raise StoreDamaged(self.path, str(exc)) from exc
+        finally:
+            conn.close()
+        if problems != ["ok"]:
+            raise StoreDamaged(self.path, "; ".join(problems))
+        if revision is None and tables - {"alembic_version", "sqlite_sequence"}:
+            raise StoreDamaged(self.path, "it holds the hub's tables but no migration revision")
 
     def current_revision(self) -> str | None:
         with self._reader.connect() as conn:

@@ -9,9 +9,26 @@ from deconflict.geo import ErrorCollector, Limits, parse_volumes
 from deconflict.geo.errors import join_path
 from deconflict.strategic.model import KINDS, NoticeShape
 
-__all__ = ["PARTY_ID", "parse_notice", "parse_notices_file"]
+__all__ = ["FILE_FIELDS", "PARTY_ID", "parse_notice", "parse_notices_file"]
 
 PARTY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+# The hub's notice fields, plus the file's own `id`, `issuer` and `version`: a misspelt
+# field is refused here as the hub refuses it (`kindd` would otherwise become "other").
+FILE_FIELDS = frozenset(
+    {
+        "id",
+        "issuer",
+        "version",
+        "kind",
+        "title",
+        "remarks",
+        "priority",
+        "addressees",
+        "volumes",
+        "ack_deadline",
+        "signature",
+    }
+)
 
 
 def parse_notice(
@@ -21,6 +38,8 @@ def parse_notice(
         errors.add(path, "a notice must be an object with id, issuer and volumes")
         return None
     before = len(errors.errors)
+    for name in sorted(set(doc) - FILE_FIELDS, key=str):
+        errors.add(join_path(path, str(name)), "unknown field")
     notice_id = doc.get("id")
     if not isinstance(notice_id, str | int) or isinstance(notice_id, bool) or notice_id == "":
         errors.add(join_path(path, "id"), "required: a non-empty string")

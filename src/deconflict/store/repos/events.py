@@ -49,6 +49,11 @@ class EventRepo:
             self._conn, {"party_id": party_id, "after": after, "limit": limit}
         )
 
+    def last_seq_of(self, party_id: str) -> int:
+        """The id of the party's last event (0: none)."""
+        q = select(func.coalesce(func.max(events.c.seq), 0)).where(events.c.party_id == party_id)
+        return int(self._conn.execute(q).scalar_one())
+
     def last_seq(self) -> int:
         return int(
             self._conn.execute(select(func.coalesce(func.max(events.c.seq), 0))).scalar_one()

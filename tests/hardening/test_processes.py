@@ -1,0 +1,183 @@
+"""serve and demo as a terminal user runs them: busy ports, damaged files, signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from deconflict.service import StoreDamaged, check_store
+from tests.service.helpers import ADMIN_TOKEN, World, make_settings
+
+ENV = {**os.environ, "DECONFLICT_ADMIN_TOKEN": ADMIN_TOKEN, "PYTHONUNBUFFERED": "1"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _deconflict(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own command
+        [sys.executable, "-m", "deconflict", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=ENV,
+        check=False,
+    )
+
+
+def test_busy_port_is_said_at_once_and_nothing_is_created(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        db = tmp_path / "hub.db"
+        out = _deconflict("serve", "--db", str(db), "--port", port)
+        assert out.returncode == 2, out.stderr
+        assert "cannot listen on 127.0.0.1:" + port in out.stderr
+        assert "Traceback" not in out.stderr
+        assert "deconflict hub on" not in out.stderr  # said before anything else
+        assert not db.exists()
+        assert list(tmp_path.iterdir()) == []
+        out = _deconflict("demo", "--port", port, "--exit-after-play")
+        assert out.returncode == 2
+        assert "cannot listen on 127.0.0.1:" + port in out.stderr
+        assert "Traceback" not in out.stderr
+
+
+def _damage(db: Path, table: str) -> None:
+    c = sqlite3.connect(db)
+    page = c.execute("PRAGMA page_size").fetchone()[0]
+    root = c.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+    c.close()
+    with db.open("r+b") as f:
+        f.seek((root - 1) * page)
+        f.write(b"\xde\xad\xbe\xef" * (page // 4))
+
+
+@pytest.mark.parametrize("table", ["alembic_version", "acks", "notices"])
+def test_a_damaged_file_is_reported_as_damaged(tmp_path: Path, table: str) -> None:
+    World(tmp_path).stop()
+    db = tmp_path / "hub.db"
+    _damage(db, table)
+    before = db.read_bytes()
+    with pytest.raises(StoreDamaged, match="restore the last backup"):
+        check_store(make_settings(db))
+    out = _deconflict("serve", "--db", str(db), "--port", str(_free_port()))
+    assert out.returncode == 3, out.stderr
+    assert "is damaged" in out.stderr and "restore the last backup" in out.stderr
+    assert "already exists" not in out.stderr and "Traceback" not in out.stderr
+    assert db.read_bytes() == before  # nothing written to it
+
+
+def test_a_lost_revision_is_not_migrated_again(tmp_path: Path) -> None:
+    World(tmp_path).stop()
+    db = tmp_path / "hub.db"
+    with sqlite3.connect(db) as c:
+        c.execute("DELETE FROM alembic_version")
+    with pytest.raises(StoreDamaged, match="no migration revision"):
+        check_store(make_settings(db))
+
+
+def _wait_for(proc: subprocess.Popen[str], text: str, timeout: float = 60) -> str:
+    assert proc.stderr is not None and proc.stdout is not None
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while text not in seen:
+        assert time.monotonic() < deadline, seen
+        line = proc.stderr.readline()
+        seen += line
+    return seen
+
+
+def test_ctrl_c_of_serve_is_clean(tmp_path: Path) -> None:
+    proc = subprocess.Popen(  # noqa: S603 - our own command
+        [
+            sys.executable,
+            "-m",
+            "deconflict",
+            "serve",
+            "--db",
+            str(tmp_path / "h.db"),
+            "--port",
+            str(_free_port()),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        start_new_session=True,  # the signal goes to the group, as a terminal's Ctrl-C does
+    )
+    try:
+        _wait_for(proc, "Application startup complete")
+        time.sleep(0.3)  # the parser process is still importing: the worst moment
+        os.killpg(proc.pid, signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "Traceback" not in err, err
+    assert "KeyboardInterrupt" not in err and "EOFError" not in err
+
+
+def test_sigterm_of_demo_removes_its_database() -> None:
+    before = set(Path(tempfile.gettempdir()).glob("deconflict-demo-*"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deconflict", "demo", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 90
+        line = ""
+        while "Ctrl-C stops it" not in line:
+            assert time.monotonic() < deadline
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None
+        created = set(Path(tempfile.gettempdir()).glob("deconflict-demo-*")) - before
+        assert created
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "Traceback" not in err, err
+    assert not any(p.exists() for p in created)
+
+
+def test_the_demo_urgent_message_refers_to_the_unacknowledged_notice() -> None:
+    out = _deconflict("demo", "--port", "0", "--exit-after-play", timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    late = next(x for x in lines if "left unacknowledged" in x).split(": ", 1)[1].split()[0]
+    conflicts_of: dict[str, list[str]] = {}
+    current = ""
+    for line in lines:
+        if " notified " in line:
+            current = line.split(" notified ", 1)[1].split()[0]
+        elif "CONFLICT c-" in line:
+            conflicts_of.setdefault(current, []).append(line.split("CONFLICT ", 1)[1].split()[0])
+    urgent = next(x for x in lines if "[urgent]" in x)
+    assert late in urgent
+    mine = conflicts_of.get(late, [])
+    if not mine:  # the unacknowledged notice has no conflict: the message refers to none
+        assert "about conflict" not in urgent, (urgent, conflicts_of)
+        return
+    about = urgent.split("about conflict ", 1)[1].rstrip(")")
+    assert about in mine, (about, late, conflicts_of)
