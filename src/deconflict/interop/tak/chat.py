@@ -11,6 +11,33 @@ from deconflict.interop.tak.cot import cot_time, event_xml
 __all__ = ["chat_event", "receipt_event", "self_event", "takp_request"]
 
 
+def _chat_detail(
+    tag: str,
+    message_id: str,
+    sender_uid: str,
+    sender_callsign: str,
+    to_uid: str,
+    chatroom: str,
+) -> ET.Element:
+    """The ``detail`` a chat message and its receipts share: who, to whom, which room."""
+    d = ET.Element("detail")
+    chat = ET.SubElement(
+        d,
+        tag,
+        {
+            "parent": "RootContactGroup",
+            "groupOwner": "false",
+            "messageId": message_id,
+            "chatroom": chatroom,
+            "id": to_uid,
+            "senderCallsign": sender_callsign,
+        },
+    )
+    ET.SubElement(chat, "chatgrp", {"uid0": sender_uid, "uid1": to_uid, "id": to_uid})
+    ET.SubElement(d, "link", {"uid": sender_uid, "type": "a-f-G-U-C", "relation": "p-p"})
+    return d
+
+
 def chat_event(
     *,
     message_id: str,
@@ -24,21 +51,7 @@ def chat_event(
 ) -> bytes:
     """A private GeoChat message (``chatroom`` names the conversation on the device)."""
     now = now or datetime.now(UTC)
-    d = ET.Element("detail")
-    chat = ET.SubElement(
-        d,
-        "__chat",
-        {
-            "parent": "RootContactGroup",
-            "groupOwner": "false",
-            "messageId": message_id,
-            "chatroom": chatroom,
-            "id": to_uid,
-            "senderCallsign": sender_callsign,
-        },
-    )
-    ET.SubElement(chat, "chatgrp", {"uid0": sender_uid, "uid1": to_uid, "id": to_uid})
-    ET.SubElement(d, "link", {"uid": sender_uid, "type": "a-f-G-U-C", "relation": "p-p"})
+    d = _chat_detail("__chat", message_id, sender_uid, sender_callsign, to_uid, chatroom)
     rem = ET.SubElement(
         d, "remarks", {"source": f"BAO.F.ATAK.{sender_uid}", "to": to_uid, "time": cot_time(now)}
     )
@@ -69,21 +82,7 @@ def receipt_event(
 ) -> bytes:
     """``b-t-f-d`` (delivered) or ``b-t-f-r`` (read) for ``message_id``, to its sender."""
     now = now or datetime.now(UTC)
-    d = ET.Element("detail")
-    chat = ET.SubElement(
-        d,
-        "__chatreceipt",
-        {
-            "parent": "RootContactGroup",
-            "groupOwner": "false",
-            "messageId": message_id,
-            "chatroom": chatroom,
-            "id": to_uid,
-            "senderCallsign": sender_callsign,
-        },
-    )
-    ET.SubElement(chat, "chatgrp", {"uid0": sender_uid, "uid1": to_uid, "id": to_uid})
-    ET.SubElement(d, "link", {"uid": sender_uid, "type": "a-f-G-U-C", "relation": "p-p"})
+    d = _chat_detail("__chatreceipt", message_id, sender_uid, sender_callsign, to_uid, chatroom)
     marti = ET.SubElement(d, "marti")
     ET.SubElement(marti, "dest", {"callsign": to_callsign})
     type_ = {"delivered": "b-t-f-d", "read": "b-t-f-r"}[what]
