@@ -82,6 +82,8 @@ def test_a_uss_intent_meets_a_coalition_notice_in_both_parties_conflicts(hub_dss
         "notice": None,
         "version": None,
         "addressed_to_you": False,
+        # the mirror of an intent F3548 already publishes to every USS in the area
+        "disclosure": "exact",
     }
     assert "other_volume" not in c["overlaps"][0]
     # The USS's party sees the same conflict from its side, without the strike package.

@@ -10,6 +10,7 @@ turn away and the alert clears, greyed, in both browsers.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -207,7 +208,11 @@ def test_an_intrusion_into_a_notice_not_addressed_keeps_its_title(
     send(world.party("russia"), report("KESTREL4", 36.1, 26.85, ALT_M, gs=200, trk=90))
     ru.click("[data-tab=alerts]")
     alert = ru.locator("#panel-alerts .item.alert[data-kind=intrusion]", has_text="KESTREL4")
-    expect(alert).to_contain_text("KESTREL4 entering coalition's air activity")
+    # towards a party it was not addressed to, the notice is judged at its coarse grain,
+    # so the track may already be inside it (issue 11): either way, named by party and kind
+    expect(alert).to_contain_text(
+        re.compile(r"KESTREL4 (entering|inside) coalition's air activity")
+    )
     expect(alert).to_contain_text("not addressed to you")
     _settled(ru)
     officers["russia"].shot(shots, "14-russia-intrusion-not-addressed")

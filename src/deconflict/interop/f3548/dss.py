@@ -114,6 +114,10 @@ def notice_body(
         "title": f"F3548 {what} {entity_id}" + (f" ({state})" if state else ""),
         "remarks": f"ASTM F3548-21 {what} reference managed by {party}; details at {base_url}",
         "addressees": [hub_port.DSS_PARTY],
+        # F3548 gives every USS whose area it touches the reference's 4D extent on
+        # /dss/v1 already; coarsening its mirror would hide nothing, and a footprint
+        # grown to whole cells near a pole could no longer be filed at all
+        "disclosure": "exact",
         "volumes": hub_volumes(vols),
     }
 
