@@ -114,9 +114,10 @@ def notice_body(
         "title": f"F3548 {what} {entity_id}" + (f" ({state})" if state else ""),
         "remarks": f"ASTM F3548-21 {what} reference managed by {party}; details at {base_url}",
         "addressees": [hub_port.DSS_PARTY],
-        # F3548 gives every USS whose area it touches the reference's 4D extent on
-        # /dss/v1 already; coarsening its mirror would hide nothing, and a footprint
-        # grown to whole cells near a pole could no longer be filed at all
+        # Under F3548 any USS may learn a reference's extent (the key check and area
+        # queries on /dss/v1, the volumes from the managing USS); coarsening its mirror
+        # would hide little, and a footprint grown to whole cells near a pole could not
+        # be filed at all (README: what /dss/v1 discloses)
         "disclosure": "exact",
         "volumes": hub_volumes(vols),
     }
