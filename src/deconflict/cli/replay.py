@@ -35,11 +35,13 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from deconflict.utc import format_epoch
 
 __all__ = ["Sample", "load_csv", "load_traffic", "parties_by_airline", "register"]
 
@@ -141,10 +143,6 @@ def parties_by_airline(samples: list[Sample], n: int, prefix: str) -> dict[str, 
     }
 
 
-def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _register_parties(http: httpx.Client, admin: str, parties: list[str]) -> dict[str, str]:
     tokens = {}
     for p in parties:
@@ -213,7 +211,7 @@ def _play(
         for s in latest.values():
             doc: dict[str, Any] = {
                 "track_id": f"{s.callsign}-{s.icao24}"[:64],
-                "time": _iso(now),
+                "time": format_epoch(now),
                 "lat": s.lat,
                 "lon": s.lon,
                 "alt_m": s.alt_m,
@@ -241,7 +239,7 @@ def _play(
                 reasons[f"HTTP {r.status_code}: {r.text[:200]}"] += len(docs)
         if not args.quiet:
             print(
-                f"{_iso(rec_now)} recorded; sent {sent} reports "
+                f"{format_epoch(rec_now)} recorded; sent {sent} reports "
                 f"({accepted} accepted, {rejected} rejected)",
                 flush=True,
             )
