@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 
 from deconflict.geo import GEOD, Footprint, parse_volume
-from deconflict.geo.separation import overlap_region, separation
+from deconflict.geo.separation import overlap_region, separation, separation_and_overlap
 from tests.conftest import volume_doc
 
 
@@ -156,6 +156,66 @@ def test_corridor_to_point_matches_reference(
     sep = separation(corridor, point)
     assert sep.lower_bound_m <= truth + 0.5
     assert abs(sep.distance_m - truth) <= tolerance(truth) + 0.5
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lon=st.floats(-180, 180),
+    lat=st.floats(-80, 80),
+    size_a=st.floats(1_000, 300_000),
+    radius=st.floats(0.0, 50_000),
+    dist=st.floats(0.0, 300_000),
+    bearing=st.floats(0, 360),
+    rot=st.floats(0, 90),
+)
+def test_one_projection_gives_what_the_two_calls_give(
+    lon: float, lat: float, size_a: float, radius: float, dist: float, bearing: float, rot: float
+) -> None:
+    # The combined call (what the strategic engine uses) must decide and describe
+    # exactly as `separation` then `overlap_region` do.
+    a = footprint(poly(quad(lon, lat, size_a, rot)))
+    blon, blat, _ = GEOD.fwd(lon, lat, bearing, dist)
+    b = footprint({"type": "Point", "coordinates": [float(blon), float(blat)]}, radius or 1.0)
+    for x, y in ((a, b), (b, a)):
+        sep, region = separation_and_overlap(x, y, within_m=10_000)
+        alone = separation(x, y, within_m=10_000)
+        assert (sep.lower_bound_m, sep.distance_m, sep.nearest) == (
+            alone.lower_bound_m,
+            alone.distance_m,
+            alone.nearest,
+        )
+        assert region == (overlap_region(x, y) if alone.overlapping else None)
+        assert separation_and_overlap(x, y, within_m=10_000, describe=False)[1] is None
+
+
+def test_a_region_in_two_parts_is_one_multipolygon() -> None:
+    # A U-shaped plan crossed by a strip meets it twice.
+    u = footprint(
+        poly(
+            [
+                (36.0, 35.0),
+                (36.3, 35.0),
+                (36.3, 35.3),
+                (36.2, 35.3),
+                (36.2, 35.1),
+                (36.1, 35.1),
+                (36.1, 35.3),
+                (36.0, 35.3),
+                (36.0, 35.0),
+            ]
+        )
+    )
+    strip = footprint(
+        poly([(35.9, 35.2), (36.4, 35.2), (36.4, 35.25), (35.9, 35.25), (35.9, 35.2)])
+    )
+    sep, region = separation_and_overlap(u, strip)
+    assert sep.overlapping and region is not None
+    assert region["type"] == "MultiPolygon" and len(region["coordinates"]) == 2
+    assert region == overlap_region(u, strip)
+    for part in region["coordinates"]:
+        ring = part[0]
+        assert ring[0] == ring[-1]
+        assert all(35.19 <= lat <= 35.26 for _, lat in ring)
 
 
 def test_polygon_containing_other_is_overlap_and_region_is_inner() -> None:

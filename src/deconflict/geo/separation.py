@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import mapping
 
 from deconflict.geo.ellipsoid import GEOD, Frame, geodesic_distance, max_stretch
 from deconflict.geo.footprint import Footprint
@@ -36,6 +35,7 @@ __all__ = [
     "midpoint",
     "overlap_region",
     "separation",
+    "separation_and_overlap",
 ]
 
 ABSOLUTE_TOLERANCE_M = 1.0
@@ -81,25 +81,50 @@ def separation(a: Footprint, b: Footprint, *, within_m: float = math.inf) -> Sep
     ``within_m`` apart, the exact computation is skipped and the cap bound is
     returned as both numbers' lower end.
     """
+    return _separation(a, b, within_m)[0]
+
+
+def separation_and_overlap(
+    a: Footprint, b: Footprint, *, within_m: float = math.inf, describe: bool = True
+) -> tuple[Separation, dict[str, Any] | None]:
+    """`separation` and, when the footprints overlap and ``describe``, `overlap_region`.
+
+    The same as calling both, but the two footprints are projected into the common
+    frame once: describing an overlap was most of the cost of a conflicting pair.
+    """
+    sep, projected = _separation(a, b, within_m)
+    if not (describe and sep.overlapping) or projected is None:
+        return sep, None
+    frame, core_a, core_b = projected
+    return sep, _overlap(a, b, frame, core_a, core_b)
+
+
+_Projected = tuple[Frame, shapely.Geometry, shapely.Geometry]
+
+
+def _separation(
+    a: Footprint, b: Footprint, within_m: float
+) -> tuple[Separation, _Projected | None]:
     centres = geodesic_distance(*a.center, *b.center)
     cap_bound = centres - a.cap_radius_m - b.cap_radius_m
     if cap_bound > within_m:
-        return Separation(cap_bound, math.inf)
+        return Separation(cap_bound, math.inf), None
     radii = a.radius_m + b.radius_m
     frame = Frame(*midpoint(*a.center, *b.center))
     core_a, rho_a = a.core_in(frame)
     core_b, rho_b = b.core_in(frame)
+    projected = (frame, core_a, core_b)
     planar = float(shapely.distance(core_a, core_b))
     if planar == 0.0:
-        return Separation(0.0, 0.0)
+        return Separation(0.0, 0.0), projected
     stretch = max_stretch(max(rho_a, rho_b))
     lower = max(0.0, planar / stretch - _CHORD_ALLOWANCE_M - radii)
     pa, pb, upper = _nearest(core_a, core_b, frame, a.radius_m, b.radius_m)
     if upper - lower > _tolerance(upper) and lower <= within_m:
         lower = max(lower, _refined_lower_bound(a, b, pa, pb, upper))
     if upper == 0.0:
-        return Separation(0.0, 0.0)
-    return Separation(min(lower, upper), upper, (pa, pb))
+        return Separation(0.0, 0.0), projected
+    return Separation(min(lower, upper), upper, (pa, pb)), projected
 
 
 def _nearest(
@@ -157,45 +182,57 @@ def overlap_region(a: Footprint, b: Footprint) -> dict[str, Any] | None:
     is a description for people and maps, the conflict decision never uses it.
     """
     frame = Frame(*midpoint(*a.center, *b.center))
-    ga = _grown(a, frame)
-    gb = _grown(b, frame)
-    common = ga.intersection(gb)
+    return _overlap(a, b, frame, a.core_in(frame)[0], b.core_in(frame)[0])
+
+
+def _overlap(
+    a: Footprint,
+    b: Footprint,
+    frame: Frame,
+    core_a: shapely.Geometry,
+    core_b: shapely.Geometry,
+) -> dict[str, Any] | None:
+    common = _grown(core_a, a.radius_m).intersection(_grown(core_b, b.radius_m))
     if common.is_empty or common.area == 0.0:
         return None
     polys = [g for g in getattr(common, "geoms", [common]) if isinstance(g, shapely.Polygon)]
     if not polys:
         return None
-    shapes = [_unproject_polygon(p, frame) for p in polys]
-    geom = shapes[0] if len(shapes) == 1 else shapely.MultiPolygon(shapes)
-    return dict(mapping(geom))
+    planar = polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
+    simplified = planar.simplify(1.0)
+    if simplified.is_empty:
+        simplified = planar
+
+    def to_lonlat(xy: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        lons, lats = frame.inverse(xy[:, 0], xy[:, 1])
+        return np.round(np.column_stack((_continuous(lons), lats)), 7)
+
+    # One vectorised inverse projection for every vertex of every part and ring.
+    return _polygonal_geojson(shapely.transform(simplified, to_lonlat))
+
+
+def _polygonal_geojson(geom: shapely.Geometry) -> dict[str, Any]:
+    def rings(poly: shapely.Polygon) -> list[list[list[float]]]:
+        return [
+            shapely.get_coordinates(poly.exterior).tolist(),
+            *(shapely.get_coordinates(r).tolist() for r in poly.interiors),
+        ]
+
+    if isinstance(geom, shapely.MultiPolygon):
+        return {"type": "MultiPolygon", "coordinates": [rings(p) for p in geom.geoms]}
+    return {"type": "Polygon", "coordinates": rings(geom)}
 
 
 _QUAD_SEGS = 16
 
 
-def _grown(fp: Footprint, frame: Frame) -> shapely.Geometry:
-    core, _ = fp.core_in(frame)
-    if fp.radius_m > 0:
+def _grown(core: shapely.Geometry, radius_m: float) -> shapely.Geometry:
+    if radius_m > 0:
         # Circumscribe rather than inscribe the round parts: a described
         # overlap may be a little generous, never smaller than the truth.
-        radius = fp.radius_m / math.cos(math.pi / (4 * _QUAD_SEGS))
+        radius = radius_m / math.cos(math.pi / (4 * _QUAD_SEGS))
         return core.buffer(radius, quad_segs=_QUAD_SEGS)
     return core
-
-
-def _unproject_polygon(poly: shapely.Polygon, frame: Frame) -> shapely.Polygon:
-    def ring(coords: Any) -> list[tuple[float, float]]:
-        xy = np.asarray(coords)
-        lons, lats = frame.inverse(xy[:, 0], xy[:, 1])
-        lons = _continuous(lons)
-        return [(round(float(x), 7), round(float(y), 7)) for x, y in zip(lons, lats, strict=True)]
-
-    simplified = poly.simplify(1.0)
-    if simplified.is_empty:
-        simplified = poly
-    return shapely.Polygon(
-        ring(simplified.exterior.coords), [ring(i.coords) for i in simplified.interiors]
-    )
 
 
 def _continuous(lons: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from deconflict.geo import Volume4D
-from deconflict.geo.separation import overlap_region, separation
+from deconflict.geo.separation import separation_and_overlap
 from deconflict.strategic.model import (
     BufferPolicy,
     Buffers,
@@ -37,12 +37,11 @@ def compare_volumes(
     vertical_gap = va.altitude.gap_m(vb.altitude, policy.margins)
     if vertical_gap > buffers.vertical_m:
         return None
-    sep = separation(va.footprint, vb.footprint, within_m=buffers.lateral_m)
+    sep, region = separation_and_overlap(
+        va.footprint, vb.footprint, within_m=buffers.lateral_m, describe=describe
+    )
     if sep.lower_bound_m > buffers.lateral_m:
         return None
-    region = None
-    if describe and sep.overlapping:
-        region = overlap_region(va.footprint, vb.footprint)
     return VolumePairOverlap(
         i=indices[0],
         j=indices[1],
