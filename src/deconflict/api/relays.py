@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Request
+from fastapi.responses import Response
 
 from deconflict.api.routes import Who, hub_of
 
@@ -50,4 +51,30 @@ async def relay_owed(request: Request, who: Who) -> Doc:
     return await hub_of(request).relay_owed(who)
 
 
-_ = Literal  # (printable routes below use it)
+@router.get(
+    "/notices/{notice_id}/printable",
+    tags=["relays"],
+    summary="The current version, printable (text or PDF) with its verification code",
+    response_class=Response,
+)
+async def printable(
+    request: Request, who: Who, notice_id: str, format: Literal["text", "pdf"] = "text"
+) -> Response:
+    content, code = await hub_of(request).print_notice(who, notice_id, format)
+    media = "application/pdf" if format == "pdf" else "text/plain; charset=utf-8"
+    return Response(content, media_type=media, headers={"X-Verification-Code": code})
+
+
+@router.post(
+    "/paper/verify",
+    tags=["relays"],
+    summary="Unauthenticated: does a printed notice's code (and text) match the ledger?",
+)
+async def verify_paper(
+    request: Request,
+    body: Annotated[
+        Doc, Body(openapi_examples={"code": {"value": {"code": "ABCD-EFGH-JKLM-NPQR-STUV"}}})
+    ],
+) -> Doc:
+    client = request.client.host if request.client else "unknown"
+    return await hub_of(request).verify_paper(client, body)

@@ -47,6 +47,7 @@ from deconflict.service.messages import Messages
 from deconflict.service.notices import Notices
 from deconflict.service.parsers import VolumeParsers
 from deconflict.service.parties import Parties
+from deconflict.service.printable import Printable, render_pdf
 from deconflict.service.probes import Probes
 from deconflict.service.provenance import Provenance
 from deconflict.service.relays import Relays
@@ -138,6 +139,7 @@ class Hub:
             acks=self.acks,
         )
         self.notices.also_reading = self.relays.also_reading
+        self.printable = Printable(self.writer, self.store, settings.paper_checks_per_minute)
         self.notices.on_version.append(self.relays.on_version)
         self.messages = Messages(settings, self.writer, self.store, self.parties, self.ledger)
         self._stop = threading.Event()
@@ -344,6 +346,22 @@ class Hub:
 
     async def relay_owed(self, who: Principal) -> Doc:
         return await self.relays.owed(who)
+
+    # The printable notice (issue 15).
+    async def print_notice(self, who: Principal, notice_id: str, fmt: str) -> tuple[bytes, str]:
+        """The current version as printed text or PDF (an audited read), and its code."""
+        found = await self.get_notice(who, notice_id)
+        issuer = self.parties.directory.get(found["issuer"])
+        name = str(issuer["name"]) if issuer else found["issuer"]
+        text, code = await self.printable.issue(
+            found, name, self.relays.relays_for(found["addressees"])
+        )
+        if fmt == "pdf":
+            return await asyncio.to_thread(render_pdf, text), code
+        return text.encode("utf-8"), code
+
+    async def verify_paper(self, client: str, body: Any) -> Doc:
+        return await self.printable.verify(client, body)
 
     async def get_notice(self, who: Principal, notice_id: str) -> Doc:
         found = await self.notices.get(who, notice_id)
