@@ -247,3 +247,27 @@ def test_bad_steps_name_the_field_and_store_nothing(world: World) -> None:
     assert [s["step"] for s in chain["legs"][0]["steps"]] == ["received"]
     # russia, an ordinary addressee, does not see the relay chain
     assert ru.get(f"/v1/notices/{nid}/relay").status_code == 403
+
+
+def test_new_versions_cancellations_and_broadcasts_are_owed_again(world: World) -> None:
+    co, un = world.party("coalition"), world.party("un")
+    broadcast = co.ok("POST", "/v1/notices", notice(["*"], title="to everyone"), 201)["id"]
+    _syria(world)  # registered later: its relay owes the active broadcast too
+    nid = co.ok("POST", "/v1/notices", notice(["syria"], title="v1"), 201)["id"]
+    owed = {(o["notice_id"], o["version"]) for o in un.ok("GET", "/v1/relay/owed")["owed"]}
+    assert owed == {(broadcast, 1), (nid, 1)}
+    un.ok("GET", f"/v1/notices/{nid}")
+    un.ok(
+        "POST",
+        f"/v1/notices/{nid}/relay",
+        {"version": 1, "step": "forwarded", "means": "fax", "to": "MFA"},
+    )
+    # the cancellation is a version too: the relay owes its forwarding
+    co.ok("DELETE", f"/v1/notices/{nid}")
+    mine = [o for o in un.ok("GET", "/v1/relay/owed")["owed"] if o["notice_id"] == nid]
+    assert [(o["version"], o["owes"], o["state"]) for o in mine] == [(2, "receive", "cancelled")]
+    chain = co.ok("GET", f"/v1/notices/{nid}/relay")["legs"]
+    assert [(g["version"], g["current"]) for g in chain] == [(1, False), (2, True)]
+    # a late answer about the old version is still recorded, as reported
+    late = un.ok("POST", f"/v1/notices/{nid}/relay", {"version": 1, "step": "refused", "by": "MFA"})
+    assert late["answer"] == "refused" and not late["current"]

@@ -102,6 +102,8 @@ class Relays:
         self.acks = acks
         acks.on_handed.append(self._handed)
         acks.relay_of = parties.relay_of
+        # after Notices' own subscriber, which gives the new party its broadcast acks
+        parties.on_registered.append(self._address_new_party)
         self._relays_seen: tuple[int, frozenset[str]] = (0, frozenset())
 
     def _relay_ids(self) -> frozenset[str]:
@@ -156,9 +158,30 @@ class Relays:
         """A new version: the old legs are superseded, each relay owes the new one."""
         tx.repo.relays.supersede(notice_id)
         relayed = self.relays_for(recipients)
-        if not relayed:
+        if relayed:
+            self._add_legs(tx, notice_id, issuer, version, content, relayed)
+
+    def _address_new_party(self, tx: Tx, party_id: str, name: str) -> None:
+        """A relayed party registered late: its relay owes the active broadcasts too."""
+        via = self.parties.relay_of(party_id)
+        if via is None:
             return
-        deadline = self._forward_deadline(tx, content.get("ack_deadline"))
+        for r in tx.repo.notices.active_broadcast():
+            self._add_legs(tx, r["id"], r["issuer"], r["version"], r, {party_id: via})
+
+    def _add_legs(
+        self,
+        tx: Tx,
+        notice_id: str,
+        issuer: str,
+        version: int,
+        content: Row,
+        relayed: dict[str, str],
+    ) -> None:
+        ack_deadline = content.get("ack_deadline")
+        if ack_deadline is not None and ack_deadline <= tx.ts:
+            ack_deadline = None
+        deadline = self._forward_deadline(tx, ack_deadline)
         legs: list[Row] = [
             {
                 "notice_id": notice_id,
