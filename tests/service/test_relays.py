@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+from deconflict.client import Client
 from deconflict.ledger import statements
 from deconflict.ledger.evidence import verify_bundle
 from deconflict.ledger.keys import b64e, generate_key, public_raw, sign_statement
@@ -271,3 +272,21 @@ def test_new_versions_cancellations_and_broadcasts_are_owed_again(world: World) 
     # a late answer about the old version is still recorded, as reported
     late = un.ok("POST", f"/v1/notices/{nid}/relay", {"version": 1, "step": "refused", "by": "MFA"})
     assert late["answer"] == "refused" and not late["current"]
+
+
+def test_the_python_client_signs_the_relays_steps(world: World) -> None:
+    _syria(world)
+    key = generate_key()
+    nid = world.party("coalition").ok("POST", "/v1/notices", notice(["syria"]), 201)["id"]
+    with Client(world.url, world.tokens["un"], key=key) as un:
+        un.set_key()
+        assert [o["owes"] for o in un.relay_owed()] == ["receive"]
+        un.notice(nid)
+        un.relay_step(nid, 1, "forwarded", means="diplomatic_note", to="Embassy")
+        done = un.relay_step(nid, 1, "acknowledged", by="Chargé d'affaires", at=iso(future(0)))
+        assert done["answer"] == "acknowledged" and done["recorded"]["signed_by_key"]
+        assert [s["step"] for s in un.relay_chain(nid)["legs"][0]["steps"]] == [
+            "received",
+            "forwarded",
+            "acknowledged",
+        ]

@@ -463,8 +463,10 @@ class Relays:
                 for g in legs:
                     if g["answer"] in _FINAL:
                         continue
-                    notice = repo.notices.get(g["notice_id"])
                     ack = repo.acks.get(g["notice_id"], g["version"], g["recipient"])
+                    if ack is None or ack["superseded"]:
+                        continue  # the notice expired meanwhile: nothing left to pass on
+                    notice = repo.notices.get(g["notice_id"])
                     view = leg_view(g)
                     view["owes"] = (
                         "receive"
