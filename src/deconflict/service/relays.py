@@ -104,18 +104,18 @@ class Relays:
         acks.relay_of = parties.relay_of
         # after Notices' own subscriber, which gives the new party its broadcast acks
         parties.on_registered.append(self._address_new_party)
-        self._relays_seen: tuple[int, frozenset[str]] = (0, frozenset())
+        self._relays_seen: tuple[object, frozenset[str]] = (None, frozenset())
 
     def _relay_ids(self) -> frozenset[str]:
         """The parties some party is reachable through (the committed directory, cached:
         it is replaced, never mutated, on each registration)."""
         directory = self.parties.directory
         seen, ids = self._relays_seen
-        if seen != id(directory):
+        if seen is not directory:
             ids = frozenset(
                 str(r["reachable_via"]) for r in directory.values() if r.get("reachable_via")
             )
-            self._relays_seen = (id(directory), ids)
+            self._relays_seen = (directory, ids)
         return ids
 
     # -- who reads what --------------------------------------------------------
