@@ -28,7 +28,7 @@ def _paths(r: Any) -> list[str]:
     return [e["path"] for e in r.json().get("errors", [])]
 
 
-def _wait(fn: Any, timeout: float = 10.0) -> Any:
+def _wait(fn: Any, timeout: float = 20.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         got = fn()
@@ -174,7 +174,7 @@ def test_the_2015_back_channel_chain_signed_by_the_relay(world: World) -> None:
 def test_deadlines_escalate_at_each_link(world: World) -> None:
     _syria(world)
     co, un = world.party("coalition"), world.party("un")
-    deadline = iso(future(3.0 / 3600))  # acknowledgement due in 3 s: forwarding in 1.5 s
+    deadline = iso(future(5.0 / 3600))  # acknowledgement due in 5 s: forwarding in 2.5 s
     nid = co.ok("POST", "/v1/notices", notice(["syria"], ack_deadline=deadline), 201)["id"]
     un.events()  # received, never forwarded
 
@@ -272,6 +272,17 @@ def test_new_versions_cancellations_and_broadcasts_are_owed_again(world: World) 
     # a late answer about the old version is still recorded, as reported
     late = un.ok("POST", f"/v1/notices/{nid}/relay", {"version": 1, "step": "refused", "by": "MFA"})
     assert late["answer"] == "refused" and not late["current"]
+    # ...even once a new version no longer addresses the relayed party
+    other = co.ok("POST", "/v1/notices", notice(["syria"], title="w1"), 201)["id"]
+    un.ok("GET", f"/v1/notices/{other}")
+    step = {"version": 1, "step": "forwarded", "means": "fax", "to": "MFA"}
+    un.ok("POST", f"/v1/notices/{other}/relay", step)
+    co.ok("PUT", f"/v1/notices/{other}", {**notice(["russia"], title="w2"), "version": 1})
+    assert un.get(f"/v1/notices/{other}").status_code == 404  # v2 is not the UN's to read
+    answer = {"version": 1, "step": "acknowledged", "means": "phone", "by": "MFA"}
+    assert un.ok("POST", f"/v1/notices/{other}/relay", answer)["answer"] == "acknowledged"
+    assert un.post(f"/v1/notices/{other}/relay", {**answer, "version": 2}).status_code == 422
+    assert [g["version"] for g in un.ok("GET", f"/v1/notices/{other}/relay")["legs"]] == [1]
 
 
 def test_the_python_client_signs_the_relays_steps(world: World) -> None:

@@ -28,7 +28,7 @@ from deconflict.config import Settings
 from deconflict.ledger import statements
 from deconflict.service.acks import Acks, visible_notice
 from deconflict.service.auth import Principal
-from deconflict.service.errors import Forbidden, Invalid, StateConflict
+from deconflict.service.errors import Forbidden, Invalid, NotFound, StateConflict
 from deconflict.service.event_types import ACK_RECEIVED, RELAY_OVERDUE, RELAY_OWED, RELAY_STEP
 from deconflict.service.keys import PartyKeys, take_signature
 from deconflict.service.ledger import Ledger
@@ -36,7 +36,7 @@ from deconflict.service.parties import Parties, require_party
 from deconflict.service.tx import Tx
 from deconflict.service.views import ack_view
 from deconflict.service.writer import Writer
-from deconflict.store import Row, Store
+from deconflict.store import Repo, Row, Store
 from deconflict.utc import format_ts, parse_rfc3339, parse_ts
 
 __all__ = ["ANSWERS", "MEANS", "STEPS", "Relays"]
@@ -324,8 +324,7 @@ class Relays:
         step: str = body["step"]
 
         def run(tx: Tx) -> dict[str, Any]:
-            row = visible_notice(tx.repo, who, notice_id)
-            mine = [g for g in tx.repo.relays.legs_of(notice_id) if g["relay"] == who.party_id]
+            row, mine = _relayed_by(tx.repo, who, notice_id)
             if not mine:
                 raise Forbidden(
                     f"you are not the relay of any addressee of {notice_id}: only the relay "
@@ -430,10 +429,10 @@ class Relays:
 
         def read() -> dict[str, Any]:
             with self.store.read() as repo:
-                row = visible_notice(repo, who, notice_id)
+                row, mine = _relayed_by(repo, who, notice_id)
                 legs = repo.relays.legs_of(notice_id)
                 if not (who.is_admin or row["issuer"] == who.party_id):
-                    legs = [g for g in legs if g["relay"] == who.party_id]
+                    legs = mine
                     if not legs:
                         raise Forbidden(
                             "only the issuer and the relays of a notice see its relay chain"
@@ -486,6 +485,18 @@ class Relays:
             return out
 
         return {"owed": await asyncio.to_thread(read)}
+
+
+def _relayed_by(repo: Repo, who: Principal, notice_id: str) -> tuple[Row, list[Row]]:
+    """The notice and `who`'s legs of it (any version: a late answer about an earlier
+    version is still recorded); not found if `who` neither sees nor relays it."""
+    legs = [g for g in repo.relays.legs_of(notice_id) if g["relay"] == who.party_id]
+    if not legs:
+        return visible_notice(repo, who, notice_id), []
+    row = repo.notices.get(notice_id)
+    if row is None:  # pragma: no cover - legs are written with their notice
+        raise NotFound(f"no notice {notice_id!r} is visible to you")
+    return row, legs
 
 
 def _the_leg(legs: list[Row], recipient: Any) -> Row:
