@@ -81,8 +81,11 @@ class Client:
         return r.json()
 
     # -- parties ---------------------------------------------------------------
-    def register_party(self, party_id: str, name: str) -> Doc:
-        result: Doc = self._call("POST", "/v1/parties", {"id": party_id, "name": name})
+    def register_party(self, party_id: str, name: str, reachable_via: str | None = None) -> Doc:
+        body: Doc = {"id": party_id, "name": name}
+        if reachable_via is not None:  # issue 15: a party that never connects
+            body["reachable_via"] = reachable_via
+        result: Doc = self._call("POST", "/v1/parties", body)
         return result
 
     def parties(self) -> list[Doc]:
@@ -154,6 +157,59 @@ class Client:
             statement = statements.ack_statement(self.party, notice_id, version, comment)
             body["signature"] = self._sign(statement)
         result: Doc = self._call("POST", f"/v1/notices/{notice_id}/ack", body)
+        return result
+
+    # -- relayed parties and printed notices (issue 15) ------------------------
+    def relay_step(
+        self, notice_id: str, version: int, step: str, recipient: str | None = None, **fields: Any
+    ) -> Doc:
+        """Record a step as the relay: `forwarded` (means, to), or the answer (by...)."""
+        body: Doc = {"version": version, "step": step, "recipient": recipient, **fields}
+        body = {k: v for k, v in body.items() if v is not None}
+        if self.key is not None:
+            if recipient is None:  # the statement names the recipient: ask the hub
+                owed = [
+                    o
+                    for o in self.relay_chain(notice_id)["legs"]
+                    if o["version"] == version and o["relay"] == self.party
+                ]
+                recipient = str(owed[0]["recipient"]) if len(owed) == 1 else None
+            named = ("at", "by", "comment", "means", "recipient", "step", "to")
+            statement = statements.relay_step_statement(
+                self.party,
+                notice_id,
+                version,
+                str(recipient),
+                {k: body.get(k) for k in named},
+            )
+            body["signature"] = self._sign(statement)
+        result: Doc = self._call("POST", f"/v1/notices/{notice_id}/relay", body)
+        return result
+
+    def relay_chain(self, notice_id: str) -> Doc:
+        result: Doc = self._call("GET", f"/v1/notices/{notice_id}/relay")
+        return result
+
+    def relay_owed(self) -> list[Doc]:
+        result: list[Doc] = self._call("GET", "/v1/relay/owed")["owed"]
+        return result
+
+    def printable(self, notice_id: str, fmt: str = "text") -> tuple[bytes, str]:
+        """The printed notice (text or PDF bytes) and its verification code."""
+        r = self.http.get(f"/v1/notices/{notice_id}/printable", params={"format": fmt})
+        if r.status_code >= 400:
+            raise ApiError(r.status_code, r.json())
+        return r.content, r.headers["x-verification-code"]
+
+    def verify_paper(self, code: str, text: str | None = None) -> Doc | None:
+        """Unauthenticated: what a printed code matches (None: nothing)."""
+        body: Doc = {"code": code, **({"text": text} if text is not None else {})}
+        r = self.http.post("/v1/paper/verify", json=body)
+        if r.status_code == 404:
+            return None
+        if r.status_code >= 400:
+            raise ApiError(r.status_code, r.json())
+        result: Doc = r.json()
         return result
 
     def acks(

@@ -68,6 +68,13 @@ class Settings:
     # soon after conflicting a cancellation or amendment away makes a notice a probe.
     probe_budget_per_day: int = 50
     probe_window_s: float = 900.0
+    # Relayed parties (issue 15): a relay must record forwarding a version within this
+    # fraction of the time from the version to its acknowledgement deadline, or within
+    # `relay_forward_s` of it when the version has none; else `relay_overdue` is raised.
+    relay_forward_fraction: float = 0.5
+    relay_forward_s: float = 3600.0
+    # The unauthenticated check of a printed notice's code: per client address per minute.
+    paper_checks_per_minute: int = 30
 
     # What one connection and one party may hold of the server (issue 13): a request's
     # line and headers (431 beyond), the time to send them and the body (408 beyond), all
@@ -146,6 +153,7 @@ class Settings:
             "rate_burst",
             "write_batch_max",
             "probe_budget_per_day",
+            "paper_checks_per_minute",
             "max_header_bytes",
             "max_headers",
             "max_connections",
@@ -169,9 +177,13 @@ class Settings:
             "events_poll_s",
             "header_timeout_s",
             "body_timeout_s",
+            "relay_forward_fraction",
+            "relay_forward_s",
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be > 0")
+        if self.relay_forward_fraction > 1:
+            raise ConfigError("relay_forward_fraction must be at most 1")
         if self.admin_token is not None and len(self.admin_token) < 16:
             raise ConfigError("the admin token must be at least 16 characters long")
 

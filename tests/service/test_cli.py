@@ -28,6 +28,9 @@ def test_demo_plays_and_exits() -> None:
     assert "acknowledged" in text
     assert "ack_overdue" in text
     assert "receipt: russia delivered" in text
+    # issue 15: the 2015 back channel, recorded by the relay
+    assert "delivered through relay un-liaison, which will see it in full" in text
+    assert "sees the chain to syria: received" in text and "acknowledged by phone" in text
     assert "dcf_" in text  # the tokens are printed for the web UI and the CLI
     assert re.search(r"hub key fingerprint: [A-Z2-7]{4}(-[A-Z2-7]{4}){4}\n", text)
 

@@ -88,3 +88,62 @@ def test_unaddressed_issuer_learns_only_the_overlap_everywhere(world: World) -> 
         # russia's footprint edge (lon 36.2 + 0.3) as a coordinate (a stamp such as
         # "22:37:36.528Z" holds "36.5" too)
         assert "[36.5," not in text
+
+
+# -- issue 15: a relay sees only what it relays ------------------------------------------
+def test_a_relay_sees_only_what_it_relays(world: World) -> None:
+    admin = world.admin
+    admin.ok("POST", "/v1/parties", {"id": "syria", "name": "Syria", "reachable_via": "un"}, 201)
+    admin.ok(
+        "POST", "/v1/parties", {"id": "yemen", "name": "Yemen", "reachable_via": "russia"}, 201
+    )
+    co, ru, un = world.party("coalition"), world.party("russia"), world.party("un")
+    relayed = co.ok(
+        "POST", "/v1/notices", notice(["syria", "russia"], title="RELAYED-TO-SYRIA"), 201
+    )
+    other = co.ok("POST", "/v1/notices", notice(["yemen"], title="RELAYED-BY-RUSSIA"), 201)
+    plain = co.ok("POST", "/v1/notices", notice(["russia"], title="NOT-FOR-THE-UN"), 201)
+    rid, oid, pid = relayed["id"], other["id"], plain["id"]
+    ru.events()
+
+    # the UN reads what it relays, in full, and nothing else
+    assert un.ok("GET", f"/v1/notices/{rid}")["title"] == "RELAYED-TO-SYRIA"
+    un_text = json.dumps(un.events()) + un.get("/v1/notices").text + un.get("/v1/relay/owed").text
+    assert "RELAYED-TO-SYRIA" in un_text
+    for secret, nid in (("RELAYED-BY-RUSSIA", oid), ("NOT-FOR-THE-UN", pid)):
+        assert secret not in un_text and nid not in un_text
+        for path in (
+            f"/v1/notices/{nid}",
+            f"/v1/notices/{nid}/relay",
+            f"/v1/notices/{nid}/printable",
+        ):
+            r = un.get(path)
+            assert r.status_code == 404 and secret not in r.text, path
+        step = {"version": 1, "step": "forwarded", "means": "fax", "to": "x"}
+        assert un.post(f"/v1/notices/{nid}/relay", step).status_code == 404
+    # of the notice it relays: not russia's acknowledgement, not the other relay's chain
+    seen = un.ok("GET", f"/v1/notices/{rid}")
+    assert seen["acks"] == [] and "conflicts" not in seen
+    assert [g["recipient"] for g in un.ok("GET", f"/v1/notices/{rid}/relay")["legs"]] == ["syria"]
+    assert (
+        un.ok("GET", "/v1/acks")["acks"] == []
+        and un.ok("GET", "/v1/acks?role=issuer")["acks"] == []
+    )
+    # the ledger: the UN reads the entries of what it relays, not russia's ack of it
+    ru.ok("POST", f"/v1/notices/{rid}/ack", {"version": 1})
+    entries = un.ok("GET", "/v1/ledger/entries?start=0")["entries"]
+    readable = [json.loads(e["entry"]) for e in entries if "entry" in e]
+    assert any(e.get("notice_id") == rid for e in readable)
+    assert not any(e.get("notice_id") in (oid, pid) for e in readable)
+    assert not any(e["type"] == "ack" and e.get("party") == "russia" for e in readable)
+    # russia, an addressee of the relayed notice, sees neither the UN's chain nor its owed list
+    assert ru.get(f"/v1/notices/{rid}/relay").status_code == 403
+    assert rid not in ru.get("/v1/relay/owed").text
+    # an amendment that no longer addresses syria takes the notice away from the UN
+    co.ok(
+        "PUT", f"/v1/notices/{rid}", {**notice(["russia"], title="NOW-RUSSIA-ONLY"), "version": 1}
+    )
+    assert un.get(f"/v1/notices/{rid}").status_code == 404
+    later = json.dumps(un.events())
+    assert "NOW-RUSSIA-ONLY" not in later and "notice_withdrawn" in later
+    assert un.ok("GET", "/v1/relay/owed")["owed"] == []

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from deconflict import __version__
-from deconflict.api import events, ledger, routes, tactical
+from deconflict.api import events, ledger, relays, routes, tactical
 from deconflict.api.docs import install_docs
 from deconflict.api.limits import BodyLimit, PartySlots, RequestsPerToken
 from deconflict.api.openapi import install_openapi
@@ -66,6 +66,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     app.include_router(events.router)
     app.include_router(tactical.router)
     app.include_router(ledger.router)
+    app.include_router(relays.router)  # issue 15: relays, printable notices
     app.include_router(f3548.router_for(the_hub, settings))  # /dss/v1, /aux/v1 (issue 18)
 
     @app.get(

@@ -144,10 +144,55 @@ def _play(url: str, admin_token: str, scenario: Doc) -> dict[str, str]:
     clients = {p: Client(url, t) for p, t in tokens.items()}
     try:
         _play_as_parties(clients, scenario)
+        if "back_channel" in scenario:  # issue 15
+            _play_back_channel(url, admin_token, clients, scenario["back_channel"])
     finally:
         for c in clients.values():
             c.close()
     return tokens
+
+
+# -- issue 15: the 2015 back channel (coalition -> UN liaison -> Syria) ---------------------
+def _play_back_channel(url: str, admin_token: str, clients: dict[str, Client], bc: Doc) -> None:
+    _say("\n== Back channel: a party that never connects ==")
+    _say(f"  {bc['about']}")
+    relay, relayed = bc["relay"], bc["relayed"]
+    with Client(url, admin_token) as admin:
+        token = admin.register_party(relay["id"], relay["name"])["token"]
+        admin.register_party(relayed["id"], relayed["name"], reachable_via=relay["id"])
+    _say(f"  registered {relay['id']:<10} {relay['name']}\n    token: {token}")
+    _say(f"  registered {relayed['id']:<10} {relayed['name']} (no token: it never connects)")
+    n = dict(bc["notice"])
+    issuer = clients[n.pop("issuer")]
+    offset = datetime.now(UTC) + timedelta(minutes=10) - min(_starts(n))
+    body = _shift(n, offset)
+    body["ack_deadline"] = (datetime.now(UTC) + timedelta(minutes=30)).isoformat()
+    for note in issuer.check(body).get("relayed", []):
+        _say(f"{issuer.party:>10} dry run: {note['note']}")
+    stored = issuer.notify(body)
+    nid, version = stored["id"], stored["version"]
+    _say(f"{issuer.party:>10} notified {nid} {stored['title']!r} to {relayed['id']}")
+    with Client(url, token) as un:
+        un.notice(nid)  # the relay reads it in full: delivered to the relay
+        owed = un.relay_owed()
+        _say(f"{relay['id']:>10} owes: {', '.join(o['owes'] + ' ' + o['notice_id'] for o in owed)}")
+        fwd, ack = bc["forwarded"], bc["acknowledged"]
+        un.relay_step(nid, version, "forwarded", means=fwd["means"], to=fwd["to"])
+        _say(f"{relay['id']:>10} forwarded it by {fwd['means']} to {fwd['to']}")
+        un.relay_step(
+            nid, version, "acknowledged", means=ack["means"], by=ack["by"], comment=ack["comment"]
+        )
+        _say(f"{relay['id']:>10} recorded the answer: acknowledged by {ack['by']}")
+        _, code = un.printable(nid)  # the paper it could fax, and the code to check it by
+    for leg in issuer.relay_chain(nid)["legs"]:
+        chain = " -> ".join(
+            f"{s['step']}{' by ' + s['means'] if s['means'] else ''} [ledger {s['ledger_index']}]"
+            for s in leg["steps"]
+        )
+        _say(f"{issuer.party:>10} sees the chain to {leg['recipient']}: {chain}")
+    mine = [a for a in issuer.acks(role="issuer") if a["notice_id"] == nid]
+    _say(f"{issuer.party:>10} proof of receipt: {mine[0]['state']}: {mine[0]['comment']}")
+    _say(f"  printed copy's verification code: {code} (deconflict notice verify-paper CODE)")
 
 
 def _play_as_parties(clients: dict[str, Client], scenario: Doc) -> None:

@@ -30,7 +30,7 @@ __all__ = ["BUNDLE_FORMAT", "SIGNED_TYPES", "EvidenceReport", "build_bundle", "v
 
 BUNDLE_FORMAT = "deconflict-evidence/1"
 # Entries that record what a party asserted: signed by it once it has a key.
-SIGNED_TYPES = frozenset({"notice_version", "ack"})
+SIGNED_TYPES = frozenset({"notice_version", "ack", "relay_step"})
 
 
 @dataclass
@@ -123,7 +123,12 @@ def _check_signatures(entries: list[tuple[int, dict[str, Any]]], report: Evidenc
         if entry.get("type") not in SIGNED_TYPES:
             continue  # written by the hub itself, vouched for by its signed tree head
         statement, signature = entry.get("statement"), entry.get("signature")
-        party = entry.get("issuer") if entry.get("type") == "notice_version" else entry.get("party")
+        # issue 15: what a relay recorded (its steps, the answer it reported) the relay signs
+        party = (
+            entry.get("issuer")
+            if entry.get("type") == "notice_version"
+            else entry.get("relay") or entry.get("party")
+        )
         history = [k for k in keys.get(str(party), []) if k[0] < index]
         if signature is None:
             if history:
@@ -173,6 +178,19 @@ def _describe(index: int, entry: dict[str, Any]) -> str:
         return (
             f"[{index}] {at}: version {entry.get('version')} was delivered to "
             f"{entry.get('party')} ({entry.get('via', 'stream')})"
+        )
+    if t == "relay_received":
+        return (
+            f"[{index}] {at}: version {entry.get('version')} for {entry.get('party')} was "
+            f"delivered to its relay {entry.get('relay')}"
+        )
+    if t == "relay_step":
+        how = f" by {entry['means']}" if entry.get("means") else ""
+        whom = entry.get("to") or entry.get("by")
+        return (
+            f"[{index}] {at}: relay {entry.get('relay')} recorded version {entry.get('version')} "
+            f"{entry.get('step')} for {entry.get('party')}{how}"
+            f"{f' ({whom})' if whom else ''} at {entry.get('reported_at')}{signed}"
         )
     if t == "ack":
         comment = f' with comment "{entry["comment"]}"' if entry.get("comment") else ""

@@ -21,6 +21,7 @@ __all__ = [
     "checkpoint_fingerprint",
     "key_fingerprint",
     "normalise",
+    "paper_code",
     "parse_checkpoint_fingerprint",
 ]
 
@@ -42,6 +43,17 @@ def key_fingerprint(public: bytes) -> str:
 def checkpoint_fingerprint(checkpoint: Checkpoint) -> str:
     digest = hashlib.sha256(checkpoint.text().encode("utf-8")).digest()
     return f"{checkpoint.tree_size}/{_groups(digest)}"
+
+
+def paper_code(leaf_hash: bytes, text: str) -> str:
+    """Issue 15: the verification code of a printed notice version.
+
+    Over the version's ledger leaf hash (a salted entry: not guessable, so neither is the
+    code, 100 bits) and the printed text: a paper whose text was changed has a different
+    code, and only the hub, holding the leaf, can tell a code from a guess.
+    """
+    text_hash = hashlib.sha256(text.encode("utf-8")).digest()
+    return _groups(hashlib.sha256(b"deconflict-paper-v1\n" + leaf_hash + text_hash).digest())
 
 
 def normalise(fingerprint: str) -> str:

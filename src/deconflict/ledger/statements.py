@@ -24,9 +24,10 @@ __all__ = [
     "amend_statement",
     "cancel_statement",
     "notify_statement",
+    "relay_step_statement",
 ]
 
-STATEMENT_TYPES = ("notify", "amend", "cancel", "ack")
+STATEMENT_TYPES = ("notify", "amend", "cancel", "ack", "relay_step")
 
 # The fields of a notice that its issuer asserts (the hub adds id, version, times).
 NOTICE_FIELDS = (
@@ -75,3 +76,17 @@ def ack_statement(party: str, notice_id: str, version: int, comment: str | None)
     if comment:
         out["comment"] = comment
     return out
+
+
+def relay_step_statement(
+    relay: str, notice_id: str, version: int, recipient: str, step: dict[str, Any]
+) -> dict[str, Any]:
+    """Issue 15: what a relay asserts it did (or heard) for one relayed addressee."""
+    return {
+        "type": "relay_step",
+        "party": relay,
+        "notice_id": notice_id,
+        "version": version,
+        "recipient": recipient,
+        "step": {k: v for k, v in step.items() if v is not None},
+    }

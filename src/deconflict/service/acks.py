@@ -8,6 +8,7 @@ acknowledgements prove that the cancellation reached each addressee.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from deconflict.config import Settings
@@ -19,7 +20,7 @@ from deconflict.service.keys import PartyKeys, take_signature
 from deconflict.service.ledger import Ledger
 from deconflict.service.parties import require_party
 from deconflict.service.tx import Tx
-from deconflict.service.views import ack_view, sees_notice
+from deconflict.service.views import ack_view, addressees_of, sees_notice
 from deconflict.service.writer import Change, Writer
 from deconflict.store import Repo, Row, Store
 
@@ -31,9 +32,16 @@ ACK_STATES = ("pending", "delivered", "acknowledged")
 def visible_notice(repo: Repo, who: Principal, notice_id: str) -> Row:
     """A notice `who` may see; not found otherwise (its existence is not disclosed)."""
     row = repo.notices.get(notice_id)
-    if row is None or not sees_notice(who, row):
+    if row is None or not (sees_notice(who, row) or relays_it(repo, who, row)):
         raise NotFound(f"no notice {notice_id!r} is visible to you")
     return row
+
+
+def relays_it(repo: Repo, who: Principal, row: Row) -> bool:
+    """Issue 15: `who` relays the notice's current version to an addressee (sees it in full)."""
+    return any(
+        leg["relay"] == who.party_id for leg in repo.relays.legs_of(row["id"], row["version"])
+    )
 
 
 class Acks:
@@ -45,6 +53,10 @@ class Acks:
         self.store = store
         self.ledger = ledger
         self.keys = keys
+        # issue 15 (service/relays.py): what was handed to a relay reaches its legs; an
+        # overdue acknowledgement of a relayed party is told to its relay too
+        self.on_handed: list[Callable[[Tx, str, list[tuple[str, int]]], None]] = []
+        self.relay_of: Callable[[str], str | None] = lambda party: None
 
     async def acknowledge(self, who: Principal, notice_id: str, body: Any) -> dict[str, Any]:
         return await self.writer.run(self._prepare(who, notice_id, body))
@@ -72,6 +84,13 @@ class Acks:
             row = visible_notice(tx.repo, who, notice_id)
             if row["issuer"] == who.party_id:
                 raise Forbidden("the issuer does not acknowledge its own notice")
+            addressed = addressees_of(row)
+            if "*" not in addressed and who.party_id not in addressed:
+                raise Forbidden(
+                    f"you relay {notice_id} to a party that never connects; you do not "
+                    f"acknowledge it yourself: record what you did with POST "
+                    f"/v1/notices/{notice_id}/relay (forwarded, then the answer you got)"
+                )
             statement = statements.ack_statement(who.party_id, notice_id, wanted, comment)
             signed = self.keys.check(tx, who, statement, signed_req)
             if row["state"] not in ("active", "cancelled"):
@@ -180,6 +199,8 @@ class Acks:
         self, tx: Tx, party: str, versions: list[tuple[str, int]], via: str = "stream"
     ) -> None:
         """`party` was handed these notice versions: their pending acks become delivered."""
+        for subscriber in self.on_handed:
+            subscriber(tx, party, versions)
         keys = sorted({(n, v, party) for n, v in versions})
         due = [
             a for a in tx.repo.acks.by_key(keys) if a["state"] == "pending" and not a["superseded"]
@@ -216,6 +237,7 @@ class Acks:
             tx.repo.acks.update(
                 ack["notice_id"], ack["version"], ack["addressee"], overdue_at=tx.ts
             )
+            relay = self.relay_of(ack["addressee"])
             self.ledger.log(
                 tx,
                 "ack_overdue",
@@ -224,8 +246,11 @@ class Acks:
                 party=ack["addressee"],
                 issuer=ack["issuer"],
                 deadline=ack["deadline"],
+                **({"relay": relay} if relay else {}),
             )
             view = ack_view({**ack, "overdue_at": tx.ts})
             tx.emit(ack["issuer"], ACK_OVERDUE, view)
             tx.emit(ack["addressee"], ACK_OVERDUE, view)
+            if relay:
+                tx.emit(relay, ACK_OVERDUE, view)
         return len(due)

@@ -34,6 +34,9 @@ __all__ = [
     "NOTICE_RECEIVED",
     "NOTICE_UPDATED",
     "NOTICE_WITHDRAWN",
+    "RELAY_OVERDUE",
+    "RELAY_OWED",
+    "RELAY_STEP",
     "AckDelivered",
     "EventType",
     "MessageDelivered",
@@ -146,6 +149,14 @@ ALERT_ACKNOWLEDGED = EventType[View]("alert_acknowledged", "a party acknowledged
 ALERT_UNACKNOWLEDGED = EventType[View](
     "alert_unacknowledged", "an alert went unacknowledged too long (escalation)"
 )
+# issue 15: relayed parties
+RELAY_OWED = EventType[View](
+    "relay_owed", "a notice version you relay to a party that never connects: forward it"
+)
+RELAY_STEP = EventType[View]("relay_step", "a relay recorded a step of a relayed notice")
+RELAY_OVERDUE = EventType[View](
+    "relay_overdue", "a relayed notice was not forwarded by its forwarding deadline"
+)
 
 EVENT_TYPES: tuple[EventType[Any], ...] = (
     NOTICE_RECEIVED,
@@ -168,4 +179,7 @@ EVENT_TYPES: tuple[EventType[Any], ...] = (
     ALERT_CLEARED,
     ALERT_ACKNOWLEDGED,
     ALERT_UNACKNOWLEDGED,
+    RELAY_OWED,
+    RELAY_STEP,
+    RELAY_OVERDUE,
 )

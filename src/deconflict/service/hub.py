@@ -47,8 +47,10 @@ from deconflict.service.messages import Messages
 from deconflict.service.notices import Notices
 from deconflict.service.parsers import VolumeParsers
 from deconflict.service.parties import Parties
+from deconflict.service.printable import Printable, render_pdf
 from deconflict.service.probes import Probes
 from deconflict.service.provenance import Provenance
+from deconflict.service.relays import Relays
 from deconflict.service.stream import Events, Page
 from deconflict.service.tactical import Tactical
 from deconflict.service.tx import Tx
@@ -126,6 +128,19 @@ class Hub:
             probes=self.probes,
             clock=clock,
         )
+        # issue 15: relayed parties; the relays read and owe what is addressed through them
+        self.relays = Relays(
+            settings,
+            writer=self.writer,
+            store=self.store,
+            parties=self.parties,
+            ledger=self.ledger,
+            keys=self.keys,
+            acks=self.acks,
+        )
+        self.notices.also_reading = self.relays.also_reading
+        self.printable = Printable(self.writer, self.store, settings.paper_checks_per_minute)
+        self.notices.on_version.append(self.relays.on_version)
         self.messages = Messages(settings, self.writer, self.store, self.parties, self.ledger)
         self._stop = threading.Event()
         self.events = Events(
@@ -150,7 +165,9 @@ class Hub:
         self._tactical_started = False
 
     def _log_registration(self, tx: Tx, party_id: str, name: str) -> None:
-        self.ledger.log(tx, "party_registered", party=party_id, name=name)
+        via = self.parties.relay_of(party_id)  # issue 15
+        extra = {"reachable_via": via} if via else {}
+        self.ledger.log(tx, "party_registered", party=party_id, name=name, **extra)
 
     # -- lifecycle -----------------------------------------------------------
     def start(
@@ -257,7 +274,11 @@ class Hub:
         """
 
         def run(tx: Tx) -> dict[str, int]:
-            return {"overdue": self.acks.escalate_due(tx), "expired": self.notices.expire_due(tx)}
+            return {
+                "overdue": self.acks.escalate_due(tx),
+                "relay_overdue": self.relays.escalate_due(tx),  # issue 15
+                "expired": self.notices.expire_due(tx),
+            }
 
         return self.writer.submit(run)
 
@@ -293,10 +314,19 @@ class Hub:
 
     # Notices and acknowledgements.
     async def notify(self, who: Principal, body: Any) -> Doc:
-        return await self.notices.notify(who, body)
+        return self._relay_notes(who, await self.notices.notify(who, body))
 
     async def amend(self, who: Principal, notice_id: str, body: Any) -> Doc:
-        return await self.notices.amend(who, notice_id, body)
+        return self._relay_notes(who, await self.notices.amend(who, notice_id, body))
+
+    def _relay_notes(self, who: Principal, doc: Doc, addressees: Any = None) -> Doc:
+        """Issue 15: tell the issuer which addressees a relay reaches (and reads for)."""
+        notes = self.relays.notes(
+            doc.get("addressees") if addressees is None else addressees, who.party_id
+        )
+        if notes:
+            doc["relayed"] = notes
+        return doc
 
     async def cancel(
         self, who: Principal, notice_id: str, version: int | None, signature: str | None
@@ -304,7 +334,34 @@ class Hub:
         return await self.notices.cancel(who, notice_id, version, signature)
 
     async def check(self, who: Principal, body: Any) -> Doc:
-        return await self.notices.check(who, body)
+        found = await self.notices.check(who, body)
+        return self._relay_notes(who, found, body.get("addressees"))
+
+    # Relayed parties (issue 15).
+    async def record_relay_step(self, who: Principal, notice_id: str, body: Any) -> Doc:
+        return await self.relays.record(who, notice_id, body)
+
+    async def relay_chain(self, who: Principal, notice_id: str) -> Doc:
+        return await self.relays.chain(who, notice_id)
+
+    async def relay_owed(self, who: Principal) -> Doc:
+        return await self.relays.owed(who)
+
+    # The printable notice (issue 15).
+    async def print_notice(self, who: Principal, notice_id: str, fmt: str) -> tuple[bytes, str]:
+        """The current version as printed text or PDF (an audited read), and its code."""
+        found = await self.get_notice(who, notice_id)
+        issuer = self.parties.directory.get(found["issuer"])
+        name = str(issuer["name"]) if issuer else found["issuer"]
+        text, code = await self.printable.issue(
+            found, name, self.relays.relays_for(found["addressees"])
+        )
+        if fmt == "pdf":
+            return await asyncio.to_thread(render_pdf, text), code
+        return text.encode("utf-8"), code
+
+    async def verify_paper(self, client: str, body: Any) -> Doc:
+        return await self.printable.verify(client, body)
 
     async def get_notice(self, who: Principal, notice_id: str) -> Doc:
         found = await self.notices.get(who, notice_id)

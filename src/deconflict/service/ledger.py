@@ -245,7 +245,12 @@ class Ledger:
                 {
                     str(p)
                     for i in keep
-                    for p in (docs[i].get("issuer"), docs[i].get("party"), docs[i].get("from"))
+                    for p in (
+                        docs[i].get("issuer"),
+                        docs[i].get("party"),
+                        docs[i].get("from"),
+                        docs[i].get("relay"),  # issue 15: the relay signs its steps
+                    )
                     if p
                 }
             )

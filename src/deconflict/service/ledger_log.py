@@ -39,8 +39,8 @@ _DUMMY = b"\x00" * 32
 
 # Entries every party may read in full: the party directory and the public keys.
 PUBLIC_TYPES = frozenset({"party_registered", "party_key_set", "hub_started_despite_mismatch"})
-_ONE_PARTY_FIELDS = ("issuer", "party", "from")
-_MANY_PARTY_FIELDS = ("to", "issuers", "parties", "addressees")
+_ONE_PARTY_FIELDS = ("issuer", "party", "from", "relay")  # relay: issue 15
+_MANY_PARTY_FIELDS = ("to", "issuers", "parties", "addressees", "relays")
 
 
 def concerns(entry: dict[str, Any], party: str) -> bool:

@@ -182,6 +182,10 @@ class Notices:
         self.probes = probes
         self.clock = clock
         parties.on_registered.append(self._address_new_party)
+        # issue 15 (service/relays.py): the relays of a version's relayed addressees read it
+        # too (`also_reading`), and are told what they owe (`on_version`).
+        self.also_reading: Callable[[list[str]], list[str]] = lambda recipients: []
+        self.on_version: list[Callable[[Tx, str, str, int, Row, list[str]], None]] = []
 
     # -- preparing a change ----------------------------------------------------
     async def _prepared(
@@ -212,6 +216,11 @@ class Notices:
             return sorted(p for p in self.parties.known() if p != issuer)
         return sorted(addressees)
 
+    def _readers(self, recipients: list[str]) -> list[str]:
+        """The recipients and the relays of those reached through one (issue 15)."""
+        extra = self.also_reading(recipients)
+        return sorted({*recipients, *extra}) if extra else recipients
+
     def _store_version(
         self,
         tx: Tx,
@@ -226,6 +235,7 @@ class Notices:
         signed: dict[str, Any] | None = None,
     ) -> list[Row]:
         """Store (and log) one version, its recipients and its pending acks; returns the acks."""
+        relays = self.also_reading(recipients)  # issue 15: they read the entry too
         self.ledger.log(
             tx,
             "notice_version",
@@ -234,6 +244,7 @@ class Notices:
             issuer=issuer,
             state=state,
             content=_entry_content(content),
+            **({"relays": relays} if relays else {}),
             **(signed or {}),
         )
         tx.repo.notices.insert_version(
@@ -245,10 +256,11 @@ class Notices:
                 "state": state,
             }
         )
+        readers = sorted({*recipients, *relays}) if relays else recipients
         if new_notice:
-            tx.repo.notices.add_recipients(notice_id, recipients)
+            tx.repo.notices.add_recipients(notice_id, readers)
         else:
-            tx.repo.notices.set_recipients(notice_id, recipients)
+            tx.repo.notices.set_recipients(notice_id, readers)
         ack_rows = [
             {
                 "notice_id": notice_id,
@@ -267,6 +279,8 @@ class Notices:
             for p in recipients
         ]
         tx.repo.acks.insert(ack_rows)
+        for subscriber in self.on_version:
+            subscriber(tx, notice_id, issuer, version, content, recipients)
         return ack_rows
 
     def _address_new_party(self, tx: Tx, party_id: str, name: str) -> None:
@@ -344,7 +358,7 @@ class Notices:
             )
             row = _notice_row(notice, content, version=1, version_created_at=tx.ts)
             view = notice_view(row)
-            tx.emit_to(recipients, NOTICE_RECEIVED, view)
+            tx.emit_to(self._readers(recipients), NOTICE_RECEIVED, view)
             notices = {notice_id: row}
             found = self.index.query(shape)
             conflicts = self.conflicts.reconcile(tx, shape, found, notices, new_notice=True)
@@ -410,12 +424,13 @@ class Notices:
                 "version_created_at": tx.ts,
             }
             del row["current_version"]
-            before = set(self._expand(addressees_of(old), who.party_id))
+            before = set(self._readers(self._expand(addressees_of(old), who.party_id)))
             view = notice_view(row)
-            tx.emit_to([p for p in recipients if p in before], NOTICE_UPDATED, view)
-            tx.emit_to([p for p in recipients if p not in before], NOTICE_RECEIVED, view)
+            readers = self._readers(recipients)
+            tx.emit_to([p for p in readers if p in before], NOTICE_UPDATED, view)
+            tx.emit_to([p for p in readers if p not in before], NOTICE_RECEIVED, view)
             tx.emit_to(
-                sorted(before - set(recipients)),
+                sorted(before - set(readers)),
                 NOTICE_WITHDRAWN,
                 NoticeWithdrawn(id=notice_id, issuer=who.party_id, version=version),
             )
@@ -490,7 +505,7 @@ class Notices:
                 "version_created_at": tx.ts,
             }
             tx.emit_to(
-                recipients,
+                self._readers(recipients),
                 NOTICE_CANCELLED,
                 NoticeCancelled(
                     id=notice_id,
@@ -522,7 +537,7 @@ class Notices:
             tx, "notice_expired", notice_id=notice_id, version=row["version"], issuer=row["issuer"]
         )
         tx.repo.acks.supersede(notice_id)
-        targets = [row["issuer"], *self._expand(addressees_of(row), row["issuer"])]
+        targets = [row["issuer"], *self._readers(self._expand(addressees_of(row), row["issuer"]))]
         tx.emit_to(
             targets,
             NOTICE_EXPIRED,

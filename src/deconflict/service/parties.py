@@ -92,28 +92,42 @@ class Parties:
         self.rate.take(who.party_id)
 
     # -- use cases -----------------------------------------------------------
+    def relay_of(self, party_id: str) -> str | None:
+        """The relay a party is reachable through (issue 15), as a change sees it."""
+        row = self._staged.get(party_id) or self._parties.get(party_id)
+        return row.get("reachable_via") if row else None
+
     def listing(self) -> list[dict[str, Any]]:
         return [
-            {"id": p["id"], "name": p["name"], "created_at": p["created_at"]}
+            {
+                "id": p["id"],
+                "name": p["name"],
+                "created_at": p["created_at"],
+                **({"reachable_via": p["reachable_via"]} if p.get("reachable_via") else {}),
+            }
             for p in sorted(self._parties.values(), key=lambda p: p["id"])
         ]
 
     async def register(self, who: Principal, doc: Any) -> dict[str, Any]:
         if not who.is_admin:
             raise Forbidden("only the hub operator registers parties")
-        party_id, name = _parse_party(doc)
+        party_id, name, via = _parse_party(doc)
         key_id, token = new_token()
 
         def run(tx: Tx) -> dict[str, Any]:
             if tx.repo.parties.get(party_id) is not None:
                 raise StateConflict(f"party {party_id!r} is already registered")
+            if via is not None:
+                self._check_relay(party_id, via)
             row = {
                 "id": party_id,
                 "name": name,
                 "token_key_id": key_id,
-                "token_hash": hash_token(token),
+                # a relayed party never connects: its token is thrown away unseen
+                "token_hash": hash_token(token if via is None else new_token()[1]),
                 "public_key": None,
                 "created_at": tx.ts,
+                "reachable_via": via,
             }
             tx.repo.parties.insert(row)
             self._staged[party_id] = row
@@ -130,15 +144,40 @@ class Parties:
                 self._keys = {**self._keys, key_id: party_id}
 
             tx.after_commit.append(cache)
+            if via is not None:
+                return {"id": party_id, "name": name, "reachable_via": via, "created_at": tx.ts}
             return {"id": party_id, "name": name, "token": token, "created_at": tx.ts}
 
         return await self.writer.run(run)
 
+    def _check_relay(self, party_id: str, via: str) -> None:
+        """Issue 15: a relay is a registered party that connects itself; no chains."""
+        if via == party_id:
+            raise Invalid([("reachable_via", "a party cannot be its own relay")])
+        if via not in self.known():
+            raise Invalid([("reachable_via", f"{via!r} is not a registered party")])
+        further = self.relay_of(via)
+        if further is not None:
+            raise Invalid(
+                [
+                    (
+                        "reachable_via",
+                        f"{via!r} is itself reachable only through {further!r}: chains of "
+                        f"relays are refused (register {party_id!r} as reachable via "
+                        f"{further!r}, or via a party that connects)",
+                    )
+                ]
+            )
 
-def _parse_party(doc: Any) -> tuple[str, str]:
+
+def _parse_party(doc: Any) -> tuple[str, str, str | None]:
     if not isinstance(doc, dict):
         raise Invalid([("", "must be a JSON object")])
-    errs = [(name, "unknown field") for name in sorted(set(doc) - {"id", "name"})]
+    fields = {"id", "name", "reachable_via"}
+    errs = [(name, "unknown field") for name in sorted(set(doc) - fields)]
+    via = doc.get("reachable_via")
+    if via is not None and (not isinstance(via, str) or not PARTY_ID_RE.match(via)):
+        errs.append(("reachable_via", "must be the id of a registered party"))
     party_id, name = doc.get("id"), doc.get("name")
     if not isinstance(party_id, str) or not PARTY_ID_RE.match(party_id):
         errs.append(("id", "must match [a-z0-9][a-z0-9-]{0,63}"))
@@ -148,4 +187,4 @@ def _parse_party(doc: Any) -> tuple[str, str]:
         errs.append(("name", "must be a non-empty string of at most 200 characters"))
     if errs:
         raise Invalid(errs)
-    return str(party_id), str(name)
+    return str(party_id), str(name), via

@@ -52,6 +52,8 @@ parties = Table(
     Column("token_hash", String(64), nullable=False),
     Column("public_key", Text, nullable=True),
     Column("created_at", TS, nullable=False),
+    # issue 15: a party that never connects, reached only through this relay party
+    Column("reachable_via", String(64), nullable=True),
 )
 
 notices = Table(
