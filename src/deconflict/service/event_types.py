@@ -32,8 +32,14 @@ __all__ = [
     "NOTICE_EXPIRED",
     "NOTICE_PROBED",
     "NOTICE_RECEIVED",
+    "NOTICE_ROUTED",
+    "NOTICE_UNROUTED",
     "NOTICE_UPDATED",
     "NOTICE_WITHDRAWN",
+    "UNITS_NOT_REACHED",
+    "UNIT_ACKNOWLEDGED",
+    "UNIT_DELIVERED",
+    "UNIT_DELIVERY_MISSED",
     "AckDelivered",
     "EventType",
     "MessageDelivered",
@@ -41,7 +47,11 @@ __all__ = [
     "NoticeCancelled",
     "NoticeExpired",
     "NoticeProbed",
+    "NoticeUnrouted",
     "NoticeWithdrawn",
+    "UnitDelivered",
+    "UnitDeliveryMissed",
+    "UnitsNotReached",
     "View",
 ]
 
@@ -147,6 +157,60 @@ ALERT_UNACKNOWLEDGED = EventType[View](
     "alert_unacknowledged", "an alert went unacknowledged too long (escalation)"
 )
 
+# -- units (issue 15) ------------------------------------------------------------------
+# A unit's stream carries `notice_routed` and `notice_unrouted` only; its party's stream
+# the per-unit receipts and escalations; the issuer's stream a count, never unit names
+# (unless the unit's party shares them).
+
+
+class NoticeUnrouted(TypedDict):
+    id: str
+    issuer: str
+    version: int
+    reason: str  # outside your area or kinds now, cancelled for your party, your area changed
+
+
+class UnitDelivered(TypedDict):
+    notice_id: str
+    version: int
+    unit: str
+    delivered_at: str
+    via: str  # confirm (the unit's client confirmed it), ack
+
+
+class UnitDeliveryMissed(TypedDict):
+    notice_id: str
+    version: int
+    unit: str
+    starts_at: str
+    state: str
+
+
+class UnitsNotReached(TypedDict):
+    notice_id: str
+    version: int
+    addressee: str
+    units_responsible: int
+    units_delivered: int
+    summary: str  # "delivered to 2 of 3 units responsible for the area"
+    units: list[str]  # only the units whose party chose to share their names
+
+
+NOTICE_ROUTED = EventType[View]("notice_routed", "(to a unit) a notice routed to your area")
+NOTICE_UNROUTED = EventType[NoticeUnrouted](
+    "notice_unrouted", "(to a unit) a notice no longer routed to you"
+)
+UNIT_DELIVERED = EventType[UnitDelivered](
+    "unit_delivered", "one of your units confirmed it received a notice"
+)
+UNIT_ACKNOWLEDGED = EventType[View]("unit_acknowledged", "one of your units acknowledged a notice")
+UNIT_DELIVERY_MISSED = EventType[UnitDeliveryMissed](
+    "unit_delivery_missed", "an activity began before a unit responsible for its area received it"
+)
+UNITS_NOT_REACHED = EventType[UnitsNotReached](
+    "units_not_reached", "your activity began before every unit responsible had it (a count)"
+)
+
 EVENT_TYPES: tuple[EventType[Any], ...] = (
     NOTICE_RECEIVED,
     NOTICE_UPDATED,
@@ -168,4 +232,10 @@ EVENT_TYPES: tuple[EventType[Any], ...] = (
     ALERT_CLEARED,
     ALERT_ACKNOWLEDGED,
     ALERT_UNACKNOWLEDGED,
+    NOTICE_ROUTED,
+    NOTICE_UNROUTED,
+    UNIT_DELIVERED,
+    UNIT_ACKNOWLEDGED,
+    UNIT_DELIVERY_MISSED,
+    UNITS_NOT_REACHED,
 )

@@ -17,6 +17,7 @@ the collaborators it needs:
     Messages      the hotline, with receipts
     Events        the outbox: polls, live streams, hand-overs
     Tactical      tracks, screening, alerts
+    Units         a party's units, notices routed to them, per-unit delivery (issue 15)
 
 At start-up the tables are held to the log (`crosscheck.table_problems`): the hub refuses
 to start when they disagree, unless told otherwise (and then logs that it was).
@@ -39,6 +40,7 @@ from deconflict.service.auth import Principal, RateLimiter
 from deconflict.service.broker import Broker
 from deconflict.service.conflicts import Conflicts
 from deconflict.service.crosscheck import LedgerMismatchError, table_problems
+from deconflict.service.errors import Forbidden, Unauthorized
 from deconflict.service.index import NoticeIndex
 from deconflict.service.keys import PartyKeys
 from deconflict.service.ledger import Ledger
@@ -52,6 +54,7 @@ from deconflict.service.provenance import Provenance
 from deconflict.service.stream import Events, Page
 from deconflict.service.tactical import Tactical
 from deconflict.service.tx import Tx
+from deconflict.service.units import Units
 from deconflict.service.witness import Witnesses
 from deconflict.service.writer import Writer
 from deconflict.store import Store
@@ -138,6 +141,16 @@ class Hub:
             messages=self.messages,
             closing=self._stop.is_set,
         )
+        # issue 15: units; every notice version stored is routed to them in its change
+        self.units = Units(
+            settings,
+            writer=self.writer,
+            store=self.store,
+            index=self.index,
+            ledger=self.ledger,
+            events=self.events,
+        )
+        self.notices.on_version.append(self.units.route)
         self.tactical = Tactical(
             settings.tactical,
             writer=self.writer,
@@ -215,6 +228,7 @@ class Hub:
         started = time.perf_counter()
         with self.store.read() as repo:
             self.parties.load(repo)
+            self.units.load(repo)
             self.index.load(repo, self.settings.index_load_processes)
             self.ledger.open(repo)
             problems = table_problems(repo) if self.settings.ledger_enabled else []
@@ -257,7 +271,11 @@ class Hub:
         """
 
         def run(tx: Tx) -> dict[str, int]:
-            return {"overdue": self.acks.escalate_due(tx), "expired": self.notices.expire_due(tx)}
+            return {
+                "overdue": self.acks.escalate_due(tx),
+                "units_missed": self.units.escalate_due(tx),  # issue 15
+                "expired": self.notices.expire_due(tx),
+            }
 
         return self.writer.submit(run)
 
@@ -280,7 +298,14 @@ class Hub:
     # -- the use cases, one awaitable each -----------------------------------
     # Principals (cheap and in memory: no await).
     def authenticate(self, token: str | None) -> Principal:
-        return self.parties.authenticate(token)
+        try:
+            return self.parties.authenticate(token)
+        except Unauthorized:
+            if token and self.units.owns_token(token):  # issue 15
+                raise Forbidden(
+                    "this is a unit's token: a unit uses only the /v1/unit/ endpoints"
+                ) from None
+            raise
 
     def check_rate(self, who: Principal) -> None:
         self.parties.check_rate(who)
@@ -434,3 +459,71 @@ class Hub:
 
     async def ack_alert(self, who: Principal, alert_id: str, body: Any) -> Doc:
         return await self.tactical.ack_alert(who, alert_id, body)
+
+    # Units (issue 15): the party's side, with a party's token.
+    async def create_unit(self, who: Principal, body: Any) -> Doc:
+        return await self.units.create(who, body)
+
+    async def list_units(self, who: Principal) -> Doc:
+        return await self.units.listing(who)
+
+    async def get_unit(self, who: Principal, unit_id: str) -> Doc:
+        return await self.units.get(who, unit_id)
+
+    async def update_unit(self, who: Principal, unit_id: str, body: Any) -> Doc:
+        return await self.units.update(who, unit_id, body)
+
+    async def disable_unit(self, who: Principal, unit_id: str) -> Doc:
+        return await self.units.disable(who, unit_id)
+
+    async def notice_units(self, who: Principal, notice_id: str) -> Doc:
+        return await self.units.notice_units(who, notice_id)
+
+    async def unit_deliveries(self, who: Principal, *, states: list[str] | None) -> Doc:
+        return await self.units.deliveries(who, states=states)
+
+    # Units: the unit's own side, with the unit's token.
+    def authenticate_unit(self, token: str | None) -> Principal:
+        if not token:
+            raise Unauthorized("missing bearer token")
+        try:
+            who = self.units.authenticate(token)
+        except Unauthorized:
+            try:
+                self.parties.authenticate(token)
+            except Unauthorized:
+                raise
+            raise Forbidden(
+                "this is a party's token: /v1/unit/ takes a unit's token (POST /v1/units "
+                "creates one)"
+            ) from None
+        self.parties.rate.take(who.outbox)
+        return who
+
+    async def unit_whoami(self, who: Principal) -> Doc:
+        return await self.units.whoami(who)
+
+    async def unit_notices(self, who: Principal) -> Doc:
+        return await self.units.unit_notices(who)
+
+    async def unit_notice(self, who: Principal, notice_id: str) -> Doc:
+        return await self.units.unit_notice(who, notice_id)
+
+    async def unit_acknowledge(self, who: Principal, notice_id: str, body: Any) -> Doc:
+        return await self.units.acknowledge(who, notice_id, body)
+
+    async def unit_confirm(self, who: Principal, body: Any) -> Doc:
+        return await self.units.confirm_request(who, body)
+
+    async def unit_poll(self, who: Principal, after: int, limit: int) -> Doc:
+        return await self.units.poll(who, after, limit)
+
+    async def unit_confirm_cursor(
+        self, who: Principal, after: int, field: str, location: str
+    ) -> None:
+        """A unit resuming after N received every event up to N: that confirms them."""
+        if after > 0:
+            await self.units.confirm(who, after, field, location)
+
+    def unit_stream(self, who: Principal, after: int) -> AsyncGenerator[Page, None]:
+        return self.units.stream(who, after)

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from deconflict.config import Settings
+from deconflict.geo import Volume4D
 from deconflict.ledger import statements
 from deconflict.service.acks import Acks, visible_notice
 from deconflict.service.auth import Principal
@@ -182,6 +183,11 @@ class Notices:
         self.probes = probes
         self.clock = clock
         parties.on_registered.append(self._address_new_party)
+        # issue 15: called in the change with (tx, the version's row, its recipients, the
+        # previous version's recipients, its volumes) each time a version is stored
+        self.on_version: list[
+            Callable[[Tx, Row, list[str], list[str], tuple[Volume4D, ...]], None]
+        ] = []
 
     # -- preparing a change ----------------------------------------------------
     async def _prepared(
@@ -345,6 +351,8 @@ class Notices:
             row = _notice_row(notice, content, version=1, version_created_at=tx.ts)
             view = notice_view(row)
             tx.emit_to(recipients, NOTICE_RECEIVED, view)
+            for subscriber in self.on_version:  # issue 15: routing to units
+                subscriber(tx, row, recipients, [], doc.volumes)
             notices = {notice_id: row}
             found = self.index.query(shape)
             conflicts = self.conflicts.reconcile(tx, shape, found, notices, new_notice=True)
@@ -419,6 +427,8 @@ class Notices:
                 NOTICE_WITHDRAWN,
                 NoticeWithdrawn(id=notice_id, issuer=who.party_id, version=version),
             )
+            for subscriber in self.on_version:  # issue 15: routing to units
+                subscriber(tx, row, recipients, sorted(before), doc.volumes)
             notices = {notice_id: row}
             before_open = tx.repo.conflicts.open_of(notice_id)
             conflicts = self.conflicts.reconcile(tx, shape, self.index.query(shape), notices)
@@ -503,6 +513,8 @@ class Notices:
                     ack_deadline=content["ack_deadline"],
                 ),
             )
+            for subscriber in self.on_version:  # issue 15: the units that had it learn of it
+                subscriber(tx, done, recipients, recipients, ())
             self.probes.withdrawn(
                 tx, who.party_id, tx.repo.conflicts.open_of(notice_id), {}, "cancel"
             )

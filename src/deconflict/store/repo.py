@@ -29,6 +29,7 @@ from deconflict.store.repos import (
     PartyRepo,
     ProbeRepo,
     ReadRepo,
+    UnitRepo,
 )
 
 __all__ = ["Repo", "Savepoint"]
@@ -127,3 +128,7 @@ class Repo:
     @cached_property
     def dss(self) -> DssRepo:
         return DssRepo(self.conn)
+
+    @cached_property
+    def units(self) -> UnitRepo:  # issue 15
+        return UnitRepo(self.conn)

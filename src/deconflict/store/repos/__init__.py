@@ -14,6 +14,7 @@ from deconflict.store.repos.notices import NoticeRepo
 from deconflict.store.repos.parties import PartyRepo
 from deconflict.store.repos.probes import ProbeRepo
 from deconflict.store.repos.reads import ReadRepo
+from deconflict.store.repos.units import UnitRepo  # issue 15
 
 __all__ = [
     "AckRepo",
@@ -31,4 +32,5 @@ __all__ = [
     "PartyRepo",
     "ProbeRepo",
     "ReadRepo",
+    "UnitRepo",
 ]
