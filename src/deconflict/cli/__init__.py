@@ -27,6 +27,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "deconflict.cli.evidence",
     "deconflict.cli.keygen",
     "deconflict.cli.tak_gateway",
+    "deconflict.cli.units",  # issue 15
 )
 
 

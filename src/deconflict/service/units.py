@@ -190,27 +190,26 @@ class Units:
         row = self._units.get(unit_id)
         return row is not None and row["state"] == "active"
 
-    def _active_of(self, party: str) -> list[tuple[Row, Footprint]]:
-        """The party's active units as a change sees them (its batch's changes included)."""
-        out: dict[str, tuple[Row, Footprint]] = {
-            uid: (u, self._areas[uid])
-            for uid, u in self._units.items()
-            if u["party_id"] == party and u["state"] == "active"
+    def _by_party(self, parties: Iterable[str]) -> dict[str, list[tuple[Row, Footprint]]]:
+        """The active units of these parties as a change sees them (its batch included).
+
+        A party with units that are all disabled is listed with none: its units may still
+        have deliveries to supersede. Parties that never had a unit are not listed.
+        """
+        wanted = set(parties)
+        merged: dict[str, tuple[Row, Footprint]] = {
+            uid: (u, self._areas[uid]) for uid, u in self._units.items() if u["party_id"] in wanted
         }
         for uid, (u, fp) in self._staged.items():
-            if u["party_id"] != party:
-                continue
+            if u["party_id"] in wanted:
+                merged[uid] = (u, fp)
+        out: dict[str, list[tuple[Row, Footprint]]] = {}
+        for uid in sorted(merged):
+            u, fp = merged[uid]
+            units = out.setdefault(u["party_id"], [])
             if u["state"] == "active":
-                out[uid] = (u, fp)
-            else:
-                out.pop(uid, None)
-        return [out[k] for k in sorted(out)]
-
-    def _has_units(self, parties: Iterable[str]) -> bool:
-        wanted = set(parties)
-        return any(u["party_id"] in wanted for u in self._units.values()) or any(
-            u["party_id"] in wanted for u, _ in self._staged.values()
-        )
+                units.append((u, fp))
+        return out
 
     def _stage(self, tx: Tx, row: Row, fp: Footprint) -> None:
         uid = row["id"]
@@ -498,14 +497,15 @@ class Units:
 
         `before`: who had the previous version (their units lose it if their party did).
         """
-        parties = sorted(set(recipients) | set(before))
-        if not self._has_units(parties):  # the common case costs a dictionary scan
+        by_party = self._by_party(set(recipients) | set(before))
+        if not by_party:  # the common case: no party concerned has units
             return
         nid, version = row["id"], row["version"]
         cancelled = row["state"] != "active"
         view: dict[str, Any] | None = None
-        for party in parties:
-            units = self._active_of(party) if party in recipients else []
+        receiving = set(recipients)
+        for party in sorted(by_party):
+            units = by_party[party] if party in receiving else []
             previous = {d["unit_id"]: d for d in tx.repo.units.current_of_notice(nid, party)}
             routed: list[tuple[Row, datetime]] = []
             for u, fp in units:
@@ -530,7 +530,7 @@ class Units:
             kept = {u["id"] for u, _ in routed}
             reason = (
                 "no longer addressed to your party"
-                if party not in recipients
+                if party not in receiving
                 else ("outside your area or kinds now")
             )
             for uid in sorted(set(previous) - kept):
