@@ -28,6 +28,7 @@ def test_demo_plays_and_exits() -> None:
     assert "acknowledged" in text
     assert "ack_overdue" in text
     assert "receipt: russia delivered" in text
+    assert "units_not_reached: delivered to 2 of 3 units responsible for the area" in text
     assert "dcf_" in text  # the tokens are printed for the web UI and the CLI
     assert re.search(r"hub key fingerprint: [A-Z2-7]{4}(-[A-Z2-7]{4}){4}\n", text)
 
