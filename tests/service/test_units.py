@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from deconflict.cli import main
 from tests.service.helpers import Api, World, notice, volume
 
 # The notices of `helpers.notice` cover [36.10, 36.40] x [35.20, 35.50].
@@ -351,3 +355,42 @@ def test_a_disabled_unit_stops_at_once_and_survives_a_restart(world: World) -> N
     assert world.client(west.token).get("/v1/unit").status_code == 401
     states = {u["id"]: u["state"] for u in co.ok("GET", "/v1/units")["units"]}
     assert states == {"coalition/keep": "active", "coalition/west": "disabled"}
+
+
+def test_the_unit_commands(
+    world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DECONFLICT_URL", world.url)
+    monkeypatch.setenv("DECONFLICT_TOKEN", world.tokens["coalition"])
+    area = tmp_path / "area.json"
+    area.write_text(json.dumps({"type": "Polygon", "coordinates": [WEST]}))
+    assert main(["units", "create", "coalition/west", "--area", str(area), "--json"]) == 0
+    token = json.loads(capsys.readouterr().out)["token"]
+    assert main(["units", "create", "russia/x", "--area", str(area)]) == 1
+    assert "body.id: must be in your namespace" in capsys.readouterr().err
+    assert main(["units", "list"]) == 0
+    assert "coalition/west" in capsys.readouterr().out
+    n = world.party("russia").ok("POST", "/v1/notices", notice(["coalition"]), 201)
+    assert main(["units", "status", n["id"]]) == 0
+    assert "0 of 1 units have it" in capsys.readouterr().out
+    assert main(["units", "pending"]) == 0
+    assert "coalition/west" in capsys.readouterr().out
+    # The unit's terminal: watching confirms what it prints.
+    unit = ["--token", token]
+    assert main(["unit", "watch", "--after", "0", "--count", "1", *unit]) == 0
+    assert n["id"] in capsys.readouterr().out
+    assert main(["units", "status", n["id"]]) == 0
+    assert "1 of 1 units have it, 0 acknowledged" in capsys.readouterr().out
+    assert main(["unit", "notices", *unit]) == 0
+    assert "[delivered]" in capsys.readouterr().out
+    assert main(["unit", "ack", n["id"], "--comment", "briefed", *unit]) == 0
+    assert f"acknowledged {n['id']} v1" in capsys.readouterr().out
+    assert main(["units", "update", "coalition/west", "--kinds", "fires"]) == 0
+    assert "fires" in capsys.readouterr().out
+    assert main(["units", "disable", "coalition/west"]) == 0
+    assert main(["unit", "notices", *unit]) == 1
+    assert "401" in capsys.readouterr().err
+    assert main(["notify", str(area), *unit]) == 1  # a unit's token is no party's
