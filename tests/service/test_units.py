@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from deconflict.cli import main
+from deconflict.ledger.evidence import verify_bundle
 from tests.service.helpers import Api, World, notice, volume
 
 # The notices of `helpers.notice` cover [36.10, 36.40] x [35.20, 35.50].
@@ -122,7 +123,13 @@ def test_a_unit_confirms_delivery_and_acknowledges(world: World) -> None:
     bundle = ru.ok("GET", f"/v1/notices/{nid}/evidence")
     assert "coalition/" not in json.dumps(bundle)
     mine = co.ok("GET", f"/v1/notices/{nid}/evidence")
-    assert "coalition/west" in json.dumps(mine)
+    report = verify_bundle(mine)
+    assert report.ok, report.problems
+    account = "\n".join(report.account)
+    assert f"version 1 of {nid} was routed to coalition/west of coalition" in account
+    assert f"version 1 of {nid} was delivered to unit coalition/west (confirm)" in account
+    assert f'unit coalition/west acknowledged version 1 of {nid} with comment "crew' in account
+    assert verify_bundle(bundle).ok
 
 
 def test_a_new_version_is_routed_again_and_a_cancellation_reaches_the_units(world: World) -> None:
