@@ -110,7 +110,7 @@ async def notice_units(request: Request, who: Who, notice_id: str) -> Doc:
     summary="Your units' current deliveries (e.g. ?state=pending: what has not reached them)",
 )
 async def unit_deliveries(request: Request, who: Who, state: str | None = STATE_LIST) -> Doc:
-    return await hub_of(request).unit_deliveries(who, states=states(state, DELIVERY_STATES))
+    return await hub_of(request).list_unit_deliveries(who, states=states(state, DELIVERY_STATES))
 
 
 # -- the unit's side -------------------------------------------------------------

@@ -17,7 +17,8 @@ the collaborators it needs:
     Messages      the hotline, with receipts
     Events        the outbox: polls, live streams, hand-overs
     Tactical      tracks, screening, alerts
-    Units         a party's units, notices routed to them, per-unit delivery (issue 15)
+    Units         a party's units: their tokens, areas and kinds (issue 15)
+    UnitDeliveries  notices routed to units, per-unit delivery, escalation (issue 15)
 
 At start-up the tables are held to the log (`crosscheck.table_problems`): the hub refuses
 to start when they disagree, unless told otherwise (and then logs that it was).
@@ -54,6 +55,7 @@ from deconflict.service.provenance import Provenance
 from deconflict.service.stream import Events, Page
 from deconflict.service.tactical import Tactical
 from deconflict.service.tx import Tx
+from deconflict.service.unit_deliveries import UnitDeliveries
 from deconflict.service.units import Units
 from deconflict.service.witness import Witnesses
 from deconflict.service.writer import Writer
@@ -142,15 +144,17 @@ class Hub:
             closing=self._stop.is_set,
         )
         # issue 15: units; every notice version stored is routed to them in its change
-        self.units = Units(
+        self.units = Units(settings, writer=self.writer, store=self.store, ledger=self.ledger)
+        self.unit_deliveries = UnitDeliveries(
             settings,
             writer=self.writer,
             store=self.store,
             index=self.index,
             ledger=self.ledger,
             events=self.events,
+            units=self.units,
         )
-        self.notices.on_version.append(self.units.route)
+        self.notices.on_version.append(self.unit_deliveries.route)
         self.tactical = Tactical(
             settings.tactical,
             writer=self.writer,
@@ -273,7 +277,7 @@ class Hub:
         def run(tx: Tx) -> dict[str, int]:
             return {
                 "overdue": self.acks.escalate_due(tx),
-                "units_missed": self.units.escalate_due(tx),  # issue 15
+                "units_missed": self.unit_deliveries.escalate_due(tx),  # issue 15
                 "expired": self.notices.expire_due(tx),
             }
 
@@ -477,10 +481,10 @@ class Hub:
         return await self.units.disable(who, unit_id)
 
     async def notice_units(self, who: Principal, notice_id: str) -> Doc:
-        return await self.units.notice_units(who, notice_id)
+        return await self.unit_deliveries.notice_units(who, notice_id)
 
-    async def unit_deliveries(self, who: Principal, *, states: list[str] | None) -> Doc:
-        return await self.units.deliveries(who, states=states)
+    async def list_unit_deliveries(self, who: Principal, *, states: list[str] | None) -> Doc:
+        return await self.unit_deliveries.deliveries(who, states=states)
 
     # Units: the unit's own side, with the unit's token.
     def authenticate_unit(self, token: str | None) -> Principal:
@@ -501,29 +505,29 @@ class Hub:
         return who
 
     async def unit_whoami(self, who: Principal) -> Doc:
-        return await self.units.whoami(who)
+        return await self.unit_deliveries.whoami(who)
 
     async def unit_notices(self, who: Principal) -> Doc:
-        return await self.units.unit_notices(who)
+        return await self.unit_deliveries.unit_notices(who)
 
     async def unit_notice(self, who: Principal, notice_id: str) -> Doc:
-        return await self.units.unit_notice(who, notice_id)
+        return await self.unit_deliveries.unit_notice(who, notice_id)
 
     async def unit_acknowledge(self, who: Principal, notice_id: str, body: Any) -> Doc:
-        return await self.units.acknowledge(who, notice_id, body)
+        return await self.unit_deliveries.acknowledge(who, notice_id, body)
 
     async def unit_confirm(self, who: Principal, body: Any) -> Doc:
-        return await self.units.confirm_request(who, body)
+        return await self.unit_deliveries.confirm_request(who, body)
 
     async def unit_poll(self, who: Principal, after: int, limit: int) -> Doc:
-        return await self.units.poll(who, after, limit)
+        return await self.unit_deliveries.poll(who, after, limit)
 
     async def unit_confirm_cursor(
         self, who: Principal, after: int, field: str, location: str
     ) -> None:
         """A unit resuming after N received every event up to N: that confirms them."""
         if after > 0:
-            await self.units.confirm(who, after, field, location)
+            await self.unit_deliveries.confirm(who, after, field, location)
 
     def unit_stream(self, who: Principal, after: int) -> AsyncGenerator[Page, None]:
-        return self.units.stream(who, after)
+        return self.unit_deliveries.stream(who, after)

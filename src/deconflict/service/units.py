@@ -1,25 +1,15 @@
-"""Units (issue 15): a party's sub-accounts, and each notice delivered down to the unit.
+"""Units (issue 15): a party's sub-accounts, with their own tokens, areas and kinds.
 
-A party creates its units (``party/name``), each with its own token, an area of
-responsibility (a footprint) and the notice kinds it cares about. Every notice version
-the party receives is routed, in the change that stores it, to the party's active units
-whose area it touches and whose kinds include it: the unit's own stream gets
-`notice_routed`, and a delivery row (pending -> delivered -> acknowledged) is kept per
-(version, unit). Delivered means the unit's client confirmed it received the event: by
-the cursor it resumes from (``after`` or ``Last-Event-ID`` of its next read) or by
-`POST /v1/unit/confirm`; an acknowledgement implies it.
+A party creates its units (``party/name``: 64 characters at most, in its own namespace),
+each with its own token, an area of responsibility (a footprint, validated as a volume's
+is) and the notice kinds it cares about; it lists, changes and disables them. A disabled
+unit's token stops working as soon as the change is committed (the directory is cached in
+memory, replaced and never mutated, like the parties'). What is routed to a unit, and
+what it confirms, is `UnitDeliveries`' (`unit_deliveries.py`).
 
-When the activity starts (the earliest start of the volumes that touch the unit's area)
-and a unit still has not received it, the sweep escalates: the party gets
-`unit_delivery_missed` naming the unit, the issuer `units_not_reached` with a count only
-("delivered to 2 of 3 units responsible for the area"), and names only of units whose
-party chose to share them. Every step is a ledger entry naming the receiving party
-(``party``) and never the issuer, so the issuer reads none of them but the count it is
-told (`units_not_reached`); a routing is one entry per (version, party) whatever the
-number of units, so the log's size does not count them either.
-
-A unit's token works only on `/v1/unit/...` (the party endpoints refuse it): a unit reads
-what is routed to it and nothing else of its party, and cannot act as its party.
+A unit's token works only on `/v1/unit/...`: `Hub.authenticate`, which every other
+endpoint uses, refuses it, so a unit reads what is routed to it and nothing else of its
+party, and cannot act as its party.
 """
 
 from __future__ import annotations
@@ -27,104 +17,27 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncGenerator, Iterable, Sequence
-from contextlib import aclosing
-from datetime import datetime
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from deconflict.config import Settings
-from deconflict.geo import ErrorCollector, Footprint, Limits, Volume4D, parse_footprint
-from deconflict.geo.separation import separation
-from deconflict.service.acks import visible_notice
+from deconflict.geo import ErrorCollector, Footprint, Limits, parse_footprint
 from deconflict.service.auth import Principal, hash_token, new_token, split_token, tokens_equal
-from deconflict.service.errors import (
-    Forbidden,
-    Invalid,
-    NotFound,
-    QuotaExceeded,
-    StaleVersion,
-    StateConflict,
-    Unauthorized,
-)
-from deconflict.service.event_types import (
-    NOTICE_ROUTED,
-    NOTICE_UNROUTED,
-    UNIT_ACKNOWLEDGED,
-    UNIT_DELIVERED,
-    UNIT_DELIVERY_MISSED,
-    UNITS_NOT_REACHED,
-    NoticeUnrouted,
-    UnitDelivered,
-    UnitDeliveryMissed,
-    UnitsNotReached,
-)
-from deconflict.service.index import NoticeIndex
+from deconflict.service.errors import Invalid, NotFound, QuotaExceeded, StateConflict, Unauthorized
 from deconflict.service.ledger import Ledger
-from deconflict.service.stream import Events, Page
 from deconflict.service.tx import Tx, must
-from deconflict.service.views import notice_view
+from deconflict.service.unit_views import delivery_view, not_a_unit, unit_view
 from deconflict.service.writer import Writer
 from deconflict.store import Row, Store
 from deconflict.strategic import KINDS
-from deconflict.utc import format_ts
 
-__all__ = ["DELIVERY_STATES", "MAX_UNITS_PER_PARTY", "UNIT_ID_RE", "Units"]
+__all__ = ["MAX_UNITS_PER_PARTY", "UNIT_ID_RE", "Units"]
 
 UNIT_ID_RE = re.compile(r"^([a-z0-9][a-z0-9-]{0,63})/([a-z0-9][a-z0-9-]{0,63})$")
 MAX_UNIT_ID = 64  # it is stored where party ids are (the outbox)
 MAX_UNITS_PER_PARTY = 500
-DELIVERY_STATES = ("pending", "delivered", "acknowledged")
-# Within the geometry's tolerance, a unit is routed a notice rather than missed.
-TOUCH_M = 1.0
 _CREATE_FIELDS = frozenset({"id", "name", "area", "kinds", "share_with_issuers"})
 _UPDATE_FIELDS = _CREATE_FIELDS - {"id"}
-
-
-def unit_view(row: Row) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "party": row["party_id"],
-        "name": row["name"],
-        "area": json.loads(row["area"]),
-        "kinds": json.loads(row["kinds"]),
-        "share_with_issuers": bool(row["share_with_issuers"]),
-        "state": row["state"],
-        "confirmed_through": row["confirmed_through"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-    }
-
-
-def delivery_view(row: Row) -> dict[str, Any]:
-    return {
-        "notice_id": row["notice_id"],
-        "version": row["version"],
-        "unit": row["unit_id"],
-        "state": row["state"],
-        "routed_at": row["routed_at"],
-        "starts_at": row["starts_at"],
-        "delivered_at": row["delivered_at"],
-        "acknowledged_at": row["acknowledged_at"],
-        "comment": row["comment"],
-        "missed": row["missed_at"] is not None,
-        "missed_at": row["missed_at"],
-        "current": not row["superseded"],
-    }
-
-
-def _summary(rows: Sequence[Row]) -> dict[str, int]:
-    return {
-        "responsible": len(rows),
-        "delivered": sum(r["state"] != "pending" for r in rows),
-        "acknowledged": sum(r["state"] == "acknowledged" for r in rows),
-    }
-
-
-def _not_a_unit(who: Principal, action: str) -> None:
-    if who.is_admin:
-        raise Forbidden(f"the hub operator does not {action}; use a party's token")
-    if who.unit is not None:  # pragma: no cover - unit tokens never reach party routes
-        raise Forbidden(f"a unit does not {action}; its party does")
 
 
 class Units:
@@ -134,22 +47,21 @@ class Units:
         *,
         writer: Writer,
         store: Store,
-        index: NoticeIndex,
         ledger: Ledger,
-        events: Events,
     ) -> None:
         self.settings = settings
         self.writer = writer
         self.store = store
-        self.index = index
         self.ledger = ledger
-        self.events = events
         self.limits = Limits(max_vertices=settings.max_vertices).footprint
         self._units: dict[str, Row] = {}  # committed, by id (replaced, never mutated)
         self._keys: dict[str, str] = {}  # token key id -> unit id
         self._areas: dict[str, Footprint] = {}
         self._staged: dict[str, tuple[Row, Footprint]] = {}  # changed in the running batch
         writer.after_batch.append(self._staged.clear)
+        # Called in the change that sets a unit's area or kinds, with (tx, its row, its
+        # area); each returns the ids of the notices it routed to the unit.
+        self.on_area_set: list[Callable[[Tx, Row, Footprint], list[str]]] = []
 
     def load(self, repo: Any) -> None:
         found = repo.units.all()
@@ -190,7 +102,7 @@ class Units:
         row = self._units.get(unit_id)
         return row is not None and row["state"] == "active"
 
-    def _by_party(self, parties: Iterable[str]) -> dict[str, list[tuple[Row, Footprint]]]:
+    def active_by_party(self, parties: Iterable[str]) -> dict[str, list[tuple[Row, Footprint]]]:
         """The active units of these parties as a change sees them (its batch included).
 
         A party with units that are all disabled is listed with none: its units may still
@@ -309,7 +221,7 @@ class Units:
 
     # -- the party's use cases -------------------------------------------------
     async def create(self, who: Principal, body: Any) -> dict[str, Any]:
-        _not_a_unit(who, "create units")
+        not_a_unit(who, "create units")
         doc, fp = self._parse(who, body, creating=True)
         area = must(fp)
         key_id, token = new_token()
@@ -346,7 +258,7 @@ class Units:
                 share_with_issuers=doc["share_with_issuers"],
             )
             self._stage(tx, row, area)
-            routed = self._reroute(tx, row, area)
+            routed = [n for on_area in self.on_area_set for n in on_area(tx, row, area)]
             return {**unit_view(row), "token": token, "routed": routed}
 
         return await self.writer.run(run)
@@ -358,7 +270,7 @@ class Units:
         return row
 
     async def listing(self, who: Principal) -> dict[str, Any]:
-        _not_a_unit(who, "list units")
+        not_a_unit(who, "list units")
 
         def read() -> list[Row]:
             with self.store.read() as repo:
@@ -368,7 +280,7 @@ class Units:
         return {"units": [unit_view(u) for u in await asyncio.to_thread(read)]}
 
     async def get(self, who: Principal, unit_id: str) -> dict[str, Any]:
-        _not_a_unit(who, "read units")
+        not_a_unit(who, "read units")
 
         def read() -> dict[str, Any]:
             with self.store.read() as repo:
@@ -380,7 +292,7 @@ class Units:
         return await asyncio.to_thread(read)
 
     async def update(self, who: Principal, unit_id: str, body: Any) -> dict[str, Any]:
-        _not_a_unit(who, "change units")
+        not_a_unit(who, "change units")
         await asyncio.to_thread(self._read_own, who, unit_id)  # who may, before what is wrong
         doc, fp = self._parse(who, body, creating=False)
 
@@ -408,7 +320,11 @@ class Units:
             )
             area = fp if fp is not None else self._areas[unit_id]
             self._stage(tx, row, area)
-            routed = self._reroute(tx, row, area) if ("area" in doc or "kinds" in doc) else []
+            routed = (
+                [n for on_area in self.on_area_set for n in on_area(tx, row, area)]
+                if ("area" in doc or "kinds" in doc)
+                else []
+            )
             return {**unit_view(row), "routed": routed}
 
         return await self.writer.run(run)
@@ -419,7 +335,7 @@ class Units:
 
     async def disable(self, who: Principal, unit_id: str) -> dict[str, Any]:
         """Disable a unit: its token stops working, its pending deliveries stop counting."""
-        _not_a_unit(who, "disable units")
+        not_a_unit(who, "disable units")
 
         def run(tx: Tx) -> dict[str, Any]:
             old = self._own_unit(tx.repo, who, unit_id)
@@ -433,435 +349,3 @@ class Units:
             return unit_view(row)
 
         return await self.writer.run(run)
-
-    async def notice_units(self, who: Principal, notice_id: str) -> dict[str, Any]:
-        """The liaison's view of one notice: which of its units have it, which do not."""
-        _not_a_unit(who, "read unit deliveries")
-
-        def read() -> dict[str, Any]:
-            with self.store.read() as repo:
-                row = visible_notice(repo, who, notice_id)
-                if row["issuer"] == who.party_id:
-                    raise Forbidden(
-                        "deliveries to units are their party's; as the issuer you are told a "
-                        "count if an activity starts before every unit responsible has it"
-                    )
-                found = repo.units.of_notice(notice_id, who.party_id)
-            current = [d for d in found if d["version"] == row["version"] and not d["superseded"]]
-            return {
-                "notice_id": notice_id,
-                "version": row["version"],
-                "units": [delivery_view(d) for d in current],
-                "summary": _summary(current),
-                "earlier": [delivery_view(d) for d in found if d not in current],
-            }
-
-        return await asyncio.to_thread(read)
-
-    async def deliveries(
-        self, who: Principal, *, states: list[str] | None, limit: int = 500
-    ) -> dict[str, Any]:
-        """The party's current deliveries to its units (e.g. every pending one)."""
-        _not_a_unit(who, "read unit deliveries")
-
-        def read() -> list[Row]:
-            with self.store.read() as repo:
-                found: list[Row] = repo.units.find(who.party_id, states=states, limit=limit)
-                return found
-
-        return {"deliveries": [delivery_view(d) for d in await asyncio.to_thread(read)]}
-
-    # -- routing (inside the changes that store notice versions) ---------------
-    def _concerns(
-        self, fp: Footprint, kinds: list[str], kind: str, volumes: Sequence[Volume4D]
-    ) -> datetime | None:
-        """The activity's start in the area if the version concerns the unit, else None."""
-        if kind not in kinds:
-            return None
-        starts = [
-            v.time_start
-            for v in volumes
-            if separation(fp, v.footprint, within_m=TOUCH_M).lower_bound_m <= TOUCH_M
-        ]
-        return min(starts) if starts else None
-
-    def route(
-        self,
-        tx: Tx,
-        row: Row,
-        recipients: Sequence[str],
-        before: Iterable[str],
-        volumes: Sequence[Volume4D],
-    ) -> None:
-        """`row` (a notice version) went to `recipients`: route it to their units.
-
-        `before`: who had the previous version (their units lose it if their party did).
-        """
-        by_party = self._by_party(set(recipients) | set(before))
-        if not by_party:  # the common case: no party concerned has units
-            return
-        nid, version = row["id"], row["version"]
-        cancelled = row["state"] != "active"
-        view: dict[str, Any] | None = None
-        receiving = set(recipients)
-        for party in sorted(by_party):
-            units = by_party[party] if party in receiving else []
-            previous = {d["unit_id"]: d for d in tx.repo.units.current_of_notice(nid, party)}
-            routed: list[tuple[Row, datetime]] = []
-            for u, fp in units:
-                if cancelled and u["id"] in previous:
-                    routed.append((u, tx.now))  # the units that had it learn it is cancelled
-                    continue
-                starts = self._concerns(fp, json.loads(u["kinds"]), row["kind"], volumes)
-                if starts is not None and not cancelled:
-                    routed.append((u, starts))
-            if not routed and not previous:
-                continue
-            tx.repo.units.supersede(nid, party)
-            tx.repo.units.insert_deliveries(
-                [
-                    self._delivery(tx, row, u["id"], party, None if cancelled else starts)
-                    for u, starts in routed
-                ]
-            )
-            if view is None:
-                view = notice_view(row)
-            tx.emit_to([u["id"] for u, _ in routed], NOTICE_ROUTED, view)
-            kept = {u["id"] for u, _ in routed}
-            reason = (
-                "no longer addressed to your party"
-                if party not in receiving
-                else ("outside your area or kinds now")
-            )
-            for uid in sorted(set(previous) - kept):
-                tx.emit(
-                    uid,
-                    NOTICE_UNROUTED,
-                    NoticeUnrouted(id=nid, issuer=row["issuer"], version=version, reason=reason),
-                )
-            self.ledger.log(
-                tx,
-                "unit_routing",
-                party=party,
-                notice_id=nid,
-                version=version,
-                units=sorted(kept),
-                unrouted=sorted(set(previous) - kept),
-            )
-
-    @staticmethod
-    def _delivery(tx: Tx, row: Row, unit_id: str, party: str, starts: datetime | None) -> Row:
-        return {
-            "notice_id": row["id"],
-            "version": row["version"],
-            "unit_id": unit_id,
-            "party_id": party,
-            "issuer": row["issuer"],
-            "state": "pending",
-            "routed_at": tx.ts,
-            "starts_at": format_ts(starts) if starts is not None else None,
-            "delivered_at": None,
-            "acknowledged_at": None,
-            "comment": None,
-            "missed_at": None,
-            "superseded": 0,
-        }
-
-    def _reroute(self, tx: Tx, unit: Row, fp: Footprint) -> list[str]:
-        """A unit's area or kinds were set: the party's active notices it now concerns.
-
-        Returns the ids of the notices newly routed to it.
-        """
-        uid, party = unit["id"], unit["party_id"]
-        kinds = json.loads(unit["kinds"])
-        current = {d["notice_id"]: d for d in tx.repo.units.current_of_unit(uid)}
-        wanted: dict[str, datetime] = {}
-        for shape in self.index:
-            if shape.issuer == party or not ("*" in shape.readers or party in shape.readers):
-                continue
-            starts = self._concerns(fp, kinds, shape.kind, shape.volumes)
-            if starts is not None:
-                wanted[shape.id] = starts
-        added = sorted(n for n in wanted if n not in current)
-        removed = sorted(n for n, d in current.items() if n not in wanted)
-        for nid in removed:
-            d = current[nid]
-            tx.repo.units.update_delivery(nid, d["version"], uid, superseded=1)
-            tx.emit(
-                uid,
-                NOTICE_UNROUTED,
-                NoticeUnrouted(
-                    id=nid, issuer=d["issuer"], version=d["version"], reason="your area changed"
-                ),
-            )
-        rows = tx.repo.notices.get_many(added) if added else []
-        for r in rows:
-            tx.repo.units.insert_deliveries([self._delivery(tx, r, uid, party, wanted[r["id"]])])
-            tx.emit(uid, NOTICE_ROUTED, notice_view(r))
-        if added or removed:
-            self.ledger.log(
-                tx,
-                "unit_rerouted",
-                party=party,
-                unit=uid,
-                routed=[[r["id"], r["version"]] for r in rows],
-                unrouted=[[n, current[n]["version"]] for n in removed],
-            )
-        return [r["id"] for r in rows]
-
-    # -- the unit's use cases --------------------------------------------------
-    def _unit_row(self, tx: Tx, who: Principal) -> Row:
-        row = tx.repo.units.get(who.outbox)
-        if row is None or row["state"] != "active":
-            raise Unauthorized("this unit was disabled by its party")
-        r: Row = row
-        return r
-
-    def _mark_delivered(self, tx: Tx, d: Row, via: str) -> None:
-        tx.repo.units.update_delivery(
-            d["notice_id"], d["version"], d["unit_id"], state="delivered", delivered_at=tx.ts
-        )
-        self.ledger.log(
-            tx,
-            "unit_delivery",
-            party=d["party_id"],
-            unit=d["unit_id"],
-            notice_id=d["notice_id"],
-            version=d["version"],
-            via=via,
-        )
-        tx.emit(
-            d["party_id"],
-            UNIT_DELIVERED,
-            UnitDelivered(
-                notice_id=d["notice_id"],
-                version=d["version"],
-                unit=d["unit_id"],
-                delivered_at=tx.ts,
-                via=via,
-            ),
-        )
-
-    async def confirm(
-        self, who: Principal, through: int, field: str = "last_event_id", location: str = "body"
-    ) -> dict[str, Any]:
-        """The unit's client received every event up to `through`: deliveries confirmed."""
-        if who.unit is None:  # pragma: no cover - only unit routes call this
-            raise Forbidden("only a unit confirms its deliveries")
-
-        def run(tx: Tx) -> dict[str, Any]:
-            unit = self._unit_row(tx, who)
-            last = tx.repo.events.last_seq_of(unit["id"])
-            if through > last:
-                raise Invalid(
-                    [(field, f"{through} is past your last event ({last}); resume from {last}")],
-                    location=location,
-                )
-            done: list[dict[str, Any]] = []
-            if through > unit["confirmed_through"]:
-                seen = {
-                    (d["id"], d["version"])
-                    for e in tx.repo.units.routed_events(
-                        unit["id"], unit["confirmed_through"], through
-                    )
-                    if e["type"] == NOTICE_ROUTED.name
-                    for d in [json.loads(e["data"])]
-                }
-                for nid, version in sorted(seen):
-                    d = tx.repo.units.delivery(nid, version, unit["id"])
-                    if d is not None and d["state"] == "pending" and not d["superseded"]:
-                        self._mark_delivered(tx, d, "confirm")
-                        done.append({"notice_id": nid, "version": version})
-                tx.repo.units.update(unit["id"], confirmed_through=through)
-            return {
-                "confirmed_through": max(through, unit["confirmed_through"]),
-                "delivered": done,
-            }
-
-        return await self.writer.run(run)
-
-    async def confirm_request(self, who: Principal, body: Any) -> dict[str, Any]:
-        """`POST /v1/unit/confirm` {"last_event_id": n}: the explicit confirmation."""
-        if not isinstance(body, dict):
-            raise Invalid([("", "must be a JSON object")])
-        errs = [(k, "unknown field") for k in sorted(set(body) - {"last_event_id"})]
-        through = body.get("last_event_id")
-        if isinstance(through, bool) or not isinstance(through, int) or through < 0:
-            errs.append(("last_event_id", "is required: the id of the last event you received"))
-        if errs:
-            raise Invalid(errs)
-        return await self.confirm(who, int(through))  # type: ignore[arg-type]
-
-    async def acknowledge(self, who: Principal, notice_id: str, body: Any) -> dict[str, Any]:
-        if not isinstance(body, dict):
-            raise Invalid([("", "must be a JSON object")])
-        errs = [(k, "unknown field") for k in sorted(set(body) - {"version", "comment"})]
-        version = body.get("version")
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            errs.append(("version", "is required: the version you acknowledge (integer >= 1)"))
-        comment = body.get("comment")
-        limit = self.settings.max_message_chars
-        if comment is not None and (not isinstance(comment, str) or len(comment) > limit):
-            errs.append(("comment", f"must be a string of at most {limit} characters"))
-        if errs:
-            raise Invalid(errs)
-        wanted = int(version)  # type: ignore[arg-type]
-
-        def run(tx: Tx) -> dict[str, Any]:
-            unit = self._unit_row(tx, who)
-            current = [
-                d for d in tx.repo.units.current_of_unit(unit["id"]) if d["notice_id"] == notice_id
-            ]
-            if not current:
-                raise NotFound(f"no notice {notice_id!r} is routed to you")
-            d = current[0]
-            if d["version"] != wanted:
-                raise StaleVersion(
-                    f"version {wanted} is not the one routed to you; acknowledge version "
-                    f"{d['version']}",
-                    current_version=d["version"],
-                )
-            if d["state"] == "acknowledged":
-                if comment is None or comment == d["comment"]:
-                    return delivery_view(d)
-                raise StateConflict(
-                    f"you acknowledged version {wanted} at {d['acknowledged_at']}; an "
-                    "acknowledgement is recorded once and its comment is not replaced"
-                )
-            if d["state"] == "pending":
-                self._mark_delivered(tx, d, "ack")
-            changes = {"state": "acknowledged", "acknowledged_at": tx.ts, "comment": comment}
-            if d["delivered_at"] is None:
-                changes["delivered_at"] = tx.ts
-            tx.repo.units.update_delivery(notice_id, wanted, unit["id"], **changes)
-            self.ledger.log(
-                tx,
-                "unit_ack",
-                party=d["party_id"],
-                unit=d["unit_id"],
-                notice_id=notice_id,
-                version=wanted,
-                **({"comment": comment} if comment else {}),
-            )
-            done = delivery_view({**d, **changes})
-            tx.emit(d["party_id"], UNIT_ACKNOWLEDGED, done)
-            return done
-
-        return await self.writer.run(run)
-
-    def _routed(self, who: Principal, notice_id: str | None) -> list[dict[str, Any]]:
-        with self.store.read() as repo:
-            found = [
-                d
-                for d in repo.units.current_of_unit(who.outbox)
-                if notice_id is None or d["notice_id"] == notice_id
-            ]
-            notices = {r["id"]: r for r in repo.notices.get_many([d["notice_id"] for d in found])}
-        out = []
-        for d in found:
-            row = notices.get(d["notice_id"])
-            if row is None or row["version"] != d["version"]:
-                continue
-            out.append({**notice_view(row), "delivery": delivery_view(d)})
-        return out
-
-    async def unit_notices(self, who: Principal) -> dict[str, Any]:
-        return {"notices": await asyncio.to_thread(self._routed, who, None)}
-
-    async def unit_notice(self, who: Principal, notice_id: str) -> dict[str, Any]:
-        found = await asyncio.to_thread(self._routed, who, notice_id)
-        if not found:
-            raise NotFound(f"no notice {notice_id!r} is routed to you")
-        return found[0]
-
-    async def whoami(self, who: Principal) -> dict[str, Any]:
-        def read() -> Row:
-            with self.store.read() as repo:
-                row: Row | None = repo.units.get(who.outbox)
-                return must(row)
-
-        return unit_view(await asyncio.to_thread(read))
-
-    async def poll(self, who: Principal, after: int, limit: int) -> dict[str, Any]:
-        """A page of the unit's events after `after` (confirm the cursor first)."""
-        page = await asyncio.to_thread(self.events.page, who, after, limit)
-        return {"events": page, "last_id": page[-1]["id"] if page else after}
-
-    def stream(self, who: Principal, after: int) -> AsyncGenerator[Page, None]:
-        """The unit's live stream; it ends as soon as the unit is disabled."""
-        unit_id = who.outbox
-
-        async def pages() -> AsyncGenerator[Page, None]:
-            async with aclosing(self.events.stream(who, after)) as found:
-                async for page in found:
-                    if not self.is_active(unit_id):
-                        return
-                    yield page
-
-        return pages()
-
-    # -- escalation (the sweep) ------------------------------------------------
-    def escalate_due(self, tx: Tx) -> int:
-        """Activities that began before a unit responsible for their area had them."""
-        due = tx.repo.units.due(tx.ts)
-        groups: dict[tuple[str, int, str], list[Row]] = {}
-        for d in due:
-            groups.setdefault((d["notice_id"], d["version"], d["party_id"]), []).append(d)
-        for (nid, version, party), missed in groups.items():
-            for d in missed:
-                tx.repo.units.update_delivery(nid, version, d["unit_id"], missed_at=tx.ts)
-                tx.emit(
-                    party,
-                    UNIT_DELIVERY_MISSED,
-                    UnitDeliveryMissed(
-                        notice_id=nid,
-                        version=version,
-                        unit=d["unit_id"],
-                        starts_at=d["starts_at"],
-                        state=d["state"],
-                    ),
-                )
-            self.ledger.log(
-                tx,
-                "unit_delivery_missed",
-                party=party,
-                notice_id=nid,
-                version=version,
-                units=[d["unit_id"] for d in missed],
-            )
-            responsible = [
-                d for d in tx.repo.units.current_of_notice(nid, party) if d["version"] == version
-            ]
-            reached = sum(d["state"] != "pending" for d in responsible)
-            shared = sorted(
-                d["unit_id"]
-                for d in missed
-                if (u := tx.repo.units.get(d["unit_id"])) is not None and u["share_with_issuers"]
-            )
-            summary = f"delivered to {reached} of {len(responsible)} units responsible for the area"
-            issuer = missed[0]["issuer"]
-            self.ledger.log(
-                tx,
-                "units_not_reached",
-                issuer=issuer,
-                party=party,
-                notice_id=nid,
-                version=version,
-                units_responsible=len(responsible),
-                units_delivered=reached,
-                units=shared,
-            )
-            tx.emit(
-                issuer,
-                UNITS_NOT_REACHED,
-                UnitsNotReached(
-                    notice_id=nid,
-                    version=version,
-                    addressee=party,
-                    units_responsible=len(responsible),
-                    units_delivered=reached,
-                    summary=summary,
-                    units=shared,
-                ),
-            )
-        return len(due)
