@@ -164,7 +164,11 @@ class UnitDeliveries:
         receiving = set(recipients)
         for party in sorted(by_party):
             units = by_party[party] if party in receiving else []
-            previous = {d["unit_id"]: d for d in tx.repo.units.current_of_notice(nid, party)}
+            previous = (  # a first version was routed to no one before
+                {d["unit_id"]: d for d in tx.repo.units.current_of_notice(nid, party)}
+                if version > 1
+                else {}
+            )
             routed: list[tuple[Row, datetime]] = []
             for u, fp in units:
                 if cancelled and u["id"] in previous:
