@@ -330,6 +330,8 @@ def test_bad_unit_documents_name_the_field_and_store_nothing(world: World) -> No
     assert r.status_code == 422 and r.json()["errors"][0]["path"].startswith("body.area")
     r = co.http.patch("/v1/units/coalition/x", json={"id": "coalition/y"})
     assert r.status_code == 422
+    r = co.http.patch("/v1/units/coalition/x", json={})
+    assert r.status_code == 422 and "nothing to change" in r.text
     assert co.ok("GET", "/v1/units/coalition/x")["area"]["geometry"]["coordinates"][0][1] == [
         36.5,
         35.0,

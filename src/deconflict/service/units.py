@@ -295,6 +295,10 @@ class Units:
         not_a_unit(who, "change units")
         await asyncio.to_thread(self._read_own, who, unit_id)  # who may, before what is wrong
         doc, fp = self._parse(who, body, creating=False)
+        if not doc:
+            raise Invalid(
+                [("", f"nothing to change: give any of {', '.join(sorted(_UPDATE_FIELDS))}")]
+            )
 
         def run(tx: Tx) -> dict[str, Any]:
             old = self._own_unit(tx.repo, who, unit_id)
