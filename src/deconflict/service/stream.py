@@ -153,7 +153,7 @@ class Events:
             await self.writer.run(change)
 
     def _handed_over(self, who: Principal, events: list[Event]) -> Change[None] | None:
-        if who.is_admin or who.unit is not None:  # a unit confirms its own (service/units.py)
+        if who.is_admin or who.unit is not None:  # a unit confirms its own (unit_deliveries.py)
             return None
         notices = [e["data"] for e in events if e["type"] in _WITH_NOTICE]
         handed = [
