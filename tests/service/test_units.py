@@ -259,10 +259,27 @@ def test_a_unit_token_cannot_act_as_its_party(world: World) -> None:
         assert r.status_code == 403, (method, path, r.status_code)
         assert "unit" in r.json()["detail"]
     assert co.ok("GET", "/v1/units")["units"][0]["id"] == "coalition/west"  # nothing created
-    # and a party's token (or the operator's) is not a unit's
+    # and a party's token (or the operator's) is not a unit's, on every unit endpoint
+    unit_endpoints = [
+        ("GET", "/v1/unit", None),
+        ("GET", "/v1/unit/events", None),
+        ("GET", "/v1/unit/notices", None),
+        ("GET", f"/v1/unit/notices/{n['id']}", None),
+        ("POST", f"/v1/unit/notices/{n['id']}/ack", {"version": 1}),
+        ("POST", "/v1/unit/confirm", {"last_event_id": 1}),
+    ]
     for who in (co, ru, world.admin):
-        assert who.get("/v1/unit").status_code == 403
-        assert who.get("/v1/unit/events", headers={"Accept": "application/json"}).status_code == 403
+        for method, path, body in unit_endpoints:
+            r = who.http.request(method, path, json=body, headers={"Accept": "application/json"})
+            assert r.status_code == 403, (who.name, method, path, r.status_code)
+            assert "activity" not in r.text  # the notice's title
+    assert west.ok("GET", f"/v1/unit/notices/{n['id']}")["delivery"]["state"] == "pending"
+    # another party's unit cannot reach coalition's units either
+    ru_unit = make_unit(world, ru, "spy", polygon(WEST))
+    for method, path, body in unit_endpoints[3:5]:
+        r = ru_unit.http.request(method, path, json=body)
+        assert r.status_code in (403, 404) and "activity" not in r.text, (method, path)
+    assert ru_unit.get("/v1/units/coalition/west").status_code == 403
     assert world.client("dcf_0123456789abcdef_" + "x" * 30).get("/v1/unit").status_code == 401
 
 
