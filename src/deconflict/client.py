@@ -338,13 +338,16 @@ class Client:
         result: list[Doc] = r.json()["events"]
         return result
 
-    def stream(self, after: int | None = None) -> Iterator[Doc]:
-        """Follow the live event stream (SSE) from after `after`; yields events as they come."""
+    def stream(self, after: int | None = None, *, path: str = "/v1/events") -> Iterator[Doc]:
+        """Follow the live event stream (SSE) from after `after`; yields events as they come.
+
+        `path`: "/v1/unit/events" for a unit's stream (issue 15).
+        """
         headers = {"Accept": "text/event-stream"}
         if after is not None:
             headers["Last-Event-ID"] = str(after)
         timeout = httpx.Timeout(30.0, read=None)
-        with self.http.stream("GET", "/v1/events", headers=headers, timeout=timeout) as r:
+        with self.http.stream("GET", path, headers=headers, timeout=timeout) as r:
             if r.status_code >= 400:
                 r.read()
                 raise ApiError(r.status_code, r.json())
@@ -356,3 +359,86 @@ class Client:
                     event: Doc = json.loads("\n".join(data))
                     data = []
                     yield event
+
+    # -- units (issue 15) --------------------------------------------------------
+    # The party's side, with the party's token.
+    def create_unit(
+        self,
+        unit_id: str,
+        area: Doc,
+        *,
+        kinds: list[str] | None = None,
+        name: str | None = None,
+        share_with_issuers: bool = False,
+    ) -> Doc:
+        """Create a unit (``party/name``); the answer holds its token, shown once."""
+        body: Doc = {"id": unit_id, "area": area, "share_with_issuers": share_with_issuers}
+        if kinds is not None:
+            body["kinds"] = kinds
+        if name is not None:
+            body["name"] = name
+        result: Doc = self._call("POST", "/v1/units", body)
+        return result
+
+    def units(self) -> list[Doc]:
+        result: list[Doc] = self._call("GET", "/v1/units")["units"]
+        return result
+
+    def unit(self, unit_id: str) -> Doc:
+        result: Doc = self._call("GET", f"/v1/units/{unit_id}")
+        return result
+
+    def update_unit(self, unit_id: str, **changes: Any) -> Doc:
+        """Change `name`, `area`, `kinds` or `share_with_issuers`."""
+        result: Doc = self._call("PATCH", f"/v1/units/{unit_id}", changes)
+        return result
+
+    def disable_unit(self, unit_id: str) -> Doc:
+        result: Doc = self._call("DELETE", f"/v1/units/{unit_id}")
+        return result
+
+    def notice_units(self, notice_id: str) -> Doc:
+        """Which of your units have received and acknowledged a notice you received."""
+        result: Doc = self._call("GET", f"/v1/notices/{notice_id}/units")
+        return result
+
+    def unit_deliveries(self, state: str | None = None) -> list[Doc]:
+        result: list[Doc] = self._call("GET", "/v1/unit-deliveries", state=state)["deliveries"]
+        return result
+
+    # The unit's side, with the unit's token.
+    def unit_whoami(self) -> Doc:
+        result: Doc = self._call("GET", "/v1/unit")
+        return result
+
+    def unit_notices(self) -> list[Doc]:
+        result: list[Doc] = self._call("GET", "/v1/unit/notices")["notices"]
+        return result
+
+    def unit_notice(self, notice_id: str) -> Doc:
+        result: Doc = self._call("GET", f"/v1/unit/notices/{notice_id}")
+        return result
+
+    def unit_ack(self, notice_id: str, version: int, comment: str | None = None) -> Doc:
+        body: Doc = {"version": version}
+        if comment is not None:
+            body["comment"] = comment
+        result: Doc = self._call("POST", f"/v1/unit/notices/{notice_id}/ack", body)
+        return result
+
+    def unit_confirm(self, last_event_id: int) -> Doc:
+        """Confirm that this unit received every event up to `last_event_id`."""
+        result: Doc = self._call("POST", "/v1/unit/confirm", {"last_event_id": last_event_id})
+        return result
+
+    def unit_events(self, after: int = 0, limit: int = 200) -> list[Doc]:
+        """One page of the unit's events after `after` (asking after N confirms through N)."""
+        r = self.http.get(
+            "/v1/unit/events",
+            params={"after": after, "limit": limit},
+            headers={"Accept": "application/json"},
+        )
+        if r.status_code >= 400:
+            raise ApiError(r.status_code, r.json())
+        result: list[Doc] = r.json()["events"]
+        return result

@@ -11,14 +11,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from deconflict import __version__
-from deconflict.api import events, ledger, relays, routes, tactical
+from deconflict.api import events, ledger, relays, routes, tactical, units
 from deconflict.api.docs import install_docs
 from deconflict.api.limits import BodyLimit, PartySlots, RequestsPerToken
 from deconflict.api.openapi import install_openapi
 from deconflict.api.problems import install_handlers
 from deconflict.config import Settings
 from deconflict.interop import f3548  # the F3548 DSS interface (issue 18)
-from deconflict.service import Hub, Unauthorized
+from deconflict.service import Forbidden, Hub, Unauthorized
 
 __all__ = ["create_app"]
 
@@ -67,6 +67,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     app.include_router(tactical.router)
     app.include_router(ledger.router)
     app.include_router(relays.router)  # issue 15: relays, printable notices
+    app.include_router(units.router)  # issue 15
     app.include_router(f3548.router_for(the_hub, settings))  # /dss/v1, /aux/v1 (issue 18)
 
     @app.get(
@@ -94,5 +95,5 @@ def _is_admin(hub: Hub, header: str) -> bool:
         return False
     try:
         return hub.authenticate(token.strip()).is_admin
-    except Unauthorized:
+    except (Unauthorized, Forbidden):  # Forbidden: a unit's token (issue 15)
         return False

@@ -28,6 +28,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "deconflict.cli.keygen",
     "deconflict.cli.tak_gateway",
     "deconflict.cli.relay",  # issue 15: party add, relay, notice print / verify-paper
+    "deconflict.cli.units",  # issue 15
 )
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from deconflict.cli import demo_tracks
+from deconflict.cli import demo_tracks, demo_units
 from deconflict.client import Client
 from deconflict.config import Settings
 from deconflict.interop.tak import demo as tak_demo
@@ -146,6 +146,7 @@ def _play(url: str, admin_token: str, scenario: Doc) -> dict[str, str]:
         _play_as_parties(clients, scenario)
         if "back_channel" in scenario:  # issue 15
             _play_back_channel(url, admin_token, clients, scenario["back_channel"])
+        demo_units.play(url, clients, scenario)  # issue 15: a unit that had not received it
     finally:
         for c in clients.values():
             c.close()

@@ -162,6 +162,35 @@ def _check_signatures(entries: list[tuple[int, dict[str, Any]]], report: Evidenc
             )
 
 
+# Units (issue 15): entries the receiving party reads, and the count its issuer is told.
+_UNIT_TYPES = (
+    "unit_routing",
+    "unit_delivery",
+    "unit_ack",
+    "unit_delivery_missed",
+    "units_not_reached",
+)
+
+
+def _describe_unit(index: int, at: Any, t: str, e: dict[str, Any]) -> str:
+    what = f"version {e.get('version')} of {e.get('notice_id')}"
+    if t == "unit_routing":
+        units = ", ".join(e.get("units", [])) or "none of its units"
+        return f"[{index}] {at}: {what} was routed to {units} of {e.get('party')}"
+    if t == "unit_delivery":
+        return f"[{index}] {at}: {what} was delivered to unit {e.get('unit')} ({e.get('via')})"
+    if t == "unit_ack":
+        comment = f' with comment "{e["comment"]}"' if e.get("comment") else ""
+        return f"[{index}] {at}: unit {e.get('unit')} acknowledged {what}{comment}"
+    if t == "unit_delivery_missed":
+        units = ", ".join(e.get("units", []))
+        return f"[{index}] {at}: {what} began before unit(s) {units} had received it"
+    return (
+        f"[{index}] {at}: {what} began when {e.get('units_delivered')} of "
+        f"{e.get('units_responsible')} units of {e.get('party')} responsible had received it"
+    )
+
+
 def _describe(index: int, entry: dict[str, Any]) -> str:
     t, at = entry.get("type"), entry.get("at", "?")
     signed = f" (signed with key {entry['key_id'][:12]}...)" if entry.get("signature") else ""
@@ -203,6 +232,8 @@ def _describe(index: int, entry: dict[str, Any]) -> str:
             f"[{index}] {at}: {entry.get('party')} had not acknowledged version "
             f"{entry.get('version')} by its deadline"
         )
+    if t in _UNIT_TYPES:  # issue 15
+        return _describe_unit(index, at, t, entry)
     if t == "party_key_set":
         return f"[{index}] {at}: {entry.get('party')} registered key {entry.get('key_id')}"
     if t in ("conflict_opened", "conflict_updated", "conflict_resolved"):

@@ -37,6 +37,12 @@ ADMIN = "admin"
 class Principal:
     party_id: str
     is_admin: bool = False
+    unit: str | None = None  # issue 15: a unit's token (``party/name``), only /v1/unit/...
+
+    @property
+    def outbox(self) -> str:
+        """Whose event stream this principal reads: its party's, or its unit's own."""
+        return self.unit or self.party_id
 
 
 def hash_token(token: str) -> str:

@@ -32,11 +32,17 @@ __all__ = [
     "NOTICE_EXPIRED",
     "NOTICE_PROBED",
     "NOTICE_RECEIVED",
+    "NOTICE_ROUTED",
+    "NOTICE_UNROUTED",
     "NOTICE_UPDATED",
     "NOTICE_WITHDRAWN",
     "RELAY_OVERDUE",
     "RELAY_OWED",
     "RELAY_STEP",
+    "UNITS_NOT_REACHED",
+    "UNIT_ACKNOWLEDGED",
+    "UNIT_DELIVERED",
+    "UNIT_DELIVERY_MISSED",
     "AckDelivered",
     "EventType",
     "MessageDelivered",
@@ -44,7 +50,11 @@ __all__ = [
     "NoticeCancelled",
     "NoticeExpired",
     "NoticeProbed",
+    "NoticeUnrouted",
     "NoticeWithdrawn",
+    "UnitDelivered",
+    "UnitDeliveryMissed",
+    "UnitsNotReached",
     "View",
 ]
 
@@ -158,6 +168,60 @@ RELAY_OVERDUE = EventType[View](
     "relay_overdue", "a relayed notice was not forwarded by its forwarding deadline"
 )
 
+# -- units (issue 15) ------------------------------------------------------------------
+# A unit's stream carries `notice_routed` and `notice_unrouted` only; its party's stream
+# the per-unit receipts and escalations; the issuer's stream a count, never unit names
+# (unless the unit's party shares them).
+
+
+class NoticeUnrouted(TypedDict):
+    id: str
+    issuer: str
+    version: int
+    reason: str  # outside your area or kinds now, cancelled for your party, your area changed
+
+
+class UnitDelivered(TypedDict):
+    notice_id: str
+    version: int
+    unit: str
+    delivered_at: str
+    via: str  # confirm (the unit's client confirmed it), ack
+
+
+class UnitDeliveryMissed(TypedDict):
+    notice_id: str
+    version: int
+    unit: str
+    starts_at: str
+    state: str
+
+
+class UnitsNotReached(TypedDict):
+    notice_id: str
+    version: int
+    addressee: str
+    units_responsible: int
+    units_delivered: int
+    summary: str  # "delivered to 2 of 3 units responsible for the area"
+    units: list[str]  # only the units whose party chose to share their names
+
+
+NOTICE_ROUTED = EventType[View]("notice_routed", "(to a unit) a notice routed to your area")
+NOTICE_UNROUTED = EventType[NoticeUnrouted](
+    "notice_unrouted", "(to a unit) a notice no longer routed to you"
+)
+UNIT_DELIVERED = EventType[UnitDelivered](
+    "unit_delivered", "one of your units confirmed it received a notice"
+)
+UNIT_ACKNOWLEDGED = EventType[View]("unit_acknowledged", "one of your units acknowledged a notice")
+UNIT_DELIVERY_MISSED = EventType[UnitDeliveryMissed](
+    "unit_delivery_missed", "an activity began before a unit responsible for its area received it"
+)
+UNITS_NOT_REACHED = EventType[UnitsNotReached](
+    "units_not_reached", "your activity began before every unit responsible had it (a count)"
+)
+
 EVENT_TYPES: tuple[EventType[Any], ...] = (
     NOTICE_RECEIVED,
     NOTICE_UPDATED,
@@ -182,4 +246,10 @@ EVENT_TYPES: tuple[EventType[Any], ...] = (
     RELAY_OWED,
     RELAY_STEP,
     RELAY_OVERDUE,
+    NOTICE_ROUTED,
+    NOTICE_UNROUTED,
+    UNIT_DELIVERED,
+    UNIT_ACKNOWLEDGED,
+    UNIT_DELIVERY_MISSED,
+    UNITS_NOT_REACHED,
 )

@@ -17,6 +17,8 @@ the collaborators it needs:
     Messages      the hotline, with receipts
     Events        the outbox: polls, live streams, hand-overs
     Tactical      tracks, screening, alerts
+    Units         a party's units: their tokens, areas and kinds (issue 15)
+    UnitDeliveries  notices routed to units, per-unit delivery, escalation (issue 15)
 
 At start-up the tables are held to the log (`crosscheck.table_problems`): the hub refuses
 to start when they disagree, unless told otherwise (and then logs that it was).
@@ -39,6 +41,7 @@ from deconflict.service.auth import Principal, RateLimiter
 from deconflict.service.broker import Broker
 from deconflict.service.conflicts import Conflicts
 from deconflict.service.crosscheck import LedgerMismatchError, table_problems
+from deconflict.service.errors import Forbidden, Unauthorized
 from deconflict.service.index import NoticeIndex
 from deconflict.service.keys import PartyKeys
 from deconflict.service.ledger import Ledger
@@ -54,6 +57,8 @@ from deconflict.service.relays import Relays
 from deconflict.service.stream import Events, Page
 from deconflict.service.tactical import Tactical
 from deconflict.service.tx import Tx
+from deconflict.service.unit_deliveries import UnitDeliveries
+from deconflict.service.units import Units
 from deconflict.service.witness import Witnesses
 from deconflict.service.writer import Writer
 from deconflict.store import Store
@@ -140,7 +145,7 @@ class Hub:
         )
         self.notices.also_reading = self.relays.also_reading
         self.printable = Printable(self.writer, self.store, settings.paper_checks_per_minute)
-        self.notices.on_version.append(self.relays.on_version)
+        self.notices.on_stored.append(self.relays.on_version)
         self.messages = Messages(settings, self.writer, self.store, self.parties, self.ledger)
         self._stop = threading.Event()
         self.events = Events(
@@ -153,6 +158,18 @@ class Hub:
             messages=self.messages,
             closing=self._stop.is_set,
         )
+        # issue 15: units; every notice version stored is routed to them in its change
+        self.units = Units(settings, writer=self.writer, store=self.store, ledger=self.ledger)
+        self.unit_deliveries = UnitDeliveries(
+            settings,
+            writer=self.writer,
+            store=self.store,
+            index=self.index,
+            ledger=self.ledger,
+            events=self.events,
+            units=self.units,
+        )
+        self.notices.on_version.append(self.unit_deliveries.route)
         self.tactical = Tactical(
             settings.tactical,
             writer=self.writer,
@@ -232,6 +249,7 @@ class Hub:
         started = time.perf_counter()
         with self.store.read() as repo:
             self.parties.load(repo)
+            self.units.load(repo)
             self.index.load(repo, self.settings.index_load_processes)
             self.ledger.open(repo)
             problems = table_problems(repo) if self.settings.ledger_enabled else []
@@ -277,6 +295,7 @@ class Hub:
             return {
                 "overdue": self.acks.escalate_due(tx),
                 "relay_overdue": self.relays.escalate_due(tx),  # issue 15
+                "units_missed": self.unit_deliveries.escalate_due(tx),  # issue 15
                 "expired": self.notices.expire_due(tx),
             }
 
@@ -301,7 +320,14 @@ class Hub:
     # -- the use cases, one awaitable each -----------------------------------
     # Principals (cheap and in memory: no await).
     def authenticate(self, token: str | None) -> Principal:
-        return self.parties.authenticate(token)
+        try:
+            return self.parties.authenticate(token)
+        except Unauthorized:
+            if token and self.units.owns_token(token):  # issue 15
+                raise Forbidden(
+                    "this is a unit's token: a unit uses only the /v1/unit/ endpoints"
+                ) from None
+            raise
 
     def check_rate(self, who: Principal) -> None:
         self.parties.check_rate(who)
@@ -491,3 +517,71 @@ class Hub:
 
     async def ack_alert(self, who: Principal, alert_id: str, body: Any) -> Doc:
         return await self.tactical.ack_alert(who, alert_id, body)
+
+    # Units (issue 15): the party's side, with a party's token.
+    async def create_unit(self, who: Principal, body: Any) -> Doc:
+        return await self.units.create(who, body)
+
+    async def list_units(self, who: Principal) -> Doc:
+        return await self.units.listing(who)
+
+    async def get_unit(self, who: Principal, unit_id: str) -> Doc:
+        return await self.units.get(who, unit_id)
+
+    async def update_unit(self, who: Principal, unit_id: str, body: Any) -> Doc:
+        return await self.units.update(who, unit_id, body)
+
+    async def disable_unit(self, who: Principal, unit_id: str) -> Doc:
+        return await self.units.disable(who, unit_id)
+
+    async def notice_units(self, who: Principal, notice_id: str) -> Doc:
+        return await self.unit_deliveries.notice_units(who, notice_id)
+
+    async def list_unit_deliveries(self, who: Principal, *, states: list[str] | None) -> Doc:
+        return await self.unit_deliveries.deliveries(who, states=states)
+
+    # Units: the unit's own side, with the unit's token.
+    def authenticate_unit(self, token: str | None) -> Principal:
+        if not token:
+            raise Unauthorized("missing bearer token")
+        try:
+            who = self.units.authenticate(token)
+        except Unauthorized:
+            try:
+                self.parties.authenticate(token)
+            except Unauthorized:
+                raise
+            raise Forbidden(
+                "this is a party's token: /v1/unit/ takes a unit's token (POST /v1/units "
+                "creates one)"
+            ) from None
+        self.parties.rate.take(who.outbox)
+        return who
+
+    async def unit_whoami(self, who: Principal) -> Doc:
+        return await self.unit_deliveries.whoami(who)
+
+    async def unit_notices(self, who: Principal) -> Doc:
+        return await self.unit_deliveries.unit_notices(who)
+
+    async def unit_notice(self, who: Principal, notice_id: str) -> Doc:
+        return await self.unit_deliveries.unit_notice(who, notice_id)
+
+    async def unit_acknowledge(self, who: Principal, notice_id: str, body: Any) -> Doc:
+        return await self.unit_deliveries.acknowledge(who, notice_id, body)
+
+    async def unit_confirm(self, who: Principal, body: Any) -> Doc:
+        return await self.unit_deliveries.confirm_request(who, body)
+
+    async def unit_poll(self, who: Principal, after: int, limit: int) -> Doc:
+        return await self.unit_deliveries.poll(who, after, limit)
+
+    async def unit_confirm_cursor(
+        self, who: Principal, after: int, field: str, location: str
+    ) -> None:
+        """A unit resuming after N received every event up to N: that confirms them."""
+        if after > 0:
+            await self.unit_deliveries.confirm(who, after, field, location)
+
+    def unit_stream(self, who: Principal, after: int) -> AsyncGenerator[Page, None]:
+        return self.unit_deliveries.stream(who, after)

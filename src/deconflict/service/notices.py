@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from deconflict.config import Settings
+from deconflict.geo import Volume4D
 from deconflict.ledger import statements
 from deconflict.service.acks import Acks, visible_notice
 from deconflict.service.auth import Principal
@@ -183,9 +184,16 @@ class Notices:
         self.clock = clock
         parties.on_registered.append(self._address_new_party)
         # issue 15 (service/relays.py): the relays of a version's relayed addressees read it
-        # too (`also_reading`), and are told what they owe (`on_version`).
+        # too (`also_reading`), and are told what they owe (`on_stored`, called as the
+        # version is stored and logged).
         self.also_reading: Callable[[list[str]], list[str]] = lambda recipients: []
-        self.on_version: list[Callable[[Tx, str, str, int, Row, list[str]], None]] = []
+        self.on_stored: list[Callable[[Tx, str, str, int, Row, list[str]], None]] = []
+        # issue 15 (service/unit_deliveries.py): called in the change with (tx, the
+        # version's row, its recipients, the previous version's recipients, its volumes)
+        # each time a version is stored, to route it to the recipients' units
+        self.on_version: list[
+            Callable[[Tx, Row, list[str], list[str], tuple[Volume4D, ...]], None]
+        ] = []
 
     # -- preparing a change ----------------------------------------------------
     async def _prepared(
@@ -279,7 +287,7 @@ class Notices:
             for p in recipients
         ]
         tx.repo.acks.insert(ack_rows)
-        for subscriber in self.on_version:
+        for subscriber in self.on_stored:
             subscriber(tx, notice_id, issuer, version, content, recipients)
         return ack_rows
 
@@ -359,6 +367,8 @@ class Notices:
             row = _notice_row(notice, content, version=1, version_created_at=tx.ts)
             view = notice_view(row)
             tx.emit_to(self._readers(recipients), NOTICE_RECEIVED, view)
+            for subscriber in self.on_version:  # issue 15: routing to units
+                subscriber(tx, row, recipients, [], doc.volumes)
             notices = {notice_id: row}
             found = self.index.query(shape)
             conflicts = self.conflicts.reconcile(tx, shape, found, notices, new_notice=True)
@@ -424,7 +434,8 @@ class Notices:
                 "version_created_at": tx.ts,
             }
             del row["current_version"]
-            before = set(self._readers(self._expand(addressees_of(old), who.party_id)))
+            had = self._expand(addressees_of(old), who.party_id)
+            before = set(self._readers(had))
             view = notice_view(row)
             readers = self._readers(recipients)
             tx.emit_to([p for p in readers if p in before], NOTICE_UPDATED, view)
@@ -434,6 +445,8 @@ class Notices:
                 NOTICE_WITHDRAWN,
                 NoticeWithdrawn(id=notice_id, issuer=who.party_id, version=version),
             )
+            for subscriber in self.on_version:  # issue 15: routing to units
+                subscriber(tx, row, recipients, sorted(had), doc.volumes)
             notices = {notice_id: row}
             before_open = tx.repo.conflicts.open_of(notice_id)
             conflicts = self.conflicts.reconcile(tx, shape, self.index.query(shape), notices)
@@ -518,6 +531,8 @@ class Notices:
                     ack_deadline=content["ack_deadline"],
                 ),
             )
+            for subscriber in self.on_version:  # issue 15: the units that had it learn of it
+                subscriber(tx, done, recipients, recipients, ())
             self.probes.withdrawn(
                 tx, who.party_id, tx.repo.conflicts.open_of(notice_id), {}, "cancel"
             )

@@ -30,6 +30,7 @@ from deconflict.store.repos import (
     ProbeRepo,
     ReadRepo,
     RelayRepo,
+    UnitRepo,
 )
 
 __all__ = ["Repo", "Savepoint"]
@@ -132,3 +133,7 @@ class Repo:
     @cached_property
     def relays(self) -> RelayRepo:  # issue 15
         return RelayRepo(self.conn)
+
+    @cached_property
+    def units(self) -> UnitRepo:  # issue 15
+        return UnitRepo(self.conn)

@@ -15,6 +15,7 @@ from deconflict.store.repos.parties import PartyRepo
 from deconflict.store.repos.probes import ProbeRepo
 from deconflict.store.repos.reads import ReadRepo
 from deconflict.store.repos.relays import RelayRepo  # issue 15
+from deconflict.store.repos.units import UnitRepo  # issue 15
 
 __all__ = [
     "AckRepo",
@@ -33,4 +34,5 @@ __all__ = [
     "ProbeRepo",
     "ReadRepo",
     "RelayRepo",
+    "UnitRepo",
 ]

@@ -17,6 +17,8 @@ const state = {
   notices: new Map(),
   acksIn: new Map(), // notice_id -> ack (current version) I owe
   acksOut: new Map(), // notice_id -> [acks] owed to me
+  units: [], // issue 15: my units
+  unitDeliveries: new Map(), // notice_id -> [current deliveries to my units]
   conflicts: new Map(),
   messages: new Map(),
   fresh: new Set(), // ids to flash once
@@ -163,6 +165,7 @@ async function loadAll() {
   for (const c of conflicts.conflicts) upsertConflict(c, { quiet: true });
   for (const m of messages.messages) state.messages.set(m.id, m);
   await refreshAcks(true);
+  await refreshUnits(true);
   fillRecipients();
   renderAll();
 }
@@ -190,6 +193,41 @@ async function refreshAcks(now = false) {
   }
   renderInbox();
   renderOutbox();
+}
+
+// Issue 15: my units and what has reached each of them.
+let unitsTimer = null;
+async function refreshUnits(now = false) {
+  if (!now) {
+    clearTimeout(unitsTimer);
+    unitsTimer = setTimeout(() => refreshUnits(true), 150);
+    return;
+  }
+  let units;
+  let deliveries;
+  try {
+    [units, deliveries] = await Promise.all([api('GET', '/v1/units'), api('GET', '/v1/unit-deliveries')]);
+  } catch {
+    return; // offline, or a hub without units: the next unit event tries again
+  }
+  state.units = units.units;
+  state.unitDeliveries = new Map();
+  for (const d of deliveries.deliveries) {
+    if (!state.unitDeliveries.has(d.notice_id)) state.unitDeliveries.set(d.notice_id, []);
+    state.unitDeliveries.get(d.notice_id).push(d);
+  }
+  mapView.showUnits(state.units);
+  renderInbox();
+}
+
+function unitLines(n) {
+  const ds = (state.unitDeliveries.get(n.id) || []).filter((d) => d.version === n.version);
+  if (!ds.length) return [];
+  const have = ds.filter((d) => d.state !== 'pending').length;
+  return [h('div', { class: 'meta', 'data-testid': 'units' }, `${t('units.have', { have, total: ds.length })} `,
+    ...ds.map((d) => h('span', { 'data-unit': d.unit },
+      chip(`${d.unit.split('/')[1]}: ${stateText(d.state)}`, d.state),
+      d.missed ? chip(t('units.missed'), 'overdue') : '')))];
 }
 
 // ---------- state changes ----------
@@ -224,6 +262,7 @@ function onEvent(e) {
       upsertNotice(d);
       toast(t(e.type === 'notice_received' ? 'toast.received' : 'toast.amended_by', { title: d.title || d.id, party: d.issuer }));
       refreshAcks();
+      refreshUnits(); // routed to my units in the same change (debounced)
       break;
     case 'notice_cancelled':
     case 'notice_expired': {
@@ -251,6 +290,15 @@ function onEvent(e) {
       if (e.type === 'ack_received') toast(t('toast.acked_by', { party: d.addressee, title: noticeTitle(d.notice_id), v: d.version }));
       if (e.type === 'ack_overdue') toast(t('toast.overdue', { party: d.addressee, title: noticeTitle(d.notice_id) }), true);
       refreshAcks();
+      break;
+    case 'unit_delivered':
+    case 'unit_acknowledged':
+    case 'unit_delivery_missed':
+      if (e.type === 'unit_delivery_missed') toast(t('toast.unit_missed', { unit: d.unit, title: noticeTitle(d.notice_id) }), true);
+      refreshUnits();
+      break;
+    case 'units_not_reached':
+      toast(t('toast.units_not_reached', { party: d.addressee, have: d.units_delivered, total: d.units_responsible, title: noticeTitle(d.notice_id) }), true);
       break;
     case 'message_received':
       state.messages.set(d.id, d);
@@ -387,6 +435,7 @@ function renderInbox() {
         a.deadline && a.state !== 'acknowledged' ? ` ${t('ack.by', { time: zulu(a.deadline) })}` : '',
         a.acknowledged_at ? ` ${t('ack.at', { time: zulu(a.acknowledged_at) })}` : ''));
     }
+    extra.push(...unitLines(n));
     const actions = [h('button', { type: 'button', onclick: () => mapView.focus(n.id) }, t('btn.show_on_map'))];
     if (a && a.state !== 'acknowledged' && n.state === 'active') {
       const comment = h('input', { type: 'text', dir: 'auto', placeholder: t('ack.comment_placeholder'), 'aria-label': t('ack.comment_for', { title: n.title || n.id }), 'data-keep': `ack:${n.id}` });

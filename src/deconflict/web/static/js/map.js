@@ -146,6 +146,21 @@ export class MapView {
     this.drawGrid();
   }
 
+  // Issue 15: the signed-in party's own units, each area of responsibility dashed and
+  // unfilled (a unit is no activity), named in its tooltip.
+  showUnits(units) {
+    if (!this.unitLayer) this.unitLayer = L.layerGroup().addTo(this.map);
+    this.unitLayer.clearLayers();
+    for (const u of units) {
+      if (u.state !== 'active') continue;
+      const style = { color: GREY, weight: 1.5, dashArray: '6 6', fill: false, fillOpacity: 0, className: 'unit-area' };
+      for (const layer of footprintLayers(u.area, style)) {
+        layer.bindTooltip(h('div', { dir: 'auto' }, h('strong', {}, u.name), h('br'), t('units.area', { unit: u.id })), { sticky: true });
+        layer.addTo(this.unitLayer);
+      }
+    }
+  }
+
   // The pointer's position, decimal degrees and MGRS, under the map (and the
   // map's centre while the pointer is elsewhere, so the keyboard user has it too).
   addReadout() {
