@@ -177,6 +177,11 @@ class Client:
         result: Doc = self._call("GET", f"/v1/conflicts/{conflict_id}")
         return result
 
+    # -- alerts ----------------------------------------------------------------
+    def alerts(self, state: str | None = None, limit: int = 1000) -> list[Doc]:
+        result: list[Doc] = self._call("GET", "/v1/alerts", state=state, limit=limit)["alerts"]
+        return result
+
     # -- hotline ---------------------------------------------------------------
     def send_message(
         self,
@@ -245,9 +250,9 @@ class Client:
         return result
 
     def check_served(self, obj: Doc, hub_key: bytes) -> list[str]:
-        """Hold a served notice, acknowledgement or message to the ledger entry it names
-        (`ledger_index`) and that entry's inclusion proof in a head signed by ``hub_key``
-        (the key you pinned). Returns the problems: none means it is what the log says."""
+        """Hold a served notice, acknowledgement, message, conflict or alert to the ledger
+        entry it names (`ledger_index`) and that entry's inclusion proof in a head signed by
+        ``hub_key`` (the key you pinned). Returns the problems: none means it is what the log says."""
         index = obj.get("ledger_index")
         if not isinstance(index, int) or isinstance(index, bool):
             return ["the object names no ledger entry (ledger_index): it is not in the log"]

@@ -188,6 +188,19 @@ def _describe(index: int, entry: dict[str, Any]) -> str:
     if t == "party_key_set":
         return f"[{index}] {at}: {entry.get('party')} registered key {entry.get('key_id')}"
     if t in ("conflict_opened", "conflict_updated", "conflict_resolved"):
+        view = entry.get("view")
+        if isinstance(view, dict):  # one side's entry: what that side was told
+            mine, other = view.get("mine") or {}, view.get("other") or {}
+            theirs = (
+                f"notice {other['notice']} v{other.get('version')}"
+                if other.get("notice")
+                else f"a {other.get('kind')} notice ({other.get('disclosure')} disclosure)"
+            )
+            return (
+                f"[{index}] {at}: conflict {entry.get('conflict_id')} {t[9:]}, as told to "
+                f"{entry.get('party')}: its notice {mine.get('notice')} v{mine.get('version')} "
+                f"against {theirs} of {other.get('issuer')}"
+            )
         notices = " and ".join(f"{n} v{v}" for n, v in entry.get("notices", []))
         return f"[{index}] {at}: conflict {entry.get('conflict_id')} {t[9:]} between {notices}"
     if t == "message":

@@ -48,9 +48,10 @@ def concerns(entry: dict[str, Any], party: str) -> bool:
 
     An entry concerns a party when it names the party as issuer, addressee (or is addressed
     to every party, ``*``), party, sender or recipient, or as a party to an alert; the party
-    directory and public keys concern everyone. A conflict entry names both notices, so
-    (issue 11) it concerns only its ``readers``: the issuers that may read both notices.
-    Conflict entries logged before ``readers`` existed concern both issuers.
+    directory and public keys concern everyone. A conflict entry concerns only its
+    ``readers`` (issue 11): since issue 12 each transition is logged once per side, read by
+    that side alone (what it was shown); older entries named both notices and were read by
+    the issuers that may read both. Entries older still, without ``readers``, concern both.
     """
     if entry.get("type") in PUBLIC_TYPES:
         return True
