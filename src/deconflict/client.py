@@ -252,7 +252,8 @@ class Client:
     def check_served(self, obj: Doc, hub_key: bytes) -> list[str]:
         """Hold a served notice, acknowledgement, message, conflict or alert to the ledger
         entry it names (`ledger_index`) and that entry's inclusion proof in a head signed by
-        ``hub_key`` (the key you pinned). Returns the problems: none means it is what the log says."""
+        ``hub_key`` (the key you pinned). Returns the problems: none means it is what the log
+        says."""
         index = obj.get("ledger_index")
         if not isinstance(index, int) or isinstance(index, bool):
             return ["the object names no ledger entry (ledger_index): it is not in the log"]
