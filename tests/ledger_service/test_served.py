@@ -67,6 +67,30 @@ CASES = {
         "message m-",
         "body = 'confirm!'",
     ),
+    "state": (
+        [
+            "UPDATE notices SET state = 'cancelled' WHERE id IN "
+            "(SELECT notice_id FROM notice_versions WHERE title = 'strike')"
+        ],
+        "russia",
+        "notice n-",
+        "state = 'cancelled'",
+    ),
+    "delivery time": (
+        ["UPDATE acks SET delivered_at = '2020-01-01T00:00:00.000000Z' WHERE addressee = 'russia'"],
+        "russia",
+        "acknowledgement of notice",
+        "delivered_at = '2020-01-01",
+    ),
+    "read receipt never sent": (
+        [
+            "UPDATE message_recipients SET read_at = '2020-01-01T00:00:00.000000Z' "
+            "WHERE party_id = 'russia'"
+        ],
+        "coalition",
+        "message m-",
+        "read receipt at 2020-01-01",
+    ),
     "never acknowledged": (
         [
             "UPDATE acks SET state = 'acknowledged', acknowledged_at = created_at "
