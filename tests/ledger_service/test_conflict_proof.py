@@ -226,3 +226,38 @@ def test_alerts_are_held_to_their_entries(
         assert out.startswith("exit 1") and "acknowledged by russia" in out and "never made" in out
     finally:
         w.stop()
+
+
+def test_a_resolved_conflict_follows_the_other_notice_addressees_without_a_false_alarm(
+    coarse: tuple[World, dict[str, Any], dict[str, Any]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Resolved, a conflict is not re-logged when the other notice changes, but how much of
+    that notice its view shows follows the notice's addressees: an honest hub passes."""
+    w, _, mine = coarse
+    ru = w.party("russia")
+    away = {**notice(["un", "coalition"], lon=40.0, title="patrol"), "version": 1}
+    ru.ok("PUT", f"/v1/notices/{mine['id']}", away)  # resolved; now addressed to coalition
+    [told] = w.party("coalition").ok("GET", "/v1/conflicts")["conflicts"]
+    assert told["state"] == "resolved" and told["other"]["notice"] == mine["id"]
+    ru.ok("PUT", f"/v1/notices/{mine['id']}", {**away, "addressees": ["un"], "version": 2})
+    [now] = w.party("coalition").ok("GET", "/v1/conflicts")["conflicts"]
+    assert now["other"]["notice"] is None  # no longer addressed to it: hidden again
+    for party in ("coalition", "russia"):
+        out = _verify(w, party, tmp_path / f"{party}.json", capsys)
+        assert out.startswith("exit 0"), out
+    w.restart()  # the start-up check agrees too (no override)
+    with Client(w.url, w.tokens["coalition"]) as c:
+        [conflict] = c.conflicts()
+        assert c.check_served(conflict, b64d(c.ledger_key()["public_key"])) == []
+    # ... but what was decided still may not change
+    w.stop()
+    con = sqlite3.connect(w.db)
+    con.execute("UPDATE conflicts SET resolution = 'cancelled'")
+    con.commit()
+    con.close()
+    w.overrides["ledger_start_despite_mismatch"] = True
+    w.start()
+    out = _verify(w, "coalition", tmp_path / "coalition.json", capsys)
+    assert out.startswith("exit 1") and "resolution = 'cancelled'" in out, out

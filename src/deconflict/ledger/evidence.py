@@ -215,6 +215,11 @@ def _describe(index: int, entry: dict[str, Any]) -> str:
         )
     if t == "party_registered":
         return f"[{index}] {at}: party {entry.get('party')} ({entry.get('name')}) was registered"
+    if t == "notice_withdrawn":
+        return (
+            f"[{index}] {at}: version {entry.get('version')} of notice {entry.get('notice_id')} "
+            f"is no longer addressed to {entry.get('party')}"
+        )
     if t == "notice_expired":
         return (
             f"[{index}] {at}: notice {entry.get('notice_id')} of {entry.get('issuer')} expired "

@@ -62,6 +62,7 @@ def compare_served(
     latest: dict[Any, tuple[int, Doc]] = {}
     events: dict[tuple[Any, ...], tuple[int, Doc]] = {}
     expired: dict[tuple[Any, Any], int] = {}
+    withdrawn: dict[Any, int] = {}  # notice -> the version that no longer addresses `me`
     messages: dict[Any, tuple[int, Doc]] = {}
     receipts: dict[tuple[Any, ...], tuple[int, Doc]] = {}
     conflicts: dict[tuple[Any, Any], tuple[int, Doc]] = {}
@@ -82,6 +83,8 @@ def compare_served(
             events.setdefault((t, d.get("notice_id"), d.get("version"), d.get("party")), (i, d))
         elif t == "notice_expired":
             expired[(d.get("notice_id"), d.get("version"))] = i
+        elif t == "notice_withdrawn" and d.get("party") == me:
+            withdrawn[d.get("notice_id")] = int(d.get("version") or 0)
         elif t == "message":
             messages[d.get("message_id")] = (i, d)
         elif t == "message_receipt":
@@ -99,6 +102,8 @@ def compare_served(
         content = d.get("content") or {}
         to = content.get("addressees") or []
         mine = me is None or d.get("issuer") == me or me in to or "*" in to
+        if withdrawn.get(notice_id, 0) > int(d.get("version") or 0):
+            mine = False  # a later version is no longer addressed to `me`, as logged
         if mine and i < views.size_before and notice_id not in served_ids:
             problems.append(
                 f"notice {notice_id}: in the log (entry {i}, version {d.get('version')}) but "
@@ -166,8 +171,33 @@ def _conflict(c: Doc, found: tuple[int, Doc] | None, size_before: int, problems:
             )
         return
     _index_check(what, c, index, problems)
-    for name, served, logged in _fields(c, view, ("ledger_index",)):
-        problems.append(_differs(what, index, name, served, logged))
+    served, logged = c, view
+    if c.get("state") == "resolved" and view.get("state") == "resolved":
+        served, logged = _undisclosed(c), _undisclosed(view)
+    for name, shown, said in _fields(served, logged, ("ledger_index",)):
+        problems.append(_differs(what, index, name, shown, said))
+
+
+_DISCLOSED = ("notice", "version", "addressed_to_you", "disclosure")
+
+
+def _undisclosed(view: Doc) -> Doc:
+    """A resolved conflict without what depends on the other notice's present addressees.
+
+    Once resolved, a conflict is no longer re-logged when the other notice changes, but its
+    view follows that notice's addressees (the reader may since have been added or
+    removed): how much of the other notice it shows may differ from what was logged. What
+    was decided and when (state, resolution, times, revision, both kinds, the other issuer,
+    the reader's own notice, each overlap's window) may not.
+    """
+    out = {k: v for k, v in view.items() if k not in ("notices", "overlaps")}
+    other = view.get("other")
+    if isinstance(other, dict):
+        out["other"] = {k: v for k, v in other.items() if k not in _DISCLOSED}
+    out["overlaps"] = [
+        o.get("time_window") if isinstance(o, dict) else o for o in view.get("overlaps") or ()
+    ]
+    return out
 
 
 def _fields(

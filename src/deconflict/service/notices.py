@@ -414,6 +414,17 @@ class Notices:
             view = notice_view(row)
             tx.emit_to([p for p in recipients if p in before], NOTICE_UPDATED, view)
             tx.emit_to([p for p in recipients if p not in before], NOTICE_RECEIVED, view)
+            for party in sorted(before - set(recipients)):
+                # issue 12: a party's own record that the notice stopped being served to it
+                # (else its `ledger verify` could not tell this from the hub hiding it)
+                self.ledger.log(
+                    tx,
+                    "notice_withdrawn",
+                    notice_id=notice_id,
+                    version=version,
+                    party=party,
+                    issuer=who.party_id,
+                )
             tx.emit_to(
                 sorted(before - set(recipients)),
                 NOTICE_WITHDRAWN,
