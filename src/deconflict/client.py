@@ -182,6 +182,10 @@ class Client:
         result: list[Doc] = self._call("GET", "/v1/alerts", state=state, limit=limit)["alerts"]
         return result
 
+    def alert(self, alert_id: str) -> Doc:
+        result: Doc = self._call("GET", f"/v1/alerts/{alert_id}")
+        return result
+
     # -- hotline ---------------------------------------------------------------
     def send_message(
         self,

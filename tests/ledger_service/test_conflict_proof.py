@@ -58,6 +58,16 @@ def _verify(w: World, party: str, state: Path, capsys: pytest.CaptureFixture[str
     return f"exit {code}\n{out}"
 
 
+def _check(
+    w: World, party: str, conflict_id: str, tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> str:
+    """`deconflict ledger check conflict ID` with the key `ledger verify` pinned."""
+    capsys.readouterr()
+    args = ["--server", w.url, "--token", w.tokens[party], "--state", str(tmp / f"{party}.json")]
+    code = main(["ledger", "check", "conflict", conflict_id, *args])
+    return f"exit {code}\n{capsys.readouterr().out}"
+
+
 def test_each_issuer_proves_what_it_was_told_and_reads_nothing_of_the_other(
     coarse: tuple[World, dict[str, Any], dict[str, Any]],
 ) -> None:
@@ -161,6 +171,8 @@ def test_a_conflict_edited_behind_the_log_fails_both_sides_verify(
     sql, field = CONFLICT_EDITS[case]
     for party in ("coalition", "russia"):
         assert _verify(w, party, tmp_path / f"{party}.json", capsys).startswith("exit 0")
+    conflict_id = w.party("coalition").ok("GET", "/v1/conflicts")["conflicts"][0]["id"]
+    assert _check(w, "coalition", conflict_id, tmp_path, capsys).startswith("exit 0")
     w.stop()
     con = sqlite3.connect(w.db)
     assert con.execute(sql).rowcount == 1
@@ -173,6 +185,9 @@ def test_a_conflict_edited_behind_the_log_fails_both_sides_verify(
         assert out.startswith("exit 1"), out
         problems = [line for line in out.splitlines() if line.startswith("PROBLEM")]
         assert any("conflict c-" in p and field in p for p in problems), problems
+    if case != "deleted":
+        out = _check(w, "coalition", conflict_id, tmp_path, capsys)
+        assert out.startswith("exit 1") and field in out, out
     # the third party, who was told of no conflict, has nothing to find
     assert _verify(w, "un", tmp_path / "un.json", capsys).startswith("exit 0")
 
