@@ -89,6 +89,11 @@ class Client:
         result: list[Doc] = self._call("GET", "/v1/parties")["parties"]
         return result
 
+    def party_keys(self, party_id: str) -> list[Doc]:
+        """A party's registered keys, current last, each with its `ledger_index`."""
+        result: list[Doc] = self._call("GET", f"/v1/parties/{party_id}/keys")["keys"]
+        return result
+
     def whoami(self) -> Doc:
         result: Doc = self._call("GET", "/v1/whoami")
         return result

@@ -34,6 +34,8 @@ class ServedViews:
     conflicts: list[Doc] = field(default_factory=list)
     alerts: list[Doc] = field(default_factory=list)
     # False when a listing was cut at its cap: what is logged but not served is not reported
+    parties: list[Doc] = field(default_factory=list)
+    keys: list[Doc] = field(default_factory=list)  # every party's, each with its ledger_index
     conflicts_complete: bool = True
     alerts_complete: bool = True
 
@@ -137,6 +139,8 @@ def compare_served(
         compared += 1
         served_alerts.add(a.get("id"))
         _alert(a, alerts.get(a.get("id"), {}), views.size_before, problems)
+    if me is not None:
+        compared += _directory(views, entries, problems)
     if me is not None and views.alerts_complete:
         for alert_id, logged in alerts.items():
             raised = logged.get("alert_raised")
@@ -146,6 +150,50 @@ def compare_served(
                     "hidden or deleted"
                 )
     return compared
+
+
+def _directory(views: ServedViews, entries: dict[int, Doc], problems: list[str]) -> int:
+    """The party directory and the parties' keys (public entries) against the log: a key
+    swapped in the table would make forged statements verify for whoever trusts the API."""
+    registered: dict[Any, tuple[int, Doc]] = {}
+    keys: dict[tuple[Any, Any], tuple[int, Doc]] = {}
+    for i, d in sorted(entries.items()):
+        if d.get("type") == "party_registered":
+            registered.setdefault(d.get("party"), (i, d))
+        elif d.get("type") == "party_key_set":
+            keys[(d.get("party"), d.get("key_id"))] = (i, d)
+    served = {p.get("id") for p in views.parties}
+    for p in views.parties:
+        found = registered.get(p.get("id"))
+        what = f"party {p.get('id')}"
+        if found is None:
+            problems.append(f"{what}: in the hub's directory, but its registration is not logged")
+        elif p.get("name") != found[1].get("name"):
+            problems.append(_differs(what, found[0], "name", p.get("name"), found[1].get("name")))
+    for party, (i, _) in registered.items():
+        if i < views.size_before and party not in served:
+            problems.append(f"party {party}: registered in the log (entry {i}) but not served")
+    shown = set()
+    for k in views.keys:
+        key = (k.get("party"), k.get("key_id"))
+        shown.add(key)
+        what = f"key {k.get('key_id')} of party {k.get('party')}"
+        found = keys.get(key)
+        if found is None:
+            problems.append(f"{what}: served by the hub, but the log records no such key")
+            continue
+        i, entry = found
+        _index_check(what, k, i, problems)
+        if k.get("public_key") != entry.get("public_key"):
+            problems.append(
+                _differs(what, i, "public_key", k.get("public_key"), entry.get("public_key"))
+            )
+    for (party, key_id), (i, _) in keys.items():
+        if i < views.size_before and party in served and (party, key_id) not in shown:
+            problems.append(
+                f"key {key_id} of party {party}: set in the log (entry {i}) but not served"
+            )
+    return len(views.parties) + len(views.keys)
 
 
 def _conflict(c: Doc, found: tuple[int, Doc] | None, size_before: int, problems: list[str]) -> None:
