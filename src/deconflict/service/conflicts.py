@@ -218,7 +218,8 @@ class Conflicts:
                 view=view,
                 **extra,
             )
-            tx.emit(party, event, {**view, "ledger_index": index if index >= 0 else None})
+            told = {**view, "ledger_index": index if index >= 0 else None}
+            tx.emit(party, event, told)
 
     # -- dry runs ------------------------------------------------------------
     def would_open(
