@@ -221,7 +221,7 @@ def audit(n: int, requests: int) -> None:
             coalition.ok("POST", "/v1/messages", {"to": ["russia"], "body": f"b{k}"}, 201)
         for k in range(50):  # each meets 4 of the coalition's: 200 conflicts, 2 entries each
             russia.ok("POST", "/v1/notices", notice(["coalition"], lon=30.0 + k * 0.5), 201)
-        for m in russia.ok("GET", "/v1/messages", params={"box": "in"})["messages"][:50]:
+        for m in russia.ok("GET", "/v1/messages?box=in")["messages"][:50]:
             russia.ok("POST", f"/v1/messages/{m['id']}/read")  # receipts with their entries
         w.stop()
         _bulk_messages(w.db, n)

@@ -35,6 +35,8 @@ class ServedViews:
     alerts: list[Doc] = field(default_factory=list)
     # False when a listing was cut at its cap: what is logged but not served is not reported
     parties: list[Doc] = field(default_factory=list)
+    # what the log cannot settle either way (said to the party, not a failure)
+    warnings: list[str] = field(default_factory=list)
     keys: list[Doc] = field(default_factory=list)  # every party's, each with its ledger_index
     conflicts_complete: bool = True
     alerts_complete: bool = True
@@ -122,7 +124,9 @@ def compare_served(
         for c in views.conflicts:
             compared += 1
             served_conflicts.add(c.get("id"))
-            _conflict(c, conflicts.get((c.get("id"), me)), views.size_before, problems)
+            _conflict(
+                c, conflicts.get((c.get("id"), me)), views.size_before, problems, views.warnings
+            )
         for (conflict_id, reader), (i, d) in conflicts.items():
             if (
                 reader == me
@@ -196,12 +200,24 @@ def _directory(views: ServedViews, entries: dict[int, Doc], problems: list[str])
     return len(views.parties) + len(views.keys)
 
 
-def _conflict(c: Doc, found: tuple[int, Doc] | None, size_before: int, problems: list[str]) -> None:
+def _conflict(
+    c: Doc,
+    found: tuple[int, Doc] | None,
+    size_before: int,
+    problems: list[str],
+    warnings: list[str] | None = None,
+) -> None:
     """A served conflict against the latest entry of the reader's side."""
     what = f"conflict {c.get('id')}"
     if found is None:
-        if c.get("ledger_index") is not None or c.get("revision", 0) > 0:
+        if c.get("ledger_index") is not None or warnings is None:
             problems.append(f"{what}: served by the hub, but the log holds no entry of it for you")
+        else:
+            warnings.append(
+                f"{what}: served, but no ledger entry you can read records it: it was opened "
+                "before each side's view was logged (an issuer the other notice was not "
+                "addressed to had no entry then), or it was made up behind the log"
+            )
         return
     index, entry = found
     view = entry.get("view")
@@ -558,14 +574,22 @@ def compare_conflict_sides(
     """Each (party, conflict view) against that side's latest entry (the start-up check,
     which sees every side); a side logged but no longer in the tables is reported too."""
     latest: dict[tuple[Any, Any], tuple[int, Doc]] = {}
+    legacy: set[Any] = set()  # logged once for both sides, before issue 12
     for i, d in sorted(entries.items()):
-        if d.get("type") in CONFLICT_TYPES and isinstance(d.get("view"), dict):
+        if d.get("type") not in CONFLICT_TYPES:
+            continue
+        if isinstance(d.get("view"), dict):
             for reader in d.get("readers") or ():
                 latest[(d.get("conflict_id"), reader)] = (i, d)
+        else:
+            legacy.add(d.get("conflict_id"))
     size = max(entries, default=-1) + 1
     for party, view in sides:
         before = len(problems)
-        _conflict(view, latest.pop((view.get("id"), party), None), size, problems)
+        found = latest.pop((view.get("id"), party), None)
+        if found is None and view.get("id") in legacy:
+            continue  # what this side was told then is not in the log, only that it was
+        _conflict(view, found, size, problems)
         for k in range(before, len(problems)):
             problems[k] = f"{problems[k]} (as told to {party})"
     for (conflict_id, party), (i, _) in sorted(latest.items()):
