@@ -30,7 +30,7 @@ from deconflict.service.errors import StateConflict
 from deconflict.store import EntryRow
 from deconflict.store.repos import LedgerRepo
 
-__all__ = ["PUBLIC_TYPES", "HubLedger", "LedgerDamaged", "concerns", "refs_of"]
+__all__ = ["PUBLIC_TYPES", "HubLedger", "LedgerDamaged", "concerns", "refs_of", "side_ref"]
 
 log = logging.getLogger("deconflict.ledger")
 T = TypeVar("T")
@@ -84,7 +84,17 @@ def refs_of(entry: dict[str, Any]) -> list[str]:
     ref = entry.get("ref")
     if isinstance(ref, dict) and isinstance(ref.get("id"), str) and ref["id"] not in out:
         out.append(ref["id"])
+    readers = entry.get("readers")
+    if str(entry.get("type", "")).startswith("conflict_") and isinstance(readers, list):
+        out += [side_ref(str(entry.get("conflict_id")), str(p)) for p in readers[:1]]
     return [r[:64] for r in out]
+
+
+def side_ref(conflict_id: str, party: str) -> str:
+    """The ref of one side's entries of a conflict: found by an indexed look-up when
+    serving (`ledger_index`), without parsing both sides' entries. Hashed, as it must fit
+    the refs column whatever the lengths of the ids."""
+    return "cs-" + hashlib.sha256(f"{conflict_id}\x00{party}".encode()).hexdigest()[:40]
 
 
 class LedgerDamaged(StateConflict):

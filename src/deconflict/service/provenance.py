@@ -23,6 +23,7 @@ import asyncio
 import json
 from typing import Any
 
+from deconflict.service.ledger_log import side_ref
 from deconflict.store import Store
 
 __all__ = ["Provenance"]
@@ -87,12 +88,13 @@ class Provenance:
         await asyncio.to_thread(self._conflicts, conflicts, who)
 
     def _conflicts(self, conflicts: list[Doc], who: str | None) -> None:
-        ids = [str(c["id"]) for c in conflicts if c.get("id")]
+        refs = {side_ref(str(c["id"]), who): c["id"] for c in conflicts if c.get("id") and who}
         latest: dict[Any, int] = {}
-        if who is not None:
-            for i, d in self._about(ids, CONFLICT_TYPES):
-                if who in (d.get("readers") or ()):
-                    latest[d.get("conflict_id")] = i
+        if refs:
+            with self.store.read() as repo:
+                found = repo.ledger.entries_about(sorted(refs), CONFLICT_TYPES)
+            for r in found:  # in index order: the last is the latest
+                latest[refs[str(r["ref"])]] = int(r["idx"])
         for c in conflicts:
             c["ledger_index"] = latest.get(c.get("id"))
 
