@@ -237,6 +237,7 @@ def verify_log(
     contradicted = _check_history(client, head, leaves, saved, report)
     if leaves is not None:
         compared = compare_served(views, report.entries, client.party, report.problems)
+        report.warnings.extend(views.warnings)
         report.notes.append(f"{compared} objects the hub serves you compared with the log")
     previous = max((h.tree_size for h in saved), default=0)
     check_witnesses(

@@ -92,6 +92,11 @@ class Client:
         result: list[Doc] = self._call("GET", "/v1/parties")["parties"]
         return result
 
+    def party_keys(self, party_id: str) -> list[Doc]:
+        """A party's registered keys, current last, each with its `ledger_index`."""
+        result: list[Doc] = self._call("GET", f"/v1/parties/{party_id}/keys")["keys"]
+        return result
+
     def whoami(self) -> Doc:
         result: Doc = self._call("GET", "/v1/whoami")
         return result
@@ -233,6 +238,15 @@ class Client:
         result: Doc = self._call("GET", f"/v1/conflicts/{conflict_id}")
         return result
 
+    # -- alerts ----------------------------------------------------------------
+    def alerts(self, state: str | None = None, limit: int = 1000) -> list[Doc]:
+        result: list[Doc] = self._call("GET", "/v1/alerts", state=state, limit=limit)["alerts"]
+        return result
+
+    def alert(self, alert_id: str) -> Doc:
+        result: Doc = self._call("GET", f"/v1/alerts/{alert_id}")
+        return result
+
     # -- hotline ---------------------------------------------------------------
     def send_message(
         self,
@@ -301,9 +315,10 @@ class Client:
         return result
 
     def check_served(self, obj: Doc, hub_key: bytes) -> list[str]:
-        """Hold a served notice, acknowledgement or message to the ledger entry it names
-        (`ledger_index`) and that entry's inclusion proof in a head signed by ``hub_key``
-        (the key you pinned). Returns the problems: none means it is what the log says."""
+        """Hold a served notice, acknowledgement, message, conflict or alert to the ledger
+        entry it names (`ledger_index`) and that entry's inclusion proof in a head signed by
+        ``hub_key`` (the key you pinned). Returns the problems: none means it is what the log
+        says."""
         index = obj.get("ledger_index")
         if not isinstance(index, int) or isinstance(index, bool):
             return ["the object names no ledger entry (ledger_index): it is not in the log"]

@@ -34,7 +34,11 @@ def test_a_conflict_entry_does_not_make_the_other_notice_readable(world: World) 
     text = json.dumps(readable)
     assert hidden["id"] not in text
     assert HIDDEN not in text
-    assert not [d for d in readable if d["type"].startswith("conflict_")]
+    # Russia reads its own side's record of the conflict (issue 12), which is what it was
+    # told: its notice, and the coalition's only as shown (no id, no title, coarse)
+    told = [d for d in readable if d["type"].startswith("conflict_")]
+    assert [d["type"] for d in told] == ["conflict_opened", "conflict_resolved"]
+    assert all(d["readers"] == ["russia"] and d["view"]["other"]["notice"] is None for d in told)
     for e in entries:
         if "entry" not in e:
             assert set(e) == {"index", "leaf_hash"}  # nothing else: no type, id, party
@@ -79,6 +83,7 @@ def test_issuers_addressed_to_each_other_read_their_conflict_entries(world: Worl
             for e in _entries(api)
             if "entry" in e and json.loads(e["entry"])["type"] == "conflict_opened"
         ]
-        assert len(opened) == 1
-        assert opened[0]["notices"] == [[b["id"], 1], [a["id"], 1]]
-        assert sorted(opened[0]["readers"]) == ["coalition", "russia"]
+        assert len(opened) == 1  # its own side's entry (the other side's is not readable)
+        mine, theirs = (a, b) if api is co else (b, a)
+        assert opened[0]["notices"] == [[mine["id"], 1], [theirs["id"], 1]]
+        assert opened[0]["readers"] == [api.name]

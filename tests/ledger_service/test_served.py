@@ -13,7 +13,7 @@ import pytest
 
 from deconflict.cli import main
 from deconflict.client import Client
-from deconflict.ledger.keys import b64d
+from deconflict.ledger.keys import b64d, b64e, generate_key, public_raw
 from deconflict.service.crosscheck import LedgerMismatchError
 from deconflict.service.hub import Hub
 from tests.ledger_service.test_tamper import scene
@@ -66,6 +66,36 @@ CASES = {
         "russia",
         "message m-",
         "body = 'confirm!'",
+    ),
+    "state": (
+        [
+            "UPDATE notices SET state = 'cancelled' WHERE id IN "
+            "(SELECT notice_id FROM notice_versions WHERE title = 'strike')"
+        ],
+        "russia",
+        "notice n-",
+        "state = 'cancelled'",
+    ),
+    "delivery time": (
+        ["UPDATE acks SET delivered_at = '2020-01-01T00:00:00.000000Z' WHERE addressee = 'russia'"],
+        "russia",
+        "acknowledgement of notice",
+        "delivered_at = '2020-01-01",
+    ),
+    "read receipt never sent": (
+        [
+            "UPDATE message_recipients SET read_at = '2020-01-01T00:00:00.000000Z' "
+            "WHERE party_id = 'russia'"
+        ],
+        "coalition",
+        "message m-",
+        "read receipt at 2020-01-01",
+    ),
+    "party name": (
+        ["UPDATE parties SET name = 'UN (impostor)' WHERE id = 'un'"],
+        "russia",
+        "party un",
+        "name = 'UN (impostor)'",
     ),
     "never acknowledged": (
         [
@@ -164,3 +194,19 @@ def test_the_cli_checks_one_served_object(
     capsys.readouterr()
     assert main(["ledger", "check", "ack", notice_id, *args]) == 1
     assert "comment = 'noteD'" in capsys.readouterr().out
+
+
+def test_a_party_key_swapped_in_the_table_fails_verify(
+    scene: tuple[World, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The key a verifier fetches to check a party's signatures is the one the log set."""
+    w, _ = scene
+    with Client(w.url, w.tokens["coalition"], key=generate_key()) as c:
+        c.set_key()
+    state = tmp_path / "heads.json"
+    code, out = _verify(w, "russia", state, capsys)
+    assert code == 0, out
+    forged = b64e(public_raw(generate_key()))
+    _edit(w, f"UPDATE party_keys SET public_key = '{forged}' WHERE party_id = 'coalition'")  # noqa: S608
+    code, out = _verify(w, "russia", state, capsys)
+    assert code == 1 and "of party coalition" in out and "public_key" in out, out

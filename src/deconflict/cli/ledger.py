@@ -57,11 +57,14 @@ def register(subparsers: Any) -> None:
     v.set_defaults(handler=_verify)
     c = sub.add_parser(
         "check",
-        help="check one served notice, acknowledgement or message against its ledger entry",
+        help="check one served notice, acknowledgement, message, conflict or alert against its "
+        "ledger entry",
     )
     add_server_options(c)
-    c.add_argument("kind", choices=["notice", "message", "ack"], help="what to check")
-    c.add_argument("id", help="the notice or message id (for an ack: the notice id)")
+    c.add_argument(
+        "kind", choices=["notice", "message", "ack", "conflict", "alert"], help="what to check"
+    )
+    c.add_argument("id", help="the object's id (for an ack: the notice id)")
     c.add_argument(
         "--state",
         type=Path,
@@ -134,6 +137,10 @@ def _check(args: argparse.Namespace) -> int:
                 obj = client.notice(args.id)
             elif args.kind == "message":
                 obj = next((m for m in client.messages() if m["id"] == args.id), None)
+            elif args.kind == "conflict":
+                obj = client.conflict(args.id)
+            elif args.kind == "alert":
+                obj = client.alert(args.id)
             else:
                 notice = client.notice(args.id)
                 mine = [a for a in notice.get("acks") or [] if a["addressee"] == client.party]

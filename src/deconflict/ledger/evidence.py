@@ -237,6 +237,19 @@ def _describe(index: int, entry: dict[str, Any]) -> str:
     if t == "party_key_set":
         return f"[{index}] {at}: {entry.get('party')} registered key {entry.get('key_id')}"
     if t in ("conflict_opened", "conflict_updated", "conflict_resolved"):
+        view = entry.get("view")
+        if isinstance(view, dict):  # one side's entry: what that side was told
+            mine, other = view.get("mine") or {}, view.get("other") or {}
+            theirs = (
+                f"notice {other['notice']} v{other.get('version')}"
+                if other.get("notice")
+                else f"a {other.get('kind')} notice ({other.get('disclosure')} disclosure)"
+            )
+            return (
+                f"[{index}] {at}: conflict {entry.get('conflict_id')} {t[9:]}, as told to "
+                f"{entry.get('party')}: its notice {mine.get('notice')} v{mine.get('version')} "
+                f"against {theirs} of {other.get('issuer')}"
+            )
         notices = " and ".join(f"{n} v{v}" for n, v in entry.get("notices", []))
         return f"[{index}] {at}: conflict {entry.get('conflict_id')} {t[9:]} between {notices}"
     if t == "message":
@@ -251,6 +264,11 @@ def _describe(index: int, entry: dict[str, Any]) -> str:
         )
     if t == "party_registered":
         return f"[{index}] {at}: party {entry.get('party')} ({entry.get('name')}) was registered"
+    if t == "notice_withdrawn":
+        return (
+            f"[{index}] {at}: version {entry.get('version')} of notice {entry.get('notice_id')} "
+            f"is no longer addressed to {entry.get('party')}"
+        )
     if t == "notice_expired":
         return (
             f"[{index}] {at}: notice {entry.get('notice_id')} of {entry.get('issuer')} expired "

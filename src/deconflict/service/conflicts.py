@@ -3,7 +3,8 @@
 `reconcile` is what a new version does to the conflicts of its notice (inside the
 notifying or amending change); `resolve_all` what a cancellation or expiry does. Each
 transition is logged and announced to both issuers, each seeing what `conflict_view`
-allows (the other notice in full only if it was addressed to them).
+allows (the other notice in full only if it was addressed to them); each side's view is
+logged in an entry of its own, which only that side reads (`_announce`).
 """
 
 from __future__ import annotations
@@ -194,28 +195,31 @@ class Conflicts:
                     addressed[nid] = sees_notice(who, n)
                     levels[nid] = level_of(n)
             seen[side] = (addressed, levels)
-        # The entry names both notices: only an issuer that may read both reads it in full
-        # (issue 11: it must not make the other side's notice readable).
-        readers = [
-            row[f"issuer_{side}"]
-            for side in ("a", "b")
-            if all(seen[side][0].get(row[f"notice_{s}"], False) for s in ("a", "b"))
-        ]
-        self.ledger.log(
-            tx,
-            event.name,
-            conflict_id=row["id"],
-            notices=[[row["notice_a"], row["version_a"]], [row["notice_b"], row["version_b"]]],
-            issuers=[row["issuer_a"], row["issuer_b"]],
-            readers=readers,
-            revision=row["revision"],
-            **extra,
-        )
+        # One entry per side, recording exactly what that side was told (issue 12 on top of
+        # issue 11): its own notice in full, the other as it was shown (coarse, existence,
+        # or in full if addressed to it). Each is read only by its side (and the operator):
+        # an entry naming both notices would make the other side's notice readable, and an
+        # entry nobody could read would leave neither side able to prove it was told.
         for side in ("a", "b"):
             party = row[f"issuer_{side}"]
             addressed, levels = seen[side]
             view = conflict_view(row, Principal(party), addressed=addressed, levels=levels)
-            tx.emit(party, event, view)
+            shown = [[view["mine"]["notice"], view["mine"]["version"]]]
+            if view["other"]["notice"] is not None:
+                shown.append([view["other"]["notice"], view["other"]["version"]])
+            index = self.ledger.log(
+                tx,
+                event.name,
+                conflict_id=row["id"],
+                party=party,
+                readers=[party],
+                notices=shown,
+                revision=row["revision"],
+                view=view,
+                **extra,
+            )
+            told = {**view, "ledger_index": index if index >= 0 else None}
+            tx.emit(party, event, told)
 
     # -- dry runs ------------------------------------------------------------
     def would_open(

@@ -4,7 +4,8 @@ An operator who edits the SQLite file while the hub is stopped (a title, a coord
 comment, an acknowledgement that was never made) leaves the log as it was: the parties'
 `ledger verify` finds the difference, but the hub should not serve it in the meantime. So
 `Hub.start` holds every notice, acknowledgement and message in the tables to the log
-(`deconflict.ledger.served`, as the operator sees them: every party at once) and refuses to
+(`deconflict.ledger.served`, as the operator sees them: every party at once), and every
+conflict as each of its two sides is shown it to that side's entry, and refuses to
 start, saying what differs, unless told to start anyway
 (``ledger_start_despite_mismatch``, ``deconflict serve --start-despite-ledger-mismatch``).
 Starting anyway is itself logged: a public `hub_started_despite_mismatch` entry with the
@@ -16,8 +17,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from deconflict.ledger.served import ServedViews, compare_served
+from deconflict.ledger.served import ServedViews, compare_conflict_sides, compare_served
 from deconflict.service.auth import Principal
+from deconflict.service.conflicts import views_of
 from deconflict.service.views import ack_view, message_view, notice_view
 from deconflict.store import Repo
 
@@ -67,4 +69,13 @@ def table_problems(repo: Repo) -> list[str]:
         views.messages += [message_view(m, receipts.get(m["id"], []), _OPERATOR) for m in batch]
     problems: list[str] = []
     compare_served(views, entries, None, problems)
+    sides: list[tuple[str, dict[str, Any]]] = []
+    for batch in repo.crosscheck.conflicts():
+        ids = sorted({r[k] for r in batch for k in ("notice_a", "notice_b")})
+        notices = {n["id"]: n for n in repo.notices.get_many(ids)}
+        for row in batch:
+            for side in ("a", "b"):
+                party = str(row[f"issuer_{side}"])
+                sides.append((party, views_of(Principal(party), [row], notices)[0]))
+    compare_conflict_sides(sides, entries, problems)
     return problems

@@ -340,10 +340,14 @@ class Hub:
 
     # Notices and acknowledgements.
     async def notify(self, who: Principal, body: Any) -> Doc:
-        return self._relay_notes(who, await self.notices.notify(who, body))
+        found = await self.notices.notify(who, body)
+        await self.provenance.notices([found], _party(who))  # the entries it just created
+        return self._relay_notes(who, found)
 
     async def amend(self, who: Principal, notice_id: str, body: Any) -> Doc:
-        return self._relay_notes(who, await self.notices.amend(who, notice_id, body))
+        found = await self.notices.amend(who, notice_id, body)
+        await self.provenance.notices([found], _party(who))
+        return self._relay_notes(who, found)
 
     def _relay_notes(self, who: Principal, doc: Doc, addressees: Any = None) -> Doc:
         """Issue 15: tell the issuer which addressees a relay reaches (and reads for)."""
@@ -357,7 +361,9 @@ class Hub:
     async def cancel(
         self, who: Principal, notice_id: str, version: int | None, signature: str | None
     ) -> Doc:
-        return await self.notices.cancel(who, notice_id, version, signature)
+        found = await self.notices.cancel(who, notice_id, version, signature)
+        await self.provenance.notices([found], _party(who))
+        return found
 
     async def check(self, who: Principal, body: Any) -> Doc:
         found = await self.notices.check(who, body)
@@ -391,7 +397,7 @@ class Hub:
 
     async def get_notice(self, who: Principal, notice_id: str) -> Doc:
         found = await self.notices.get(who, notice_id)
-        await self.provenance.notices([found])
+        await self.provenance.notices([found], _party(who))
         return found
 
     async def list_notices(
@@ -416,7 +422,9 @@ class Hub:
         return await self.probes.listing(who, limit=limit, after=after)
 
     async def acknowledge(self, who: Principal, notice_id: str, body: Any) -> Doc:
-        return await self.acks.acknowledge(who, notice_id, body)
+        found = await self.acks.acknowledge(who, notice_id, body)
+        await self.provenance.acks([found])
+        return found
 
     async def list_acks(
         self, who: Principal, *, role: str, states: list[str] | None, include_superseded: bool
@@ -431,27 +439,35 @@ class Hub:
     async def list_conflicts(
         self, who: Principal, *, states: list[str] | None, notice_id: str | None
     ) -> Doc:
-        return await self.conflicts.listing(who, states=states, notice_id=notice_id)
+        found = await self.conflicts.listing(who, states=states, notice_id=notice_id)
+        await self.provenance.conflicts(found["conflicts"], _party(who))
+        return found
 
     async def get_conflict(self, who: Principal, conflict_id: str) -> Doc:
-        return await self.conflicts.get(who, conflict_id)
+        found = await self.conflicts.get(who, conflict_id)
+        await self.provenance.conflicts([found], _party(who))
+        return found
 
     # The hotline.
     async def send_message(self, who: Principal, body: Any) -> Doc:
-        return await self.messages.send(who, body)
+        found = await self.messages.send(who, body)
+        await self.provenance.messages([found], _party(who))
+        return found
 
     async def list_messages(self, who: Principal, *, box: str) -> Doc:
         found = await self.messages.listing(who, box=box)
-        await self.provenance.messages(found["messages"])
+        await self.provenance.messages(found["messages"], _party(who))
         return found
 
     async def get_message(self, who: Principal, message_id: str) -> Doc:
         found = await self.messages.get(who, message_id)
-        await self.provenance.messages([found])
+        await self.provenance.messages([found], _party(who))
         return found
 
     async def mark_read(self, who: Principal, message_id: str) -> Doc:
-        return await self.messages.mark_read(who, message_id)
+        found = await self.messages.mark_read(who, message_id)
+        await self.provenance.messages([found], _party(who))
+        return found
 
     # Events.
     async def poll_events(self, who: Principal, after: int, limit: int) -> Doc:
@@ -510,13 +526,19 @@ class Hub:
     async def list_alerts(
         self, who: Principal, *, states: list[str] | None, kind: str | None, limit: int
     ) -> Doc:
-        return await self.tactical.list_alerts(who, states=states, kind=kind, limit=limit)
+        found = await self.tactical.list_alerts(who, states=states, kind=kind, limit=limit)
+        await self.provenance.alerts(found["alerts"])
+        return found
 
     async def get_alert(self, who: Principal, alert_id: str) -> Doc:
-        return await self.tactical.get_alert(who, alert_id)
+        found = await self.tactical.get_alert(who, alert_id)
+        await self.provenance.alerts([found])
+        return found
 
     async def ack_alert(self, who: Principal, alert_id: str, body: Any) -> Doc:
-        return await self.tactical.ack_alert(who, alert_id, body)
+        found = await self.tactical.ack_alert(who, alert_id, body)
+        await self.provenance.alerts([found])
+        return found
 
     # Units (issue 15): the party's side, with a party's token.
     async def create_unit(self, who: Principal, body: Any) -> Doc:
@@ -585,3 +607,8 @@ class Hub:
 
     def unit_stream(self, who: Principal, after: int) -> AsyncGenerator[Page, None]:
         return self.unit_deliveries.stream(who, after)
+
+
+def _party(who: Principal) -> str | None:
+    """The party whose side of a conflict (and receipts) a view shows; None: the operator."""
+    return None if who.is_admin else who.party_id

@@ -30,7 +30,7 @@ from deconflict.service.errors import StateConflict
 from deconflict.store import EntryRow
 from deconflict.store.repos import LedgerRepo
 
-__all__ = ["PUBLIC_TYPES", "HubLedger", "LedgerDamaged", "concerns", "refs_of"]
+__all__ = ["PUBLIC_TYPES", "HubLedger", "LedgerDamaged", "concerns", "refs_of", "side_ref"]
 
 log = logging.getLogger("deconflict.ledger")
 T = TypeVar("T")
@@ -48,9 +48,10 @@ def concerns(entry: dict[str, Any], party: str) -> bool:
 
     An entry concerns a party when it names the party as issuer, addressee (or is addressed
     to every party, ``*``), party, sender or recipient, or as a party to an alert; the party
-    directory and public keys concern everyone. A conflict entry names both notices, so
-    (issue 11) it concerns only its ``readers``: the issuers that may read both notices.
-    Conflict entries logged before ``readers`` existed concern both issuers.
+    directory and public keys concern everyone. A conflict entry concerns only its
+    ``readers`` (issue 11): since issue 12 each transition is logged once per side, read by
+    that side alone (what it was shown); older entries named both notices and were read by
+    the issuers that may read both. Entries older still, without ``readers``, concern both.
     """
     if entry.get("type") in PUBLIC_TYPES:
         return True
@@ -83,7 +84,17 @@ def refs_of(entry: dict[str, Any]) -> list[str]:
     ref = entry.get("ref")
     if isinstance(ref, dict) and isinstance(ref.get("id"), str) and ref["id"] not in out:
         out.append(ref["id"])
+    readers = entry.get("readers")
+    if str(entry.get("type", "")).startswith("conflict_") and isinstance(readers, list):
+        out += [side_ref(str(entry.get("conflict_id")), str(p)) for p in readers[:1]]
     return [r[:64] for r in out]
+
+
+def side_ref(conflict_id: str, party: str) -> str:
+    """The ref of one side's entries of a conflict: found by an indexed look-up when
+    serving (`ledger_index`), without parsing both sides' entries. Hashed, as it must fit
+    the refs column whatever the lengths of the ids."""
+    return "cs-" + hashlib.sha256(f"{conflict_id}\x00{party}".encode()).hexdigest()[:40]
 
 
 class LedgerDamaged(StateConflict):

@@ -440,6 +440,17 @@ class Notices:
             readers = self._readers(recipients)
             tx.emit_to([p for p in readers if p in before], NOTICE_UPDATED, view)
             tx.emit_to([p for p in readers if p not in before], NOTICE_RECEIVED, view)
+            for party in sorted(before - set(readers)):
+                # issue 12: a party's own record that the notice stopped being served to it
+                # (else its `ledger verify` could not tell this from the hub hiding it)
+                self.ledger.log(
+                    tx,
+                    "notice_withdrawn",
+                    notice_id=notice_id,
+                    version=version,
+                    party=party,
+                    issuer=who.party_id,
+                )
             tx.emit_to(
                 sorted(before - set(readers)),
                 NOTICE_WITHDRAWN,

@@ -1,12 +1,17 @@
 """Which ledger entry each served object comes from (`ledger_index`), for the parties to check.
 
-Every notice version, acknowledgement and hotline message the API serves carries the index
-of the log entry that records what it says: a notice its `notice_version` entry, an
-acknowledgement the entry of its present state (`ack`, else `delivery`, else the version that
-asked for it), a message its `message` entry. A party fetches that entry and its inclusion
-proof in a signed head and compares (`Client.check_served`, `ledger verify`): an object
-changed in the tables behind the log no longer matches its entry. An object with no entry
-gets ``ledger_index: null``, which the checks report too.
+Every object the API serves that the ledger covers carries the index of the log entry that
+records what it says: a notice its `notice_version` entry; an acknowledgement the entry of
+its present state (`ack`, else `delivery`, else the version that asked for it), and its
+delivery's entry as `delivered_ledger_index`; a message its `message` entry, each receipt
+its `delivered_ledger_index` / `read_ledger_index`; a conflict the latest entry of the
+reading side (`conflict_*`, one per side: what that side was told); an alert its
+`alert_raised` or `alert_cleared` entry. The answers of the writes (notify, amend, cancel,
+acknowledge, send, read) carry them too. A party fetches that entry and its inclusion proof
+in a signed head and compares (`Client.check_served`, `ledger verify`): an object changed
+in the tables behind the log no longer matches its entry. An object with no entry gets
+``ledger_index: null`` (a delivery not logged yet: ``delivered_ledger_index: null``), which
+the checks report when the object claims what only an entry could show.
 
 The indices are looked up when serving (one query per response over the refs index), not
 stored beside the rows: a stored index would be one more column an operator could edit.
@@ -18,6 +23,7 @@ import asyncio
 import json
 from typing import Any
 
+from deconflict.service.ledger_log import side_ref
 from deconflict.store import Store
 
 __all__ = ["Provenance"]
@@ -25,7 +31,9 @@ __all__ = ["Provenance"]
 Doc = dict[str, Any]
 _NOTICE_TYPES = ("notice_version",)
 _ACK_TYPES = ("notice_version", "delivery", "ack")
-_MESSAGE_TYPES = ("message",)
+_MESSAGE_TYPES = ("message", "message_receipt")
+CONFLICT_TYPES = ("conflict_opened", "conflict_updated", "conflict_resolved")
+_ALERT_TYPES = ("alert_raised", "alert_cleared", "alert_acknowledged")
 
 
 class Provenance:
@@ -56,11 +64,12 @@ class Provenance:
                 out.append((int(r["idx"]), doc))
         return out
 
-    async def notices(self, notices: list[Doc]) -> None:
-        """Set `ledger_index` on each notice view (and on the acks it embeds)."""
-        await asyncio.to_thread(self._notices, notices)
+    async def notices(self, notices: list[Doc], who: str | None = None) -> None:
+        """Set `ledger_index` on each notice view (and on the acks and conflicts it embeds,
+        the latter as `who` sees them)."""
+        await asyncio.to_thread(self._notices, notices, who)
 
-    def _notices(self, notices: list[Doc]) -> None:
+    def _notices(self, notices: list[Doc], who: str | None) -> None:
         acks = [a for n in notices for a in n.get("acks") or ()]
         types = _ACK_TYPES if acks else _NOTICE_TYPES
         found = self._about([str(n["id"]) for n in notices], types)
@@ -69,6 +78,45 @@ class Provenance:
             n["ledger_index"] = versions.get((n["id"], n["version"]))
         if acks:
             _mark_acks(acks, found, versions)
+        conflicts = [c for n in notices for c in n.get("conflicts") or ()]
+        if conflicts:
+            self._conflicts(conflicts, who)
+
+    async def conflicts(self, conflicts: list[Doc], who: str | None) -> None:
+        """Set `ledger_index` on conflict views: the latest entry of `who`'s side (the
+        operator, who reads both sides' entries, gets ``null``: no one entry is its view)."""
+        await asyncio.to_thread(self._conflicts, conflicts, who)
+
+    def _conflicts(self, conflicts: list[Doc], who: str | None) -> None:
+        refs = {side_ref(str(c["id"]), who): c["id"] for c in conflicts if c.get("id") and who}
+        latest: dict[Any, int] = {}
+        if refs:
+            with self.store.read() as repo:
+                found = repo.ledger.entries_about(sorted(refs), CONFLICT_TYPES)
+            for r in found:  # in index order: the last is the latest
+                latest[refs[str(r["ref"])]] = int(r["idx"])
+        for c in conflicts:
+            c["ledger_index"] = latest.get(c.get("id"))
+
+    async def alerts(self, alerts: list[Doc]) -> None:
+        """Set `ledger_index` (raised or cleared entry) on alert views, and on each
+        acknowledgement its `alert_acknowledged` entry (`ack_ledger_indices`)."""
+        await asyncio.to_thread(self._alerts, alerts)
+
+    def _alerts(self, alerts: list[Doc]) -> None:
+        found = self._about([str(a["id"]) for a in alerts], _ALERT_TYPES)
+        state: dict[Any, int] = {}
+        acked: dict[Any, dict[str, int]] = {}
+        for i, d in found:
+            if d.get("type") == "alert_acknowledged":
+                acked.setdefault(d.get("alert_id"), {}).setdefault(str(d.get("party")), i)
+            else:
+                state[d.get("alert_id")] = i
+        for a in alerts:
+            a["ledger_index"] = state.get(a["id"])
+            a["ack_ledger_indices"] = {
+                p: acked.get(a["id"], {}).get(p) for p in a.get("acknowledged_by") or ()
+            }
 
     async def acks(self, acks: list[Doc]) -> None:
         await asyncio.to_thread(self._acks, acks)
@@ -77,14 +125,28 @@ class Provenance:
         found = self._about([str(a["notice_id"]) for a in acks], _ACK_TYPES)
         _mark_acks(acks, found, _versions(found))
 
-    async def messages(self, messages: list[Doc]) -> None:
-        await asyncio.to_thread(self._messages, messages)
+    async def messages(self, messages: list[Doc], who: str | None = None) -> None:
+        """Set `ledger_index` on message views, and each receipt's (`who`: the reader, for
+        the receipts a recipient's view carries as its own fields)."""
+        await asyncio.to_thread(self._messages, messages, who)
 
-    def _messages(self, messages: list[Doc]) -> None:
+    def _messages(self, messages: list[Doc], who: str | None) -> None:
         found = self._about([str(m["id"]) for m in messages], _MESSAGE_TYPES)
-        by_id = {d.get("message_id"): i for i, d in found}
+        by_id: dict[Any, int] = {}
+        receipts: dict[tuple[Any, ...], int] = {}
+        for i, d in found:
+            if d.get("type") == "message":
+                by_id[d.get("message_id")] = i
+            else:
+                receipts.setdefault((d.get("message_id"), d.get("party"), d.get("receipt")), i)
         for m in messages:
             m["ledger_index"] = by_id.get(m["id"])
+            for r in m.get("receipts") or ():
+                for what in ("delivered", "read"):
+                    r[f"{what}_ledger_index"] = receipts.get((m["id"], r.get("party"), what))
+            if "receipts" not in m and "delivered_at" in m:
+                for what in ("delivered", "read"):
+                    m[f"{what}_ledger_index"] = receipts.get((m["id"], who, what))
 
 
 def _versions(found: list[tuple[int, Doc]]) -> dict[tuple[Any, Any], int]:
@@ -104,6 +166,7 @@ def _mark_acks(
             latest[(d["type"], d.get("notice_id"), d.get("version"), d.get("party"))] = i
     for a in acks:
         key = (a["notice_id"], a["version"], a["addressee"])
+        a["delivered_ledger_index"] = latest.get(("delivery", *key))
         if a["state"] == "acknowledged":
             a["ledger_index"] = latest.get(("ack", *key))
         elif a["state"] == "delivered" or a.get("delivered_at"):

@@ -410,6 +410,8 @@ class Tactical:
                         kind=row["kind"],
                         parties=_uniq(a.parties),
                         severity=a.severity,
+                        # the screening's own time, which the alert shows (issue 12)
+                        **{f"{tr.action}_at": row[f"{tr.action}_at"]},
                         **({"reason": tr.reason} if tr.reason else {}),
                     )
                 for p in _uniq(a.parties):

@@ -10,6 +10,7 @@ import { Alerts } from './alerts.js';
 import { Tracks } from './tracks.js';
 import { bandText, CONFLICT_RED, h, idTag, kindText, partyColour, setParties, stateText, toast, windowText, zulu, zuluShort } from './util.js';
 import { dropDraft, keepTyping } from './keep.js';
+import { checkNotice } from './ledgercheck.js';
 
 const state = {
   me: null,
@@ -237,6 +238,8 @@ function upsertNotice(n, { quiet = false } = {}) {
   if (old && (old.version > n.version)) return;
   const merged = { ...old, ...n };
   if (!n.volumes && old) merged.volumes = old.volumes;
+  // an event names no ledger entry: the old version's is not this one's
+  if (old && old.version !== n.version && !('ledger_index' in n)) delete merged.ledger_index;
   delete merged.conflicts;
   state.notices.set(n.id, merged);
   if (merged.volumes) mapView.showNotice(merged);
@@ -402,6 +405,49 @@ function volumeLines(n) {
   return (n.volumes || []).map((v) => h('div', { class: 'meta' }, `${bandText(v)} · ${windowText(v.time_start, v.time_end)}`));
 }
 
+// ---------- the ledger mark: each shown notice checked against its ledger entry ----------
+
+const checks = new Map(); // "id:version" -> {shown, result | null while checking}
+function ledgerMark(n) {
+  const key = `${n.id}:${n.version}`;
+  let c = checks.get(key);
+  const shown = JSON.stringify(n);
+  if (!c || c.shown !== shown) {
+    c = { shown, result: null };
+    checks.set(key, c);
+    runCheck(n, key, c);
+  }
+  return markFor(key, c.result);
+}
+function markFor(key, r) {
+  const attrs = { class: 'ledger-mark', 'data-ledger-for': key, role: 'status' };
+  if (!r) return h('div', { ...attrs, 'data-ledger': 'checking' }, t('ledger.checking'));
+  if (r.error) return h('div', { ...attrs, 'data-ledger': 'error' }, t('ledger.error', { error: r.error }));
+  if (!r.ok) {
+    return h('div', { ...attrs, class: 'ledger-mark bad', 'data-ledger': 'mismatch' },
+      `⚠ ${t('ledger.mismatch', { index: r.index ?? '?', problems: r.problems.join('; ') })}`);
+  }
+  return h('div', { ...attrs, 'data-ledger': 'checked', title: t('ledger.fingerprint', { fp: r.fingerprint }) },
+    `✓ ${t('ledger.checked', { index: r.index, size: r.size })}`,
+    r.signature === 'verified' ? '' : ` (${t('ledger.unsigned')})`);
+}
+async function runCheck(n, key, c) {
+  let result;
+  try {
+    let shown = n;
+    if (!Number.isInteger(n.ledger_index)) { // shown from an event: ask which entry it is
+      const served = await api('GET', `/v1/notices/${n.id}`);
+      shown = served.version === n.version ? { ...n, ledger_index: served.ledger_index } : n;
+    }
+    result = await checkNotice(shown);
+  } catch (err) {
+    result = { error: err.message };
+  }
+  if (checks.get(key) !== c) return;
+  c.result = result;
+  for (const el of document.querySelectorAll(`[data-ledger-for="${CSS.escape(key)}"]`)) el.replaceWith(markFor(key, result));
+}
+
 function itemBase(n, extra) {
   return h('div', {
     class: `item${state.fresh.has(n.id) ? ' flash' : ''}${n.state !== 'active' ? ' inactive' : ''}`,
@@ -411,6 +457,7 @@ function itemBase(n, extra) {
   h('h3', { dir: 'auto' }, n.title || n.id),
   h('div', { class: 'meta' }, `${n.issuer} · ${kindText(n.kind)} · v${n.version} · ${stateText(n.state)} · `, idTag(n.id)),
   ...volumeLines(n),
+  ledgerMark(n),
   ...extra);
 }
 
