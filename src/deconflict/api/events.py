@@ -2,7 +2,9 @@
 
 Resume with `Last-Event-ID` (what browsers send on reconnect) or `?after=`.
 Events are read from the outbox table, so a reconnecting client gets every
-event after the one it names, at least once.
+event after the one it names, at least once. The cursor, and
+`POST /v1/events/confirm`, are the client's confirmation that it has the events
+up to that id: only then are deliveries recorded.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from deconflict.api.limits import PartySlots
@@ -114,3 +116,16 @@ async def events(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+@router.post(
+    "/events/confirm",
+    tags=["events"],
+    summary="Confirm your client has (has shown) the events up to an id: records deliveries",
+)
+async def confirm_events(
+    request: Request,
+    who: Who,
+    body: Annotated[dict[str, Any], Body(openapi_examples={"confirm": {"value": {"up_to": 42}}})],
+) -> dict[str, Any]:
+    return await hub_of(request).confirm_events(who, body)

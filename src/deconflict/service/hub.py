@@ -382,6 +382,10 @@ class Hub:
     def stream_events(self, who: Principal, after: int) -> AsyncGenerator[Page, None]:
         return self.events.stream(who, after)
 
+    async def confirm_events(self, who: Principal, body: Any) -> Doc:
+        """The party's client has the events up to `body["up_to"]`: record deliveries."""
+        return await self.events.confirm_request(who, body)
+
     # The ledger and party keys.
     async def ledger_key(self) -> Doc:
         return self.ledger.key()
