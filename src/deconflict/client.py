@@ -282,8 +282,9 @@ class Client:
         result: list[Doc] = r.json()["events"]
         return result
 
-    def stream(self, after: int | None = None) -> Iterator[Doc]:
-        """Follow the live event stream (SSE) from after `after`; yields events as they come."""
+    def stream(self, after: int | None = None, *, idle: bool = False) -> Iterator[Doc | None]:
+        """Follow the live event stream (SSE) from after `after`; yields events as they come
+        (and, with `idle`, None at each heartbeat: a moment to `confirm` what was shown)."""
         headers = {"Accept": "text/event-stream"}
         if after is not None:
             headers["Last-Event-ID"] = str(after)
@@ -300,3 +301,11 @@ class Client:
                     event: Doc = json.loads("\n".join(data))
                     data = []
                     yield event
+                elif idle and line.startswith(": heartbeat"):
+                    yield None
+
+    def confirm(self, up_to: int) -> Doc:
+        """Tell the hub this client has (has shown) every event up to `up_to`: that is
+        what records the deliveries of the notices and messages among them."""
+        result: Doc = self._call("POST", "/v1/events/confirm", {"up_to": up_to})
+        return result

@@ -111,6 +111,7 @@ async def events(
     slots: PartySlots = request.app.state.streams
     if not who.is_admin and not slots.available(who.party_id):
         raise RateLimited(_too_many(slots), retry_after_s=3.0)
+    await hub.confirm_cursor(who, start)  # before answering: the client may hang up at once
     return StreamingResponse(
         _held(slots, who, _sse(hub, who, start, request)),
         media_type="text/event-stream",

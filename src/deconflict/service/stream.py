@@ -134,11 +134,11 @@ class Events:
 
         An empty page is an idle tick (every `events_poll_s` at most, or `heartbeat_s`):
         the caller may check its client is still there and keep the line alive. Each
-        page is recorded as handed over before it is given to the caller; `after` (the
-        client's cursor) confirms what was sent before it.
+        page is recorded as handed over before it is given to the caller. The caller
+        confirms the client's cursor first (`confirm(..., via="cursor", strict=False)`),
+        before it answers at all.
         """
         settings = self.settings
-        await self.confirm(who, after, via="cursor", strict=False)
         # Subscribe before the first read so that no commit can fall between the two.
         with self.broker.subscribe(who.party_id) as sub:
             cursor = after

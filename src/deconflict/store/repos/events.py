@@ -86,9 +86,7 @@ class EventRepo:
     def _set_marks(self, party_id: str, exists: bool, **values: Any) -> None:
         if exists:
             self._conn.execute(
-                update(event_receipts)
-                .where(event_receipts.c.party_id == party_id)
-                .values(**values)
+                update(event_receipts).where(event_receipts.c.party_id == party_id).values(**values)
             )
             return
         row = {"sent_up_to": 0, "confirmed_up_to": 0, "confirmed_at": None, **values}
