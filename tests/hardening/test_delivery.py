@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from deconflict.cli import main
+from deconflict.service.acks import ACK_STATES
+from tests.conftest import REPO
 from tests.service.helpers import Api, World, notice
 
 
@@ -101,3 +103,26 @@ def test_a_confirmation_covers_only_events_sent_to_the_party(world: World) -> No
     # another party confirming does nothing to russia's deliveries
     un = world.party("un")
     assert un.post("/v1/events/confirm", {"up_to": first[-1]["id"]}).status_code == 422
+
+
+def test_the_readme_says_what_each_state_means(world: World) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Delivered and acknowledged: what each state means") :]
+    section = section[: section.index("\n## ")]
+    table = [line for line in section.splitlines() if line.startswith("| `")]
+    assert [line.split("`")[1] for line in table] == list(ACK_STATES)
+    # every state the hub answers is one of them, and each `via` it logs is explained
+    co, ru = world.party("coalition"), world.party("russia")
+    a = co.ok("POST", "/v1/notices", notice(["russia"]), 201)
+    b = co.ok("POST", "/v1/notices", notice(["russia"], lon=37), 201)
+    c = co.ok("POST", "/v1/notices", notice(["russia"], lon=38), 201)
+    events = ru.events()
+    ru.ok("POST", "/v1/events/confirm", {"up_to": events[0]["id"]})
+    ru.events(events[1]["id"])  # the cursor confirms the second
+    ru.ok("POST", f"/v1/notices/{c['id']}/ack", {"version": 1})
+    states = _states(co)
+    assert [states[n["id"]] for n in (a, b, c)] == ["delivered", "delivered", "acknowledged"]
+    vias = [e["via"] for e in _delivery_entries(world)]
+    assert vias == ["confirm", "cursor", "ack"]
+    for via in vias:
+        assert f"`{via}`" in section

@@ -60,6 +60,7 @@ def test_the_readme_walkthrough_runs_pasted_as_one_block(tmp_path: Path) -> None
     )
     assert "notified n-" in out.stdout, (out.stdout, out.stderr)
     assert '"state":"acknowledged"' in out.stdout.replace(" ", ""), out.stdout
+    assert '"notice_versions":1' in out.stdout.replace(" ", ""), out.stdout  # confirmed
     assert '"type":"notice_received"' in out.stdout.replace(" ", ""), out.stdout
     assert "Traceback" not in out.stderr
 
