@@ -10,7 +10,8 @@ from typing import Any
 from deconflict.geo.altitude import UNITS, AltitudeBand, Reference, to_metres
 from deconflict.geo.errors import ErrorCollector, join_path
 from deconflict.geo.footprint import Footprint, FootprintLimits, parse_footprint
-from deconflict.geo.timewindow import TimeWindow, format_utc, parse_rfc3339
+from deconflict.geo.timewindow import TimeWindow, parse_rfc3339
+from deconflict.utc import format_ts
 
 __all__ = ["Limits", "Volume4D", "parse_volume", "parse_volumes"]
 
@@ -183,8 +184,8 @@ def _parse_volume(doc: object, path: str, limits: Limits, errs: ErrorCollector) 
         "radius_m": footprint.radius_m,
         "altitude_lower": lower[2],
         "altitude_upper": upper[2],
-        "time_start": format_utc(start),
-        "time_end": format_utc(end),
+        "time_start": format_ts(start),
+        "time_end": format_ts(end),
     }
     return Volume4D(
         footprint=footprint,
