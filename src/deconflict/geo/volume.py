@@ -67,11 +67,23 @@ def _parse_altitude(
     elif not math.isfinite(float(value)):
         errors.add(join_path(path, "value"), f"must be finite, got {value}")
         ok = False
-    if units not in UNITS:
+    for key in sorted(set(doc) - {"value", "units", "reference"}, key=str):
+        errors.add(join_path(path, str(key)), "unknown field (value, units, reference)")
+        ok = False
+    if units is None:
+        errors.add(join_path(path, "units"), "is required: M, FT or FL")
+        ok = False
+    elif units not in UNITS:
         errors.add(join_path(path, "units"), f"unknown units {units!r}: use M, FT or FL")
         ok = False
     reference: Reference | None = None
-    if units == "FL":
+    if units not in UNITS:
+        # Whether a reference is due depends on the units (a flight level takes none):
+        # with the units wrong, only a reference that fits no units at all is an error.
+        if ref not in (None, "STD", Reference.W84.value, Reference.AMSL.value):
+            errors.add(join_path(path, "reference"), f"unknown reference {ref!r}: use W84 or AMSL")
+        ok = False
+    elif units == "FL":
         if ref not in (None, "STD"):
             errors.add(
                 join_path(path, "reference"),
@@ -81,6 +93,9 @@ def _parse_altitude(
         reference = Reference.STD
     elif ref in (Reference.W84.value, Reference.AMSL.value):
         reference = Reference(ref)
+    elif ref is None:
+        errors.add(join_path(path, "reference"), "is required: W84 or AMSL")
+        ok = False
     else:
         errors.add(join_path(path, "reference"), f"unknown reference {ref!r}: use W84 or AMSL")
         ok = False
