@@ -135,6 +135,35 @@ def test_ctrl_c_of_serve_is_clean(tmp_path: Path) -> None:
     assert "KeyboardInterrupt" not in err and "EOFError" not in err
 
 
+def test_ctrl_c_of_demo_is_clean() -> None:
+    before = set(Path(tempfile.gettempdir()).glob("deconflict-demo-*"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deconflict", "demo", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        start_new_session=True,  # the signal goes to the group, as a terminal's Ctrl-C does
+    )
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 90
+        line = ""
+        while "Ctrl-C stops it" not in line:
+            assert time.monotonic() < deadline
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None
+        created = set(Path(tempfile.gettempdir()).glob("deconflict-demo-*")) - before
+        os.killpg(proc.pid, signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "Traceback" not in err, err
+    assert "KeyboardInterrupt" not in err and "EOFError" not in err
+    assert created and not any(p.exists() for p in created)
+
+
 def test_sigterm_of_demo_removes_its_database() -> None:
     before = set(Path(tempfile.gettempdir()).glob("deconflict-demo-*"))
     proc = subprocess.Popen(
