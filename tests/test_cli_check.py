@@ -41,8 +41,8 @@ def test_example_without_buffers() -> None:
     assert fires["volume_pairs"] == [[0, 0]]
     assert fires["overlaps"][0]["region"]["type"] == "Polygon"
     assert fires["overlaps"][0]["time_window"] == {
-        "start": "2015-10-01T04:00:00Z",
-        "end": "2015-10-01T05:00:00Z",
+        "start": "2015-10-01T04:00:00.000000Z",
+        "end": "2015-10-01T05:00:00.000000Z",
     }
 
 

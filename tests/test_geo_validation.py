@@ -283,7 +283,7 @@ def test_valid_volume_is_normalised_to_utc() -> None:
     )
     assert vol is not None
     doc = vol.to_json()
-    assert doc["time_start"] == "2015-09-30T06:00:00Z"
+    assert doc["time_start"] == "2015-09-30T06:00:00.000000Z"  # the one format (utc.format_ts)
     assert doc["time_end"] == "2015-09-30T09:00:00.500000Z"
     assert doc["geometry"]["coordinates"][0][0] == [36.1, 35.2]
     assert vol.altitude.upper_m == pytest.approx(25_000 * FOOT_M)

@@ -349,8 +349,8 @@ def test_conflict_describes_overlap() -> None:
     assert doc["notices"] == ["a", "b"] and doc["volume_pairs"] == [[0, 0]]
     overlap = doc["overlaps"][0]
     assert overlap["time_window"] == {
-        "start": "2015-09-30T08:00:00Z",
-        "end": "2015-09-30T09:00:00Z",
+        "start": "2015-09-30T08:00:00.000000Z",
+        "end": "2015-09-30T09:00:00.000000Z",
     }
     assert overlap["altitude_band"] == {"lower_m": 2000, "upper_m": 3000}
     ring = overlap["region"]["coordinates"][0]

@@ -353,8 +353,11 @@ class Client:
         result: list[Doc] = r.json()["events"]
         return result
 
-    def stream(self, after: int | None = None, *, path: str = "/v1/events") -> Iterator[Doc]:
-        """Follow the live event stream (SSE) from after `after`; yields events as they come.
+    def stream(
+        self, after: int | None = None, *, idle: bool = False, path: str = "/v1/events"
+    ) -> Iterator[Doc | None]:
+        """Follow the live event stream (SSE) from after `after`; yields events as they come
+        (and, with `idle`, None at each heartbeat: a moment to `confirm` what was shown).
 
         `path`: "/v1/unit/events" for a unit's stream (issue 15).
         """
@@ -374,6 +377,14 @@ class Client:
                     event: Doc = json.loads("\n".join(data))
                     data = []
                     yield event
+                elif idle and line.startswith(": heartbeat"):
+                    yield None
+
+    def confirm(self, up_to: int) -> Doc:
+        """Tell the hub this client has (has shown) every event up to `up_to`: that is
+        what records the deliveries of the notices and messages among them."""
+        result: Doc = self._call("POST", "/v1/events/confirm", {"up_to": up_to})
+        return result
 
     # -- units (issue 15) --------------------------------------------------------
     # The party's side, with the party's token.

@@ -1,13 +1,15 @@
 """Time, the one way the hub writes and reads it: UTC-aware, and text that sorts.
 
-Two text forms, for two readers:
+One text form in every answer of the hub (API JSON, the event stream, the command
+line), whoever wrote the instant:
 
-- `format_ts` / `parse_ts`: the hub's own stamps (stored and served), fixed-width
-  ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, so that string order is time order in every
-  database and every answer;
-- `parse_rfc3339` / `format_utc`: what parties write in their documents (RFC 3339 with
-  an explicit zone), and how the hub gives those instants back (to the second unless
-  sub-second digits matter).
+- `format_ts` / `parse_ts`: fixed-width ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, so that string
+  order is time order in every database and every answer. The instants parties write
+  in their documents are given back this way too (``06:00:00Z`` comes back as
+  ``06:00:00.000000Z``), never in a second form beside the hub's own stamps;
+- `parse_rfc3339`: what parties write (RFC 3339 with an explicit zone);
+- `format_utc`: RFC 3339 to the second unless sub-second digits matter, for the
+  ASTM F3548 interface only (its documents are its own).
 """
 
 from __future__ import annotations

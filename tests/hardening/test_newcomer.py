@@ -60,6 +60,7 @@ def test_the_readme_walkthrough_runs_pasted_as_one_block(tmp_path: Path) -> None
     )
     assert "notified n-" in out.stdout, (out.stdout, out.stderr)
     assert '"state":"acknowledged"' in out.stdout.replace(" ", ""), out.stdout
+    assert '"notice_versions":1' in out.stdout.replace(" ", ""), out.stdout  # confirmed
     assert '"type":"notice_received"' in out.stdout.replace(" ", ""), out.stdout
     assert "Traceback" not in out.stderr
 
@@ -115,3 +116,38 @@ def test_altitudes_print_to_the_metre_in_every_command() -> None:
         }
     )
     assert "6096-7620 m" in line, line
+
+
+@pytest.mark.parametrize(
+    ("upper", "errors"),
+    [
+        ({"value": 250, "units": "FLL"}, {"units": "unknown units 'FLL'"}),
+        ({"value": 250, "units": "fl"}, {"units": "unknown units 'fl'"}),
+        (
+            {"value": 25000, "unit": "FT", "reference": "W84"},
+            {"unit": "unknown field", "units": "is required"},
+        ),
+        ({"value": 25000, "units": "FT"}, {"reference": "is required: W84 or AMSL"}),
+    ],
+)
+def test_a_units_typo_is_one_error_offline_and_on_the_hub(
+    world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    upper: dict[str, Any],
+    errors: dict[str, str],
+) -> None:
+    doc = notice(["russia"])
+    doc["volumes"][0]["altitude_upper"] = upper
+    f = tmp_path / "n.json"
+    f.write_text(json.dumps({"notices": [{**doc, "id": "a", "issuer": "coalition"}]}))
+    assert main(["check", str(f)]) == 2
+    lines = capsys.readouterr().err.splitlines()[1:]
+    where = "notices[0].volumes[0].altitude_upper."
+    assert sorted(x.strip().split(": ", 1)[0] for x in lines) == sorted(where + k for k in errors)
+    for key, text in errors.items():
+        assert any(x.strip().startswith(f"{where}{key}: {text}") for x in lines), lines
+    r = world.party("coalition").post("/v1/notices", doc)
+    assert r.status_code == 422
+    paths = sorted(e["path"] for e in r.json()["errors"])
+    assert paths == sorted(f"body.volumes[0].altitude_upper.{k}" for k in errors)

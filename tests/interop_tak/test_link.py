@@ -232,6 +232,9 @@ def test_geochat_both_ways_with_receipts(world: World, taky: Taky, protocol: str
                     return next((x for x in inbox if "CAP ends 0900Z" in x["body"]), None)
 
                 got = await _until(arrived, what="the chat at russia")
+                # russia's client confirms the event that brought it: the delivered receipt
+                (brought,) = [e for e in russia.events() if e["data"].get("id") == got["id"]]
+                russia.ok("POST", "/v1/events/confirm", {"up_to": brought["id"]})
                 assert got["from"] == "coalition" and got["body"] == "CAP ends 0900Z"
                 assert "VIPER11" not in str(got)  # the device's callsign stays home
                 await viper.wait_for(

@@ -20,7 +20,8 @@ import shapely
 import shapely.affinity
 
 from deconflict.geo import FOOT_M
-from tests.service.helpers import World, iso
+from deconflict.utc import format_ts
+from tests.service.helpers import World
 
 # Tomorrow 06:00Z: slot edges are whole quarter hours from there.
 _T0 = (datetime.now(UTC) + timedelta(days=1)).replace(hour=6, minute=0, second=0, microsecond=0)
@@ -29,7 +30,8 @@ _CLAT, _CLON = h3.cell_to_latlng(_CELL)
 
 
 def _at(minutes: float) -> str:
-    return iso(_T0 + timedelta(minutes=minutes))
+    """As the hub writes every instant it answers (and any RFC 3339 is taken)."""
+    return format_ts(_T0 + timedelta(minutes=minutes))
 
 
 def _circle(

@@ -16,9 +16,12 @@ def test_notify_ack_amend_cancel(world: World) -> None:
     assert n["conflicts"] == []
     seen = ru.ok("GET", f"/v1/notices/{n['id']}")
     assert seen["volumes"][0]["time_start"].endswith("Z")
-    assert co.ok("GET", f"/v1/notices/{n['id']}")["acks"][0]["state"] == "delivered"
     reads = co.ok("GET", f"/v1/notices/{n['id']}/reads")["reads"]
     assert [(r["party"], r["version"]) for r in reads] == [("russia", 1)]
+    # fetched is not delivered: the addressee's client confirms the event that carried it
+    assert co.ok("GET", f"/v1/notices/{n['id']}")["acks"][0]["state"] == "pending"
+    ru.ok("POST", "/v1/events/confirm", {"up_to": ru.events()[-1]["id"]})
+    assert co.ok("GET", f"/v1/notices/{n['id']}")["acks"][0]["state"] == "delivered"
     # the issuer cannot acknowledge its own notice; the addressee can
     assert co.post(f"/v1/notices/{n['id']}/ack", {"version": 1}).status_code == 403
     ack = ru.ok("POST", f"/v1/notices/{n['id']}/ack", {"version": 1, "comment": "roger"})
@@ -257,7 +260,7 @@ def test_cancellation_is_a_version_the_addressees_acknowledge(world: World) -> N
     assert stale.status_code == 409
     assert stale.json()["current_version"] == 2
     ru.ok("POST", f"/v1/notices/{n['id']}/ack", {"version": 2, "comment": "cancellation seen"})
-    un.ok("GET", f"/v1/notices/{n['id']}")  # fetching it is a delivery
+    un.ok("POST", "/v1/events/confirm", {"up_to": un.events()[-1]["id"]})  # a delivery
     acks = {(a["addressee"], a["version"]): a for a in co.ok("GET", "/v1/acks?role=issuer")["acks"]}
     assert acks["russia", 2]["state"] == "acknowledged"
     assert acks["russia", 2]["comment"] == "cancellation seen"

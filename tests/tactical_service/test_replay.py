@@ -55,3 +55,24 @@ def test_replay_streams_real_traffic_and_raises_alerts(
         assert summary["alerts"] > 0 and summary["parties"] == 5
     finally:
         w.stop()
+
+
+def test_replay_at_speed_says_what_speeds_mean_and_why_reports_were_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A low speed limit on the hub, so that some 4x-fast reports are refused.
+    w = tactical_world(tmp_path, limits={"max_speed_mps": 400})
+    try:
+        args = ["replay", "--server", w.url, "--admin-token", ADMIN_TOKEN, "--file"]
+        args += [str(SAMPLE), "--speed", "4", "--duration", "30", "--interval", "0.5"]
+        assert main([*args, "--prefix", "rq"]) == 0
+        out = capsys.readouterr().out.splitlines()
+        summary = json.loads(out[-1])
+        assert any(x.startswith("--speed 4: ") and "972 kt" in x for x in out)
+        assert summary["rejected"] > 0
+        refused = [x for x in out if x.startswith("rejected ")]
+        assert refused and all(": " in x for x in refused)
+        assert any("m/s, limit 400 m/s" in x or "outside [0, 400]" in x for x in refused), refused
+        assert sum(int(x.split()[1].rstrip(":")) for x in refused) <= summary["rejected"]
+    finally:
+        w.stop()

@@ -2,7 +2,9 @@
 
 Resume with `Last-Event-ID` (what browsers send on reconnect) or `?after=`.
 Events are read from the outbox table, so a reconnecting client gets every
-event after the one it names, at least once.
+event after the one it names, at least once. The cursor, and
+`POST /v1/events/confirm`, are the client's confirmation that it has the events
+up to that id: only then are deliveries recorded.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from deconflict.api.limits import PartySlots
@@ -109,8 +111,22 @@ async def events(
     slots: PartySlots = request.app.state.streams
     if not who.is_admin and not slots.available(who.party_id):
         raise RateLimited(_too_many(slots), retry_after_s=3.0)
+    await hub.confirm_cursor(who, start)  # before answering: the client may hang up at once
     return StreamingResponse(
         _held(slots, who, _sse(hub, who, start, request)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+@router.post(
+    "/events/confirm",
+    tags=["events"],
+    summary="Confirm your client has (has shown) the events up to an id: records deliveries",
+)
+async def confirm_events(
+    request: Request,
+    who: Who,
+    body: Annotated[dict[str, Any], Body(openapi_examples={"confirm": {"value": {"up_to": 42}}})],
+) -> dict[str, Any]:
+    return await hub_of(request).confirm_events(who, body)

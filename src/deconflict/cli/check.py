@@ -10,6 +10,7 @@ from typing import Any
 
 from deconflict.geo import GeoValidationError
 from deconflict.strategic import BufferPolicy, Buffers, Conflict, find_conflicts, parse_notices_file
+from deconflict.utc import format_ts
 
 __all__ = ["register", "run"]
 
@@ -94,7 +95,7 @@ def _describe_pair(c: Conflict) -> tuple[str, str, str, str]:
     else:
         height = f"{p.vertical_gap_m:.0f} m apart"
     if p.time_window:
-        when = f"{p.time_window[0]:%d %H:%MZ}-{p.time_window[1]:%d %H:%MZ}"
+        when = f"{format_ts(p.time_window[0])} to {format_ts(p.time_window[1])}"
     else:
         when = f"{p.time_gap_s:.0f} s apart"
     return (f"{c.a.id} x {c.b.id}", where, height, when)

@@ -243,14 +243,33 @@ def _message(client: Client, args: argparse.Namespace) -> int:
     )
 
 
+CONFIRM_EVERY = 50  # printed events between two confirmations while the stream is busy
+
+
 def _watch(client: Client, args: argparse.Namespace) -> int:
-    for seen, event in enumerate(client.stream(after=args.after), start=1):
-        if args.json:
-            print(json.dumps(event), flush=True)
-        else:
-            print(f"#{event['id']} {event['time']} {event['type']}: {_summary(event)}", flush=True)
-        if args.count is not None and seen >= args.count:
-            break
+    """Print the events; confirm to the hub only what was printed (its deliveries)."""
+    seen = 0
+    shown = confirmed = 0
+    try:
+        for event in client.stream(after=args.after, idle=True):
+            if event is None:  # a heartbeat: the stream is idle
+                if shown > confirmed:
+                    confirmed = int(client.confirm(shown)["confirmed_up_to"])
+                continue
+            if args.json:
+                print(json.dumps(event), flush=True)
+            else:
+                line = f"#{event['id']} {event['time']} {event['type']}: {_summary(event)}"
+                print(line, flush=True)
+            seen += 1
+            shown = int(event["id"])
+            if args.count is not None and seen >= args.count:
+                break
+            if seen % CONFIRM_EVERY == 0:
+                confirmed = int(client.confirm(shown)["confirmed_up_to"])
+    finally:
+        if shown > confirmed:
+            client.confirm(shown)
     return 0
 
 

@@ -235,7 +235,7 @@ def _play_as_parties(clients: dict[str, Client], scenario: Doc) -> None:
                 "*" not in stored["addressees"] and p not in stored["addressees"]
             ):
                 continue
-            client.notice(stored["id"])  # reading it is the delivery
+            client.notice(stored["id"])  # a coordinate read; the acknowledgement delivers it
             client.ack(stored["id"], stored["version"], "received")
             _say(f"{p:>10} acknowledged {stored['id']} v{stored['version']} ({n['id']})")
     late = ids[overdue_one]
@@ -258,11 +258,11 @@ def _play_as_parties(clients: dict[str, Client], scenario: Doc) -> None:
     else:
         _say("   (no ack_overdue event within 15 s)")
     _say("\n== Hotline ==")
-    # the conflict of the notice left unacknowledged, not the issuer's first one
-    conflicts = [c for c in clients[issuer].conflicts() if c["mine"]["notice"] == late["id"]]
+    # The message is about the notice left unacknowledged: it refers to that notice (a
+    # conflict would be another notice's, or none: the Raqqa package has no conflict).
     others = sorted(p for p in clients if p != issuer)
     target = late["addressees"][0] if late["addressees"][0] != "*" else others[0]
-    ref = {"type": "conflict", "id": conflicts[0]["id"]} if conflicts else None
+    ref = {"type": "notice", "id": late["id"]}
     m = clients[issuer].send_message(
         [target],
         f"Please acknowledge {late['id']} ({late['title']}).",
@@ -270,7 +270,7 @@ def _play_as_parties(clients: dict[str, Client], scenario: Doc) -> None:
         subject="Unacknowledged notice",
         ref=ref,
     )
-    about = f" (about conflict {ref['id']})" if ref else ""
+    about = f" (about notice {ref['id']})"
     _say(f"{issuer:>10} -> {target}: [urgent] {m['body']}{about}")
     inbox = clients[target].messages(box="in")
     clients[target].read_message(inbox[0]["id"])

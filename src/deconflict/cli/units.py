@@ -214,6 +214,8 @@ def _pending(client: Client, args: argparse.Namespace) -> int:
 
 def _watch(client: Client, args: argparse.Namespace) -> int:
     for seen, event in enumerate(client.stream(after=args.after, path="/v1/unit/events"), 1):
+        if event is None:  # a heartbeat (only with idle=True)
+            continue
         if event["type"] == "notice_routed":
             client.unit_confirm(event["id"])  # received: the party sees it delivered
         d = event["data"]

@@ -35,8 +35,9 @@ from deconflict.geo.altitude import FOOT_M, AltitudeBand
 from deconflict.geo.ellipsoid import Frame
 from deconflict.geo.errors import ErrorCollector
 from deconflict.geo.footprint import Footprint, FootprintLimits, parse_footprint
-from deconflict.geo.timewindow import TimeWindow, format_utc
+from deconflict.geo.timewindow import TimeWindow
 from deconflict.geo.volume import Volume4D
+from deconflict.utc import format_ts
 
 __all__ = [
     "GRAIN_LIMITS",
@@ -221,7 +222,7 @@ def coarse_volume(vol: Volume4D, grain: Grain) -> Volume4D:
         "radius_m": fp.radius_m,
         "altitude_lower": {"value": band.lower_m, "units": "M", "reference": band.lower_ref.value},
         "altitude_upper": {"value": band.upper_m, "units": "M", "reference": band.upper_ref.value},
-        "time_start": format_utc(window.start),
-        "time_end": format_utc(window.end),
+        "time_start": format_ts(window.start),
+        "time_end": format_ts(window.end),
     }
     return Volume4D(footprint=fp, altitude=band, window=window, source=source)

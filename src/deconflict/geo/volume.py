@@ -10,7 +10,8 @@ from typing import Any
 from deconflict.geo.altitude import UNITS, AltitudeBand, Reference, to_metres
 from deconflict.geo.errors import ErrorCollector, join_path
 from deconflict.geo.footprint import Footprint, FootprintLimits, parse_footprint
-from deconflict.geo.timewindow import TimeWindow, format_utc, parse_rfc3339
+from deconflict.geo.timewindow import TimeWindow, parse_rfc3339
+from deconflict.utc import format_ts
 
 __all__ = ["Limits", "Volume4D", "parse_volume", "parse_volumes"]
 
@@ -66,11 +67,23 @@ def _parse_altitude(
     elif not math.isfinite(float(value)):
         errors.add(join_path(path, "value"), f"must be finite, got {value}")
         ok = False
-    if units not in UNITS:
+    for key in sorted(set(doc) - {"value", "units", "reference"}, key=str):
+        errors.add(join_path(path, str(key)), "unknown field (value, units, reference)")
+        ok = False
+    if units is None:
+        errors.add(join_path(path, "units"), "is required: M, FT or FL")
+        ok = False
+    elif units not in UNITS:
         errors.add(join_path(path, "units"), f"unknown units {units!r}: use M, FT or FL")
         ok = False
     reference: Reference | None = None
-    if units == "FL":
+    if units not in UNITS:
+        # Whether a reference is due depends on the units (a flight level takes none):
+        # with the units wrong, only a reference that fits no units at all is an error.
+        if ref not in (None, "STD", Reference.W84.value, Reference.AMSL.value):
+            errors.add(join_path(path, "reference"), f"unknown reference {ref!r}: use W84 or AMSL")
+        ok = False
+    elif units == "FL":
         if ref not in (None, "STD"):
             errors.add(
                 join_path(path, "reference"),
@@ -80,6 +93,9 @@ def _parse_altitude(
         reference = Reference.STD
     elif ref in (Reference.W84.value, Reference.AMSL.value):
         reference = Reference(ref)
+    elif ref is None:
+        errors.add(join_path(path, "reference"), "is required: W84 or AMSL")
+        ok = False
     else:
         errors.add(join_path(path, "reference"), f"unknown reference {ref!r}: use W84 or AMSL")
         ok = False
@@ -183,8 +199,8 @@ def _parse_volume(doc: object, path: str, limits: Limits, errs: ErrorCollector) 
         "radius_m": footprint.radius_m,
         "altitude_lower": lower[2],
         "altitude_upper": upper[2],
-        "time_start": format_utc(start),
-        "time_end": format_utc(end),
+        "time_start": format_ts(start),
+        "time_end": format_ts(end),
     }
     return Volume4D(
         footprint=footprint,

@@ -196,17 +196,18 @@ class Acks:
 
     # -- inside other changes ------------------------------------------------
     def mark_delivered(
-        self, tx: Tx, party: str, versions: list[tuple[str, int]], via: str = "stream"
-    ) -> None:
-        """`party` was handed these notice versions: their pending acks become delivered."""
-        for subscriber in self.on_handed:
+        self, tx: Tx, party: str, versions: list[tuple[str, int]], via: str = "confirm"
+    ) -> int:
+        """`party`'s client confirmed it has these notice versions: their pending acks
+        become delivered (logged now, at the confirmation). Returns how many did."""
+        for subscriber in self.on_handed:  # issue 15: a relay was handed them
             subscriber(tx, party, versions)
         keys = sorted({(n, v, party) for n, v in versions})
         due = [
             a for a in tx.repo.acks.by_key(keys) if a["state"] == "pending" and not a["superseded"]
         ]
         if not due:
-            return
+            return 0
         due.sort(key=lambda a: (a["notice_id"], a["version"]))
         tx.repo.acks.mark_delivered([(a["notice_id"], a["version"], party) for a in due], tx.ts)
         for a in due:
@@ -229,6 +230,7 @@ class Acks:
                     delivered_at=tx.ts,
                 ),
             )
+        return len(due)
 
     def escalate_due(self, tx: Tx) -> int:
         """Send `ack_overdue` once per (version, addressee) past its deadline."""

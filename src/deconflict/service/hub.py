@@ -481,6 +481,14 @@ class Hub:
     def stream_events(self, who: Principal, after: int) -> AsyncGenerator[Page, None]:
         return self.events.stream(who, after)
 
+    async def confirm_cursor(self, who: Principal, after: int) -> Doc:
+        """A stream's cursor: the client has every event it was sent up to `after`."""
+        return await self.events.confirm(who, after, via="cursor", strict=False)
+
+    async def confirm_events(self, who: Principal, body: Any) -> Doc:
+        """The party's client has the events up to `body["up_to"]`: record deliveries."""
+        return await self.events.confirm_request(who, body)
+
     # The ledger and party keys.
     async def ledger_key(self) -> Doc:
         return self.ledger.key()

@@ -106,15 +106,15 @@ class Messages:
         return await self.writer.run(run)
 
     # -- receipts ------------------------------------------------------------
-    async def _deliver(self, who: Principal, message_ids: list[str]) -> None:
-        if message_ids and not who.is_admin:
-            await self.writer.run(lambda tx: self.delivered(tx, who, message_ids))
-
-    def delivered(self, tx: Tx, who: Principal, message_ids: list[str]) -> None:
-        """Inside a change: `who` was handed these messages (its delivery receipts)."""
+    def delivered(self, tx: Tx, who: Principal, message_ids: list[str]) -> int:
+        """Inside a change: `who`'s client confirmed it has these messages (its delivery
+        receipts). Returns how many receipts were new."""
+        new = 0
         for r in tx.repo.messages.receipts(message_ids):
             if r["party_id"] == who.party_id and r["delivered_at"] is None:
                 self._receipt(tx, r["message_id"], who.party_id, "delivered")
+                new += 1
+        return new
 
     def _receipt(self, tx: Tx, message_id: str, party: str, what: str) -> None:
         values = {f"{what}_at": tx.ts}
@@ -172,17 +172,8 @@ class Messages:
         by_msg: dict[str, list[Row]] = {}
         for r in receipts:
             by_msg.setdefault(r["message_id"], []).append(r)
-        undelivered = [
-            r["message_id"]
-            for r in receipts
-            if r["party_id"] == who.party_id and r["delivered_at"] is None
-        ]
-        await self._deliver(who, undelivered)
-        if undelivered:
-            for r in await asyncio.to_thread(self._receipts, undelivered):
-                by_msg[r["message_id"]] = [
-                    r if x["party_id"] == r["party_id"] else x for x in by_msg[r["message_id"]]
-                ]
+        # Listing is not a delivery: a delivery receipt says the recipient's client
+        # confirmed the message event (POST /v1/events/confirm), or it was read.
         return {"messages": [message_view(r, by_msg.get(r["id"], []), who) for r in found]}
 
     def _receipts(self, message_ids: list[str]) -> list[Row]:
@@ -198,7 +189,6 @@ class Messages:
                 return m
 
         m = await asyncio.to_thread(read)
-        await self._deliver(who, [message_id])
         return message_view(m, await asyncio.to_thread(self._receipts, [message_id]), who)
 
     async def mark_read(self, who: Principal, message_id: str) -> dict[str, Any]:

@@ -635,19 +635,15 @@ class Notices:
             return fn(repo)
 
     async def _audit(self, who: Principal, found: list[Row], via: str) -> None:
-        """Record coordinate reads by non-issuers; a read by an addressee is a delivery."""
+        """Record coordinate reads by non-issuers.
+
+        A read is not a delivery: an answer written to a socket is not a client's
+        confirmation (deliveries are recorded by `Events.confirm`, or by the
+        acknowledgement itself)."""
         foreign = [r for r in found if r["issuer"] != who.party_id]
         if not foreign:
             return
-
-        def run(tx: Tx) -> None:
-            self.record_reads(tx, who, foreign, via)
-            if not who.is_admin:
-                self.acks.mark_delivered(
-                    tx, who.party_id, [(r["id"], r["version"]) for r in foreign], via=via
-                )
-
-        await self.writer.run(run)
+        await self.writer.run(lambda tx: self.record_reads(tx, who, foreign, via))
 
     @staticmethod
     def record_reads(tx: Tx, who: Principal, found: list[Row], via: str) -> None:

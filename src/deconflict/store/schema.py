@@ -26,6 +26,7 @@ __all__ = [
     "acks",
     "conflicts",
     "coordinate_reads",
+    "event_receipts",
     "events",
     "message_recipients",
     "messages",
@@ -173,6 +174,19 @@ events = Table(
     Column("data", Text, nullable=False),
     Index("ix_events_party_seq", "party_id", "seq"),
 )
+
+# -- delivery confirmation (issue 13) ------------------------------------------
+# Per party: the last event the hub sent to its clients (a confirmation may not go past
+# it) and the last event its client confirmed having (deliveries are recorded up to it).
+event_receipts = Table(
+    "event_receipts",
+    metadata,
+    Column("party_id", String(64), primary_key=True),
+    Column("sent_up_to", Integer, nullable=False),
+    Column("confirmed_up_to", Integer, nullable=False),
+    Column("confirmed_at", TS, nullable=True),
+)
+# -- end delivery confirmation -------------------------------------------------
 
 messages = Table(
     "messages",

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from deconflict.geo import VerticalMargins, Volume4D, format_utc
+from deconflict.geo import VerticalMargins, Volume4D
+from deconflict.utc import format_ts
 
 __all__ = [
     "KINDS",
@@ -130,7 +131,7 @@ class VolumePairOverlap:
         out: dict[str, Any] = {
             "volumes": [self.i, self.j],
             "time_window": (
-                {"start": format_utc(self.time_window[0]), "end": format_utc(self.time_window[1])}
+                {"start": format_ts(self.time_window[0]), "end": format_ts(self.time_window[1])}
                 if self.time_window
                 else None
             ),

@@ -48,6 +48,10 @@ log = logging.getLogger("deconflict.tak")
 T = TypeVar("T")
 Doc = dict[str, Any]
 SELF_EVERY_S = 60.0
+# Events whose passing-on the gateway confirms to the hub (their deliveries are recorded then).
+_DELIVERED_TYPES = frozenset(
+    ("notice_received", "notice_updated", "notice_cancelled", "message_received")
+)
 
 
 @dataclass
@@ -421,6 +425,9 @@ class Gateway:
                     backoff.reset()
                     try:
                         await self.on_hub_event(event)
+                        if str(event.get("type")) in _DELIVERED_TYPES:
+                            # passed on to the TAK server: now the hub records its delivery
+                            await self.hub.confirm(after)
                     except (HubError, KeyError, TypeError, ValueError) as exc:
                         self.complaints.warn(f"hub event {event.get('id')} not handled: {exc}")
             except HubBusyError as exc:

@@ -133,6 +133,11 @@ class HubLink:
                     data = []
                     yield event
 
+    async def confirm(self, up_to: int) -> Doc:
+        """The gateway has passed on every event up to ``up_to``: the hub's delivery."""
+        result: Doc = await self.call("POST", "/v1/events/confirm", {"up_to": up_to})
+        return result
+
     async def send_message(self, to: str, body: str, ref: Doc | None = None) -> Doc:
         doc: Doc = {"to": [to], "body": body, "priority": "routine"}
         if ref:

@@ -6,11 +6,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
 from deconflict.store.prepared import Prepared
 from deconflict.store.rows import Row
-from deconflict.store.schema import events
+from deconflict.store.schema import event_receipts, events
 
 __all__ = ["EventRepo"]
 
@@ -58,3 +58,36 @@ class EventRepo:
         return int(
             self._conn.execute(select(func.coalesce(func.max(events.c.seq), 0))).scalar_one()
         )
+
+    # -- delivery confirmation (issue 13) --------------------------------------
+    def receipt_marks(self, party_id: str) -> tuple[int, int]:
+        """(the last event sent to the party's clients, the last one they confirmed)."""
+        return self._marks(party_id) or (0, 0)
+
+    def _marks(self, party_id: str) -> tuple[int, int] | None:
+        q = select(event_receipts.c.sent_up_to, event_receipts.c.confirmed_up_to).where(
+            event_receipts.c.party_id == party_id
+        )
+        row = self._conn.execute(q).first()
+        return (int(row[0]), int(row[1])) if row is not None else None
+
+    def note_sent(self, party_id: str, seq: int) -> None:
+        """The party's clients were sent the events up to `seq` (never lowered)."""
+        marks = self._marks(party_id)
+        if marks is None or seq > marks[0]:
+            self._set_marks(party_id, marks is not None, sent_up_to=seq)
+
+    def note_confirmed(self, party_id: str, seq: int, at: str) -> None:
+        """The party's client confirmed it has the events up to `seq` (never lowered)."""
+        marks = self._marks(party_id)
+        if marks is None or seq > marks[1]:
+            self._set_marks(party_id, marks is not None, confirmed_up_to=seq, confirmed_at=at)
+
+    def _set_marks(self, party_id: str, exists: bool, **values: Any) -> None:
+        if exists:
+            self._conn.execute(
+                update(event_receipts).where(event_receipts.c.party_id == party_id).values(**values)
+            )
+            return
+        row = {"sent_up_to": 0, "confirmed_up_to": 0, "confirmed_at": None, **values}
+        self._conn.execute(insert(event_receipts).values(party_id=party_id, **row))

@@ -32,6 +32,10 @@ let tracks;
 let tab = 'inbox';
 let booted = false;
 let userMoved = false;
+// The last event shown, the last one confirmed to the hub (`confirmShown`).
+let shownId = 0;
+let confirmedId = 0;
+let confirmTimer = null;
 const $ = (id) => document.getElementById(id);
 
 // ---------- sign in ----------
@@ -329,6 +333,26 @@ function onEvent(e) {
       }
   }
   renderAll();
+  confirmShown(e.id);
+}
+
+// The hub records a delivery only when the client confirms it has the event: once an
+// event is shown, confirm it (a burst of events, once). If the confirmation fails, the
+// stream's reconnection (Last-Event-ID) confirms the same events.
+function confirmShown(id) {
+  if (!Number.isInteger(id) || id <= shownId) return;
+  shownId = id;
+  clearTimeout(confirmTimer);
+  confirmTimer = setTimeout(async () => {
+    const upTo = shownId;
+    if (upTo <= confirmedId) return;
+    try {
+      await api('POST', '/v1/events/confirm', { up_to: upTo });
+      confirmedId = upTo;
+    } catch {
+      // offline or hub restarting: confirmed by the reconnection's cursor
+    }
+  }, 200);
 }
 
 // A notice as this party may name it: by its title when the notice is in this
