@@ -70,6 +70,7 @@ from deconflict.tactical.alerts import Alert, AlertBook, Transition, party_view
 from deconflict.tactical.changes import PathTolerance, path_changed
 from deconflict.tactical.cycle import (
     CycleFindings,
+    SeparationMemory,
     find_intrusions,
     find_quick,
     find_separations,
@@ -125,6 +126,13 @@ class Tactical:
             new_id=_new_alert_id,
         )
         self._cycle_lock = threading.Lock()  # one cycle at a time
+        # Incremental cycles (issue 19): the cycle's separation screens, kept between
+        # cycles (the quick pass screens only its changed tracks and needs none).
+        self.memory = (
+            SeparationMemory(self.cfg.full_interval_s, self.cfg.incremental_tolerance)
+            if self.cfg.full_interval_s > 0
+            else None
+        )
         self._quick_lock = threading.Lock()  # one quick pass at a time
         self.book_lock = threading.Lock()  # the alert book and its writes: one pass at a time
         self.book_time = -math.inf  # snapshot time of the latest cycle digested by the book
@@ -140,6 +148,8 @@ class Tactical:
             "last_quick_s": 0.0,
             "max_quick_s": 0.0,
             "writes_queued_max": 0,
+            "full_passes": 0,  # separation runs screened in full (incremental cycles)
+            "incremental_runs": 0,  # ... and incrementally
         }
         # Tracks whose latest report changed their prediction since the last pass.
         self._changed: set[tuple[str, str]] = set()
@@ -308,7 +318,10 @@ class Tactical:
             self.tracks.prune(t)
             snap = self.tracks.snapshot(t)
             found = CycleFindings()
-            find_separations(snap, self.cfg, found)
+            find_separations(snap, self.cfg, found, memory=self.memory)
+            if self.memory is not None:
+                self.stats["full_passes"] = self.memory.stats["full"]
+                self.stats["incremental_runs"] = self.memory.stats["incremental"]
             if len(snap) and (self.cfg.intrusion or self.cfg.nonconformance_parties):
                 with self.index.snapshot() as index:  # not the writer's lock (issue 19)
                     find_intrusions(snap, self.cfg, index, self._addressed, found)
