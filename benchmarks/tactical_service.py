@@ -53,6 +53,7 @@ from deconflict.api.server import ServerThread
 from deconflict.config import Settings
 from deconflict.service.tactical import Tactical
 from deconflict.tactical.settings import TacticalSettings
+from deconflict.tactical.tracks import TrackLimits
 
 ADMIN = "admin-token-for-benchmarks-0123456789"
 PARTIES = ("blue", "red", "green", "white")
@@ -170,6 +171,7 @@ def feeder(
 
 
 def run_once(args: argparse.Namespace) -> dict[str, Any]:
+    load_start = round(os.getloadavg()[0], 2)
     rng = np.random.default_rng(7)
     ctx = mp.get_context("spawn")  # the hub already runs threads here
     with tempfile.TemporaryDirectory() as tmp:
@@ -185,6 +187,10 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
                 quick_interval_s=args.quick_interval_s,
                 max_batch=args.tracks,
                 escalate_after_s=3600.0,
+                # each party fields its quarter of the picture (the default cap of
+                # 1,000 live tracks a party would leave 4,000 of 10,000)
+                limits=TrackLimits(max_tracks_per_party=args.tracks),
+                full_interval_s=args.full_interval_s,
             ),
         )
         server = ServerThread(settings).start()
@@ -284,6 +290,7 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
         posted = [x for _ in feeders for x in posted_q.get(timeout=60)]
         stats = dict(tactical.stats)
         active = len(tactical.book)
+        live = len(tactical.tracks)
         server.stop()
         seen_by = [seen_q.get(timeout=60) for _ in listeners]
         for proc in [*listeners, *feeders, *submitters]:
@@ -343,6 +350,12 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
         "max_quick_s": round(stats["max_quick_s"], 3),
         "post_p50_s": round(statistics.median(posted), 3) if posted else None,
         "active_alerts_at_end": active,
+        "live_tracks_at_end": live,
+        "full_passes": stats["full_passes"],
+        "incremental_runs": stats["incremental_runs"],
+        "writes_queued_max": stats["writes_queued_max"],
+        "max_raise_write_s": round(stats["max_raise_write_s"], 3),
+        "load_avg_1m_at_start": load_start,
         "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
     }
 
@@ -359,6 +372,12 @@ def main() -> None:
         help="quick screen between cycles at most this often (0: off)",
     )
     ap.add_argument("--probe-every", type=float, default=1.5)
+    ap.add_argument(
+        "--full-interval-s",
+        type=float,
+        default=10.0,
+        help="incremental cycles: longest time between full passes (0: every cycle full)",
+    )
     ap.add_argument("--submit-rate", type=float, default=0.0, help="notice submits per second")
     ap.add_argument("--submitters", type=int, default=6, help="processes sharing the submits")
     ap.add_argument("--warmup", type=float, default=3.0, help="seconds before the probes start")

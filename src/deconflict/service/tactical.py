@@ -42,8 +42,9 @@ import math
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -90,6 +91,10 @@ ALERT_KINDS = ("separation", "intrusion", "nonconformance")
 # share of the smallest minima configured; see `path_changed`.
 QUICK_CHANGE_SHARE = 0.05
 
+
+# The alert writer (`Tactical._write_loop`): what goes first, and how much at once.
+_URGENT = frozenset({"raised", "escalated"})
+_WRITE_CHUNK = 256
 
 _ALERT_EVENTS: dict[str, EventType[View]] = {
     "raised": ALERT_RAISED,
@@ -148,6 +153,8 @@ class Tactical:
             "last_quick_s": 0.0,
             "max_quick_s": 0.0,
             "writes_queued_max": 0,
+            "last_raise_write_s": 0.0,  # a raise handed to the writer until committed
+            "max_raise_write_s": 0.0,
             "full_passes": 0,  # separation runs screened in full (incremental cycles)
             "incremental_runs": 0,  # ... and incrementally
         }
@@ -446,26 +453,48 @@ class Tactical:
             self._write(writes)
 
     def _write_loop(self) -> None:
+        """Write what the passes hand over: new alerts first, then the rest in chunks.
+
+        A raise (or an escalation) is what someone waits for; the updates of a few
+        thousand standing alerts are not. So whatever is queued is split: raises and
+        escalations (in their order) in one change, then the rest in chunks of
+        `_WRITE_CHUNK`, looking for new raises between chunks. An alert's raise is
+        always queued before its updates and its clearing, so the order per alert
+        holds.
+        """
+        rest: deque[_Write] = deque()
+        stop = False
         while True:
-            first = self._writes.get()
-            if first is None:
-                return
-            writes, stop = list(first), False
-            while True:  # whatever queued meanwhile goes in the same change
-                try:
-                    more = self._writes.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                writes.extend(more)
-            try:
-                self._write(writes)
-            except Exception:  # the book has moved on; the next transition rewrites the row
-                log.exception("writing alert transitions failed")
-            if stop:
-                return
+            stop = self._take(rest, block=not rest and not stop) or stop
+            if not rest:
+                if stop:
+                    return
+                continue
+            if any(w.action in _URGENT for w in rest):
+                urgent = [w for w in rest if w.action in _URGENT]
+                rest = deque(w for w in rest if w.action not in _URGENT)
+                self._write_logged(urgent)
+            chunk = [rest.popleft() for _ in range(min(len(rest), _WRITE_CHUNK))]
+            if chunk:
+                self._write_logged(chunk)
+
+    def _take(self, into: deque[_Write], *, block: bool) -> bool:
+        """Move what is queued into ``into`` (waiting for something if ``block``); stop?"""
+        try:
+            item = self._writes.get() if block else self._writes.get_nowait()
+            while True:
+                if item is None:
+                    return True
+                into.extend(item)
+                item = self._writes.get_nowait()
+        except queue.Empty:
+            return False
+
+    def _write_logged(self, writes: list[_Write]) -> None:
+        try:
+            self._write(writes)
+        except Exception:  # the book has moved on; the next transition rewrites the row
+            log.exception("writing alert transitions failed")
 
     def _write(self, writes: list[_Write]) -> None:
         sent: list[tuple[str, list[str], str]] = []
@@ -515,6 +544,11 @@ class Tactical:
         try:
             if any(w.action != "marker" for w in writes):
                 self.writer.submit(run)
+                # how long a new alert waited between its pass and its COMMIT
+                waits = [time.perf_counter() - w.queued_at for w in writes if w.action == "raised"]
+                if waits:
+                    self.stats["last_raise_write_s"] = max(waits)
+                    self.stats["max_raise_write_s"] = max(self.stats["max_raise_write_s"], *waits)
         finally:
             for w in writes:
                 if w.done is not None:
@@ -546,7 +580,7 @@ class Tactical:
             "state": state,
             "severity": a.severity,
             "revision": a.revision,
-            "detail": a.detail,
+            "detail": a.described(),
             "raised_at": format_epoch(a.raised_at),
             "updated_at": format_epoch(a.updated_at),
             "cleared_at": format_epoch(a.updated_at) if state == "cleared" else None,
@@ -714,6 +748,7 @@ class _Write:
     reason: str | None
     party: str | None  # escalated: the party overdue
     done: threading.Event | None = None
+    queued_at: float = field(default_factory=time.perf_counter)
 
 
 def _uniq(parties: Any) -> list[str]:

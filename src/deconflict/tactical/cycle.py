@@ -207,21 +207,25 @@ def _separation(
     t_los = float(r.t_los_s[k])
     dcpa = float(r.dcpa_m[k])
     severity = "loss" if t_los <= 0.0 else "predicted"
-    detail = {
-        "a": _side(snap, gi),
-        "b": _side(snap, gj),
-        "bearing_deg": bearing,
-        "distance_m": float(r.dist_m[k]),
-        "dalt_m": dalt,
-        "tcpa_s": float(r.tcpa_s[k]),
-        "dcpa_m": dcpa,
-        "t_los_s": t_los,
-        "minima": {
-            "h_sep_m": profile.h_sep_m,
-            "v_sep_m": profile.v_sep_m,
-            "lookahead_s": profile.lookahead_s,
-        },
-    }
+    distance, tcpa = float(r.dist_m[k]), float(r.tcpa_s[k])
+
+    def detail() -> dict[str, Any]:  # built only if the alert book needs it
+        return {
+            "a": _side(snap, gi),
+            "b": _side(snap, gj),
+            "bearing_deg": bearing,
+            "distance_m": distance,
+            "dalt_m": dalt,
+            "tcpa_s": tcpa,
+            "dcpa_m": dcpa,
+            "t_los_s": t_los,
+            "minima": {
+                "h_sep_m": profile.h_sep_m,
+                "v_sep_m": profile.v_sep_m,
+                "lookahead_s": profile.lookahead_s,
+            },
+        }
+
     return Finding(
         key=_sep_key(snap, gi, gj),
         kind="separation",
