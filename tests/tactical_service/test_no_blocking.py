@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 
 import deconflict.service.tactical as service_tactical
+from deconflict.service.ids import new_id
 from deconflict.service.tactical import Tactical
 from deconflict.service.tx import Tx
 from deconflict.tactical import cycle as tactical_cycle
+from deconflict.tactical.alerts import AlertBook, Finding
 from tests.service.helpers import Api, World, notice, volume
 from tests.tactical_service.conftest import tactical_world
 from tests.tactical_service.helpers import alert_events, report, send, tactical_of, wait_for
@@ -162,5 +164,56 @@ def test_a_submit_completes_while_a_long_cycle_runs(
         cycle.join(10)
         t.flush()
         wait_for(lambda: _intrusions(co), 10, "the long cycle's alert")
+    finally:
+        w.stop()
+
+
+def _nonconformance(party: str, track: str, revision: int) -> Finding:
+    return Finding(
+        key=("nonconformance", party, track),
+        kind="nonconformance",
+        parties=(party,),
+        severity="outside",
+        detail={
+            "track": {"track": {"track_id": track, "n": revision, "lat": 35.0, "lon": 36.0}},
+            "reason": "test",
+        },
+    )
+
+
+def test_a_new_alert_is_written_before_the_updates_queued_ahead_of_it(tmp_path: Path) -> None:
+    w = tactical_world(tmp_path, **HAND)
+    try:
+        co = w.party("coalition")
+        t = _settled(w)
+        book = AlertBook(clear_cycles=3, update_interval_s=0.0, new_id=lambda: new_id("a"))
+        now = t.now()
+        (raised,) = book.cycle(now, [_nonconformance("coalition", "A", 0)], set())
+        with t.book_lock:
+            t._persist([raised], [])
+        t.flush()
+        held = _HeldWriter(t)
+        try:
+            with t.book_lock:
+                for k in range(1, 700):  # a standing alert updated again and again
+                    a = book.active[("nonconformance", "coalition", "A")]
+                    a.signature = (k - 1,)
+                    f = _nonconformance("coalition", "A", k)
+                    f.signature = (k,)
+                    t._persist(book.cycle(now + k, [f], set()), [])
+                (new,) = book.raise_only(now + 700, [_nonconformance("coalition", "B", 0)])
+                t._persist([new], [])
+        finally:
+            held.release()
+        t.flush()
+        events = [e for e in alert_events(co) if e["type"] in ("alert_raised", "alert_updated")]
+        order = [(e["type"], e["data"]["own_track"]["track_id"]) for e in events]
+        # B jumped the line: behind at most the change already waiting for the writer
+        assert order[0] == ("alert_raised", "A") and order.index(("alert_raised", "B")) <= 2
+        updates = [e for e in events if e["type"] == "alert_updated"]
+        assert 1 <= len(updates) < 699  # the piled-up updates collapsed ...
+        assert updates[-1]["data"]["own_track"]["n"] == 699  # ... onto the latest row
+        assert updates[-1]["data"]["revision"] == 700
+        assert t.stats["updates_superseded"] == 699 - len(updates)
     finally:
         w.stop()

@@ -153,6 +153,8 @@ class Tactical:
             "last_quick_s": 0.0,
             "max_quick_s": 0.0,
             "writes_queued_max": 0,
+            "writes_pending": 0,  # transitions handed over, not yet written
+            "updates_superseded": 0,  # updates dropped for a later row of the same alert
             "last_raise_write_s": 0.0,  # a raise handed to the writer until committed
             "max_raise_write_s": 0.0,
             "full_passes": 0,  # separation runs screened in full (incremental cycles)
@@ -453,42 +455,62 @@ class Tactical:
             self._write(writes)
 
     def _write_loop(self) -> None:
-        """Write what the passes hand over: new alerts first, then the rest in chunks.
+        """Write what the passes hand over: new alerts first, then the rest, in chunks.
 
         A raise (or an escalation) is what someone waits for; the updates of a few
-        thousand standing alerts are not. So whatever is queued is split: raises and
-        escalations (in their order) in one change, then the rest in chunks of
-        `_WRITE_CHUNK`, looking for new raises between chunks. An alert's raise is
-        always queued before its updates and its clearing, so the order per alert
-        holds.
+        thousand standing alerts are not. So what is queued is split as it comes:
+        raises and escalations, in their order, are written before anything else,
+        the rest after them; both in changes of at most `_WRITE_CHUNK`, looking for
+        new raises between changes. An alert's raise is always queued before its
+        updates and its clearing, so the order per alert holds. When updates pile
+        up (the writer busier than the alerts change), an update followed by a later
+        update or the clearing of the same alert is dropped: the later row holds it.
         """
+        urgent: deque[_Write] = deque()
         rest: deque[_Write] = deque()
         stop = False
         while True:
-            stop = self._take(rest, block=not rest and not stop) or stop
-            if not rest:
+            idle = not urgent and not rest
+            stop = self._take(urgent, rest, block=idle and not stop) or stop
+            if not urgent and not rest:
+                self.stats["writes_pending"] = 0
                 if stop:
                     return
                 continue
-            if any(w.action in _URGENT for w in rest):
-                urgent = [w for w in rest if w.action in _URGENT]
-                rest = deque(w for w in rest if w.action not in _URGENT)
-                self._write_logged(urgent)
-            chunk = [rest.popleft() for _ in range(min(len(rest), _WRITE_CHUNK))]
-            if chunk:
-                self._write_logged(chunk)
+            if urgent:
+                chunk = [urgent.popleft() for _ in range(min(len(urgent), _WRITE_CHUNK))]
+            else:
+                if len(rest) > _WRITE_CHUNK:
+                    rest = self._superseded_dropped(rest)
+                chunk = [rest.popleft() for _ in range(min(len(rest), _WRITE_CHUNK))]
+            self.stats["writes_pending"] = len(urgent) + len(rest) + len(chunk)
+            self._write_logged(chunk)
 
-    def _take(self, into: deque[_Write], *, block: bool) -> bool:
-        """Move what is queued into ``into`` (waiting for something if ``block``); stop?"""
+    def _take(self, urgent: deque[_Write], rest: deque[_Write], *, block: bool) -> bool:
+        """Move what is queued into the two lines (waiting for it if ``block``); stop?"""
         try:
             item = self._writes.get() if block else self._writes.get_nowait()
             while True:
                 if item is None:
                     return True
-                into.extend(item)
+                for w in item:
+                    (urgent if w.action in _URGENT else rest).append(w)
                 item = self._writes.get_nowait()
         except queue.Empty:
             return False
+
+    def _superseded_dropped(self, rest: deque[_Write]) -> deque[_Write]:
+        later: set[str] = set()
+        kept: list[_Write] = []
+        for w in reversed(rest):
+            if w.action == "updated" and w.alert_id in later:
+                self.stats["updates_superseded"] += 1
+                continue
+            if w.action in ("updated", "cleared"):
+                later.add(w.alert_id)
+            kept.append(w)
+        kept.reverse()
+        return deque(kept)
 
     def _write_logged(self, writes: list[_Write]) -> None:
         try:
