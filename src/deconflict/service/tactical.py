@@ -188,8 +188,6 @@ class Tactical:
             # issue 19: load (or compile) the screening kernels now, not inside the
             # first cycle, where a compile would hold the GIL for seconds.
             warm_up()
-            # one replica of the notice index for the cycle, one for the quick pass
-            self.index.prepare_snapshots(2)
             self._write_thread = threading.Thread(
                 target=self._write_loop, name="tactical-writes", daemon=True
             )
@@ -218,6 +216,12 @@ class Tactical:
         return self.clock().timestamp()
 
     def _loop(self) -> None:
+        # One replica of the notice index for the cycle, one for the quick pass: built
+        # here, not in `start` (a few seconds per 100k notices), before the first cycle.
+        try:
+            self.index.prepare_snapshots(2)
+        except Exception:  # the passes build their own when they first need one
+            log.exception("preparing index snapshots failed")
         interval = self.cfg.screen_interval_s
         next_at = time.monotonic()
         while not self._stop.is_set():
