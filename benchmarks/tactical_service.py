@@ -67,22 +67,25 @@ def listener(url: str, token: str, stop: Any, out: Any, ready: Any) -> None:
     """Follows one party's SSE stream; reports when each probe's alert arrived."""
     seen: dict[str, float] = {}  # own track id -> arrival time
     headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
-    with (
-        httpx.Client(base_url=url, timeout=httpx.Timeout(60.0, read=None)) as http,
-        http.stream("GET", "/v1/events", headers=headers) as r,
-    ):
-        ready.set()
-        kind = ""
-        for line in r.iter_lines():
-            if stop.is_set():
-                break
-            if line.startswith("event: "):
-                kind = line[7:]
-            elif line.startswith("data: ") and kind == "alert_raised":
-                data = json.loads(line[6:])["data"]  # the frame holds the whole event
-                track = data.get("track_id")
-                if isinstance(track, str) and track.startswith("PROBE"):
-                    seen.setdefault(track, time.time())
+    try:
+        with (
+            httpx.Client(base_url=url, timeout=httpx.Timeout(60.0, read=None)) as http,
+            http.stream("GET", "/v1/events", headers=headers) as r,
+        ):
+            ready.set()
+            kind = ""
+            for line in r.iter_lines():
+                if stop.is_set():
+                    break
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: ") and kind == "alert_raised":
+                    data = json.loads(line[6:])["data"]  # the frame holds the whole event
+                    track = data.get("track_id")
+                    if isinstance(track, str) and track.startswith("PROBE"):
+                        seen.setdefault(track, time.time())
+    except httpx.HTTPError:  # the hub stopped mid-stream: what arrived still counts
+        pass
     out.put(seen)
 
 
