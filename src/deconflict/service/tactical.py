@@ -19,11 +19,18 @@ whatever arrived meanwhile. It may raise and update alerts through the same
 alert book and write path, never clear them: clearing, with its hysteresis,
 stays the cycle's. Each pass screens its own snapshot without locks, then
 holds one lock (``book_lock``) while it digests its findings in the alert book
-and writes the transitions, so the two never interleave on the book; a pass
+and hands the transitions to the writer, so the two never interleave on the book; a pass
 whose snapshot is older than what the book already holds yields to it (a quick
 pass older than the last cycle is dropped; a cycle leaves alone the alerts a
 newer quick pass raised or updated), so a slow cycle neither delays a quick
 alert nor undoes it.
+
+Neither pass waits for the writer, nor the writer for them (issue 19): intrusions
+are screened against a snapshot of the notice index (`NoticeIndex.snapshot`:
+every notice whose submission was answered before the pass began, nothing of a
+batch in flight), not under the writer's lock; and the transitions a pass hands
+over are written by a thread of their own (``tactical-writes``), in order, in one
+change per batch of them, while the next pass screens.
 """
 
 from __future__ import annotations
@@ -32,9 +39,12 @@ import asyncio
 import json
 import logging
 import math
+import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -61,6 +71,7 @@ from deconflict.tactical.alerts import Alert, AlertBook, Transition, party_view
 from deconflict.tactical.changes import PathTolerance, path_changed
 from deconflict.tactical.cycle import (
     CycleFindings,
+    SeparationMemory,
     find_intrusions,
     find_quick,
     find_separations,
@@ -80,6 +91,10 @@ ALERT_KINDS = ("separation", "intrusion", "nonconformance")
 # share of the smallest minima configured; see `path_changed`.
 QUICK_CHANGE_SHARE = 0.05
 
+
+# The alert writer (`Tactical._write_loop`): what goes first, and how much at once.
+_URGENT = frozenset({"raised", "escalated"})
+_WRITE_CHUNK = 256
 
 _ALERT_EVENTS: dict[str, EventType[View]] = {
     "raised": ALERT_RAISED,
@@ -116,6 +131,13 @@ class Tactical:
             new_id=_new_alert_id,
         )
         self._cycle_lock = threading.Lock()  # one cycle at a time
+        # Incremental cycles (issue 19): the cycle's separation screens, kept between
+        # cycles (the quick pass screens only its changed tracks and needs none).
+        self.memory = (
+            SeparationMemory(self.cfg.full_interval_s, self.cfg.incremental_tolerance)
+            if self.cfg.full_interval_s > 0
+            else None
+        )
         self._quick_lock = threading.Lock()  # one quick pass at a time
         self.book_lock = threading.Lock()  # the alert book and its writes: one pass at a time
         self.book_time = -math.inf  # snapshot time of the latest cycle digested by the book
@@ -130,12 +152,23 @@ class Tactical:
             "quick_tracks": 0,
             "last_quick_s": 0.0,
             "max_quick_s": 0.0,
+            "writes_queued_max": 0,
+            "writes_pending": 0,  # transitions handed over, not yet written
+            "updates_superseded": 0,  # updates dropped for a later row of the same alert
+            "last_raise_write_s": 0.0,  # a raise handed to the writer until committed
+            "max_raise_write_s": 0.0,
+            "full_passes": 0,  # separation runs screened in full (incremental cycles)
+            "incremental_runs": 0,  # ... and incrementally
         }
         # Tracks whose latest report changed their prediction since the last pass.
         self._changed: set[tuple[str, str]] = set()
         self._changed_lock = threading.Lock()
         self._wake = threading.Event()
         self._quick_thread: threading.Thread | None = None
+        # Alert transitions on their way to the writer (issue 19: a pass never waits
+        # behind a batch of submits to write them); None stops the thread.
+        self._writes: queue.SimpleQueue[list[_Write] | None] = queue.SimpleQueue()
+        self._write_thread: threading.Thread | None = None
         profiles = [*self.cfg.profiles.values(), *self.cfg.pair_profiles.values()]
         self.path_tolerance = PathTolerance(
             QUICK_CHANGE_SHARE * min(p.h_sep_m for p in profiles),
@@ -155,6 +188,10 @@ class Tactical:
             # issue 19: load (or compile) the screening kernels now, not inside the
             # first cycle, where a compile would hold the GIL for seconds.
             warm_up()
+            self._write_thread = threading.Thread(
+                target=self._write_loop, name="tactical-writes", daemon=True
+            )
+            self._write_thread.start()
             self._thread = threading.Thread(target=self._loop, name="tactical", daemon=True)
             self._thread.start()
             if self.cfg.quick_interval_s > 0:
@@ -170,11 +207,21 @@ class Tactical:
             if thread is not None:
                 thread.join(timeout=10)
         self._thread = self._quick_thread = None
+        if self._write_thread is not None:  # after the passes: what they found is written
+            self._writes.put(None)
+            self._write_thread.join(timeout=30)
+            self._write_thread = None
 
     def now(self) -> float:
         return self.clock().timestamp()
 
     def _loop(self) -> None:
+        # One replica of the notice index for the cycle, one for the quick pass: built
+        # here, not in `start` (a few seconds per 100k notices), before the first cycle.
+        try:
+            self.index.prepare_snapshots(2)
+        except Exception:  # the passes build their own when they first need one
+            log.exception("preparing index snapshots failed")
         interval = self.cfg.screen_interval_s
         next_at = time.monotonic()
         while not self._stop.is_set():
@@ -284,9 +331,12 @@ class Tactical:
             self.tracks.prune(t)
             snap = self.tracks.snapshot(t)
             found = CycleFindings()
-            find_separations(snap, self.cfg, found)
+            find_separations(snap, self.cfg, found, memory=self.memory)
+            if self.memory is not None:
+                self.stats["full_passes"] = self.memory.stats["full"]
+                self.stats["incremental_runs"] = self.memory.stats["incremental"]
             if len(snap) and (self.cfg.intrusion or self.cfg.nonconformance_parties):
-                with self.index.reading() as index:
+                with self.index.snapshot() as index:  # not the writer's lock (issue 19)
                     find_intrusions(snap, self.cfg, index, self._addressed, found)
             live = set(snap.keys)
 
@@ -333,7 +383,7 @@ class Tactical:
             rows = {k: i for i, k in enumerate(snap.keys)}
             changed = np.asarray(sorted(rows[k] for k in keys if k in rows), dtype=np.int64)
             if self.cfg.intrusion or self.cfg.nonconformance_parties:
-                with self.index.reading() as index:
+                with self.index.snapshot() as index:
                     found = find_quick(snap, changed, self.cfg, index, self._addressed)
             else:
                 found = find_quick(snap, changed, self.cfg, None, self._addressed)
@@ -381,56 +431,170 @@ class Tactical:
         return due
 
     def _persist(self, transitions: list[Transition], escalations: list[tuple[Alert, str]]) -> None:
+        """Hand the alert book's transitions to the writer (the caller holds ``book_lock``).
+
+        The rows are taken now, as the book has them, so a later transition of the
+        same alert cannot change what this one writes. While the loop runs they are
+        written by a thread of their own (`_write_loop`), in the order they came, and
+        the screening goes on meanwhile; otherwise (a cycle run by hand) at once.
+        """
+        writes: list[_Write] = []
+        for tr in transitions:
+            a = tr.alert
+            row = self._row(a, "cleared" if tr.action == "cleared" else "active", tr.reason)
+            writes.append(_Write(tr.action, a.id, _uniq(a.parties), row, tr.reason, None))
+        for a, p in escalations:
+            a.escalated.add(p)  # now, so that the next pass does not escalate it again
+            writes.append(
+                _Write("escalated", a.id, _uniq(a.parties), self._row(a, "active", None), None, p)
+            )
+        if not writes:
+            return
+        if self._write_thread is not None:
+            self._writes.put(writes)
+            self.stats["writes_queued_max"] = max(
+                self.stats["writes_queued_max"], self._writes.qsize()
+            )
+        else:
+            self._write(writes)
+
+    def _write_loop(self) -> None:
+        """Write what the passes hand over: new alerts first, then the rest, in chunks.
+
+        A raise (or an escalation) is what someone waits for; the updates of a few
+        thousand standing alerts are not. So what is queued is split as it comes:
+        raises and escalations, in their order, are written before anything else,
+        the rest after them; both in changes of at most `_WRITE_CHUNK`, looking for
+        new raises between changes. An alert's raise is always queued before its
+        updates and its clearing, so the order per alert holds. When updates pile
+        up (the writer busier than the alerts change), an update followed by a later
+        update or the clearing of the same alert is dropped: the later row holds it.
+        """
+        urgent: deque[_Write] = deque()
+        rest: deque[_Write] = deque()
+        stop = False
+        while True:
+            idle = not urgent and not rest
+            stop = self._take(urgent, rest, block=idle and not stop) or stop
+            if not urgent and not rest:
+                self.stats["writes_pending"] = 0
+                if stop:
+                    return
+                continue
+            if urgent:
+                chunk = [urgent.popleft() for _ in range(min(len(urgent), _WRITE_CHUNK))]
+            else:
+                if len(rest) > _WRITE_CHUNK:
+                    rest = self._superseded_dropped(rest)
+                chunk = [rest.popleft() for _ in range(min(len(rest), _WRITE_CHUNK))]
+            self.stats["writes_pending"] = len(urgent) + len(rest) + len(chunk)
+            self._write_logged(chunk)
+
+    def _take(self, urgent: deque[_Write], rest: deque[_Write], *, block: bool) -> bool:
+        """Move what is queued into the two lines (waiting for it if ``block``); stop?"""
+        try:
+            item = self._writes.get() if block else self._writes.get_nowait()
+            while True:
+                if item is None:
+                    return True
+                for w in item:
+                    (urgent if w.action in _URGENT else rest).append(w)
+                item = self._writes.get_nowait()
+        except queue.Empty:
+            return False
+
+    def _superseded_dropped(self, rest: deque[_Write]) -> deque[_Write]:
+        later: set[str] = set()
+        kept: list[_Write] = []
+        for w in reversed(rest):
+            if w.action == "updated" and w.alert_id in later:
+                self.stats["updates_superseded"] += 1
+                continue
+            if w.action in ("updated", "cleared"):
+                later.add(w.alert_id)
+            kept.append(w)
+        kept.reverse()
+        return deque(kept)
+
+    def _write_logged(self, writes: list[_Write]) -> None:
+        try:
+            self._write(writes)
+        except Exception:  # the book has moved on; the next transition rewrites the row
+            log.exception("writing alert transitions failed")
+
+    def _write(self, writes: list[_Write]) -> None:
         sent: list[tuple[str, list[str], str]] = []
 
         def run(tx: Tx) -> None:
             alerts = tx.repo.alerts
-            for tr in transitions:
-                a = tr.alert
-                row = self._row(a, "cleared" if tr.action == "cleared" else "active", tr.reason)
-                if tr.action == "raised":
-                    alerts.insert({**row, "detail": json.dumps(a.detail)}, _uniq(a.parties))
+            for w in writes:
+                row = w.row
+                if w.action == "marker":
+                    continue
+                if w.action == "escalated":
+                    overdue = str(w.party)
+                    alerts.record_ack(w.alert_id, overdue, escalated_at=tx.ts)
+                    for q in w.parties:
+                        view = {**self.view(row, q), "unacknowledged_by": overdue}
+                        tx.emit(q, ALERT_UNACKNOWLEDGED, view)
+                    sent.append((w.alert_id, w.parties, ALERT_UNACKNOWLEDGED.name))
+                    continue
+                if w.action == "raised":
+                    alerts.insert({**row, "detail": json.dumps(row["detail"])}, w.parties)
                 else:
                     alerts.update(
-                        a.id,
+                        w.alert_id,
                         state=row["state"],
-                        severity=a.severity,
-                        revision=a.revision,
-                        detail=json.dumps(a.detail),
+                        severity=row["severity"],
+                        revision=row["revision"],
+                        detail=json.dumps(row["detail"]),
                         updated_at=row["updated_at"],
                         cleared_at=row["cleared_at"],
                         clear_reason=row["clear_reason"],
                     )
-                event = _ALERT_EVENTS[tr.action]
-                if tr.action in ("raised", "cleared"):
+                event = _ALERT_EVENTS[w.action]
+                if w.action in ("raised", "cleared"):
                     self.ledger.log(
                         tx,
                         event.name,
-                        alert_id=a.id,
+                        alert_id=w.alert_id,
                         kind=row["kind"],
-                        parties=_uniq(a.parties),
-                        severity=a.severity,
+                        parties=w.parties,
+                        severity=row["severity"],
                         # the screening's own time, which the alert shows (issue 12)
-                        **{f"{tr.action}_at": row[f"{tr.action}_at"]},
-                        **({"reason": tr.reason} if tr.reason else {}),
+                        **{f"{w.action}_at": row[f"{w.action}_at"]},
+                        **({"reason": w.reason} if w.reason else {}),
                     )
-                for p in _uniq(a.parties):
+                for p in w.parties:
                     tx.emit(p, event, self.view(row, p))
-                sent.append((a.id, _uniq(a.parties), event.name))
-            for a, p in escalations:
-                a.escalated.add(p)
-                alerts.record_ack(a.id, p, escalated_at=tx.ts)
-                row = self._row(a, "active", None)
-                for q in _uniq(a.parties):
-                    tx.emit(q, ALERT_UNACKNOWLEDGED, {**self.view(row, q), "unacknowledged_by": p})
-                sent.append((a.id, _uniq(a.parties), ALERT_UNACKNOWLEDGED.name))
+                sent.append((w.alert_id, w.parties, event.name))
 
-        self.writer.submit(run)
+        try:
+            if any(w.action != "marker" for w in writes):
+                self.writer.submit(run)
+                # how long a new alert waited between its pass and its COMMIT
+                waits = [time.perf_counter() - w.queued_at for w in writes if w.action == "raised"]
+                if waits:
+                    self.stats["last_raise_write_s"] = max(waits)
+                    self.stats["max_raise_write_s"] = max(self.stats["max_raise_write_s"], *waits)
+        finally:
+            for w in writes:
+                if w.done is not None:
+                    w.done.set()
         hook = self.on_event
         if hook is not None:
             t = time.time()
             for alert_id, parties, event in sent:
                 hook(alert_id, parties, event, t)
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until the transitions handed to the writer so far are written (tests)."""
+        if self._write_thread is None:
+            return
+        done = threading.Event()
+        self._writes.put([_Write("marker", "", [], {}, None, None, done)])
+        if not done.wait(timeout):
+            raise TimeoutError("alert writes still queued")
 
     # -- rows and views ------------------------------------------------------
     def _row(self, a: Alert, state: str, reason: str | None) -> Row:
@@ -444,7 +608,7 @@ class Tactical:
             "state": state,
             "severity": a.severity,
             "revision": a.revision,
-            "detail": a.detail,
+            "detail": a.described(),
             "raised_at": format_epoch(a.raised_at),
             "updated_at": format_epoch(a.updated_at),
             "cleared_at": format_epoch(a.updated_at) if state == "cleared" else None,
@@ -599,6 +763,20 @@ class Tactical:
             return self.view(row, who.party_id)
 
         return await self.writer.run(run)
+
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    """One alert transition as it is to be written (rows taken when it happened)."""
+
+    action: str  # raised, updated, cleared, escalated; "marker": `flush` waits for it
+    alert_id: str
+    parties: list[str]
+    row: Row
+    reason: str | None
+    party: str | None  # escalated: the party overdue
+    done: threading.Event | None = None
+    queued_at: float = field(default_factory=time.perf_counter)
 
 
 def _uniq(parties: Any) -> list[str]:

@@ -27,16 +27,32 @@ __all__ = ["Alert", "AlertBook", "Finding", "Transition", "party_view"]
 AlertKey = tuple[str, ...]
 
 
+Detail = dict[str, Any]
+
+
+def _described(detail: Detail | Callable[[], Detail]) -> Detail:
+    return detail() if callable(detail) else detail
+
+
 @dataclass
 class Finding:
-    """One conflict found in one cycle (hub-internal: both sides' details)."""
+    """One conflict found in one cycle (hub-internal: both sides' details).
+
+    ``detail`` may be given as a function that builds it: most findings of a cycle
+    confirm a standing alert and are never written, so their details (thousands a
+    cycle at 10k airliners) are built only when someone reads them.
+    """
 
     key: AlertKey
     kind: str  # separation | intrusion | nonconformance
     parties: tuple[str, ...]  # involved parties, 1 or 2, in key order
     severity: str
-    detail: dict[str, Any]
+    detail: Detail | Callable[[], Detail]
     signature: tuple[float, ...] = ()  # coarse numbers; an update is due when they change
+
+    def described(self) -> Detail:
+        self.detail = _described(self.detail)
+        return self.detail
 
 
 @dataclass
@@ -46,7 +62,7 @@ class Alert:
     kind: str
     parties: tuple[str, ...]
     severity: str
-    detail: dict[str, Any]
+    detail: Detail | Callable[[], Detail]  # as the finding gave it; see `described`
     raised_at: float
     updated_at: float
     signature: tuple[float, ...] = ()
@@ -54,6 +70,11 @@ class Alert:
     misses: int = 0
     acks: dict[str, str] = field(default_factory=dict)  # party -> acknowledged at (RFC 3339)
     escalated: set[str] = field(default_factory=set)
+
+    def described(self) -> Detail:
+        """The detail of the latest finding of this alert (built now if it was deferred)."""
+        self.detail = _described(self.detail)
+        return self.detail
 
 
 @dataclass

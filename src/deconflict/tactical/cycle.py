@@ -7,6 +7,11 @@ tracks of that pair). Each run is made first with the minima and lookahead
 widened by the clearing margin (the "held" set, which keeps alerts alive) and
 then, on the few tracks it found, with the real minima (which raises alerts).
 
+Incremental cycles (issue 19): given a `SeparationMemory`, the widened run of
+each profile is an `IncrementalScreen` kept from cycle to cycle (tracks numbered
+stably by the memory), which returns what the full screen would, screening only
+the tracks that strayed from their path at the last full pass.
+
 Intrusion: every track against other parties' active notice volumes and
 protected sites, now and along its predicted path (`tactical.intrusion`,
 coarse stage in the strategic index). Nonconformance (opt-in per party): a
@@ -24,14 +29,14 @@ import numpy as np
 import numpy.typing as npt
 
 from deconflict.strategic import StrategicIndex
-from deconflict.tactical import ScreenResult, SeparationProfile, screen
+from deconflict.tactical import IncrementalScreen, ScreenResult, SeparationProfile, screen
 from deconflict.tactical.alerts import AlertKey, Finding
 from deconflict.tactical.intrusion import screen_intrusions
 from deconflict.tactical.settings import TacticalSettings, pair_key
 from deconflict.tactical.tracks import Snapshot
 from deconflict.utc import format_epoch
 
-__all__ = ["CycleFindings", "find_all", "find_quick", "take"]
+__all__ = ["CycleFindings", "SeparationMemory", "find_all", "find_quick", "take"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -40,6 +45,65 @@ IntArray = npt.NDArray[np.int64]
 class CycleFindings:
     strict: list[Finding] = field(default_factory=list)
     held: set[AlertKey] = field(default_factory=set)
+
+
+class SeparationMemory:
+    """What incremental cycles keep between cycles: one `IncrementalScreen` per run
+    (a profile over its set of tracks) and a stable number for every track."""
+
+    def __init__(self, full_interval_s: float, tolerance: float) -> None:
+        self.full_interval_s = full_interval_s
+        self.tolerance = tolerance
+        self.screens: dict[tuple[str, SeparationProfile], IncrementalScreen] = {}
+        self._numbers: dict[tuple[str, str], int] = {}
+        self._next = 0
+        self.stats = {"full": 0, "incremental": 0, "changed": 0, "held": 0}
+
+    def numbers(self, snap: Snapshot) -> IntArray:
+        """Each snapshot track's number: the same as long as the track stays in the picture."""
+        numbers = self._numbers
+        if len(numbers) > 2 * len(snap) + 1024:  # forget tracks long gone
+            numbers = self._numbers = {k: numbers[k] for k in snap.keys if k in numbers}
+        out = np.empty(len(snap), dtype=np.int64)
+        for i, key in enumerate(snap.keys):
+            n = numbers.get(key)
+            if n is None:
+                n = numbers[key] = self._next
+                self._next += 1
+            out[i] = n
+        return out
+
+    def screen(
+        self, name: str, snap: Snapshot, idx: IntArray, numbers: IntArray, p: SeparationProfile
+    ) -> ScreenResult:
+        """`_screen(snap, idx, p)`, by the run's incremental screen."""
+        inc = self.screens.get((name, p))
+        if inc is None:
+            inc = self.screens[(name, p)] = IncrementalScreen(
+                h_sep_m=p.h_sep_m,
+                v_sep_m=p.v_sep_m,
+                lookahead_s=p.lookahead_s,
+                full_interval_s=self.full_interval_s,
+                tolerance=self.tolerance,
+            )
+        result, stats = inc.step(
+            snap.t,
+            numbers[idx],
+            snap.lat[idx],
+            snap.lon[idx],
+            snap.alt_m[idx],
+            snap.gs_mps[idx],
+            snap.trk_deg[idx],
+            snap.vs_mps[idx],
+            party=snap.party[idx],
+        )
+        self.stats["full" if stats.full else "incremental"] += 1
+        self.stats["changed"] += stats.changed
+        self.stats["held"] += stats.held
+        return result
+
+    def state_bytes(self) -> int:
+        return sum(s.state_bytes() for s in self.screens.values())
 
 
 def _screen(
@@ -92,11 +156,12 @@ def _run(
     margin: float,
     keep: Callable[[int, int], bool],
     out: CycleFindings,
+    incremental: Callable[[IntArray, SeparationProfile], ScreenResult] | None = None,
 ) -> None:
     if len(idx) < 2:
         return
     wide = _widen(profile, margin)
-    r = _screen(snap, idx, wide)
+    r = _screen(snap, idx, wide) if incremental is None else incremental(idx, wide)
     near: set[int] = set()
     for i, j in r.pairs.tolist():
         gi, gj = int(idx[i]), int(idx[j])
@@ -142,21 +207,25 @@ def _separation(
     t_los = float(r.t_los_s[k])
     dcpa = float(r.dcpa_m[k])
     severity = "loss" if t_los <= 0.0 else "predicted"
-    detail = {
-        "a": _side(snap, gi),
-        "b": _side(snap, gj),
-        "bearing_deg": bearing,
-        "distance_m": float(r.dist_m[k]),
-        "dalt_m": dalt,
-        "tcpa_s": float(r.tcpa_s[k]),
-        "dcpa_m": dcpa,
-        "t_los_s": t_los,
-        "minima": {
-            "h_sep_m": profile.h_sep_m,
-            "v_sep_m": profile.v_sep_m,
-            "lookahead_s": profile.lookahead_s,
-        },
-    }
+    distance, tcpa = float(r.dist_m[k]), float(r.tcpa_s[k])
+
+    def detail() -> dict[str, Any]:  # built only if the alert book needs it
+        return {
+            "a": _side(snap, gi),
+            "b": _side(snap, gj),
+            "bearing_deg": bearing,
+            "distance_m": distance,
+            "dalt_m": dalt,
+            "tcpa_s": tcpa,
+            "dcpa_m": dcpa,
+            "t_los_s": t_los,
+            "minima": {
+                "h_sep_m": profile.h_sep_m,
+                "v_sep_m": profile.v_sep_m,
+                "lookahead_s": profile.lookahead_s,
+            },
+        }
+
     return Finding(
         key=_sep_key(snap, gi, gj),
         kind="separation",
@@ -184,16 +253,22 @@ def _sep_key(snap: Snapshot, i: int, j: int) -> AlertKey:
 
 
 def find_separations(
-    snap: Snapshot, cfg: TacticalSettings, out: CycleFindings, changed: IntArray | None = None
+    snap: Snapshot,
+    cfg: TacticalSettings,
+    out: CycleFindings,
+    changed: IntArray | None = None,
+    memory: SeparationMemory | None = None,
 ) -> None:
     """Separation findings of one cycle (strict and held).
 
     With ``changed`` (snapshot indices), the quick screen: only pairs with a
     changed track, and only strict findings (nothing is held or cleared by it).
+    With ``memory`` (a cycle's), the widened runs are incremental (same findings).
     """
     n = len(snap)
     if n < 2:
         return
+    numbers = memory.numbers(snap) if memory is not None and changed is None else None
     overridden = {
         k for k in cfg.pair_profiles if all(p in set(snap.party.tolist()) for p in k.split("|"))
     }
@@ -202,25 +277,35 @@ def find_separations(
     def default_pair(i: int, j: int) -> bool:
         return pair_key(snap.keys[i][0], snap.keys[j][0]) not in overridden
 
-    def run(idx: IntArray, profile: SeparationProfile, keep: Callable[[int, int], bool]) -> None:
-        if changed is None:
-            _run(snap, idx, profile, cfg.clear_margin, keep, out)
-        else:
+    def run(
+        name: str, idx: IntArray, profile: SeparationProfile, keep: Callable[[int, int], bool]
+    ) -> None:
+        if changed is not None:
             _run_quick(snap, idx, profile, changed, keep, out)
+            return
+        incremental = None
+        if memory is not None and numbers is not None:
+            mem, nums = memory, numbers
+
+            def incremental(i: IntArray, p: SeparationProfile) -> ScreenResult:
+                return mem.screen(name, snap, i, nums, p)
+
+        _run(snap, idx, profile, cfg.clear_margin, keep, out, incremental)
 
     if is_manned.any():
         everyone = np.arange(n, dtype=np.int64)
         run(
+            "manned",
             everyone,
             cfg.profiles["manned"],
             lambda i, j: bool(is_manned[i] or is_manned[j]) and default_pair(i, j),
         )
     drones = np.flatnonzero(~is_manned).astype(np.int64)
-    run(drones, cfg.profiles["uas"], default_pair)
+    run("uas", drones, cfg.profiles["uas"], default_pair)
     for key in sorted(overridden):
         a, b = key.split("|")
         members = np.flatnonzero((snap.party == a) | (snap.party == b)).astype(np.int64)
-        run(members, cfg.pair_profiles[key], lambda i, j: True)
+        run(key, members, cfg.pair_profiles[key], lambda i, j: True)
 
 
 def find_intrusions(

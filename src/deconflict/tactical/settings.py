@@ -72,6 +72,13 @@ class TacticalSettings:
     share_pairs: frozenset[str] = frozenset()  # "a|b": these parties see each other's tracks
     nonconformance_parties: frozenset[str] = frozenset()  # opted in
     intrusion: bool = True
+    # Incremental cycles (issue 19): between full passes at most full_interval_s
+    # apart, a cycle screens outright only the tracks that strayed from their path
+    # at the last full pass by more than incremental_tolerance of each minimum,
+    # and re-tests the pairs that pass held; the answers are a full screen's (see
+    # tactical.incremental). 0 makes every cycle a full screen.
+    full_interval_s: float = 10.0
+    incremental_tolerance: float = 0.1
 
     def __post_init__(self) -> None:
         if self.screen_interval_s <= 0 or self.update_interval_s < 0:
@@ -84,6 +91,11 @@ class TacticalSettings:
             )
         if self.escalate_after_s <= 0:
             raise TacticalSettingsError("escalate_after_s must be > 0")
+        if not self.full_interval_s >= 0 or not 0 < self.incremental_tolerance <= 10:
+            raise TacticalSettingsError(
+                "full_interval_s must be >= 0 (0: every cycle a full screen), "
+                "incremental_tolerance in (0, 10]"
+            )
         if set(CATEGORIES) - set(self.profiles):
             raise TacticalSettingsError(f"profiles must define {', '.join(CATEGORIES)}")
 
