@@ -104,7 +104,7 @@ def test_a_relay_sees_only_what_it_relays(world: World) -> None:
     other = co.ok("POST", "/v1/notices", notice(["yemen"], title="RELAYED-BY-RUSSIA"), 201)
     plain = co.ok("POST", "/v1/notices", notice(["russia"], title="NOT-FOR-THE-UN"), 201)
     rid, oid, pid = relayed["id"], other["id"], plain["id"]
-    ru.events()
+    ru.receive()
 
     # the UN reads what it relays, in full, and nothing else
     assert un.ok("GET", f"/v1/notices/{rid}")["title"] == "RELAYED-TO-SYRIA"

@@ -91,7 +91,7 @@ def test_the_2015_back_channel_chain_signed_by_the_relay(world: World) -> None:
     early = {"version": 1, "step": "forwarded", "means": "phone", "to": "Syrian mission"}
     r = un.post(f"/v1/notices/{nid}/relay", early)
     assert r.status_code == 409 and "never received" in r.text and r.json()["field"] == "version"
-    events = un.events()
+    events = un.receive()
     types = [e["type"] for e in events]
     assert "notice_received" in types and "relay_owed" in types
     got = next(e for e in events if e["type"] == "notice_received")["data"]
@@ -176,7 +176,7 @@ def test_deadlines_escalate_at_each_link(world: World) -> None:
     co, un = world.party("coalition"), world.party("un")
     deadline = iso(future(5.0 / 3600))  # acknowledgement due in 5 s: forwarding in 2.5 s
     nid = co.ok("POST", "/v1/notices", notice(["syria"], ack_deadline=deadline), 201)["id"]
-    un.events()  # received, never forwarded
+    un.receive()  # received, never forwarded
 
     def overdue(api: Api, kind: str) -> list[dict[str, Any]]:
         return [e for e in api.events() if e["type"] == kind and e["data"]["notice_id"] == nid]
@@ -215,8 +215,8 @@ def test_bad_steps_name_the_field_and_store_nothing(world: World) -> None:
     _syria(world)
     co, un, ru = world.party("coalition"), world.party("un"), world.party("russia")
     nid = co.ok("POST", "/v1/notices", notice(["syria", "russia"]), 201)["id"]
-    un.events()
-    ru.events()
+    un.receive()
+    ru.receive()
     base = {"version": 1, "step": "forwarded", "means": "phone", "to": "mission"}
     cases = [
         ({**base, "step": "approved"}, "step"),
@@ -257,7 +257,7 @@ def test_new_versions_cancellations_and_broadcasts_are_owed_again(world: World) 
     nid = co.ok("POST", "/v1/notices", notice(["syria"], title="v1"), 201)["id"]
     owed = {(o["notice_id"], o["version"]) for o in un.ok("GET", "/v1/relay/owed")["owed"]}
     assert owed == {(broadcast, 1), (nid, 1)}
-    un.ok("GET", f"/v1/notices/{nid}")
+    un.receive()  # the relay confirms it has it: its delivery
     un.ok(
         "POST",
         f"/v1/notices/{nid}/relay",
@@ -274,7 +274,7 @@ def test_new_versions_cancellations_and_broadcasts_are_owed_again(world: World) 
     assert late["answer"] == "refused" and not late["current"]
     # ...even once a new version no longer addresses the relayed party
     other = co.ok("POST", "/v1/notices", notice(["syria"], title="w1"), 201)["id"]
-    un.ok("GET", f"/v1/notices/{other}")
+    un.receive()
     step = {"version": 1, "step": "forwarded", "means": "fax", "to": "MFA"}
     un.ok("POST", f"/v1/notices/{other}/relay", step)
     co.ok("PUT", f"/v1/notices/{other}", {**notice(["russia"], title="w2"), "version": 1})
@@ -292,7 +292,7 @@ def test_the_python_client_signs_the_relays_steps(world: World) -> None:
     with Client(world.url, world.tokens["un"], key=key) as un:
         un.set_key()
         assert [o["owes"] for o in un.relay_owed()] == ["receive"]
-        un.notice(nid)
+        un.confirm(un.events()[-1]["id"])  # received: confirmed, not merely fetched
         un.relay_step(nid, 1, "forwarded", means="diplomatic_note", to="Embassy")
         done = un.relay_step(nid, 1, "acknowledged", by="Chargé d'affaires", at=iso(future(0)))
         assert done["answer"] == "acknowledged" and done["recorded"]["signed_by_key"]

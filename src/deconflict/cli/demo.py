@@ -174,7 +174,8 @@ def _play_back_channel(url: str, admin_token: str, clients: dict[str, Client], b
     nid, version = stored["id"], stored["version"]
     _say(f"{issuer.party:>10} notified {nid} {stored['title']!r} to {relayed['id']}")
     with Client(url, token) as un:
-        un.notice(nid)  # the relay reads it in full: delivered to the relay
+        shown = un.events()  # the relay reads it in full, and confirms it has it:
+        un.confirm(shown[-1]["id"])  # that is its delivery (issue 13)
         owed = un.relay_owed()
         _say(f"{relay['id']:>10} owes: {', '.join(o['owes'] + ' ' + o['notice_id'] for o in owed)}")
         fwd, ack = bc["forwarded"], bc["acknowledged"]

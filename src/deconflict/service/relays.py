@@ -339,9 +339,10 @@ class Relays:
             leg = _the_leg(legs, body.get("recipient"))
             if leg["received_at"] is None:
                 raise StateConflict(
-                    f"version {version} of {notice_id} was never received by you: fetch it "
-                    f"(GET /v1/notices/{notice_id}, or your event stream) before recording "
-                    "what you did with it",
+                    f"version {version} of {notice_id} was never received by you: read it "
+                    "on your event stream and confirm it (POST /v1/events/confirm, or the "
+                    "Last-Event-ID of your next connection) before recording what you did "
+                    "with it",
                     field="version",
                 )
             at = fields["at"] or tx.ts
