@@ -31,7 +31,7 @@ def validator(doc: dict[str, Any], schema: dict[str, Any]) -> jsonschema.protoco
         "urn:deconflict:openapi", Resource.from_contents(wrapped, DRAFT202012)
     )
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    return cls(  # type: ignore[no-any-return]
+    return cls(
         {"$ref": "urn:deconflict:openapi#/__schema__"},
         registry=registry,
         format_checker=cls.FORMAT_CHECKER,

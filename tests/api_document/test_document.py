@@ -81,7 +81,7 @@ def test_fastapi_validation_schemas_are_gone(doc: dict[str, Any]) -> None:
 def test_every_example_validates_against_its_schema(doc: dict[str, Any]) -> None:
     seen = 0
     for method, path, op in operations(doc):
-        places = [op.get("requestBody", {})] + list(op["responses"].values())
+        places = [op.get("requestBody", {}), *op["responses"].values()]
         for place in places:
             for content in place.get("content", {}).values():
                 schema = content.get("schema")
@@ -146,7 +146,9 @@ def _answers(world: World) -> list[tuple[str, str, Any]]:
     m = keep(
         "POST",
         "/v1/messages",
-        co.post("/v1/messages", {"to": ["russia"], "body": "hi", "ref": {"type": "notice", "id": nid}}),
+        co.post(
+            "/v1/messages", {"to": ["russia"], "body": "hi", "ref": {"type": "notice", "id": nid}}
+        ),
     ).json()
     keep("GET", "/v1/messages", ru.get("/v1/messages"))
     keep("GET", "/v1/messages", co.get("/v1/messages"))
