@@ -15,7 +15,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 
+from deconflict.geo.altitude import FOOT_M
 from deconflict.geo.coarse import GRAIN_LIMITS
+from deconflict.geo.volume import MAX_ALTITUDE_M
+
+FL_M = 100 * FOOT_M  # a flight level is 100 ft
 
 __all__ = [
     "AckIn",
@@ -106,7 +110,12 @@ class LineStringIn(_In):
 
 
 class AltitudeIn(_In):
-    value: float = Field(allow_inf_nan=False)
+    value: float = Field(
+        ge=-MAX_ALTITUDE_M,
+        le=MAX_ALTITUDE_M,
+        allow_inf_nan=False,
+        description="Metres or feet; at most 10,000 km from the reference",
+    )
     units: Literal["M", "FT"]
     reference: Literal["W84", "AMSL"] = Field(
         description="W84: above the WGS-84 ellipsoid; AMSL: above mean sea level"
@@ -114,7 +123,12 @@ class AltitudeIn(_In):
 
 
 class FlightLevelIn(_In):
-    value: float = Field(allow_inf_nan=False, description="Hundreds of feet (250 is FL250)")
+    value: float = Field(
+        ge=-MAX_ALTITUDE_M / FL_M,
+        le=MAX_ALTITUDE_M / FL_M,
+        allow_inf_nan=False,
+        description="Hundreds of feet (250 is FL250)",
+    )
     units: Literal["FL"]
     reference: Literal["STD"] | None = Field(
         default=None, description="A flight level is a pressure altitude: omit or STD"
@@ -165,10 +179,14 @@ class _NoticeFields(_In):
     title: str = Field(max_length=2000)
     remarks: str | None = Field(default=None, max_length=10_000)
     priority: int = Field(default=0, ge=-1000, le=1000, description="Higher wins")
-    addressees: list[Annotated[str, Field(pattern=r"^([a-z0-9][a-z0-9-]{0,63}|\*)$")]] = Field(
-        min_length=1,
-        max_length=200,
-        description='Registered party ids other than yours, each once, or ["*"] (every party)',
+    addressees: (
+        Annotated[
+            list[PartyId],
+            Field(min_length=1, max_length=200, json_schema_extra={"uniqueItems": True}),
+        ]
+        | Annotated[list[Literal["*"]], Field(min_length=1, max_length=1)]
+    ) = Field(
+        description='Registered party ids other than yours, each once, or ["*"] (every party)'
     )
     volumes: list[VolumeIn] = Field(min_length=1, max_length=100)
     ack_deadline: AwareDatetime | None = Field(
@@ -211,7 +229,10 @@ class RefIn(_In):
 
 class MessageIn(_In):
     to: list[PartyId] = Field(
-        min_length=1, max_length=200, description="Registered parties other than you, each once"
+        min_length=1,
+        max_length=200,
+        description="Registered parties other than you, each once",
+        json_schema_extra={"uniqueItems": True},
     )
     subject: str | None = Field(default=None, max_length=2000)
     body: str = Field(min_length=1, max_length=10_000, pattern=r"\S", description="Not blank")
