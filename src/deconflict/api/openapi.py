@@ -37,11 +37,13 @@ _WHY = {
     422: "Invalid document, query or header: each bad field named by its path",
     429: "Too many requests (rate, requests in flight, open streams); see `Retry-After`",
     431: "Request header fields too large or too many",
+    503: "The hub holds as many connections and requests as it takes (`MAX_CONNECTIONS`)",
 }
 # What any operation may answer: a bad token, the wrong principal, an unknown id, a
-# method, a rate, headers, a bad query or header (422) or request (400), a state (409).
-_EVERY = (400, 401, 403, 404, 405, 409, 422, 429, 431)
-_UNVERSIONED = (405, 422, 431)  # outside /v1 (the F3548 interface documents its own)
+# method, a rate, headers too large (431) or too slow (408), a bad query or header (422)
+# or request (400), a state (409), a hub at its connection limit (503).
+_EVERY = (400, 401, 403, 404, 405, 408, 409, 422, 429, 431, 503)
+_UNVERSIONED = (405, 408, 422, 431, 503)  # outside /v1 (the F3548 interface has its own)
 
 
 def _models() -> tuple[list[type[BaseModel]], list[type[BaseModel]]]:
@@ -134,7 +136,9 @@ def _document(app: FastAPI, original: Any) -> dict[str, Any]:
             elif path.startswith("/v1"):
                 op["security"] = [{"bearer": []}]
             for status in sorted(set(statuses)):
-                if str(status) in responses and status not in (422,):
+                if str(status) in responses and status != 422:
+                    # an answer of the route's own (the health's 503): a problem is one too
+                    responses[str(status)]["content"].update(_problem(status)["content"])
                     continue
                 responses[str(status)] = _problem(status)
     for name in [n for n in schemas if n.startswith("Body_")]:
