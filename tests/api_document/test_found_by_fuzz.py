@@ -37,3 +37,11 @@ def test_an_altitude_beyond_any_activity_is_a_422_naming_it_not_a_500(
     assert co.ok("GET", "/v1/notices")["notices"] == []  # nothing stored
     # the connection survived: the next request on it is answered
     assert co.get("/v1/whoami").status_code == 200
+
+
+def test_a_probe_cursor_beyond_a_database_integer_is_a_422_not_a_500(world: World) -> None:
+    co = world.party("coalition")
+    r = co.get("/v1/probes", params={"after": 2**63, "limit": 641})
+    assert r.status_code == 422, r.text
+    assert [e["path"] for e in r.json()["errors"]] == ["query.after"]
+    assert co.get("/v1/probes", params={"after": 2**63 - 1}).status_code == 200
