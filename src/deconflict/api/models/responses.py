@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from deconflict.api.models.requests import Kind, Level, Priority, RefType
-from deconflict.service.event_types import EVENT_TYPES
+from deconflict.service import EVENT_TYPES
 
 __all__ = [
     "AckList",
@@ -25,33 +25,47 @@ __all__ = [
     "Checkpoint",
     "ConflictList",
     "ConflictOut",
+    "ConflictSide",
     "ConsistencyProof",
     "Cosignature",
+    "DisclosureOut",
     "Event",
     "EventsPage",
     "Evidence",
+    "FieldError",
+    "GrainOut",
     "Health",
     "HubKey",
     "InclusionProof",
     "LedgerEntries",
+    "LedgerEntry",
     "MessageList",
     "MessageOut",
     "NoticeList",
     "NoticeOut",
     "NotifyOut",
+    "Overlap",
     "PartyKey",
     "PartyKeys",
     "PartyList",
     "PartyOut",
+    "Probe",
     "ProbeList",
     "Problem",
+    "Read",
     "Reads",
+    "Receipt",
+    "RefOut",
     "RegisteredParty",
+    "TrackAccepted",
     "TrackList",
+    "TrackOut",
+    "TrackRejected",
     "TracksOut",
     "TreeHead",
     "TreeHeads",
     "WhoAmI",
+    "Window",
 ]
 
 Time = datetime
