@@ -45,3 +45,18 @@ def test_a_probe_cursor_beyond_a_database_integer_is_a_422_not_a_500(world: Worl
     assert r.status_code == 422, r.text
     assert [e["path"] for e in r.json()["errors"]] == ["query.after"]
     assert co.get("/v1/probes", params={"after": 2**63 - 1}).status_code == 200
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00"])
+def test_a_time_outside_the_calendar_once_in_utc_is_a_422_not_a_500(
+    world: World, moment: str
+) -> None:
+    co = world.party("coalition")
+    doc = notice(["russia"], ack_deadline=moment)
+    doc["volumes"][0]["time_end"] = moment
+    r = co.post("/v1/notices", doc)
+    assert r.status_code == 422, r.text
+    found = {e["path"]: e["message"] for e in r.json()["errors"]}
+    assert "outside the years 1 to 9999" in found["body.volumes[0].time_end"]
+    assert "outside the years 1 to 9999" in found["body.ack_deadline"]
+    assert co.ok("GET", "/v1/notices")["notices"] == []

@@ -1,7 +1,9 @@
 """Schema-driven fuzzing of the hub over a real socket (schemathesis, from /openapi.json).
 
-Every operation of the document gets `FUZZ_EXAMPLES` requests generated from its schemas,
-as a party, as another party, as the operator and without a token. Generated bodies are
+Every operation of the document gets `FUZZ_EXAMPLES` requests generated from its schemas
+(more for the operations on notices), and half as many that its schemas forbid
+(schemathesis' negative mode: wrong types, missing fields, out of range), as a party, as
+another party, as the operator and without a token. Generated bodies are
 bound to the world as it stands, as often as not: path ids drawn from the notices,
 messages and conflicts that exist (those the fuzz itself creates included), addressees
 and recipients from the registered parties, volume times moved to the coming hours,
@@ -33,6 +35,8 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
@@ -198,7 +202,10 @@ class Binder:
         who: str | None = draw(st.sampled_from(choices))
         return who
 
-    def bind(self, method: str, path: str, case: Any, who: str | None, draw: Any) -> str | None:
+    def bind(
+        self, method: str, path: str, case: Any, who: str | None, draw: Any, *, repair: bool
+    ) -> str | None:
+        """The token to send `case` with; its path ids (and, if `repair`, its body) bound."""
         bound = draw(st.booleans()) or draw(st.booleans())  # three times in four
         if method == "PUT" and (case.path_parameters or {}).get("party_id") in PARTIES:
             case.path_parameters["party_id"] = KEYHOLDER  # a party with a key must sign
@@ -217,9 +224,9 @@ class Binder:
                 who = draw(
                     st.sampled_from([a for a in addressees if a in pools.tokens] or [n.issuer])
                 )
-                if isinstance(case.body, dict):
+                if repair and isinstance(case.body, dict):
                     case.body["version"] = n.version
-            if method == "DELETE":
+            if method == "DELETE" and repair:
                 case.query = {k: v for k, v in (case.query or {}).items() if k != "signature"}
                 if draw(st.booleans()):
                     case.query["version"] = n.version
@@ -237,7 +244,7 @@ class Binder:
             if method == "PUT":
                 params["party_id"] = KEYHOLDER
         body = case.body
-        if isinstance(body, dict) and who not in (None, "admin"):
+        if repair and isinstance(body, dict) and who not in (None, "admin"):
             if "volumes" in body:
                 _repair(body)
                 _rebase_volumes(body, draw)
@@ -308,15 +315,19 @@ def _seed(world: World, pools: Pools) -> None:
     pools.tokens[KEYHOLDER] = keyholder["token"]
 
 
-def _fuzz_one(world: World, schema: Any, binder: Binder, method: str, path: str) -> None:
+def _fuzz_one(
+    world: World, schema: Any, binder: Binder, method: str, path: str, mode: GenerationMode
+) -> None:
     operation = schema[path][method]
+    positive = mode is GenerationMode.POSITIVE
+    examples = FUZZ_EXAMPLES * WEIGHT.get((method, path), 1) if positive else FUZZ_EXAMPLES // 2
     pools = binder.pools
     seed = (
         None if FUZZ_SEED is None else random.Random(f"{FUZZ_SEED}{method}{path}").getrandbits(64)
     )
 
     @settings(
-        max_examples=FUZZ_EXAMPLES * WEIGHT.get((method, path), 1),
+        max_examples=max(1, examples),
         derandomize=seed is None,
         database=None,
         deadline=None,
@@ -324,10 +335,10 @@ def _fuzz_one(world: World, schema: Any, binder: Binder, method: str, path: str)
         suppress_health_check=list(HealthCheck),
         print_blob=False,
     )
-    @given(case=operation.as_strategy(), data=st.data())
+    @given(case=operation.as_strategy(generation_mode=mode), data=st.data())
     def run(case: Any, data: Any) -> None:
         who = binder.identity(method, path, data.draw)
-        who = binder.bind(method, path, case, who, data.draw)
+        who = binder.bind(method, path, case, who, data.draw, repair=positive)
         headers = dict(case.headers or {})
         headers.pop("Authorization", None)
         if who is not None:
@@ -335,7 +346,12 @@ def _fuzz_one(world: World, schema: Any, binder: Binder, method: str, path: str)
         if path == "/v1/events":
             headers["Accept"] = "application/json"  # the SSE stream never ends
         case.headers = headers
-        r = case.call(base_url=world.url, timeout=30)
+        began = time.monotonic()
+        try:
+            r = case.call(base_url=world.url, timeout=30)
+        finally:
+            if time.monotonic() - began > 5:
+                print("SLOW", time.monotonic() - began, case.as_curl_command())
         case.validate_response(r, checks=CHECKS)
         binder.learn(method, path, who, case, r)
 
@@ -354,14 +370,14 @@ def test_fuzz_the_api_from_its_document(fuzz_world: World) -> None:
     order = ORDER + sorted(set(OPERATIONS) - set(ORDER))
     failures: list[str] = []
     began = time.monotonic()
-    for method, path in order:
-        try:
-            _fuzz_one(world, schema, binder, method, path)
-        except (
-            Exception,
-            FailureGroup,
-        ) as exc:  # each operation fuzzed; failures reported together
-            failures.append(f"{method} {path}: {exc}")
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        for method, path in order:
+            try:
+                _fuzz_one(world, schema, binder, method, path, mode)
+            except Unsatisfiable:  # nothing of it can be made invalid (GET /healthz)
+                assert mode is GenerationMode.NEGATIVE, (method, path)
+            except (Exception, FailureGroup) as exc:  # all fuzzed; all failures reported
+                failures.append(f"{method} {path} ({mode.value}): {exc}")
     took = time.monotonic() - began
     sent = sum(pools.outcomes.values())
     print(f"fuzz: {sent} requests over {len(order)} operations in {took:.0f} s")
