@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.api_document.document import errors
 from tests.service.helpers import World, notice
 
