@@ -77,7 +77,10 @@ def parse_rfc3339(text: str) -> datetime:
         parsed = datetime.fromisoformat(normalised)
     except ValueError as exc:
         raise ValueError(f"invalid date or time: {exc}") from None
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is in the year 10000 in UTC
+        raise ValueError("outside the years 1 to 9999 once in UTC") from None
 
 
 def format_utc(moment: datetime) -> str:

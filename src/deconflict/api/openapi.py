@@ -1,8 +1,11 @@
-"""The OpenAPI document, as honest as the hub: its errors, its media type, its security.
+"""The OpenAPI document, as honest as the hub: typed bodies, its errors, its security.
 
-FastAPI documents only 200/201 and its own 422 schema. Every `/v1` operation here also
-documents each status the hub can answer with (RFC 9457 `application/problem+json`,
-one `Problem` schema), and the bearer token scheme every one of them requires.
+FastAPI sees every body as a bare `object` (the routes hand raw documents to the
+service, whose parsers give the field-by-field 422) and documents only 200/201 and its
+own 422 schema. Here the document is rewritten from `api/models` (`OPERATIONS`): each
+operation's request and response schemas, each status the hub can answer with
+(RFC 9457 `application/problem+json`, one `Problem` schema), and the bearer token
+scheme (declared on each operation; `/healthz` says none is required).
 """
 
 from __future__ import annotations
@@ -10,34 +13,17 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
-__all__ = ["PROBLEM_SCHEMA", "install_openapi"]
+from deconflict.api.models import OPERATIONS, Operation, Problem
+from deconflict.api.models import requests as request_models
+from deconflict.api.models import responses as response_models
+
+__all__ = ["PROBLEM_JSON", "component_schemas", "install_openapi"]
 
 PROBLEM_JSON = "application/problem+json"
-
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "title": "Problem",
-    "type": "object",
-    "description": "RFC 9457 problem details; some problems carry more members "
-    "(`current_version` of a stale version, `acknowledged_at`...).",
-    "required": ["type", "title", "status", "detail"],
-    "properties": {
-        "type": {"type": "string", "description": "urn:deconflict:problem:<slug>"},
-        "title": {"type": "string"},
-        "status": {"type": "integer", "minimum": 400, "maximum": 599},
-        "detail": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "description": "Each invalid field, by its path (`body.volumes[0].time_end`)",
-            "items": {
-                "type": "object",
-                "required": ["path", "message"],
-                "properties": {"path": {"type": "string"}, "message": {"type": "string"}},
-            },
-        },
-    },
-    "additionalProperties": True,
-}
+_REF = "#/components/schemas/{model}"
 
 _WHY = {
     400: "The request cannot be served as sent",
@@ -51,26 +37,76 @@ _WHY = {
     422: "Invalid document, query or header: each bad field named by its path",
     429: "Too many requests (rate, requests in flight, open streams); see `Retry-After`",
     431: "Request header fields too large or too many",
+    503: "The hub holds as many connections and requests as it takes (`MAX_CONNECTIONS`)",
 }
-_BODY_ONLY = (408, 413)
+# What any operation may answer: a bad token, the wrong principal, an unknown id, a
+# method, a rate, headers too large (431) or too slow (408), a bad query or header (422)
+# or request (400), a state (409), a hub at its connection limit (503).
+_EVERY = (400, 401, 403, 404, 405, 408, 409, 422, 429, 431, 503)
+_UNVERSIONED = (405, 408, 422, 431, 503)  # outside /v1 (the F3548 interface has its own)
+
+
+def _models() -> tuple[list[type[BaseModel]], list[type[BaseModel]]]:
+    ins = [getattr(request_models, n) for n in request_models.__all__]
+    outs = [getattr(response_models, n) for n in response_models.__all__]
+    return (
+        [m for m in ins if isinstance(m, type) and issubclass(m, BaseModel)],
+        [m for m in outs if isinstance(m, type) and issubclass(m, BaseModel)],
+    )
+
+
+def component_schemas() -> dict[str, Any]:
+    """Every model's schema, named as in `#/components/schemas/<Model>`."""
+    ins, outs = _models()
+    _, top = models_json_schema(
+        [(m, "validation") for m in ins] + [(m, "serialization") for m in outs],
+        by_alias=True,
+        ref_template=_REF,
+    )
+    schemas: dict[str, Any] = top.get("$defs", {})
+    return schemas
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": _REF.format(model=model.__name__)}
 
 
 def _problem(status: int) -> dict[str, Any]:
     return {
         "description": _WHY[status],
-        "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-        },
+        "content": {PROBLEM_JSON: {"schema": _ref(Problem)}},
     }
+
+
+def _type(op: dict[str, Any], spec: Operation) -> None:
+    if spec.request is not None:
+        body = op.setdefault("requestBody", {"content": {"application/json": {}}})
+        body["required"] = spec.body_required
+        content = body.setdefault("content", {}).setdefault("application/json", {})
+        content["schema"] = _ref(spec.request)
+    responses = op["responses"]
+    for status, model in spec.ok.items():
+        answer = responses.setdefault(str(status), {"description": "OK"})
+        if status >= 300 and "description" in answer and answer["description"] == "OK":
+            answer["description"] = "The store is unreachable"
+        content = answer.setdefault("content", {})
+        for media in list(content):
+            if media != "application/json":
+                continue
+            content[media]["schema"] = _ref(model) if model else {}
+        content.setdefault("application/json", {"schema": _ref(model) if model else {}})
+    for code in list(responses):
+        if code.isdigit() and 200 <= int(code) < 300 and int(code) not in spec.ok:
+            del responses[code]  # FastAPI's default 200 for a route that answers 201
 
 
 def _document(app: FastAPI, original: Any) -> dict[str, Any]:
     doc: dict[str, Any] = original()
     components = doc.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
-    schemas["Problem"] = PROBLEM_SCHEMA
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
+    schemas.update(component_schemas())
     components["securitySchemes"] = {
         "bearer": {
             "type": "http",
@@ -79,19 +115,34 @@ def _document(app: FastAPI, original: Any) -> dict[str, Any]:
         }
     }
     for path, operations in doc.get("paths", {}).items():
-        for op in operations.values():
+        for method, op in operations.items():
             if not isinstance(op, dict) or "responses" not in op:
                 continue
+            spec = OPERATIONS.get((method.upper(), path))
             responses = op["responses"]
-            statuses = [401, 403, 405, 429, 431, 400, 404, 409, 422]
-            if "requestBody" in op:
-                statuses += list(_BODY_ONLY)
+            if spec is not None:
+                _type(op, spec)
+                # for Body-less routes FastAPI leaves its own body schema in (`Body` object)
+                if spec.request is None:
+                    op.pop("requestBody", None)
+            statuses: tuple[int, ...] = _EVERY
             if not path.startswith("/v1"):
-                statuses = [405, 431, 422]
-            else:
+                statuses = _UNVERSIONED
+            if spec is not None:
+                statuses = (*statuses, *spec.problems)
+            if spec is not None and spec.public:
+                op["security"] = []  # no token needed (an admin token shows more)
+                statuses = tuple(s for s in statuses if s not in (401, 403, 404, 409))
+            elif path.startswith("/v1"):
                 op["security"] = [{"bearer": []}]
-            for status in sorted(statuses):
+            for status in sorted(set(statuses)):
+                if str(status) in responses and status != 422:
+                    # an answer of the route's own (the health's 503): a problem is one too
+                    responses[str(status)]["content"].update(_problem(status)["content"])
+                    continue
                 responses[str(status)] = _problem(status)
+    for name in [n for n in schemas if n.startswith("Body_")]:
+        del schemas[name]
     return doc
 
 

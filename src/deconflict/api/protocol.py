@@ -8,7 +8,9 @@ the hub's memory and sockets. This subclass answers such a client and closes:
 - 431 when the request line and headers exceed `max_header_bytes`, or there are more
   than `max_headers` of them;
 - 408 when the headers have not arrived whole `header_timeout_s` after the connection
-  opened or the request began (a slow client: "slowloris").
+  opened or the request began (a slow client: "slowloris");
+- 503 (a problem, as every other refusal, where uvicorn answers in plain text) when
+  `limit_concurrency` connections or requests are already open.
 
 The body has its own limits (size and read time) in `api/limits.BodyLimit`.
 """
@@ -137,6 +139,16 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._cancel_head_timer()
         if self._head_size > self.max_header_bytes:  # all of it came in one read
             raise _HeadRefused(*self._too_large())
+        limit = self.limit_concurrency
+        if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
+            # uvicorn's own answer here is a text/plain 503; the document promises a problem
+            self.logger.warning("Exceeded concurrency limit.")
+            raise _HeadRefused(
+                503,
+                "Service Unavailable",
+                f"the hub is serving as many connections and requests as it takes ({limit}); "
+                "try again shortly",
+            )
         super().on_headers_complete()
 
     def _refuse(self, status: int, reason: str, detail: str) -> None:
@@ -146,7 +158,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         body = json.dumps(
             {
                 "type": "urn:deconflict:problem:"
-                + ("timeout" if status == 408 else "headers-too-large"),
+                + {408: "timeout", 503: "busy"}.get(status, "headers-too-large"),
                 "title": reason,
                 "status": status,
                 "detail": detail,

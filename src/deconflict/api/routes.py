@@ -191,7 +191,7 @@ async def list_probes(
     who: Who,
     *,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,  # probe ids are SQLite integers
 ) -> Doc:
     return await hub_of(request).list_probes(who, limit=limit, after=after)
 

@@ -13,7 +13,10 @@ from deconflict.geo.footprint import Footprint, FootprintLimits, parse_footprint
 from deconflict.geo.timewindow import TimeWindow, parse_rfc3339
 from deconflict.utc import format_ts
 
-__all__ = ["Limits", "Volume4D", "parse_volume", "parse_volumes"]
+__all__ = ["MAX_ALTITUDE_M", "Limits", "Volume4D", "parse_volume", "parse_volumes"]
+
+# No activity is notified beyond this height (or depth) from its reference.
+MAX_ALTITUDE_M = 10_000_000.0
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,14 @@ def _parse_altitude(
         return None
     assert isinstance(units, str)  # noqa: S101 - narrowed by the membership test above
     metres = to_metres(float(value), units)  # type: ignore[arg-type]
+    if not abs(metres) <= MAX_ALTITUDE_M:
+        # (a finite value in feet or flight levels may still overflow in metres, and the
+        # coarse grain's layers would then fail on it)
+        errors.add(
+            join_path(path, "value"),
+            f"{value} {units} is beyond {MAX_ALTITUDE_M / 1000:,.0f} km from the reference",
+        )
+        return None
     normalised: dict[str, Any] = {"value": value, "units": units, "reference": reference.value}
     return metres, reference, normalised
 

@@ -1,0 +1,75 @@
+"""Which request and response models each operation has (the table the document is made from)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from deconflict.api.models import requests as rq
+from deconflict.api.models import responses as rs
+
+__all__ = ["OPERATIONS", "Operation"]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation's bodies: `request` (None: no body) and its success answers.
+
+    `problems` are the statuses beyond those every operation may answer (401, 403, 404,
+    405, 429, 431 and 400/422 for a bad query or header); `public` says no token is
+    required (the answer then may say less).
+    """
+
+    ok: dict[int, type[BaseModel] | None]
+    request: type[BaseModel] | None = None
+    problems: tuple[int, ...] = ()
+    public: bool = False
+    body_required: bool = True
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+_BODY = (408, 409, 413, 422)  # the statuses of an operation that takes a body
+_STATE = (409,)
+
+OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("POST", "/v1/parties"): Operation({201: rs.RegisteredParty}, rq.PartyIn, _BODY),
+    ("GET", "/v1/parties"): Operation({200: rs.PartyList}),
+    ("GET", "/v1/whoami"): Operation({200: rs.WhoAmI}),
+    ("PUT", "/v1/parties/{party_id}/key"): Operation({200: rs.PartyKey}, rq.PartyKeyIn, _BODY),
+    ("GET", "/v1/parties/{party_id}/keys"): Operation({200: rs.PartyKeys}),
+    ("POST", "/v1/notices"): Operation({201: rs.NotifyOut}, rq.NoticeIn, _BODY),
+    ("GET", "/v1/notices"): Operation({200: rs.NoticeList}),
+    ("GET", "/v1/notices/{notice_id}"): Operation({200: rs.NoticeOut}),
+    ("PUT", "/v1/notices/{notice_id}"): Operation({200: rs.NotifyOut}, rq.AmendIn, _BODY),
+    ("DELETE", "/v1/notices/{notice_id}"): Operation({200: rs.NoticeOut}, problems=_STATE),
+    ("GET", "/v1/notices/{notice_id}/reads"): Operation({200: rs.Reads}),
+    ("GET", "/v1/notices/{notice_id}/evidence"): Operation({200: rs.Evidence}),
+    ("GET", "/v1/probes"): Operation({200: rs.ProbeList}),
+    ("POST", "/v1/notices/{notice_id}/ack"): Operation({200: rs.AckOut}, rq.AckIn, _BODY),
+    ("GET", "/v1/acks"): Operation({200: rs.AckList}),
+    ("POST", "/v1/check"): Operation({200: rs.CheckOut}, rq.CheckIn, _BODY),
+    ("GET", "/v1/conflicts"): Operation({200: rs.ConflictList}),
+    ("GET", "/v1/conflicts/{conflict_id}"): Operation({200: rs.ConflictOut}),
+    ("POST", "/v1/messages"): Operation({201: rs.MessageOut}, rq.MessageIn, _BODY),
+    ("GET", "/v1/messages"): Operation({200: rs.MessageList}),
+    ("GET", "/v1/messages/{message_id}"): Operation({200: rs.MessageOut}),
+    ("POST", "/v1/messages/{message_id}/read"): Operation({200: rs.MessageOut}),
+    ("GET", "/v1/events"): Operation({200: rs.EventsPage}),
+    ("POST", "/v1/tracks"): Operation({200: rs.TracksOut}, rq.TracksIn, _BODY),
+    ("GET", "/v1/tracks"): Operation({200: rs.TrackList}),
+    ("GET", "/v1/alerts"): Operation({200: rs.AlertList}),
+    ("GET", "/v1/alerts/{alert_id}"): Operation({200: rs.AlertOut}),
+    ("POST", "/v1/alerts/{alert_id}/ack"): Operation(
+        {200: rs.AlertOut}, rq.AlertAckIn, _BODY, body_required=False
+    ),
+    ("GET", "/v1/ledger/head"): Operation({200: rs.TreeHead}),
+    ("GET", "/v1/ledger/heads"): Operation({200: rs.TreeHeads}),
+    ("GET", "/v1/ledger/key"): Operation({200: rs.HubKey}),
+    ("GET", "/v1/ledger/entries"): Operation({200: rs.LedgerEntries}),
+    ("GET", "/v1/ledger/proof/inclusion"): Operation({200: rs.InclusionProof}),
+    ("GET", "/v1/ledger/proof/consistency"): Operation({200: rs.ConsistencyProof}),
+    ("GET", "/v1/ledger/checkpoint"): Operation({200: rs.Checkpoint}),
+    ("POST", "/v1/ledger/cosignatures"): Operation({200: rs.Cosignature}, rq.CosignatureIn, _BODY),
+    ("GET", "/healthz"): Operation({200: rs.Health, 503: rs.Health}, public=True),
+}

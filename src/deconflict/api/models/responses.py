@@ -1,0 +1,450 @@
+"""What each operation answers: the response bodies, as the service's views build them.
+
+Descriptions only (the routes return the service's dictionaries as they are): each
+model names the members every answer carries, with their types, and allows more
+(`additionalProperties`), so a hub that adds a member stays true to its document.
+Timestamps are RFC 3339 strings in UTC (`format: date-time`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from deconflict.api.models.requests import Kind, Level, Priority, RefType
+from deconflict.service import EVENT_TYPES
+
+__all__ = [
+    "AckList",
+    "AckOut",
+    "AlertList",
+    "AlertOut",
+    "CheckOut",
+    "Checkpoint",
+    "ConflictList",
+    "ConflictOut",
+    "ConflictSide",
+    "ConsistencyProof",
+    "Cosignature",
+    "DisclosureOut",
+    "Event",
+    "EventsPage",
+    "Evidence",
+    "FieldError",
+    "GrainOut",
+    "Health",
+    "HubKey",
+    "InclusionProof",
+    "LedgerEntries",
+    "LedgerEntry",
+    "MessageList",
+    "MessageOut",
+    "NoticeList",
+    "NoticeOut",
+    "NotifyOut",
+    "Overlap",
+    "PartyKey",
+    "PartyKeys",
+    "PartyList",
+    "PartyOut",
+    "Probe",
+    "ProbeList",
+    "Problem",
+    "Read",
+    "Reads",
+    "Receipt",
+    "RefOut",
+    "RegisteredParty",
+    "TrackAccepted",
+    "TrackList",
+    "TrackOut",
+    "TrackRejected",
+    "TracksOut",
+    "TreeHead",
+    "TreeHeads",
+    "WhoAmI",
+    "Window",
+]
+
+Time = datetime
+LedgerIndex = Annotated[
+    int | None,
+    Field(description="The ledger entry this object comes from (null: none yet)"),
+]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class FieldError(_Out):
+    path: str = Field(description="The invalid field, by its path (`body.volumes[0].time_end`)")
+    message: str
+
+
+class Problem(_Out):
+    """RFC 9457 problem details; some problems carry more members (`current_version` of
+    a stale version, `acknowledged_at`...)."""
+
+    type: str = Field(description="urn:deconflict:problem:<slug>, or about:blank")
+    title: str
+    status: int = Field(ge=400, le=599)
+    detail: str
+    errors: list[FieldError] = Field(
+        default_factory=list, description="Each invalid field of a 422 (absent otherwise)"
+    )
+
+
+# -- parties ------------------------------------------------------------------------
+class PartyOut(_Out):
+    id: str
+    name: str
+    created_at: Time
+
+
+class RegisteredParty(PartyOut):
+    token: str = Field(description="The party's bearer token; shown this once only")
+
+
+class PartyList(_Out):
+    parties: list[PartyOut]
+
+
+class WhoAmI(_Out):
+    party: str | None
+    admin: bool
+
+
+class PartyKey(_Out):
+    party: str
+    public_key: str
+    key_id: str
+    set_at: Time
+    ledger_index: LedgerIndex
+
+
+class PartyKeys(_Out):
+    party: str
+    keys: list[PartyKey]
+
+
+# -- notices and acknowledgements ------------------------------------------------------
+class AckOut(_Out):
+    """Per (notice version, addressee): pending, then delivered, then acknowledged."""
+
+    notice_id: str
+    version: int
+    issuer: str
+    addressee: str
+    state: Literal["pending", "delivered", "acknowledged"]
+    deadline: Time | None
+    overdue: bool
+    overdue_since: Time | None
+    created_at: Time
+    delivered_at: Time | None
+    acknowledged_at: Time | None
+    comment: str | None
+    current: bool = Field(description="False once a newer version superseded it")
+    ledger_index: LedgerIndex = None
+
+
+class GrainOut(_Out):
+    h3_resolution: int
+    layer_ft: int
+    slot_min: int
+
+
+class DisclosureOut(_Out):
+    level: Level
+    grain: GrainOut
+
+
+class NoticeOut(_Out):
+    id: str
+    version: int
+    issuer: str
+    kind: Kind
+    title: str
+    remarks: str
+    priority: int
+    addressees: list[str]
+    ack_deadline: Time | None
+    state: Literal["active", "cancelled", "expired"]
+    created_at: Time
+    updated_at: Time
+    ends_at: Time = Field(description="When the last volume ends")
+    disclosure: DisclosureOut
+    volumes: list[dict[str, Any]] | None = Field(
+        default=None, description="The volumes, normalised (times in UTC)"
+    )
+    acks: list[AckOut] | None = Field(default=None, description="To the issuer and the admin")
+    ledger_index: LedgerIndex = None
+
+
+class Window(_Out):
+    start: Time
+    end: Time
+
+
+class Overlap(_Out):
+    time_window: Window
+    time_gap_s: float | None = None
+    altitude_band: dict[str, Any] | None = None
+    vertical_gap_m: float | None = None
+    region: dict[str, Any] | None = Field(default=None, description="GeoJSON, when overlapping")
+    min_distance_m: float | None = None
+    your_volume: int | None = None
+    other_volume: int | None = Field(default=None, description="Only if addressed to you")
+
+
+class ConflictSide(_Out):
+    notice: str | None
+    version: int | None
+    kind: Kind
+    issuer: str | None = None
+    addressed_to_you: bool | None = None
+    disclosure: Level | None = None
+
+
+class ConflictOut(_Out):
+    """A conflict as the caller may see it: the other side's notice only if addressed to
+    the caller (else its issuer, kind and the overlap at its disclosure level)."""
+
+    id: str | None = Field(default=None, description="Absent from a dry run's answer")
+    state: Literal["open", "resolved", "would_open"]
+    revision: int
+    opened_at: Time
+    updated_at: Time
+    resolved_at: Time | None
+    resolution: str | None
+    mine: ConflictSide | None = None
+    other: ConflictSide | None = None
+    notices: list[str] | None = None
+    overlaps: list[Overlap]
+
+
+class NotifyOut(NoticeOut):
+    conflicts: list[ConflictOut] = Field(description="Its conflicts, as you may see them")
+
+
+class NoticeList(_Out):
+    notices: list[NoticeOut]
+
+
+class Read(_Out):
+    party: str
+    version: int
+    read_at: Time
+    via: str
+
+
+class Reads(_Out):
+    reads: list[Read]
+
+
+class Probe(_Out):
+    id: int
+    notice: str
+    version: int
+    by: str
+    at: Time
+    via: str
+    over_budget: bool
+    overlaps: list[dict[str, Any]]
+
+
+class ProbeList(_Out):
+    probes: list[Probe]
+    next_after: int | None
+
+
+class AckList(_Out):
+    acks: list[AckOut]
+
+
+class CheckOut(_Out):
+    conflicts: list[ConflictOut]
+    checked_against: int
+
+
+class ConflictList(_Out):
+    conflicts: list[ConflictOut]
+
+
+# -- hotline ------------------------------------------------------------------------
+class RefOut(_Out):
+    type: RefType
+    id: str
+
+
+class Receipt(_Out):
+    party: str
+    delivered_at: Time | None
+    read_at: Time | None
+
+
+class MessageOut(_Out):
+    id: str
+    from_: str = Field(alias="from")
+    to: list[str]
+    priority: Priority
+    subject: str
+    body: str
+    ref: RefOut | None
+    created_at: Time
+    receipts: list[Receipt] | None = Field(default=None, description="To the sender")
+    delivered_at: Time | None = None
+    read_at: Time | None = None
+    ledger_index: LedgerIndex = None
+
+
+class MessageList(_Out):
+    messages: list[MessageOut]
+
+
+# -- events ---------------------------------------------------------------------------
+class Event(_Out):
+    id: int = Field(description="Increasing; resume after it")
+    type: str = Field(json_schema_extra={"enum": [t.name for t in EVENT_TYPES]})
+    time: Time
+    data: dict[str, Any]
+
+
+class EventsPage(_Out):
+    events: list[Event]
+    last_id: int
+
+
+# -- tactical ---------------------------------------------------------------------------
+class TrackAccepted(_Out):
+    index: int
+    track_id: str
+    status: Literal["applied", "duplicate", "out_of_order"]
+
+
+class TrackRejected(_Out):
+    index: int
+    track_id: Any = Field(description="As sent (may be missing or not a string)")
+    path: str
+    reason: str
+
+
+class TracksOut(_Out):
+    accepted: list[TrackAccepted]
+    rejected: list[TrackRejected]
+    accepted_count: int
+    rejected_count: int
+
+
+class TrackOut(_Out):
+    track_id: str
+    time: float = Field(description="Seconds since the Unix epoch (UTC) of the last report")
+    lat: float
+    lon: float
+    alt_m: float
+    category: str
+
+
+class TrackList(_Out):
+    tracks: list[TrackOut]
+    count: int
+
+
+class AlertOut(_Out):
+    id: str
+    kind: Literal["separation", "intrusion", "nonconformance"]
+    state: Literal["active", "cleared"]
+    severity: str
+    revision: int
+    parties: list[str]
+    raised_at: Time
+    updated_at: Time
+    cleared_at: Time | None
+    clear_reason: str | None
+    acks: dict[str, Time | None]
+    acknowledged_by: list[str]
+    escalated: list[str]
+
+
+class AlertList(_Out):
+    alerts: list[AlertOut]
+
+
+# -- ledger -----------------------------------------------------------------------------
+class TreeHead(_Out):
+    type: Literal["tree_head"]
+    tree_size: int
+    root_hash: str
+    timestamp: Time
+    key_id: str
+    signature: str
+
+
+class TreeHeads(_Out):
+    heads: list[TreeHead]
+
+
+class HubKey(_Out):
+    algorithm: Literal["Ed25519"]
+    public_key: str
+    key_id: str
+    fingerprint: str
+
+
+class LedgerEntry(_Out):
+    index: int
+    leaf_hash: str
+    entry: str | None = Field(default=None, description="Only entries that concern you")
+
+
+class LedgerEntries(_Out):
+    tree_size: int
+    start: int
+    end: int
+    entries: list[LedgerEntry]
+
+
+class InclusionProof(_Out):
+    index: int
+    tree_size: int
+    leaf_hash: str
+    proof: list[str]
+
+
+class ConsistencyProof(_Out):
+    first: int
+    second: int
+    proof: list[str]
+
+
+class Checkpoint(_Out):
+    origin: str
+    hub_key: str
+    hub_key_fingerprint: str
+    tree_size: int
+    root_hash: str
+    fingerprint: str
+    checkpoint: str
+    cosignatures: list[dict[str, Any]]
+
+
+class Cosignature(_Out):
+    party: str
+    name: str = Field(description="Your cosigner name in the note")
+    tree_size: int
+    timestamp: int = Field(description="The cosignature's time, Unix seconds (C2SP)")
+    stored: bool = Field(description="False if the hub held this cosignature already")
+
+
+class Evidence(_Out):
+    format: str
+    notice_id: str
+    hub_public_key: str
+    tree_head: TreeHead
+    entries: list[dict[str, Any]]
+
+
+class Health(_Out):
+    status: str = Field(description="ok; the figures only with the admin token")
