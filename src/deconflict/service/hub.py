@@ -54,7 +54,7 @@ from deconflict.service.tactical import Tactical
 from deconflict.service.tx import Tx
 from deconflict.service.witness import Witnesses
 from deconflict.service.writer import Writer
-from deconflict.store import Store
+from deconflict.store import Row, Store
 from deconflict.store.factory import open_store
 from deconflict.strategic import KINDS, BufferPolicy, Buffers
 from deconflict.utc import utcnow
@@ -215,7 +215,7 @@ class Hub:
         started = time.perf_counter()
         with self.store.read() as repo:
             self.parties.load(repo)
-            self.index.load(repo, self.settings.index_load_processes)
+            self.index.load(repo, self.settings.index_load_processes, self._store_prepared)
             self.ledger.open(repo)
             problems = table_problems(repo) if self.settings.ledger_enabled else []
         self.index.load_seconds = time.perf_counter() - started
@@ -227,6 +227,12 @@ class Hub:
             len(self.index),
             self.index.load_seconds,
         )
+
+    def _store_prepared(self, found: list[Row]) -> None:
+        """Prepared forms the index derived at start-up, stored for the next one (before
+        the writer runs: one transaction of their own)."""
+        with self.store.write() as repo:
+            repo.notices.replace_prepared(found)
 
     def _on_mismatch(self, problems: list[str]) -> None:
         """The tables disagree with the log (issue 12): refuse, or start and log it."""
