@@ -39,6 +39,7 @@ from deconflict.service.auth import Principal, RateLimiter
 from deconflict.service.broker import Broker
 from deconflict.service.conflicts import Conflicts
 from deconflict.service.crosscheck import LedgerMismatchError, table_problems
+from deconflict.service.follow import Follower
 from deconflict.service.index import NoticeIndex
 from deconflict.service.keys import PartyKeys
 from deconflict.service.ledger import Ledger
@@ -148,6 +149,20 @@ class Hub:
         )
         self._sweeper: threading.Thread | None = None
         self._tactical_started = False
+        # issue 14: several processes on one database
+        self.follower = Follower(
+            self.store,
+            self.writer,
+            self.index,
+            self.parties,
+            self.ledger,
+            clock,
+            interval_s=settings.follow_interval_s,
+            lease_s=settings.leader_lease_s,
+        )
+        self.ledger.may_sign = lambda: self.follower.leading
+        if self.store.shared:  # a dry run sees what another process committed before it
+            self.index.catch_up = self.follower.follow
 
     def _log_registration(self, tx: Tx, party_id: str, name: str) -> None:
         self.ledger.log(tx, "party_registered", party=party_id, name=name)
@@ -175,6 +190,7 @@ class Hub:
             self.parsers.close()
             raise
         self.writer.start()
+        self.follower.start()
         if sweep:
             self._sweeper = threading.Thread(
                 target=self._sweep_loop, name="hub-sweeper", daemon=True
@@ -195,6 +211,7 @@ class Hub:
         if self._sweeper is not None:
             self._sweeper.join(timeout=10)
             self._sweeper = None
+        self.follower.close()
         self.writer.close()
         self.parsers.close()
         self.store.close()
@@ -214,6 +231,7 @@ class Hub:
         """Rebuild what lives in memory (party cache, strategic index, ledger border)."""
         started = time.perf_counter()
         with self.store.read() as repo:
+            self.writer.generation = repo.coordination.generation()
             self.parties.load(repo)
             self.index.load(repo, self.settings.index_load_processes, self._store_prepared)
             self.ledger.open(repo)
@@ -250,19 +268,24 @@ class Hub:
     # -- the background sweep ------------------------------------------------
     def _sweep_loop(self) -> None:
         while not self._stop.wait(self.settings.sweep_interval_s):
+            if not self.follower.leading:  # another process on the database sweeps
+                continue
             try:
-                self.sweep()
+                self.sweep(fenced=True)
             except Exception:  # a failed sweep is retried next tick, never fatal
                 log.exception("sweep failed")
 
-    def sweep(self) -> dict[str, int]:
+    def sweep(self, *, fenced: bool = False) -> dict[str, int]:
         """Escalate overdue acknowledgements and expire ended notices.
 
         All state is in the database, so a restarted hub picks up exactly where
-        the previous one stopped; each escalation is sent once.
+        the previous one stopped; each escalation is sent once. `fenced`: only if this
+        process still holds the leader's lease when the batch runs.
         """
 
         def run(tx: Tx) -> dict[str, int]:
+            if fenced and not self.follower.holds_lease(tx.repo, tx.ts):
+                return {"overdue": 0, "expired": 0}
             return {"overdue": self.acks.escalate_due(tx), "expired": self.notices.expire_due(tx)}
 
         return self.writer.submit(run)
@@ -279,6 +302,9 @@ class Hub:
             "active_notices": len(self.index),
             "last_event_id": await asyncio.to_thread(last_seq),
             "index_load_s": round(self.index.load_seconds, 3),
+            "index_derived": self.index.derived,
+            "generation": self.writer.generation,
+            "leader": self.follower.leading,
             "write_batches": dict(self.writer.stats),
             "volume_parsers": self.parsers.status(),
         }

@@ -89,6 +89,9 @@ class NoticeIndex:
         self._active: Counter[str] = Counter()  # active notices per issuer
         self.load_seconds = 0.0
         self.derived = 0  # notices whose prepared form the last `load` derived again
+        # issue 14: on a database other processes write, what a dry run calls first to see
+        # everything committed before it started (`Follower.follow`)
+        self.catch_up: Callable[[], None] | None = None
 
     def __len__(self) -> int:
         return len(self._index)
@@ -120,6 +123,7 @@ class NoticeIndex:
         """Index `shape` now, so that the next change of the batch is checked against it."""
         previous = self._index.get(shape.id)
         self._index.upsert(shape)
+        tx.changed("notice", shape.id)  # issue 14: the other processes follow
         if previous is None:
             self._active[shape.issuer] += 1
 
@@ -137,6 +141,7 @@ class NoticeIndex:
         if previous is None:
             return
         self._index.remove(notice_id)
+        tx.changed("notice", notice_id)  # issue 14: the other processes follow
         self._active[previous.issuer] -= 1
 
         def undo() -> None:
@@ -144,6 +149,28 @@ class NoticeIndex:
             self._active[previous.issuer] += 1
 
         tx.on_undo(undo)
+
+    # -- following other processes (issue 14) ---------------------------------------
+    def follow(self, repo: Repo, notice_ids: Iterable[str]) -> None:
+        """Bring the notices named up to `repo`'s snapshot: changed by another process on
+        the same database. The caller holds the writer's lock (`reading`'s)."""
+        found = {n["id"]: n for n in repo.notices.shapes_by_id(sorted(set(notice_ids)))}
+        for notice_id in sorted(set(notice_ids)):
+            notice = found.get(notice_id)
+            previous = self._index.get(notice_id)
+            if previous is not None:
+                self._index.remove(notice_id)
+                self._active[previous.issuer] -= 1
+            if notice is None or notice["state"] != "active":
+                continue
+            loaded = loaded_volumes(notice)
+            if loaded is None:
+                shape = shape_of(notice)
+            else:
+                level = stored_disclosure(notice.get("disclosure"), notice["kind"]).level
+                shape = _shape(notice, loaded[0], loaded[1], level)
+            self._index.upsert(shape)
+            self._active[shape.issuer] += 1
 
     # -- start-up (issue 14: loads the prepared forms; derives only what lacks one) ----
     def load(

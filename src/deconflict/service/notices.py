@@ -198,6 +198,8 @@ class Notices:
     def _parse(
         self, who: Principal, body: Any, *, amendment: bool, parsed: ParsedVolumes | None
     ) -> NoticeDoc:
+        if isinstance(body, dict):
+            self.parties.learn(body.get("addressees"))
         return parse_notice(
             body,
             settings=self.settings,
@@ -579,6 +581,8 @@ class Notices:
         body, _ = take_signature(body, nonce=True)
         doc = self._parse(who, body, amendment=False, parsed=parsed)
         shape = _shape("check-" + secrets.token_hex(6), who.party_id, doc, 1)
+        if self.index.catch_up is not None:  # issue 14: what another process committed
+            self.index.catch_up()
         with self.index.reading() as index:
             found = index.query(shape)
             checked = len(index)

@@ -65,6 +65,31 @@ _NOTICE_BY_ID = Prepared(
 )
 
 
+# What the strategic index needs of a notice: its current version and prepared form.
+_SHAPES = select(
+    notices.c.id,
+    notices.c.issuer,
+    notices.c.state,
+    notices.c.current_version.label("version"),
+    notice_versions.c.kind,
+    notice_versions.c.priority,
+    notice_versions.c.volumes,
+    notice_versions.c.addressees,
+    notice_versions.c.disclosure,
+    notice_prepared.c.format.label("prepared_format"),
+    notice_prepared.c.data.label("prepared"),
+).select_from(
+    _NOTICE_JOIN.outerjoin(
+        notice_prepared,
+        and_(
+            notice_prepared.c.notice_id == notices.c.id,
+            notice_prepared.c.version == notices.c.current_version,
+        ),
+    )
+)
+_SHAPE_BY_ID = Prepared(_SHAPES.where(notices.c.id == bindparam("notice_id")))
+
+
 class NoticeRepo:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -159,35 +184,19 @@ class NoticeRepo:
         One query read through (not pages by id: with the state filter SQLite would
         sort every remaining active notice again for each page).
         """
-        q = (
-            select(
-                notices.c.id,
-                notices.c.issuer,
-                notices.c.current_version.label("version"),
-                notice_versions.c.kind,
-                notice_versions.c.priority,
-                notice_versions.c.volumes,
-                notice_versions.c.addressees,
-                notice_versions.c.disclosure,
-                notice_prepared.c.format.label("prepared_format"),
-                notice_prepared.c.data.label("prepared"),
-            )
-            .select_from(
-                _NOTICE_JOIN.outerjoin(
-                    notice_prepared,
-                    and_(
-                        notice_prepared.c.notice_id == notices.c.id,
-                        notice_prepared.c.version == notices.c.current_version,
-                    ),
-                )
-            )
-            .where(notices.c.state == "active")
-        )
+        q = _SHAPES.where(notices.c.state == "active")
         # a server-side cursor where the backend has them: 100k volumes are not all held
         result = self._conn.execution_options(stream_results=True).execute(q)
         keys = list(result.keys())
         while found := result.fetchmany(batch):
             yield [dict(zip(keys, r, strict=True)) for r in found]
+
+    def shapes_by_id(self, notice_ids: Sequence[str]) -> list[Row]:
+        """As `iter_active_shapes`, for the notices named, whatever their state (`state`)."""
+        out: list[Row] = []
+        for n in notice_ids:
+            out += _SHAPE_BY_ID.rows(self._conn, {"notice_id": n})
+        return out
 
     def count_active_unprepared(self, fmt: str) -> int:
         """Active notices whose current version has no prepared form of format `fmt`."""
