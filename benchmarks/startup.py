@@ -9,8 +9,10 @@ prints what the hub says it spent (`index_load_s`: parties, the strategic index,
 ledger's border and its cross-check) and how many notices it had to derive again
 instead of loading. With `--postgres` the same data is then copied, table by table, into
 a throw-away PostgreSQL cluster (tests/postgres.py: a Unix socket, fsync off) and the
-rounds are repeated there. The 1-minute load average is printed with every round (the
-machine is shared).
+rounds are repeated there, then again while a first process keeps serving (a process
+joining a running hub, which skips the start-up cross-check of the tables against the
+log: the running hub made it when it started). The 1-minute load average is printed
+with every round (the machine is shared).
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ sys.path.insert(0, str(ROOT))
 ADMIN = "bench-admin-token-0123456789"
 
 
-def one_start(db: list[str], port: int, key: Path | None) -> dict[str, Any]:
+def one_start(
+    db: list[str], port: int, key: Path | None, *, keep: list[subprocess.Popen[bytes]] | None = None
+) -> dict[str, Any]:
     env = {**os.environ, "DECONFLICT_ADMIN_TOKEN": ADMIN}
     if key is not None:
         env["DECONFLICT_HUB_KEY_FILE"] = str(key)
@@ -70,21 +74,36 @@ def one_start(db: list[str], port: int, key: Path | None) -> dict[str, Any]:
             time.sleep(0.05)
         health["answering_s"] = time.perf_counter() - launched
     finally:
-        server.terminate()
-        server.wait(60)
+        if keep is not None and health:
+            keep.append(server)
+        else:
+            server.terminate()
+            server.wait(600)
     return health
 
 
-def rounds(label: str, db: list[str], n: int, port: int, key: Path | None) -> None:
-    for i in range(n):
-        h = one_start(db, port + i, key)
-        print(
-            f"{label:10} round {i + 1}: answering {h['answering_s']:5.1f} s after launch; "
-            f"load {h.get('index_load_s')} s; {h.get('active_notices')} active notices, "
-            f"{h.get('index_derived')} derived again; load average "
-            f"{os.getloadavg()[0]:.1f}",
-            flush=True,
-        )
+def rounds(label: str, db: list[str], n: int, port: int, key: Path | None, join: bool) -> None:
+    """`n` start-ups; with `join`, each while a first process keeps serving."""
+    running: list[subprocess.Popen[bytes]] = []
+    try:
+        if join:
+            one_start(db, port - 1, key, keep=running)
+        for i in range(n):
+            h = one_start(db, port + i, key)
+            up = h.get("startup", {})
+            print(
+                f"{label + (' join' if join else ''):15} round {i + 1}: answering "
+                f"{h['answering_s']:5.1f} s after launch; index {up.get('index_s')} s "
+                f"({h.get('active_notices')} active, {h.get('index_derived')} derived again), "
+                f"cross-check {up.get('crosscheck_s')} s"
+                f"{'' if up.get('crosschecked') else ' (skipped: joined a running hub)'}; "
+                f"load average {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+    finally:
+        for server in running:
+            server.terminate()
+            server.wait(600)
 
 
 def copy_to(sqlite_file: Path, dsn: str) -> None:
@@ -125,7 +144,7 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=8870)
     ap.add_argument("--postgres", action="store_true")
     args = ap.parse_args()
-    rounds("sqlite", ["--db", str(args.db)], args.rounds, args.port, None)
+    rounds("sqlite", ["--db", str(args.db)], args.rounds, args.port, None, False)
     if not args.postgres:
         return
     from tests.postgres import PostgresServer
@@ -135,7 +154,8 @@ def main() -> None:
         key = args.db.with_name(args.db.name + ".hub-key.pem")
         pg_key = Path(str(args.db) + ".pg-key.pem")
         shutil.copy(key, pg_key)
-        rounds("postgresql", ["--db", dsn], args.rounds, args.port + 100, pg_key)
+        rounds("postgresql", ["--db", dsn], args.rounds, args.port + 100, pg_key, False)
+        rounds("postgresql", ["--db", dsn], args.rounds, args.port + 200, pg_key, True)
 
 
 if __name__ == "__main__":

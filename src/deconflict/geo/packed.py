@@ -56,6 +56,9 @@ _INPUTS = (
 )
 FORMAT = f"v{_VERSION}-" + hashlib.sha256(repr(_INPUTS).encode()).hexdigest()[:12]
 _MAGIC = b"DCGV"
+_SHAPES = {s.value: s for s in Shape}
+_REFERENCES = {r.value: r for r in Reference}
+_decode = json.JSONDecoder().decode
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 
@@ -162,7 +165,10 @@ def unpack_volumes(
     if blob[:4] != _MAGIC or len(blob) < 8:
         raise PackError("not a prepared-volumes blob")
     (n,) = struct.unpack_from("<I", blob, 4)
-    header = json.loads(blob[8 : 8 + n])
+    try:
+        header = _decode(blob[8 : 8 + n].decode())
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError both
+        raise PackError(f"damaged prepared form: {exc}") from None
     if header.get("format") != FORMAT:
         raise PackError(f"prepared form {header.get('format')!r}, not {FORMAT!r}")
     if header.get("digest") != digest:
@@ -177,20 +183,27 @@ def unpack_volumes(
             documents.append(json.loads(volumes_text))
         return documents[0][i]
 
-    def floats(count: int) -> np.ndarray[Any, np.dtype[np.float64]]:
+    def pieces(lens: list[int]) -> tuple[np.ndarray[Any, np.dtype[np.float64]], ...]:
+        """Consecutive (n, 2) arrays: views into one read of the blob."""
         nonlocal pos
-        out = np.frombuffer(view, dtype="<f8", count=2 * count, offset=pos).reshape(count, 2)
-        pos += 16 * count
-        return out
+        total = sum(lens)
+        whole = np.frombuffer(view, dtype="<f8", count=2 * total, offset=pos).reshape(total, 2)
+        pos += 16 * total
+        out = []
+        at = 0
+        for k in lens:
+            out.append(whole[at : at + k])
+            at += k
+        return tuple(out)
 
     def build(d: list[Any], i: int | None) -> Volume4D:
         nonlocal pos
         shape_name, part_lens, dense_lens, radius, center, cap, alt, win, n_cells = d
-        shape = Shape(shape_name)
-        parts = tuple(floats(k) for k in part_lens)
-        dense = tuple(floats(k) for k in dense_lens)
+        shape = _SHAPES[shape_name]
+        both = pieces(part_lens + dense_lens)
+        parts, dense = both[: len(part_lens)], both[len(part_lens) :]
         window = TimeWindow(_EPOCH + win[0] * _US, _EPOCH + win[1] * _US)
-        band = AltitudeBand(float(alt[0]), Reference(alt[1]), float(alt[2]), Reference(alt[3]))
+        band = AltitudeBand(float(alt[0]), _REFERENCES[alt[1]], float(alt[2]), _REFERENCES[alt[3]])
         source: Mapping[str, Any]
         if i is not None:  # an exact volume: its stored document
             source = LazyDocument(partial(document, i))

@@ -58,7 +58,7 @@ from deconflict.service.writer import Writer
 from deconflict.store import Row, Store
 from deconflict.store.factory import open_store
 from deconflict.strategic import KINDS, BufferPolicy, Buffers
-from deconflict.utc import utcnow
+from deconflict.utc import format_ts, utcnow
 
 __all__ = ["Hub"]
 
@@ -149,6 +149,7 @@ class Hub:
         )
         self._sweeper: threading.Thread | None = None
         self._tactical_started = False
+        self.startup: dict[str, Any] = {}  # what start-up cost (/healthz)
         # issue 14: several processes on one database
         self.follower = Follower(
             self.store,
@@ -235,15 +236,27 @@ class Hub:
             self.parties.load(repo)
             self.index.load(repo, self.settings.index_load_processes, self._store_prepared)
             self.ledger.open(repo)
-            problems = table_problems(repo) if self.settings.ledger_enabled else []
-        self.index.load_seconds = time.perf_counter() - started
+            self.index.load_seconds = time.perf_counter() - started
+            # Issue 14: a process joining a running hub (another holds an unexpired lead)
+            # relies on the check the running hub made when it started; the check is for
+            # tables edited while no hub ran (crosscheck.py), and reads the whole log.
+            holder, expires = repo.coordination.leader()
+            joining = holder != "" and expires > format_ts(self.clock())
+            checked = self.settings.ledger_enabled and not joining
+            problems = table_problems(repo) if checked else []
+        self.startup = {
+            "index_s": round(self.index.load_seconds, 3),
+            "crosscheck_s": round(time.perf_counter() - started - self.index.load_seconds, 3),
+            "crosschecked": checked,
+        }
         if problems:
             self._on_mismatch(problems)
         log.info(
-            "loaded %d parties and %d active notices in %.1f s",
+            "loaded %d parties and %d active notices in %.1f s (%s)",
             len(self.parties),
             len(self.index),
             self.index.load_seconds,
+            "tables checked against the log" if checked else "joined a running hub",
         )
 
     def _store_prepared(self, found: list[Row]) -> None:
@@ -303,6 +316,7 @@ class Hub:
             "last_event_id": await asyncio.to_thread(last_seq),
             "index_load_s": round(self.index.load_seconds, 3),
             "index_derived": self.index.derived,
+            "startup": self.startup,
             "generation": self.writer.generation,
             "leader": self.follower.leading,
             "write_batches": dict(self.writer.stats),
