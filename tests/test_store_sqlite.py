@@ -10,7 +10,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import and_, select, text
 
-from deconflict.store import SqliteStore, dss_tables, ledger_tables, tactical_tables
+from deconflict.store import (
+    SqliteStore,
+    coordination_tables,
+    dss_tables,
+    ledger_tables,
+    tactical_tables,
+)
 from deconflict.store.schema import ACK_OPEN, acks, metadata
 
 
@@ -87,6 +93,7 @@ def test_without_the_thread_sqlite_checkpoints_itself(tmp_path: Path) -> None:
 def test_migrations_build_the_schema_the_code_declares(tmp_path: Path) -> None:
     # What Alembic's migrations create and what the code declares must not drift.
     assert {"ledger_entries", "alerts", "dss_references"} <= set(metadata.tables), (
+        coordination_tables,
         dss_tables,
         ledger_tables,
         tactical_tables,

@@ -98,6 +98,12 @@ class Settings:
     # How often an SSE stream re-reads the outbox even without an in-process wake-up,
     # so that another process writing to the same database is picked up.
     events_poll_s: float = 2.0
+    # Several processes on one PostgreSQL database (issue 14): how often a process
+    # catches up with what the others committed (its index, parties and tokens lag them
+    # by at most this), and how long the leader's lease lasts (another process takes the
+    # lead within about this when the leader dies).
+    follow_interval_s: float = 0.5
+    leader_lease_s: float = 6.0
 
     # How often a store thread copies the WAL into the database file (0: SQLite does it
     # inside the writer's commits, which then stall the changes queued behind them).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from pathlib import Path
 
@@ -80,10 +81,17 @@ def test_schema_is_migrated_and_durable_settings(tmp_path: Path) -> None:
         store.close()
 
 
+def _forget_prepared(db: Path) -> None:
+    """As in a database from before prepared forms: start-up must parse every notice."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM notice_prepared")
+
+
 def test_index_rebuilt_in_worker_processes_matches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With many stored notices the start-up parse runs in worker processes; same index."""
+    """With many stored notices to derive again (a database from before prepared forms),
+    the start-up parse runs in worker processes; same index."""
     hub = Hub(make_settings(tmp_path / "hub.db"))
     hub.start(sweep=False)
     admin = hub.authenticate(ADMIN_TOKEN)
@@ -95,6 +103,7 @@ def test_index_rebuilt_in_worker_processes_matches(
         asyncio.run(hub.notify(who[i % 2], notice(["*"], lon=30 + (i // 2) * 0.2)))
     serial = {n.id: (n.version, n.issuer, [v.to_json() for v in n.volumes]) for n in hub.index}
     hub.close()
+    _forget_prepared(tmp_path / "hub.db")
     monkeypatch.setattr(index_module, "PARALLEL_LOAD_MIN", 10)
     monkeypatch.setattr(index_module, "_LOAD_CHUNK", 7)
     hub = Hub(make_settings(tmp_path / "hub.db"))
@@ -124,6 +133,7 @@ def test_index_rebuilt_in_this_process_when_workers_fail(
     )
     ids = {asyncio.run(hub.notify(co, notice(["*"], lon=30 + i)))["id"] for i in range(12)}
     hub.close()
+    _forget_prepared(tmp_path / "hub.db")
 
     class Broken:
         def __init__(self, *args: object, **kwargs: object) -> None:

@@ -2,7 +2,8 @@
 
 The service, API and ledger tests run on both backends (the `backend` fixture); these
 are the PostgreSQL-only facts: `serve --db` takes a DSN, a restart loses nothing, the
-log's tables refuse changes (triggers), and a second hub process is refused.
+log's tables refuse changes (triggers). Several processes on one database:
+tests/service/test_multi.py.
 """
 
 from __future__ import annotations
@@ -19,11 +20,8 @@ import httpx
 import pytest
 
 from deconflict.config import ConfigError, Settings
-from deconflict.service import Hub
-from deconflict.store import PostgresStore
-from deconflict.store.postgres import StoreBusyError
 from tests.postgres import PostgresServer
-from tests.service.helpers import ADMIN_TOKEN, World, make_settings, notice
+from tests.service.helpers import ADMIN_TOKEN, World, notice
 
 
 @pytest.fixture
@@ -54,24 +52,6 @@ def test_a_restart_on_postgresql_loses_nothing(tmp_path: Path, dsn: str) -> None
         assert health["store"].startswith("postgresql:")
     finally:
         w.stop()
-
-
-def test_a_second_hub_process_on_one_database_is_refused(tmp_path: Path, dsn: str) -> None:
-    first = Hub(make_settings(tmp_path / "a.db", db_url=dsn, hub_key_file=tmp_path / "k.pem"))
-    first.start(sweep=False)
-    try:
-        second = PostgresStore(dsn)
-        with pytest.raises(StoreBusyError, match="already serving this database"):
-            second.migrate()
-        second.close()
-    finally:
-        first.close()
-    # once the first is gone, the database is free again
-    again = PostgresStore(dsn)
-    try:
-        again.migrate()
-    finally:
-        again.close()
 
 
 def test_serve_takes_a_dsn_and_hides_its_password(tmp_path: Path, dsn: str) -> None:

@@ -15,7 +15,7 @@ metre in any frame this package uses.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -34,6 +34,7 @@ __all__ = [
     "Footprint",
     "FootprintLimits",
     "Shape",
+    "normalised_coordinates",
     "parse_footprint",
 ]
 
@@ -74,7 +75,9 @@ class Footprint:
     radius_m: float
     center: tuple[float, float]  # lon, lat of the bounding cap
     cap_radius_m: float  # every point of the footprint lies within this of ``center``
-    geojson: dict[str, Any]
+    # A mapping, not necessarily a dict: a footprint read back from its prepared form
+    # (geo.packed) builds its document only when asked.
+    geojson: Mapping[str, Any]
     # Covers already computed, by (reach, resolution), compact (8 bytes a cell: an index
     # holds one footprint per stored volume); pickled along, so that the process that
     # parsed a footprint can hand its covers over with it.
@@ -110,7 +113,7 @@ class Footprint:
         return shapely.Point(projected[0][0]), rho
 
     def to_geojson(self) -> dict[str, Any]:
-        return self.geojson
+        return dict(self.geojson)
 
 
 def _wrap180(delta: FloatArray) -> FloatArray:
@@ -404,6 +407,12 @@ def _describe_invalid(planar: shapely.Geometry, frame: Frame) -> str:
             return f"ring self-intersects {where}"
         return f"{head.lower()} {where}"
     return reason
+
+
+def normalised_coordinates(shape: Shape, parts: Sequence[FloatArray]) -> Any:
+    """The GeoJSON coordinates of a parsed footprint's parts, as `parse_footprint` gives
+    them (what a footprint read back from its prepared form rebuilds its document from)."""
+    return _to_lists(shape, parts)
 
 
 def _to_lists(shape: Shape, parts: Sequence[FloatArray]) -> Any:

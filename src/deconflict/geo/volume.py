@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -39,7 +40,9 @@ class Volume4D:
     footprint: Footprint
     altitude: AltitudeBand
     window: TimeWindow
-    source: dict[str, Any] = field(repr=False)
+    # A mapping, not necessarily a dict: a volume read back from its prepared form
+    # (geo.packed) parses or builds its document only when asked.
+    source: Mapping[str, Any] = field(repr=False)
 
     @property
     def time_start(self) -> datetime:

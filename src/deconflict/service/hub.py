@@ -42,6 +42,7 @@ from deconflict.service.broker import Broker
 from deconflict.service.conflicts import Conflicts
 from deconflict.service.crosscheck import LedgerMismatchError, table_problems
 from deconflict.service.errors import Forbidden, Unauthorized
+from deconflict.service.follow import Follower
 from deconflict.service.index import NoticeIndex
 from deconflict.service.keys import PartyKeys
 from deconflict.service.ledger import Ledger
@@ -61,10 +62,10 @@ from deconflict.service.unit_deliveries import UnitDeliveries
 from deconflict.service.units import Units
 from deconflict.service.witness import Witnesses
 from deconflict.service.writer import Writer
-from deconflict.store import Store
+from deconflict.store import Row, Store
 from deconflict.store.factory import open_store
 from deconflict.strategic import KINDS, BufferPolicy, Buffers
-from deconflict.utc import utcnow
+from deconflict.utc import format_ts, utcnow
 
 __all__ = ["Hub"]
 
@@ -180,6 +181,21 @@ class Hub:
         )
         self._sweeper: threading.Thread | None = None
         self._tactical_started = False
+        self.startup: dict[str, Any] = {}  # what start-up cost (/healthz)
+        # issue 14: several processes on one database
+        self.follower = Follower(
+            self.store,
+            self.writer,
+            self.index,
+            self.parties,
+            self.ledger,
+            clock,
+            interval_s=settings.follow_interval_s,
+            lease_s=settings.leader_lease_s,
+        )
+        self.ledger.may_sign = lambda: self.follower.leading
+        if self.store.shared:  # a dry run sees what another process committed before it
+            self.index.catch_up = self.follower.follow
 
     def _log_registration(self, tx: Tx, party_id: str, name: str) -> None:
         via = self.parties.relay_of(party_id)  # issue 15
@@ -209,6 +225,7 @@ class Hub:
             self.parsers.close()
             raise
         self.writer.start()
+        self.follower.start()
         if sweep:
             self._sweeper = threading.Thread(
                 target=self._sweep_loop, name="hub-sweeper", daemon=True
@@ -229,6 +246,7 @@ class Hub:
         if self._sweeper is not None:
             self._sweeper.join(timeout=10)
             self._sweeper = None
+        self.follower.close()
         self.writer.close()
         self.parsers.close()
         self.store.close()
@@ -246,22 +264,45 @@ class Hub:
 
     def _load(self) -> None:
         """Rebuild what lives in memory (party cache, strategic index, ledger border)."""
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         with self.store.read() as repo:
+            self.writer.generation = repo.coordination.generation()
             self.parties.load(repo)
             self.units.load(repo)
-            self.index.load(repo, self.settings.index_load_processes)
+            self.index.load(repo, self.settings.index_load_processes, self._store_prepared)
             self.ledger.open(repo)
-            problems = table_problems(repo) if self.settings.ledger_enabled else []
-        self.index.load_seconds = time.perf_counter() - started
+            self.index.load_seconds = time.perf_counter() - started
+            index_cpu = time.process_time() - cpu
+            # Issue 14: a process joining a running hub (another holds an unexpired lead)
+            # relies on the check the running hub made when it started; the check is for
+            # tables edited while no hub ran (crosscheck.py), and reads the whole log.
+            holder, expires = repo.coordination.leader()
+            joining = holder != "" and expires > format_ts(self.clock())
+            checked = self.settings.ledger_enabled and not joining
+            problems = table_problems(repo) if checked else []
+        self.startup = {
+            "index_s": round(self.index.load_seconds, 3),
+            # this process's CPU time (all its threads; on a shared machine the wall
+            # time above also counts the waits for a core)
+            "index_cpu_s": round(index_cpu, 3),
+            "crosscheck_s": round(time.perf_counter() - started - self.index.load_seconds, 3),
+            "crosschecked": checked,
+        }
         if problems:
             self._on_mismatch(problems)
         log.info(
-            "loaded %d parties and %d active notices in %.1f s",
+            "loaded %d parties and %d active notices in %.1f s (%s)",
             len(self.parties),
             len(self.index),
             self.index.load_seconds,
+            "tables checked against the log" if checked else "joined a running hub",
         )
+
+    def _store_prepared(self, found: list[Row]) -> None:
+        """Prepared forms the index derived at start-up, stored for the next one (before
+        the writer runs: one transaction of their own)."""
+        with self.store.write() as repo:
+            repo.notices.replace_prepared(found)
 
     def _on_mismatch(self, problems: list[str]) -> None:
         """The tables disagree with the log (issue 12): refuse, or start and log it."""
@@ -279,19 +320,24 @@ class Hub:
     # -- the background sweep ------------------------------------------------
     def _sweep_loop(self) -> None:
         while not self._stop.wait(self.settings.sweep_interval_s):
+            if not self.follower.leading:  # another process on the database sweeps
+                continue
             try:
-                self.sweep()
+                self.sweep(fenced=True)
             except Exception:  # a failed sweep is retried next tick, never fatal
                 log.exception("sweep failed")
 
-    def sweep(self) -> dict[str, int]:
+    def sweep(self, *, fenced: bool = False) -> dict[str, int]:
         """Escalate overdue acknowledgements and expire ended notices.
 
         All state is in the database, so a restarted hub picks up exactly where
-        the previous one stopped; each escalation is sent once.
+        the previous one stopped; each escalation is sent once. `fenced`: only if this
+        process still holds the leader's lease when the batch runs.
         """
 
         def run(tx: Tx) -> dict[str, int]:
+            if fenced and not self.follower.holds_lease(tx.repo, tx.ts):
+                return {"overdue": 0, "relay_overdue": 0, "units_missed": 0, "expired": 0}
             return {
                 "overdue": self.acks.escalate_due(tx),
                 "relay_overdue": self.relays.escalate_due(tx),  # issue 15
@@ -313,6 +359,10 @@ class Hub:
             "active_notices": len(self.index),
             "last_event_id": await asyncio.to_thread(last_seq),
             "index_load_s": round(self.index.load_seconds, 3),
+            "index_derived": self.index.derived,
+            "startup": self.startup,
+            "generation": self.writer.generation,
+            "leader": self.follower.leading,
             "write_batches": dict(self.writer.stats),
             "volume_parsers": self.parsers.status(),
         }

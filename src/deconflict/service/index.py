@@ -3,7 +3,8 @@
 Changed only inside a change (`put`, `drop`: reverted with it if the change or its
 batch is rolled back), read by dry runs under the writer's lock (`reading`), so nobody
 sees a notice whose commit could still fail. Rebuilt from the store at start-up
-(`load`), where re-parsing the stored volumes is the cost.
+(`load`), from each version's prepared form (service.prepared); only versions without
+one are parsed again.
 
 Long readers (the tactical screen, every cycle and quick pass) read a snapshot
 instead (`snapshot`, issue 19), without the writer's lock: neither waits for the
@@ -13,24 +14,28 @@ other. See "Snapshots" below.
 from __future__ import annotations
 
 import contextlib
+import functools
+import gc
 import json
 import logging
 import multiprocessing
 import os
 import threading
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
-from deconflict.geo import Limits, parse_volumes
+from deconflict.geo import Limits, Volume4D, parse_volumes
 from deconflict.service.disclosure import coarse_volumes, stored_disclosure
+from deconflict.service.prepared import FORMAT as PREPARED_FORMAT
+from deconflict.service.prepared import loaded_volumes, pack_row
 from deconflict.service.tx import Tx
 from deconflict.store import Repo, Row
 from deconflict.strategic import BufferPolicy, Conflict, NoticeShape, StrategicIndex
 
-__all__ = ["PROTECTED_SITE_PRIORITY", "NoticeIndex", "shape_of", "shapes_of"]
+__all__ = ["PROTECTED_SITE_PRIORITY", "NoticeIndex", "prepared_of", "shape_of"]
 
 log = logging.getLogger("deconflict.service")
 PROTECTED_SITE_PRIORITY = 1_000_000
@@ -46,25 +51,23 @@ _LOAD_CHUNK = 500
 # Snapshots: an idle replica further behind the log than this (and than its own size)
 # is dropped rather than kept up to date; the next reader copies the index afresh.
 _REPLICA_MAX_LAG = 20_000
-
-
-def shapes_of(notices: list[Row]) -> list[NoticeShape]:
-    """`shape_of` for a chunk of rows (what a start-up worker process runs).
-
-    The footprints' index covers are computed here too, and travel with them.
-    """
-    shapes = [shape_of(n) for n in notices]
-    for shape in shapes:
-        for vol in shape.coarse or shape.volumes:
-            vol.footprint.cells()
-    return shapes
+_STORE_CHUNK = 2000  # prepared forms derived at start-up, stored this many at a time
 
 
 def shape_of(notice: Row) -> NoticeShape:
     """The engine's view of a stored notice (its normalised volumes re-parsed)."""
     volumes = parse_volumes(json.loads(notice["volumes"]), limits=_STORED)
-    priority = PROTECTED_SITE_PRIORITY if notice["kind"] == "protected_site" else notice["priority"]
     disclosure = stored_disclosure(notice.get("disclosure"), notice["kind"])
+    return _shape(notice, volumes, coarse_volumes(volumes, disclosure), disclosure.level)
+
+
+def _shape(
+    notice: Row,
+    volumes: tuple[Volume4D, ...],
+    coarse: tuple[Volume4D, ...] | None,
+    level: str,
+) -> NoticeShape:
+    priority = PROTECTED_SITE_PRIORITY if notice["kind"] == "protected_site" else notice["priority"]
     return NoticeShape(
         id=notice["id"],
         issuer=notice["issuer"],
@@ -73,8 +76,8 @@ def shape_of(notice: Row) -> NoticeShape:
         version=notice["version"],
         priority=priority,
         readers=frozenset(json.loads(notice["addressees"])),
-        coarse=coarse_volumes(volumes, disclosure),
-        disclosure=disclosure.level,
+        coarse=coarse,
+        disclosure=level,
     )
 
 
@@ -86,6 +89,16 @@ class _Replica:
     index: StrategicIndex
     position: int  # log position up to which changes are applied
     busy: bool = False
+
+
+def prepared_of(notices: list[Row]) -> list[Row]:
+    """The rows given with their prepared form derived from their text (`prepared`,
+    `prepared_format`): what a start-up worker process runs for versions without one."""
+    out = []
+    for n in notices:
+        found = pack_row(n, shape_of(n))
+        out.append({**n, "prepared": found["data"], "prepared_format": found["format"]})
+    return out
 
 
 class NoticeIndex:
@@ -101,6 +114,10 @@ class NoticeIndex:
         self._log_start = 0  # log position of self._log[0]
         self._replicas: list[_Replica] = []
         self.snapshot_stats = {"replicas_built": 0, "changes_applied": 0}
+        self.derived = 0  # notices whose prepared form the last `load` derived again
+        # issue 14: on a database other processes write, what a dry run calls first to see
+        # everything committed before it started (`Follower.follow`)
+        self.catch_up: Callable[[], None] | None = None
 
     def __len__(self) -> int:
         return len(self._index)
@@ -132,6 +149,7 @@ class NoticeIndex:
         """Index `shape` now, so that the next change of the batch is checked against it."""
         previous = self._index.get(shape.id)
         self._index.upsert(shape)
+        tx.changed("notice", shape.id)  # issue 14: the other processes follow
         if previous is None:
             self._active[shape.issuer] += 1
 
@@ -150,6 +168,7 @@ class NoticeIndex:
         if previous is None:
             return
         self._index.remove(notice_id)
+        tx.changed("notice", notice_id)  # issue 14: the other processes follow
         self._active[previous.issuer] -= 1
 
         def undo() -> None:
@@ -258,48 +277,147 @@ class NoticeIndex:
                 del self._log[: done - self._log_start]
                 self._log_start = done
 
-    # -- start-up ------------------------------------------------------------
-    def load(self, repo: Repo, processes: int) -> None:
-        """Rebuild from the store's active notices; `processes` 0 means one per core."""
-        total = repo.notices.count_all_active()
+    # -- following other processes (issue 14) ---------------------------------------
+    def follow(self, repo: Repo, notice_ids: Iterable[str]) -> None:
+        """Bring the notices named up to `repo`'s snapshot: changed by another process on
+        the same database. The caller holds the writer's lock (`reading`'s)."""
+        found = {n["id"]: n for n in repo.notices.shapes_by_id(sorted(set(notice_ids)))}
+        for notice_id in sorted(set(notice_ids)):
+            notice = found.get(notice_id)
+            previous = self._index.get(notice_id)
+            if previous is not None:
+                self._index.remove(notice_id)
+                self._active[previous.issuer] -= 1
+            if notice is None or notice["state"] != "active":
+                continue
+            loaded = loaded_volumes(notice)
+            if loaded is None:
+                shape = shape_of(notice)
+            else:
+                level = stored_disclosure(notice.get("disclosure"), notice["kind"]).level
+                shape = _shape(notice, loaded[0], loaded[1], level)
+            self._index.upsert(shape)
+            self._active[shape.issuer] += 1
+        for notice_id in sorted(set(notice_ids)):
+            self._committed(notice_id)  # issue 19: the snapshots learn of it too
+
+    # -- start-up (issue 14: loads the prepared forms; derives only what lacks one) ----
+    def load(
+        self,
+        repo: Repo,
+        processes: int,
+        store_prepared: Callable[[list[Row]], None] | None = None,
+    ) -> None:
+        """Rebuild from the store's active notices.
+
+        Each version's prepared form (service.prepared) is loaded as stored; a version
+        without one of the current format is derived from its text, by `processes`
+        worker processes when many are (0: one per core), and its form handed to
+        `store_prepared` in chunks, so that the next start-up loads it.
+        """
+        lacking = repo.notices.count_active_unprepared(PREPARED_FORMAT)
         wanted = processes or min(os.cpu_count() or 1, 8)
-        workers = wanted if total >= PARALLEL_LOAD_MIN else 1
+        workers = wanted if lacking >= PARALLEL_LOAD_MIN else 1
+        self.derived = 0
+        # Millions of long-lived objects are made here: the cyclic collector would walk
+        # all of them again and again (two thirds of the time, measured), and then on
+        # every full collection while the hub serves. None of them is garbage; they are
+        # frozen out of its reach (still freed by reference counting when dropped).
+        collecting = gc.isenabled()
+        gc.disable()
         try:
-            index, active = self._build(repo, workers)
-        except BrokenProcessPool:
-            # e.g. an embedding script without `if __name__ == "__main__":`
-            log.warning("start-up worker processes failed; parsing in this one")
-            index, active = self._build(repo, 1)
+            try:
+                index, active = self._build(repo, workers, store_prepared)
+            except BrokenProcessPool:
+                # e.g. an embedding script without `if __name__ == "__main__":`
+                log.warning("start-up worker processes failed; parsing in this one")
+                index, active = self._build(repo, 1, store_prepared)
+        finally:
+            if collecting:
+                gc.freeze()
+                gc.enable()
         with self._lock:
             self._index, self._active = index, active
 
-    def _build(self, repo: Repo, workers: int) -> tuple[StrategicIndex, Counter[str]]:
+    def _build(
+        self,
+        repo: Repo,
+        workers: int,
+        store_prepared: Callable[[list[Row]], None] | None,
+    ) -> tuple[StrategicIndex, Counter[str]]:
         index = StrategicIndex(self.policy)
         active: Counter[str] = Counter()
-        for shape in _shapes(repo.notices.iter_active_shapes(), workers):
+
+        @functools.lru_cache(maxsize=256)  # most versions share one disclosure text
+        def level_of(text: str | None, kind: str) -> str:
+            return stored_disclosure(text, kind).level
+
+        def add(
+            notice: Row, found: tuple[tuple[Volume4D, ...], tuple[Volume4D, ...] | None]
+        ) -> None:
+            shape = _shape(
+                notice, found[0], found[1], level_of(notice.get("disclosure"), notice["kind"])
+            )
             index.upsert(shape)
             active[shape.issuer] += 1
+
+        def lacking() -> Iterator[list[Row]]:
+            for batch in repo.notices.iter_active_shapes():
+                missing = []
+                for notice in batch:
+                    found = loaded_volumes(notice)
+                    if found is None:
+                        missing.append(notice)
+                    else:
+                        add(notice, found)
+                if missing:
+                    yield missing
+
+        derived: list[Row] = []
+        for notice in _derived(lacking(), workers):
+            found = loaded_volumes(notice)
+            if found is None:  # pragma: no cover - derived just now, in this format
+                raise RuntimeError(f"notice {notice['id']}: its prepared form does not load")
+            add(notice, found)
+            self.derived += 1
+            if store_prepared is not None:
+                derived.append(_prepared_columns(notice))
+                if len(derived) >= _STORE_CHUNK:
+                    store_prepared(derived)
+                    derived = []
+        if derived and store_prepared is not None:
+            store_prepared(derived)
         return index, active
 
 
-def _shapes(batches: Iterable[list[Row]], workers: int) -> Iterator[NoticeShape]:
-    """The shapes of stored notices, in order; parsed by `workers` processes if > 1.
+def _prepared_columns(notice: Row) -> Row:
+    return {
+        "notice_id": notice["id"],
+        "version": notice["version"],
+        "format": notice["prepared_format"],
+        "data": notice["prepared"],
+    }
 
-    Re-parsing the stored volumes is what rebuilding the index costs (~0.5 ms a notice);
-    worker processes do it on every core while this one reads the store and fills the
-    index.
+
+def _derived(batches: Iterable[list[Row]], workers: int) -> Iterator[Row]:
+    """The stored notices given, with their prepared forms derived (`prepared_of`), in
+    order; by `workers` processes if > 1.
+
+    Parsing the stored volumes and growing them to their grain is the cost (~3 ms a
+    notice); worker processes do it on every core while this one reads the store and
+    fills the index.
     """
     if workers < 2:
         for batch in batches:
-            yield from shapes_of(batch)
+            yield from prepared_of(batch)
         return
     # spawn, not fork: the hub may already run threads (a server, a test runner)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        pending: deque[Future[list[NoticeShape]]] = deque()
+        pending: deque[Future[list[Row]]] = deque()
         for batch in batches:
             for i in range(0, len(batch), _LOAD_CHUNK):
-                pending.append(pool.submit(shapes_of, batch[i : i + _LOAD_CHUNK]))
+                pending.append(pool.submit(prepared_of, batch[i : i + _LOAD_CHUNK]))
                 while len(pending) > 4 * workers:  # bounded memory; results in order
                     yield from pending.popleft().result()
         while pending:

@@ -54,6 +54,8 @@ class Ledger:
         writer.before_commit.append(lambda repo: tree.flush(repo.ledger))
         self._head_thread: threading.Thread | None = None
         self._stop = threading.Event()
+        # issue 14: only the leading process signs heads on its own
+        self.may_sign: Callable[[], bool] = lambda: True
 
     # -- lifecycle -----------------------------------------------------------
     def open(self, repo: Repo) -> None:
@@ -76,6 +78,8 @@ class Ledger:
 
     def _head_loop(self, interval: float) -> None:
         while not self._stop.wait(interval):
+            if not self.may_sign():
+                continue
             try:
                 self.store_head()
             except Exception:  # retried next tick

@@ -61,6 +61,8 @@ class Messages:
 
     async def send(self, who: Principal, body: Any) -> dict[str, Any]:
         require_party(who, "send hotline messages")
+        if isinstance(body, dict):
+            self.parties.learn(body.get("to"))
         doc = parse_message(
             body,
             settings=self.settings,

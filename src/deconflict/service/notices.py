@@ -40,6 +40,7 @@ from deconflict.service.keys import PartyKeys, SignedRequest, take_signature
 from deconflict.service.ledger import Ledger
 from deconflict.service.parsers import ParsedVolumes, VolumeParsers
 from deconflict.service.parties import Parties, require_party
+from deconflict.service.prepared import prepared_row
 from deconflict.service.probes import Probes, existence_only
 from deconflict.service.tx import Tx
 from deconflict.service.views import ack_view, addressees_of, notice_view
@@ -209,6 +210,8 @@ class Notices:
     def _parse(
         self, who: Principal, body: Any, *, amendment: bool, parsed: ParsedVolumes | None
     ) -> NoticeDoc:
+        if isinstance(body, dict):
+            self.parties.learn(body.get("addressees"))
         return parse_notice(
             body,
             settings=self.settings,
@@ -333,6 +336,7 @@ class Notices:
         notice_id = new_id("n")
         shape = _shape(notice_id, who.party_id, doc, 1)
         content = _content(doc)
+        prepared = prepared_row(notice_id, 1, content, doc.volumes, doc.coarse)
         broadcast = int("*" in doc.addressees)
 
         def run(tx: Tx) -> dict[str, Any]:
@@ -364,6 +368,7 @@ class Notices:
             ack_rows = self._store_version(
                 tx, notice_id, who.party_id, content, 1, recipients, new_notice=True, signed=signed
             )
+            tx.repo.notices.insert_prepared(prepared)
             row = _notice_row(notice, content, version=1, version_created_at=tx.ts)
             view = notice_view(row)
             tx.emit_to(self._readers(recipients), NOTICE_RECEIVED, view)
@@ -394,6 +399,8 @@ class Notices:
         body, signed_req = take_signature(body)
         doc = self._parse(who, body, amendment=True, parsed=parsed)
         content = _content(doc)
+        # the version number is known only inside the change; the form does not depend on it
+        prepared = prepared_row(notice_id, 0, content, doc.volumes, doc.coarse)
 
         def run(tx: Tx) -> dict[str, Any]:
             old = _own_notice(tx.repo, who, notice_id)
@@ -419,6 +426,7 @@ class Notices:
             ack_rows = self._store_version(
                 tx, notice_id, who.party_id, content, version, recipients, signed=signed
             )
+            tx.repo.notices.insert_prepared({**prepared, "version": version})
             changes = {
                 "current_version": version,
                 "broadcast": int("*" in doc.addressees),
@@ -614,6 +622,8 @@ class Notices:
         body, _ = take_signature(body, nonce=True)
         doc = self._parse(who, body, amendment=False, parsed=parsed)
         shape = _shape("check-" + secrets.token_hex(6), who.party_id, doc, 1)
+        if self.index.catch_up is not None:  # issue 14: what another process committed
+            self.index.catch_up()
         with self.index.reading() as index:
             found = index.query(shape)
             checked = len(index)

@@ -53,6 +53,22 @@ class Parties:
         self._parties = {p["id"]: p for p in found}
         self._keys = {p["token_key_id"]: p["id"] for p in found}
 
+    def learn(self, names: object) -> None:
+        """Issue 14: on a database other processes write, read the parties named that this
+        process does not know yet (registered through another since it last caught up), so
+        that a document addressed to them is not refused. Parties are never removed or
+        changed, so a row read here is the row every process holds."""
+        if not self.writer.store.shared or not isinstance(names, list):
+            return
+        unknown = [n for n in names if isinstance(n, str) and n != "*" and n not in self._parties]
+        if not unknown:
+            return
+        with self.writer.store.read_one() as repo:
+            found = [r for n in unknown[:256] if (r := repo.parties.get(n)) is not None]
+        if found:
+            self._parties = {**self._parties, **{r["id"]: r for r in found}}
+            self._keys = {**self._keys, **{r["token_key_id"]: r["id"] for r in found}}
+
     def __len__(self) -> int:
         return len(self._parties)
 
@@ -130,6 +146,7 @@ class Parties:
                 "reachable_via": via,
             }
             tx.repo.parties.insert(row)
+            tx.changed("party", party_id)  # issue 14: the other processes reload theirs
             self._staged[party_id] = row
 
             def unstage() -> None:

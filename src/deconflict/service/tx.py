@@ -39,6 +39,8 @@ class Tx:
         self.after_commit: list[Callable[[], None]] = []
         self.events: list[Row] = []  # appended to the outbox with the batch
         self.undo: list[Callable[[], None]] = []  # reverts in-memory changes, newest last
+        # (kind, key) of what other processes must reload: a notice of the index, a party
+        self.changes: list[tuple[str, str]] = []
 
     def emit(self, party_id: str, type_: EventType[P], data: P) -> None:
         self.woken.add(party_id)
@@ -61,6 +63,10 @@ class Tx:
             self.events.append(
                 {"party_id": party_id, "type": type_.name, "created_at": self.ts, "data": text}
             )
+
+    def changed(self, kind: str, key: str) -> None:
+        """Tell the other processes on this database to reload `key` (issue 14)."""
+        self.changes.append((kind, key))
 
     def on_undo(self, action: Callable[[], None]) -> None:
         """Run `action` if this change (or its batch) is rolled back."""

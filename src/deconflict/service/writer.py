@@ -84,6 +84,12 @@ class Writer:
         self.batch_max = batch_max
         self.lock = threading.RLock()
         self.before_commit: list[Callable[[Repo], None]] = []
+        # Several processes on one database (issue 14): each batch takes the database's
+        # write token first; `generation` is the last batch (of any process) this one has
+        # caught up with, and `catch_up(repo, generation)` brings what it holds in memory
+        # up to the token's, inside the batch's transaction, before any change is decided.
+        self.generation = 0
+        self.catch_up: Callable[[Repo, int], None] | None = None
         self.after_batch: list[Callable[[], None]] = []  # whatever the outcome
         self._on_woken = on_woken
         self._queue: deque[_Request[Any]] = deque()
@@ -174,6 +180,11 @@ class Writer:
         with self.lock:
             try:
                 with self.store.write() as repo:
+                    previous = repo.coordination.take_write_token()
+                    if previous != self.generation and self.catch_up is not None:
+                        self.catch_up(repo, self.generation)
+                    # caught up (not undone if the batch fails: others' commits stay)
+                    self.generation = previous
                     for req in batch:
                         tx = Tx(repo, self.clock())
                         savepoint = repo.savepoint()
@@ -190,6 +201,10 @@ class Writer:
                     for hook in self.before_commit:
                         hook(repo)
                     repo.events.append_many([e for r in done if r.tx for e in r.tx.events])
+                    repo.coordination.record(
+                        previous + 1, [c for r in done if r.tx for c in r.tx.changes]
+                    )
+                self.generation = previous + 1  # committed
             except BaseException as exc:
                 # Nothing of the batch is stored: undo its in-memory changes, newest first.
                 for req in reversed(done):

@@ -18,6 +18,10 @@ __all__ = ["Store"]
 
 
 class Store(ABC):
+    # Whether other processes may write to this database too (what a dry run must catch
+    # up with before it answers). A SQLite file is served by one process.
+    shared = False
+
     @abstractmethod
     def migrate(self) -> None:
         """Bring the schema to the newest revision (idempotent)."""

@@ -6,7 +6,9 @@ only for what survives a crash of the server. Writes of one process go through i
 writer (as with SQLite); reads are REPEATABLE READ, read-only transactions, so a
 snapshot is consistent across the few statements of a read. The SQL is SQLAlchemy Core
 compiled for the dialect; nothing of the hub's semantics depends on advisory locks or
-LISTEN/NOTIFY (one session lock only refuses a second process, see `_take_guard`).
+LISTEN/NOTIFY. Several hub processes may share the database: every write batch takes the
+one-row write token (`hub_write_token`, ``SELECT ... FOR UPDATE``) first, so the
+database serializes them (see `deconflict.service.writer` and `store.coordination_tables`).
 
 Create the database with the C collation, so that text orders byte by byte as in SQLite
 (the hub's identifiers and stamps sort by time as text):
@@ -21,23 +23,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from alembic import command
-from sqlalchemy import Connection, Engine, create_engine, make_url
+from sqlalchemy import Engine, create_engine, make_url
 
 from deconflict.store.base import Store
 from deconflict.store.repo import Repo
 from deconflict.store.sqlite import alembic_config
 
-__all__ = ["PostgresStore", "StoreBusyError"]
+__all__ = ["PostgresStore"]
 
 log = logging.getLogger(__name__)
-_GUARD_KEY = 0x6463_665F_6875_62  # "dcf_hub": the session lock of the serving process
 
 
-class StoreBusyError(RuntimeError):
-    """The database is served by another hub process."""
+_MIGRATION_KEY = 0x6463_665F_6D69_67  # "dcf_mig"
 
 
 class PostgresStore(Store):
+    shared = True  # other processes may write the same database
+
     def __init__(self, url: str, *, readers: int = 8) -> None:
         parsed = make_url(url.replace("postgres://", "postgresql://", 1))
         self.url = parsed.set(drivername="postgresql+psycopg")
@@ -49,31 +51,12 @@ class PostgresStore(Store):
             pool_pre_ping=True,
         )
         self._write_lock = threading.Lock()
-        self._guard: Connection | None = None
-
-    def _take_guard(self) -> None:
-        """Refuse to be the second hub process on this database (not supported yet).
-
-        Each process keeps the strategic index and the ledger's frontier in memory, so a
-        second writer would fork the log. The session lock is only this guard, released
-        by the server when the holding connection dies (a killed process frees it).
-        """
-        if self._guard is not None:
-            return
-        conn = self._engine.connect()
-        got = conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({_GUARD_KEY})").scalar()
-        conn.commit()
-        if not got:
-            conn.close()
-            raise StoreBusyError(
-                "another deconflict process is already serving this database; running "
-                "several hub processes on one PostgreSQL database is not supported yet"
-            )
-        self._guard = conn
 
     def migrate(self) -> None:
-        self._take_guard()
         with self._write_lock, self._engine.begin() as conn:
+            # Processes starting together migrate one after the other (a lock held to the
+            # end of this transaction; it only orders the schema's creation).
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_KEY})")
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
@@ -94,9 +77,6 @@ class PostgresStore(Store):
             yield Repo(conn)
 
     def close(self) -> None:
-        if self._guard is not None:
-            self._guard.close()  # the session lock goes with it
-            self._guard = None
         self._engine.dispose()
 
     def describe(self) -> str:

@@ -18,6 +18,7 @@ from deconflict.store.repos import (
     AckRepo,
     AlertRepo,
     ConflictRepo,
+    CoordinationRepo,
     CosignatureRepo,
     CrossCheckRepo,
     DssRepo,
@@ -125,6 +126,10 @@ class Repo:
     @cached_property
     def alerts(self) -> AlertRepo:
         return AlertRepo(self.conn)
+
+    @cached_property
+    def coordination(self) -> CoordinationRepo:
+        return CoordinationRepo(self.conn)
 
     @cached_property
     def dss(self) -> DssRepo:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from sqlalchemy import (
     Column,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -31,6 +33,7 @@ __all__ = [
     "message_recipients",
     "messages",
     "metadata",
+    "notice_prepared",
     "notice_recipients",
     "notice_versions",
     "notices",
@@ -91,6 +94,24 @@ notice_versions = Table(
     # acknowledged by the addressees like any other version).
     Column("state", String(16), nullable=False, server_default="active"),
     PrimaryKeyConstraint("notice_id", "version"),
+)
+
+# The prepared form of a version's volumes (geo.packed): derived, never authoritative.
+# Written with the version, in its transaction, so that start-up loads it instead of
+# parsing the volumes again; a row of another `format` (or none) is derived again from
+# `notice_versions.volumes` and replaced. The one table here that is updated in place:
+# it holds nothing a party signed or the ledger logs.
+notice_prepared = Table(
+    "notice_prepared",
+    metadata,
+    Column("notice_id", String(40), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("format", String(32), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("notice_id", "version"),
+    ForeignKeyConstraint(
+        ["notice_id", "version"], ["notice_versions.notice_id", "notice_versions.version"]
+    ),
 )
 
 # The addressees of each notice's *current* version, expanded, for visibility queries.

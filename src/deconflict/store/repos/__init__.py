@@ -3,6 +3,7 @@
 from deconflict.store.repos.acks import AckRepo
 from deconflict.store.repos.alerts import AlertRepo
 from deconflict.store.repos.conflicts import ConflictRepo
+from deconflict.store.repos.coordination import CoordinationRepo
 from deconflict.store.repos.cosignatures import CosignatureRepo
 from deconflict.store.repos.crosscheck import CrossCheckRepo
 from deconflict.store.repos.dss import DssRepo
@@ -21,6 +22,7 @@ __all__ = [
     "AckRepo",
     "AlertRepo",
     "ConflictRepo",
+    "CoordinationRepo",
     "CosignatureRepo",
     "CrossCheckRepo",
     "DssRepo",

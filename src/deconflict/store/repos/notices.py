@@ -17,10 +17,11 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from deconflict.store.prepared import Prepared
 from deconflict.store.rows import Row, rows
-from deconflict.store.schema import notice_recipients, notice_versions, notices
+from deconflict.store.schema import notice_prepared, notice_recipients, notice_versions, notices
 
 __all__ = ["NoticeRepo"]
 
@@ -56,11 +57,37 @@ _NOTICE_JOIN = notices.join(
 _INSERT_NOTICE = Prepared(insert(notices))
 _INSERT_VERSION = Prepared(insert(notice_versions))
 _INSERT_RECIPIENTS = Prepared(insert(notice_recipients))
+_INSERT_PREPARED = Prepared(insert(notice_prepared))
 # the columns to set are the parameters given besides ``b_id`` (compiled once per set)
 _UPDATE_NOTICE = Prepared(update(notices).where(notices.c.id == bindparam("b_id")))
 _NOTICE_BY_ID = Prepared(
     select(*_NOTICE_COLUMNS).select_from(_NOTICE_JOIN).where(notices.c.id == bindparam("notice_id"))
 )
+
+
+# What the strategic index needs of a notice: its current version and prepared form.
+_SHAPES = select(
+    notices.c.id,
+    notices.c.issuer,
+    notices.c.state,
+    notices.c.current_version.label("version"),
+    notice_versions.c.kind,
+    notice_versions.c.priority,
+    notice_versions.c.volumes,
+    notice_versions.c.addressees,
+    notice_versions.c.disclosure,
+    notice_prepared.c.format.label("prepared_format"),
+    notice_prepared.c.data.label("prepared"),
+).select_from(
+    _NOTICE_JOIN.outerjoin(
+        notice_prepared,
+        and_(
+            notice_prepared.c.notice_id == notices.c.id,
+            notice_prepared.c.version == notices.c.current_version,
+        ),
+    )
+)
+_SHAPE_BY_ID = Prepared(_SHAPES.where(notices.c.id == bindparam("notice_id")))
 
 
 class NoticeRepo:
@@ -72,6 +99,26 @@ class NoticeRepo:
 
     def insert_version(self, row: Row) -> None:
         _INSERT_VERSION.execute(self._conn, row)
+
+    def insert_prepared(self, row: Row) -> None:
+        """The prepared form of a version (`notice_id`, `version`, `format`, `data`)."""
+        _INSERT_PREPARED.execute(self._conn, row)
+
+    def replace_prepared(self, found: Sequence[Row]) -> None:
+        """Store prepared forms derived again (at start-up), over any of another format.
+
+        Several processes may derive the same version at once: they derive the same bytes,
+        and the last one written stays.
+        """
+        if not found:
+            return
+        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(notice_prepared)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["notice_id", "version"],
+            set_={"format": stmt.excluded.format, "data": stmt.excluded.data},
+        )
+        self._conn.execute(stmt, list(found))
 
     def update(self, notice_id: str, **values: Any) -> None:
         _UPDATE_NOTICE.execute(self._conn, {"b_id": notice_id, **values})
@@ -130,30 +177,38 @@ class NoticeRepo:
             after = found[-1]["id"]
 
     def iter_active_shapes(self, batch: int = 5000) -> Iterable[list[Row]]:
-        """What the strategic index needs of every active notice, streamed in batches.
+        """What the strategic index needs of every active notice, streamed in batches:
+        with its current version's prepared form (`prepared`, `prepared_format`; None
+        when there is none).
 
         One query read through (not pages by id: with the state filter SQLite would
         sort every remaining active notice again for each page).
         """
-        q = (
-            select(
-                notices.c.id,
-                notices.c.issuer,
-                notices.c.current_version.label("version"),
-                notice_versions.c.kind,
-                notice_versions.c.priority,
-                notice_versions.c.volumes,
-                notice_versions.c.addressees,
-                notice_versions.c.disclosure,
-            )
-            .select_from(_NOTICE_JOIN)
-            .where(notices.c.state == "active")
-        )
+        q = _SHAPES.where(notices.c.state == "active")
         # a server-side cursor where the backend has them: 100k volumes are not all held
         result = self._conn.execution_options(stream_results=True).execute(q)
         keys = list(result.keys())
         while found := result.fetchmany(batch):
             yield [dict(zip(keys, r, strict=True)) for r in found]
+
+    def shapes_by_id(self, notice_ids: Sequence[str]) -> list[Row]:
+        """As `iter_active_shapes`, for the notices named, whatever their state (`state`)."""
+        out: list[Row] = []
+        for n in notice_ids:
+            out += _SHAPE_BY_ID.rows(self._conn, {"notice_id": n})
+        return out
+
+    def count_active_unprepared(self, fmt: str) -> int:
+        """Active notices whose current version has no prepared form of format `fmt`."""
+        prepared = exists().where(
+            and_(
+                notice_prepared.c.notice_id == notices.c.id,
+                notice_prepared.c.version == notices.c.current_version,
+                notice_prepared.c.format == fmt,
+            )
+        )
+        q = select(func.count()).select_from(notices).where(notices.c.state == "active", ~prepared)
+        return int(self._conn.execute(q).scalar_one())
 
     def count_all_active(self) -> int:
         q = select(func.count()).select_from(notices).where(notices.c.state == "active")
