@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from deconflict.utc import format_epoch
+
 __all__ = [
     "CATEGORIES",
     "Outcome",
@@ -112,7 +114,7 @@ class TrackState:
     def public(self) -> dict[str, Any]:
         return {
             "track_id": self.track_id,
-            "time": self.t,
+            "time": format_epoch(self.t),  # as every other time the hub answers
             "lat": round(self.lat, 7),
             "lon": round(self.lon, 7),
             "alt_m": round(self.alt_m, 1),

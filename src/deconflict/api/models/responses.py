@@ -340,7 +340,7 @@ class TracksOut(_Out):
 
 class TrackOut(_Out):
     track_id: str
-    time: float = Field(description="Seconds since the Unix epoch (UTC) of the last report")
+    time: datetime = Field(description="The time of the last report (RFC 3339, UTC)")
     lat: float
     lon: float
     alt_m: float
