@@ -30,8 +30,9 @@ import numpy as np
 from deconflict.geo import cells, coarse, footprint
 from deconflict.geo.altitude import AltitudeBand, Reference
 from deconflict.geo.footprint import Footprint, Shape
-from deconflict.geo.timewindow import TimeWindow, format_utc
+from deconflict.geo.timewindow import TimeWindow
 from deconflict.geo.volume import Volume4D
+from deconflict.utc import format_ts
 
 __all__ = [
     "FORMAT",
@@ -245,6 +246,6 @@ def _coarse_document(
         "radius_m": radius,
         "altitude_lower": {"value": band.lower_m, "units": "M", "reference": band.lower_ref.value},
         "altitude_upper": {"value": band.upper_m, "units": "M", "reference": band.upper_ref.value},
-        "time_start": format_utc(window.start),
-        "time_end": format_utc(window.end),
+        "time_start": format_ts(window.start),
+        "time_end": format_ts(window.end),
     }
