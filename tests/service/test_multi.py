@@ -250,7 +250,8 @@ def test_the_lead_passes_to_the_survivor_when_the_leader_is_killed(
         assert time.monotonic() - killed < 2.0 + 2.0  # the lease, and one renewal
         assert "co" in survivor.parties
         # the survivor sweeps now: an overdue acknowledgement is escalated by it
-        assert survivor.sweep(fenced=True) == {"overdue": 0, "expired": 0}
+        swept = survivor.sweep(fenced=True)
+        assert swept == {"overdue": 0, "relay_overdue": 0, "units_missed": 0, "expired": 0}
     finally:
         if proc.poll() is None:
             proc.kill()
