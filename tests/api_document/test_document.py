@@ -52,6 +52,10 @@ def test_every_body_and_every_answer_is_typed(doc: dict[str, Any]) -> None:
             for media, content in answer.get("content", {}).items():
                 if media == "text/event-stream":
                     continue
+                if media in spec.media:  # a printable notice: text or PDF, as the table says
+                    assert content == spec.media[media], (where, media)
+                    assert answer["headers"] == spec.headers, where
+                    continue
                 assert _typed(doc, content["schema"]), (where, status, media)
                 if int(status) >= 400 and path != "/healthz":
                     assert media == "application/problem+json", (where, status)
@@ -63,12 +67,18 @@ def test_every_body_and_every_answer_is_typed(doc: dict[str, Any]) -> None:
 
 def test_the_security_scheme_is_declared_per_operation(doc: dict[str, Any]) -> None:
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert doc["components"]["securitySchemes"]["unit"]["scheme"] == "bearer"
     for method, path, op in operations(doc):
-        if path == "/healthz":
-            assert op["security"] == [], "liveness needs no token"
-            assert "401" not in op["responses"]
+        spec = models.OPERATIONS[(method, path)]
+        if spec.public:
+            assert path in ("/healthz", "/v1/paper/verify"), (method, path)
+            assert op["security"] == [], "liveness and paper checks need no token"
+            assert "401" not in op["responses"] and "403" not in op["responses"]
+        elif path == "/v1/unit" or path.startswith("/v1/unit/"):
+            assert spec.unit and op["security"] == [{"unit": []}], (method, path)
+            assert "401" in op["responses"] and "403" in op["responses"], (method, path)
         else:
-            assert op["security"] == [{"bearer": []}], (method, path)
+            assert not spec.unit and op["security"] == [{"bearer": []}], (method, path)
             assert "401" in op["responses"] and "403" in op["responses"], (method, path)
 
 
