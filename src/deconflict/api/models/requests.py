@@ -258,6 +258,11 @@ class MessageIn(_In):
 class PartyIn(_In):
     id: PartyId
     name: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    reachable_via: PartyId | None = Field(
+        default=None,
+        description="A party that never connects: the registered party (itself not "
+        "relayed, not the new one) that relays its notices (issue 15); it gets no token",
+    )
 
 
 class PartyKeyIn(_In):

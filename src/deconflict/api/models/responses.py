@@ -124,10 +124,15 @@ class PartyOut(_Out):
     id: str
     name: str
     created_at: Time
+    reachable_via: str | None = Field(default=None, description="Its relay, if it has one")
 
 
 class RegisteredParty(PartyOut):
-    token: str = Field(description="The party's bearer token; shown this once only")
+    token: str | None = Field(
+        default=None,
+        description="The party's bearer token; shown this once only (absent for a relayed "
+        "party: it never connects)",
+    )
 
 
 class PartyList(_Out):
