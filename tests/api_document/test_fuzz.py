@@ -210,14 +210,16 @@ class Binder:
         self.pools = pools
 
     def identity(self, method: str, path: str, draw: Any) -> str | None:
-        choices: list[str | None] = ["coalition", "russia", "un", "admin", None]
+        # a unit's token too: only /v1/unit/... takes it, every other operation refuses it
+        units: list[str | None] = [*sorted(self.pools.kept)[:1]]
+        choices: list[str | None] = ["coalition", "russia", "un", "admin", None, *units]
         if (method, path) == ("POST", "/v1/parties"):
             choices = ["admin", "admin", "admin", "coalition"]
         if (method, path) == ("PUT", "/v1/parties/{party_id}/key"):
             choices = [KEYHOLDER, KEYHOLDER, "admin"]
         if path == "/v1/unit" or path.startswith("/v1/unit/"):
-            units = sorted(self.pools.kept)
-            choices = [*units, *units, *units, "coalition", None]
+            kept = sorted(self.pools.kept)
+            choices = [*kept, *kept, *kept, "coalition", None]
         if path == "/v1/notices/{notice_id}/relay" and method == "POST":
             choices = [RELAY, RELAY, RELAY, "coalition", None]
         who: str | None = draw(st.sampled_from(choices))
@@ -463,7 +465,8 @@ def test_fuzz_the_api_from_its_document(fuzz_world: World) -> None:
             except Unsatisfiable:  # nothing of it can be made invalid (GET /healthz)
                 assert mode is GenerationMode.NEGATIVE, (method, path)
             except (Exception, FailureGroup) as exc:  # all fuzzed; all failures reported
-                failures.append(f"{method} {path} ({mode.value}): {exc}")
+                subs = "".join(f"\n  - {e!r}" for e in getattr(exc, "exceptions", ()))
+                failures.append(f"{method} {path} ({mode.value}): {exc}{subs}")
     took = time.monotonic() - began
     sent = sum(pools.outcomes.values())
     print(f"fuzz: {sent} requests over {len(order)} operations in {took:.0f} s")
