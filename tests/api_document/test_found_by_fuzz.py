@@ -60,3 +60,36 @@ def test_a_time_outside_the_calendar_once_in_utc_is_a_422_not_a_500(
     assert "outside the years 1 to 9999" in found["body.volumes[0].time_end"]
     assert "outside the years 1 to 9999" in found["body.ack_deadline"]
     assert co.ok("GET", "/v1/notices")["notices"] == []
+
+
+WEST = [[36.0, 35.0], [36.5, 35.0], [36.5, 35.6], [36.0, 35.6], [36.0, 35.0]]
+EAST = [[38.0, 35.0], [38.5, 35.0], [38.5, 35.6], [38.0, 35.6], [38.0, 35.0]]
+
+
+def test_a_unit_whose_area_leaves_and_returns_to_a_notice_has_it_again_not_a_500(
+    world: World,
+) -> None:
+    # A notice left the unit's area (its delivery superseded), then the area came back: the
+    # same version was inserted again and broke the deliveries' unique key (500).
+    co, ru = world.party("coalition"), world.party("russia")
+    west = {"geometry": {"type": "Polygon", "coordinates": [WEST]}}
+    east = {"geometry": {"type": "Polygon", "coordinates": [EAST]}}
+    made = co.ok("POST", "/v1/units", {"id": "coalition/west", "area": west}, 201)
+    unit = world.client(made["token"], made["id"])
+    nid = ru.ok("POST", "/v1/notices", notice(["coalition"]), 201)["id"]
+    unit.ok("POST", f"/v1/unit/notices/{nid}/ack", {"version": 1, "comment": "seen"})
+    path = "/v1/units/coalition/west"
+    moved = co.http.patch(path, json={"area": east})
+    assert moved.status_code == 200 and moved.json()["routed"] == [], moved.text
+    assert unit.ok("GET", "/v1/unit/notices")["notices"] == []
+    back = co.http.patch(path, json={"area": west})
+    assert back.status_code == 200, back.text
+    assert back.json()["routed"] == [nid]
+    again = unit.ok("GET", f"/v1/unit/notices/{nid}")["delivery"]
+    # the same version, acknowledged once: the acknowledgement still stands
+    assert again["current"] and again["state"] == "acknowledged" and again["comment"] == "seen"
+    units = co.ok("GET", f"/v1/notices/{nid}/units")
+    assert [u["unit"] for u in units["units"]] == ["coalition/west"] and units["earlier"] == []
+    # and away once more: unrouted again, no error
+    assert co.http.patch(path, json={"area": east}).status_code == 200
+    assert unit.ok("GET", "/v1/unit/notices")["notices"] == []

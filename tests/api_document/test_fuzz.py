@@ -48,8 +48,8 @@ from schemathesis.specs.openapi.checks import (
 from deconflict.api.models import OPERATIONS
 from tests.service.helpers import ADMIN_TOKEN, PARTIES, World, notice
 
-# The budget of the whole fuzz: examples per operation (about 40 operations; more for the
-# notice operations, half as many invalid ones). CI: ~1,500 requests in all.
+# The budget of the whole fuzz: examples per operation (56 operations; more for the
+# notice operations, half as many invalid ones). CI: ~2,250 requests in all, ~40 s.
 FUZZ_EXAMPLES = int(os.environ.get("DECONFLICT_FUZZ_EXAMPLES", "25"))
 FUZZ_SEED = os.environ.get("DECONFLICT_FUZZ_SEED")
 CHECKS = [
@@ -65,7 +65,14 @@ ORDER = [
     ("POST", "/v1/check"),
     ("POST", "/v1/messages"),
     ("POST", "/v1/tracks"),
+    ("POST", "/v1/units"),
     *sorted(k for k in OPERATIONS if k[0] == "GET"),
+    ("POST", "/v1/events/confirm"),
+    ("POST", "/v1/unit/confirm"),
+    ("POST", "/v1/unit/notices/{notice_id}/ack"),
+    ("POST", "/v1/notices/{notice_id}/relay"),
+    ("POST", "/v1/paper/verify"),
+    ("PATCH", "/v1/units/{party}/{name}"),
     ("PUT", "/v1/notices/{notice_id}"),
     ("POST", "/v1/notices/{notice_id}/ack"),
     ("POST", "/v1/messages/{message_id}/read"),
@@ -73,6 +80,7 @@ ORDER = [
     ("PUT", "/v1/parties/{party_id}/key"),
     ("POST", "/v1/ledger/cosignatures"),
     ("DELETE", "/v1/notices/{notice_id}"),
+    ("DELETE", "/v1/units/{party}/{name}"),
 ]
 # The operations that change notices and send messages get more of the budget.
 WEIGHT = {
@@ -84,6 +92,8 @@ WEIGHT = {
     ("POST", "/v1/messages"): 2,
 }
 KEYHOLDER = "keyholder"  # the only party whose key the fuzz may set (then it must sign)
+RELAYED, RELAY = "syria", "un"  # a party that never connects, and its relay
+WEST = [[36.0, 35.0], [36.5, 35.0], [36.5, 35.6], [36.0, 35.6], [36.0, 35.0]]  # helpers.notice's
 
 
 @dataclass
@@ -101,6 +111,12 @@ class Pools:
     notices: dict[str, Notice] = field(default_factory=dict)
     messages: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     conflicts: set[str] = field(default_factory=set)
+    # units: id -> its party; their tokens are in `tokens` by unit id; `kept` are never
+    # disabled (the unit operations need a live token in both passes)
+    units: dict[str, str] = field(default_factory=dict)
+    kept: set[str] = field(default_factory=set)
+    relayed: dict[str, int] = field(default_factory=dict)  # notice -> version, to RELAYED
+    codes: list[str] = field(default_factory=list)  # printed verification codes
     outcomes: Counter[tuple[str, str, int]] = field(default_factory=Counter)
     refusals: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
 
@@ -194,11 +210,18 @@ class Binder:
         self.pools = pools
 
     def identity(self, method: str, path: str, draw: Any) -> str | None:
-        choices: list[str | None] = ["coalition", "russia", "un", "admin", None]
+        # a unit's token too: only /v1/unit/... takes it, every other operation refuses it
+        units: list[str | None] = [*sorted(self.pools.kept)[:1]]
+        choices: list[str | None] = ["coalition", "russia", "un", "admin", None, *units]
         if (method, path) == ("POST", "/v1/parties"):
             choices = ["admin", "admin", "admin", "coalition"]
         if (method, path) == ("PUT", "/v1/parties/{party_id}/key"):
             choices = [KEYHOLDER, KEYHOLDER, "admin"]
+        if path == "/v1/unit" or path.startswith("/v1/unit/"):
+            kept = sorted(self.pools.kept)
+            choices = [*kept, *kept, *kept, "coalition", None]
+        if path == "/v1/notices/{notice_id}/relay" and method == "POST":
+            choices = [RELAY, RELAY, RELAY, "coalition", None]
         who: str | None = draw(st.sampled_from(choices))
         return who
 
@@ -215,10 +238,32 @@ class Binder:
         pools = self.pools
         if "notice_id" in params and pools.notices:
             nid = draw(st.sampled_from(sorted(pools.notices)))
+            if who in pools.units:  # a notice addressed to the unit's party (maybe routed)
+                party = pools.units[who]
+                to_it = [i for i, n in pools.notices.items() if {party, "*"} & {*n.addressees}]
+                nid = draw(st.sampled_from(sorted(to_it) or [nid]))
+            if path.endswith("/relay") and pools.relayed and draw(st.booleans()):
+                nid = draw(st.sampled_from(sorted(pools.relayed)))
             params["notice_id"] = nid
             n = pools.notices[nid]
             if method in ("PUT", "DELETE"):
                 who = n.issuer
+            elif who in pools.units:  # a unit acknowledges the version routed to it
+                if repair and isinstance(case.body, dict):
+                    case.body["version"] = n.version
+            elif path.endswith("/relay") and method == "POST":
+                if repair and isinstance(case.body, dict):
+                    case.body["version"] = pools.relayed.get(nid, n.version)
+                    case.body.pop("recipient", None)
+                    case.body.pop("signature", None)
+                    case.body.pop("at", None)  # generated times are mostly before receipt
+                    # what the parser requires of each step (the schema cannot say)
+                    step = case.body.get("step")
+                    if step == "forwarded":
+                        case.body.setdefault("means", "phone")
+                        case.body.setdefault("to", "the mission")
+                    if step == "acknowledged":
+                        case.body.setdefault("by", "the duty officer")
             elif path.endswith("/ack"):
                 addressees = [a for a in n.addressees if a != "*"] or _others(pools, n.issuer)
                 who = draw(
@@ -239,6 +284,14 @@ class Binder:
             who = draw(st.sampled_from([p for p in (sender, *to) if p in pools.tokens]))
         if "conflict_id" in params and pools.conflicts:
             params["conflict_id"] = draw(st.sampled_from(sorted(pools.conflicts)))
+        if "party" in params and "name" in params and pools.units:
+            mine = sorted(pools.units)
+            if method == "DELETE":  # only the units the fuzz made: the kept ones live on
+                mine = [u for u in mine if u not in pools.kept] or mine
+            unit_id = draw(st.sampled_from(mine))
+            if method != "DELETE" or unit_id not in pools.kept:
+                params["party"], params["name"] = unit_id.split("/")
+                who = pools.units[unit_id]
         if "party_id" in params:
             params["party_id"] = draw(st.sampled_from([KEYHOLDER, *PARTIES]))
             if method == "PUT":
@@ -262,6 +315,20 @@ class Binder:
                     ref["id"] = draw(st.sampled_from(sorted(pools.notices)))
             if path == "/v1/notices/{notice_id}/ack":
                 body.pop("signature", None)
+            if path == "/v1/units" and isinstance(body.get("id"), str) and "/" in body["id"]:
+                body["id"] = f"{who}/{body['id'].split('/', 1)[1]}"
+        if repair and isinstance(body, dict):
+            if path == "/v1/paper/verify" and pools.codes:
+                body["code"] = draw(st.sampled_from(pools.codes))
+            if path == "/v1/events/confirm" and "up_to" in body:
+                body["up_to"] = draw(st.integers(0, 5))
+            if path == "/v1/unit/confirm" and "last_event_id" in body:
+                body["last_event_id"] = draw(st.integers(0, 3))
+            if path in ("/v1/units", "/v1/units/{party}/{name}"):
+                area = body.get("area")
+                if isinstance(area, dict) and draw(st.booleans()):
+                    area["geometry"] = {"type": "Polygon", "coordinates": [WEST]}
+                    area.pop("radius_m", None)
             if path == "/v1/tracks":
                 reports = body.get("reports") if "reports" in body else None
                 for r in reports or []:
@@ -280,6 +347,8 @@ class Binder:
             ]:
                 pools.refusals[(method, path, e["path"], e["message"][:70])] += 1
         media = r.headers.get("content-type") or [""]  # schemathesis: each header a list
+        if path == "/v1/notices/{notice_id}/printable" and r.status_code == 200:
+            pools.codes.append(r.headers["x-verification-code"][0])
         if r.status_code >= 300 or "json" not in media[0]:
             return
         doc = r.json()
@@ -292,6 +361,9 @@ class Binder:
             pools.messages[doc["id"]] = (doc["from"], doc["to"])
         if (method, path) == ("GET", "/v1/conflicts"):
             pools.conflicts.update(c["id"] for c in doc["conflicts"] if c.get("id"))
+        if (method, path) == ("POST", "/v1/units"):
+            pools.units[doc["id"]] = doc["party"]
+            pools.tokens[doc["id"]] = doc["token"]
 
 
 @pytest.fixture(scope="module")
@@ -313,6 +385,22 @@ def _seed(world: World, pools: Pools) -> None:
     pools.messages[m["id"]] = (m["from"], m["to"])
     keyholder = world.admin.ok("POST", "/v1/parties", {"id": KEYHOLDER, "name": "Keys"}, 201)
     pools.tokens[KEYHOLDER] = keyholder["token"]
+    # issue 15: a relayed party and a notice its relay received; units that notices reach
+    relayed = {"id": RELAYED, "name": "Relayed", "reachable_via": RELAY}
+    world.admin.ok("POST", "/v1/parties", relayed, 201)
+    made = co.ok("POST", "/v1/notices", notice([RELAYED]), 201)
+    pools.learn_notice(made)
+    pools.relayed[made["id"]] = made["version"]
+    world.party(RELAY).receive()
+    for party in ("coalition", "russia"):
+        area = {"geometry": {"type": "Polygon", "coordinates": [WEST]}}
+        unit = world.party(party).ok(
+            "POST", "/v1/units", {"id": f"{party}/seed", "area": area}, 201
+        )
+        pools.units[unit["id"]] = party
+        pools.tokens[unit["id"]] = unit["token"]
+        pools.kept.add(unit["id"])
+    pools.learn_notice(ru.ok("POST", "/v1/notices", notice(["coalition"]), 201))  # routed
 
 
 def _fuzz_one(
@@ -343,7 +431,7 @@ def _fuzz_one(
         headers.pop("Authorization", None)
         if who is not None:
             headers["Authorization"] = f"Bearer {pools.tokens[who]}"
-        if path == "/v1/events":
+        if path in ("/v1/events", "/v1/unit/events"):
             headers["Accept"] = "application/json"  # the SSE stream never ends
         case.headers = headers
         began = time.monotonic()
@@ -377,7 +465,8 @@ def test_fuzz_the_api_from_its_document(fuzz_world: World) -> None:
             except Unsatisfiable:  # nothing of it can be made invalid (GET /healthz)
                 assert mode is GenerationMode.NEGATIVE, (method, path)
             except (Exception, FailureGroup) as exc:  # all fuzzed; all failures reported
-                failures.append(f"{method} {path} ({mode.value}): {exc}")
+                subs = "".join(f"\n  - {e!r}" for e in getattr(exc, "exceptions", ()))
+                failures.append(f"{method} {path} ({mode.value}): {exc}{subs}")
     took = time.monotonic() - began
     sent = sum(pools.outcomes.values())
     print(f"fuzz: {sent} requests over {len(order)} operations in {took:.0f} s")
@@ -394,5 +483,11 @@ def test_fuzz_the_api_from_its_document(fuzz_world: World) -> None:
         ("DELETE", "/v1/notices/{notice_id}"),
         ("POST", "/v1/messages"),
         ("POST", "/v1/check"),
+        ("POST", "/v1/units"),
+        ("PATCH", "/v1/units/{party}/{name}"),
+        ("GET", "/v1/unit/notices/{notice_id}"),
+        ("POST", "/v1/unit/confirm"),
+        ("POST", "/v1/paper/verify"),
+        ("POST", "/v1/events/confirm"),
     ]:
         assert wanted in ok, f"no generated {wanted} was accepted: the binding lost touch"

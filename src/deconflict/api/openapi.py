@@ -87,6 +87,11 @@ def _type(op: dict[str, Any], spec: Operation) -> None:
     responses = op["responses"]
     for status, model in spec.ok.items():
         answer = responses.setdefault(str(status), {"description": "OK"})
+        if spec.media:  # not JSON (a printable notice): the media types as the table says
+            answer["content"] = {m: dict(c) for m, c in spec.media.items()}
+            if spec.headers:
+                answer["headers"] = dict(spec.headers)
+            continue
         if status >= 300 and "description" in answer and answer["description"] == "OK":
             answer["description"] = "The store is unreachable"
         content = answer.setdefault("content", {})
@@ -112,7 +117,12 @@ def _document(app: FastAPI, original: Any) -> dict[str, Any]:
             "type": "http",
             "scheme": "bearer",
             "description": "A party's token (from its registration) or the operator's",
-        }
+        },
+        "unit": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A unit's token (from POST /v1/units): only /v1/unit/... takes it",
+        },
     }
     for path, operations in doc.get("paths", {}).items():
         for method, op in operations.items():
@@ -128,13 +138,15 @@ def _document(app: FastAPI, original: Any) -> dict[str, Any]:
             statuses: tuple[int, ...] = _EVERY
             if not path.startswith("/v1"):
                 statuses = _UNVERSIONED
-            if spec is not None:
-                statuses = (*statuses, *spec.problems)
             if spec is not None and spec.public:
                 op["security"] = []  # no token needed (an admin token shows more)
                 statuses = tuple(s for s in statuses if s not in (401, 403, 404, 409))
+            elif spec is not None and spec.unit:
+                op["security"] = [{"unit": []}]  # a unit's token, and nothing else
             elif path.startswith("/v1"):
                 op["security"] = [{"bearer": []}]
+            if spec is not None:  # after the public filter: its own (paper: 404, 409)
+                statuses = (*statuses, *spec.problems)
             for status in sorted(set(statuses)):
                 if str(status) in responses and status != 422:
                     # an answer of the route's own (the health's 503): a problem is one too

@@ -258,7 +258,16 @@ class UnitDeliveries:
             )
         rows = tx.repo.notices.get_many(added) if added else []
         for r in rows:
-            tx.repo.units.insert_deliveries([self._delivery(tx, r, uid, party, wanted[r["id"]])])
+            if tx.repo.units.delivery(r["id"], r["version"], uid) is not None:
+                # the same version left the unit's area and came back: its delivery is
+                # current again, with what the unit did with it (one row per version)
+                tx.repo.units.update_delivery(
+                    r["id"], r["version"], uid, superseded=0, starts_at=format_ts(wanted[r["id"]])
+                )
+            else:
+                tx.repo.units.insert_deliveries(
+                    [self._delivery(tx, r, uid, party, wanted[r["id"]])]
+                )
             tx.emit(uid, NOTICE_ROUTED, notice_view(r))
         if added or removed:
             self.ledger.log(

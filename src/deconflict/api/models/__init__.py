@@ -11,7 +11,9 @@ document, nowhere else).
 Adding a route: write its request model in `requests.py` (`extra="forbid"`, the
 parser's required fields, enums and limits) and its answer in `responses.py`
 (`extra="allow"`, the members the view always sets, `ledger_index` where the service
-sets it), export them in `__all__`, and add one line to `OPERATIONS`. The document
+sets it), export them in `__all__`, and add one line to `OPERATIONS` (`public=True` if
+it takes no token, `unit=True` if it takes a unit's, `media`/`headers` if its answer is
+not JSON, `problems` for statuses beyond the common ones). The document
 test (tests/api_document) fails for an operation missing from the table, and the fuzz
 test then sends it bodies generated from the new schema.
 """

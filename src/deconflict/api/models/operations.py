@@ -18,7 +18,9 @@ class Operation:
 
     `problems` are the statuses beyond those every operation may answer (401, 403, 404,
     405, 429, 431 and 400/422 for a bad query or header); `public` says no token is
-    required (the answer then may say less).
+    required (the answer then may say less). `media`: the success answer's media types
+    and their schemas when it is not JSON (a printable notice), `headers` its response
+    headers; `unit`: the operation takes a unit's token (`/v1/unit/...`), not a party's.
     """
 
     ok: dict[int, type[BaseModel] | None]
@@ -27,10 +29,23 @@ class Operation:
     public: bool = False
     body_required: bool = True
     extra: dict[str, object] = field(default_factory=dict)
+    media: dict[str, dict[str, object]] = field(default_factory=dict)
+    headers: dict[str, dict[str, object]] = field(default_factory=dict)
+    unit: bool = False
 
 
 _BODY = (408, 409, 413, 422)  # the statuses of an operation that takes a body
 _STATE = (409,)
+PRINTABLE: dict[str, dict[str, object]] = {
+    "text/plain": {"schema": {"type": "string"}},
+    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+}
+CODE_HEADER: dict[str, dict[str, object]] = {
+    "X-Verification-Code": {
+        "description": "The code printed on it (check it with POST /v1/paper/verify)",
+        "schema": {"type": "string"},
+    }
+}
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/v1/parties"): Operation({201: rs.RegisteredParty}, rq.PartyIn, _BODY),
@@ -71,5 +86,37 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/v1/ledger/proof/consistency"): Operation({200: rs.ConsistencyProof}),
     ("GET", "/v1/ledger/checkpoint"): Operation({200: rs.Checkpoint}),
     ("POST", "/v1/ledger/cosignatures"): Operation({200: rs.Cosignature}, rq.CosignatureIn, _BODY),
+    ("POST", "/v1/events/confirm"): Operation({200: rs.EventsConfirmed}, rq.EventsConfirmIn, _BODY),
+    # relays and paper (issue 15)
+    ("POST", "/v1/notices/{notice_id}/relay"): Operation(
+        {200: rs.RelayStepRecorded}, rq.RelayStepIn, _BODY
+    ),
+    ("GET", "/v1/notices/{notice_id}/relay"): Operation({200: rs.RelayChain}),
+    ("GET", "/v1/relay/owed"): Operation({200: rs.RelayOwed}),
+    ("GET", "/v1/notices/{notice_id}/printable"): Operation(
+        {200: None}, media=PRINTABLE, headers=CODE_HEADER
+    ),
+    ("POST", "/v1/paper/verify"): Operation(
+        {200: rs.PaperVerified}, rq.PaperVerifyIn, (*_BODY, 404, 429), public=True
+    ),
+    # units (issue 15): the party's side
+    ("POST", "/v1/units"): Operation({201: rs.UnitCreated}, rq.UnitIn, _BODY),
+    ("GET", "/v1/units"): Operation({200: rs.UnitList}),
+    ("GET", "/v1/units/{party}/{name}"): Operation({200: rs.UnitDetail}),
+    ("PATCH", "/v1/units/{party}/{name}"): Operation({200: rs.UnitUpdated}, rq.UnitPatchIn, _BODY),
+    ("DELETE", "/v1/units/{party}/{name}"): Operation({200: rs.UnitOut}),
+    ("GET", "/v1/notices/{notice_id}/units"): Operation({200: rs.NoticeUnits}),
+    ("GET", "/v1/unit-deliveries"): Operation({200: rs.UnitDeliveries}),
+    # the unit's side (a unit's token)
+    ("GET", "/v1/unit"): Operation({200: rs.UnitOut}, unit=True),
+    ("GET", "/v1/unit/notices"): Operation({200: rs.RoutedNotices}, unit=True),
+    ("GET", "/v1/unit/notices/{notice_id}"): Operation({200: rs.RoutedNotice}, unit=True),
+    ("POST", "/v1/unit/notices/{notice_id}/ack"): Operation(
+        {200: rs.UnitDelivery}, rq.UnitAckIn, _BODY, unit=True
+    ),
+    ("POST", "/v1/unit/confirm"): Operation(
+        {200: rs.UnitConfirmed}, rq.UnitConfirmIn, _BODY, unit=True
+    ),
+    ("GET", "/v1/unit/events"): Operation({200: rs.EventsPage}, unit=True),
     ("GET", "/healthz"): Operation({200: rs.Health, 503: rs.Health}, public=True),
 }

@@ -30,6 +30,7 @@ __all__ = [
     "CheckIn",
     "CosignatureIn",
     "DisclosureIn",
+    "EventsConfirmIn",
     "FlightLevelIn",
     "GrainIn",
     "Kind",
@@ -37,6 +38,7 @@ __all__ = [
     "LineStringIn",
     "MessageIn",
     "NoticeIn",
+    "PaperVerifyIn",
     "PartyIn",
     "PartyKeyIn",
     "PointIn",
@@ -44,9 +46,17 @@ __all__ = [
     "Priority",
     "RefIn",
     "RefType",
+    "RelayMeans",
+    "RelayStep",
+    "RelayStepIn",
     "TrackBatchIn",
     "TrackReportIn",
     "TracksIn",
+    "UnitAckIn",
+    "UnitAreaIn",
+    "UnitConfirmIn",
+    "UnitIn",
+    "UnitPatchIn",
     "VolumeIn",
 ]
 
@@ -59,6 +69,11 @@ Level = Literal["exact", "coarse", "existence"]
 Priority = Literal["routine", "urgent", "flash"]
 RefType = Literal["notice", "conflict", "alert", "message"]
 Category = Literal["manned", "uas"]
+RelayMeans = Literal[
+    "phone", "fax", "diplomatic_note", "in_person", "email", "radio", "courier", "other"
+]
+RelayStep = Literal["forwarded", "acknowledged", "refused", "no_answer"]
+CURSOR_MAX = 2**63 - 1  # event ids are SQLite integers
 
 PARTY_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
 PartyId = Annotated[str, Field(pattern=PARTY_ID, description="A registered party's id")]
@@ -243,6 +258,11 @@ class MessageIn(_In):
 class PartyIn(_In):
     id: PartyId
     name: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    reachable_via: PartyId | None = Field(
+        default=None,
+        description="A party that never connects: the registered party (itself not "
+        "relayed, not the new one) that relays its notices (issue 15); it gets no token",
+    )
 
 
 class PartyKeyIn(_In):
@@ -283,3 +303,120 @@ class TracksIn(RootModel[TrackBatchIn | list[TrackReportIn]]):
 
 class AlertAckIn(_In):
     comment: str | None = Field(default=None, max_length=2000)
+
+
+# -- relays and paper (issue 15) ------------------------------------------------------
+def _omitted(**kwargs: Any) -> Any:
+    """An optional member that may be left out but not sent as null (the parser refuses
+    null): no `null` in its type, no `default` in its schema."""
+
+    def drop_default(schema: dict[str, Any]) -> None:
+        schema.pop("default", None)
+
+    return Field(default=None, json_schema_extra=drop_default, **kwargs)
+
+
+Counterpart = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+
+
+class RelayStepIn(_In):
+    """One step a relay took (or heard) for a relayed addressee of a notice version."""
+
+    version: int = Field(ge=1, description="The notice version the step is about")
+    step: RelayStep
+    recipient: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The relayed party (required if you relay this version to several)",
+    )
+    at: AwareDatetime | None = Field(
+        default=None,
+        description="When (RFC 3339; default now): not in the future, not before you "
+        "received the version, nor before the last forwarding",
+    )
+    means: RelayMeans | None = Field(default=None, description='Required for "forwarded"')
+    to: Counterpart | None = Field(
+        default=None, description='To whom you forwarded it (required for "forwarded")'
+    )
+    by: Counterpart | None = Field(
+        default=None, description='Who acknowledged it (required for "acknowledged")'
+    )
+    comment: str | None = Field(default=None, max_length=10_000)
+    signature: Signature = None
+
+
+class PaperVerifyIn(_In):
+    code: str = Field(
+        description="The printed verification code (ABCD-EFGH-JKLM-NPQR-STUV: 20 letters "
+        "and digits 2-7; spaces, dashes and case do not matter)"
+    )
+    text: str | None = Field(
+        default=None,
+        # the parser takes 1,000,000 characters, but escaped they overrun the 4 MiB body
+        # limit: the document promises what always fits (a printed notice is far shorter)
+        max_length=300_000,
+        description="The printed text, to compare too",
+    )
+
+
+class EventsConfirmIn(_In):
+    up_to: int = Field(
+        ge=0,
+        le=CURSOR_MAX,
+        description="The last event id your client has (not past the last sent to you)",
+    )
+
+
+# -- units (issue 15) -------------------------------------------------------------------
+UNIT_ID = r"^[a-z0-9][a-z0-9-]{0,63}/[a-z0-9][a-z0-9-]{0,63}$"
+
+
+class UnitAreaIn(_In):
+    """A unit's area of responsibility: a footprint, validated as a volume's is."""
+
+    geometry: Annotated[PolygonIn | PointIn | LineStringIn, Field(discriminator="type")]
+    radius_m: float | None = Field(
+        default=None,
+        ge=0,
+        le=500_000,
+        allow_inf_nan=False,
+        description="Required > 0 for a Point or a LineString; omit or 0 for a Polygon",
+    )
+
+
+UnitName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+UnitKinds = Annotated[list[Kind], Field(min_length=1)]
+
+
+class UnitIn(_In):
+    """A new unit of yours: its id in your namespace, its area, the kinds it cares about."""
+
+    id: str = Field(
+        pattern=UNIT_ID, max_length=64, description="<your party id>/<name>, 64 characters at most"
+    )
+    name: UnitName = _omitted(description="Default: its id")
+    area: UnitAreaIn
+    kinds: UnitKinds = _omitted(description="Default: every kind")
+    share_with_issuers: bool = False
+
+
+class UnitPatchIn(_In):
+    """What to change of a unit (at least one member)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
+    name: UnitName = _omitted()
+    area: UnitAreaIn = _omitted()
+    kinds: UnitKinds = _omitted()
+    share_with_issuers: bool = _omitted()
+
+
+class UnitAckIn(_In):
+    version: int = Field(ge=1, description="The version routed to the unit")
+    comment: str | None = Field(default=None, max_length=10_000)
+
+
+class UnitConfirmIn(_In):
+    last_event_id: int = Field(
+        ge=0, le=CURSOR_MAX, description="The last event id the unit received (not past it)"
+    )

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from deconflict.api.models.requests import Kind, Level, Priority, RefType
+from deconflict.api.models.requests import Kind, Level, Priority, RefType, RelayMeans
 from deconflict.service import EVENT_TYPES
 
 __all__ = [
@@ -28,8 +28,10 @@ __all__ = [
     "ConflictSide",
     "ConsistencyProof",
     "Cosignature",
+    "DeliverySummary",
     "DisclosureOut",
     "Event",
+    "EventsConfirmed",
     "EventsPage",
     "Evidence",
     "FieldError",
@@ -43,8 +45,11 @@ __all__ = [
     "MessageOut",
     "NoticeList",
     "NoticeOut",
+    "NoticeUnits",
     "NotifyOut",
     "Overlap",
+    "OwedLeg",
+    "PaperVerified",
     "PartyKey",
     "PartyKeys",
     "PartyList",
@@ -57,6 +62,14 @@ __all__ = [
     "Receipt",
     "RefOut",
     "RegisteredParty",
+    "RelayChain",
+    "RelayLeg",
+    "RelayOwed",
+    "RelayStepOut",
+    "RelayStepRecorded",
+    "RoutedNotice",
+    "RoutedNotices",
+    "RoutedVersion",
     "TrackAccepted",
     "TrackList",
     "TrackOut",
@@ -64,6 +77,15 @@ __all__ = [
     "TracksOut",
     "TreeHead",
     "TreeHeads",
+    "UnitAreaOut",
+    "UnitConfirmed",
+    "UnitCreated",
+    "UnitDeliveries",
+    "UnitDelivery",
+    "UnitDetail",
+    "UnitList",
+    "UnitOut",
+    "UnitUpdated",
     "WhoAmI",
     "Window",
 ]
@@ -102,10 +124,15 @@ class PartyOut(_Out):
     id: str
     name: str
     created_at: Time
+    reachable_via: str | None = Field(default=None, description="Its relay, if it has one")
 
 
 class RegisteredParty(PartyOut):
-    token: str = Field(description="The party's bearer token; shown this once only")
+    token: str | None = Field(
+        default=None,
+        description="The party's bearer token; shown this once only (absent for a relayed "
+        "party: it never connects)",
+    )
 
 
 class PartyList(_Out):
@@ -448,3 +475,164 @@ class Evidence(_Out):
 
 class Health(_Out):
     status: str = Field(description="ok; the figures only with the admin token")
+
+
+class EventsConfirmed(_Out):
+    confirmed_up_to: int = Field(description="Your confirmed mark now (it never goes back)")
+    notice_versions: int = Field(description="Deliveries of notice versions this recorded")
+    messages: int = Field(description="Deliveries of messages this recorded")
+
+
+# -- relays and paper (issue 15) -------------------------------------------------------
+class RelayStepOut(_Out):
+    step: Literal["received", "forwarded", "acknowledged", "refused", "no_answer"] = Field(
+        description="received: the hub handed the version to the relay (its record); the "
+        "others: what the relay reported"
+    )
+    at: Time
+    recorded_at: Time
+    means: RelayMeans | None
+    counterpart: str | None = Field(description="To whom it was forwarded, or who acknowledged")
+    comment: str | None
+    signed_by_key: str | None = Field(description="The relay's key id, if it signed the step")
+    ledger_index: LedgerIndex
+
+
+class RelayLeg(_Out):
+    """What one relay owes one relayed addressee for one notice version."""
+
+    notice_id: str
+    version: int
+    recipient: str
+    relay: str
+    issuer: str
+    current: bool = Field(description="False once a newer version superseded it")
+    forward_deadline: Time
+    received_by_relay_at: Time | None
+    forwarded_at: Time | None
+    answer: Literal["acknowledged", "refused", "no_answer"] | None
+    answered_at: Time | None
+    forward_overdue: bool
+    steps: list[RelayStepOut]
+
+
+class RelayStepRecorded(RelayLeg):
+    recorded: RelayStepOut
+
+
+class RelayChain(_Out):
+    notice_id: str
+    version: int = Field(description="The notice's current version")
+    legs: list[RelayLeg] = Field(description="To the issuer every leg; to a relay its own")
+
+
+class OwedLeg(RelayLeg):
+    owes: Literal["receive", "forward", "answer"]
+    ack_deadline: Time | None
+    ack_overdue: bool
+    title: str | None = None
+    kind: Kind | None = None
+    state: Literal["active", "cancelled", "expired"] | None = None
+
+
+class RelayOwed(_Out):
+    owed: list[OwedLeg] = Field(description="Soonest forwarding deadline first")
+
+
+class PaperVerified(_Out):
+    match: Literal[True]
+    notice_id: str
+    version: int
+    issuer: str
+    ledger_index: int
+    says: str
+    text_matches: bool | None = Field(
+        default=None, description="Only if the text was sent: whether it is the one printed"
+    )
+
+
+# -- units (issue 15) ----------------------------------------------------------------------
+class UnitAreaOut(_Out):
+    geometry: dict[str, Any] = Field(description="GeoJSON, normalised")
+    radius_m: float | None
+
+
+class UnitOut(_Out):
+    id: str
+    party: str
+    name: str
+    area: UnitAreaOut
+    kinds: list[Kind]
+    share_with_issuers: bool
+    state: Literal["active", "disabled"]
+    confirmed_through: int = Field(description="The last event id the unit confirmed")
+    created_at: Time
+    updated_at: Time
+
+
+class UnitCreated(UnitOut):
+    token: str = Field(description="The unit's bearer token (for /v1/unit/...); shown once")
+    routed: list[str] = Field(description="The notices routed to it at once")
+
+
+class UnitUpdated(UnitOut):
+    routed: list[str] = Field(description="The notices routed to it by this change")
+
+
+class UnitDelivery(_Out):
+    notice_id: str
+    version: int
+    unit: str
+    state: Literal["pending", "delivered", "acknowledged"]
+    routed_at: Time
+    starts_at: Time | None = Field(description="When the activity starts in the unit's area")
+    delivered_at: Time | None
+    acknowledged_at: Time | None
+    comment: str | None
+    missed: bool = Field(description="The activity started before the unit had it")
+    missed_at: Time | None
+    current: bool
+
+
+class UnitDetail(UnitOut):
+    deliveries: list[UnitDelivery]
+
+
+class UnitList(_Out):
+    units: list[UnitOut]
+
+
+class DeliverySummary(_Out):
+    responsible: int
+    delivered: int
+    acknowledged: int
+
+
+class NoticeUnits(_Out):
+    notice_id: str
+    version: int
+    units: list[UnitDelivery] = Field(description="The current version's deliveries")
+    summary: DeliverySummary
+    earlier: list[UnitDelivery]
+
+
+class UnitDeliveries(_Out):
+    deliveries: list[UnitDelivery]
+
+
+class RoutedNotice(NoticeOut):
+    delivery: UnitDelivery
+
+
+class RoutedNotices(_Out):
+    notices: list[RoutedNotice]
+
+
+class RoutedVersion(_Out):
+    notice_id: str
+    version: int
+
+
+class UnitConfirmed(_Out):
+    confirmed_through: int
+    delivered: list[RoutedVersion] = Field(description="The deliveries this confirmed")
