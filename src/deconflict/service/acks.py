@@ -24,9 +24,24 @@ from deconflict.service.views import ack_view, addressees_of, sees_notice
 from deconflict.service.writer import Change, Writer
 from deconflict.store import Repo, Row, Store
 
-__all__ = ["ACK_STATES", "Acks", "visible_notice"]
+__all__ = ["ACK_STATES", "Acks", "parse_ack_body", "visible_notice"]
 
 ACK_STATES = ("pending", "delivered", "acknowledged")
+
+
+def parse_ack_body(body: dict[str, Any], max_comment_chars: int) -> tuple[int, str | None]:
+    """The version acknowledged and the comment of an acknowledgement's body (a party's
+    or a unit's), or `Invalid` naming each bad field."""
+    errs = [(k, "unknown field") for k in sorted(set(body) - {"version", "comment"})]
+    version = body.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        errs.append(("version", "is required: the version you acknowledge (integer >= 1)"))
+    comment = body.get("comment")
+    if comment is not None and (not isinstance(comment, str) or len(comment) > max_comment_chars):
+        errs.append(("comment", f"must be a string of at most {max_comment_chars} characters"))
+    if errs or not isinstance(version, int):
+        raise Invalid(errs)
+    return version, comment
 
 
 def visible_notice(repo: Repo, who: Principal, notice_id: str) -> Row:
@@ -67,18 +82,7 @@ class Acks:
         if not isinstance(body, dict):
             raise Invalid([("", "must be a JSON object")])
         body, signed_req = take_signature(body)
-        errs = [(k, "unknown field") for k in sorted(set(body) - {"version", "comment"})]
-        version = body.get("version")
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            errs.append(("version", "is required: the version you acknowledge (integer >= 1)"))
-        comment = body.get("comment")
-        limit = self.settings.max_message_chars
-        if comment is not None and (not isinstance(comment, str) or len(comment) > limit):
-            errs.append(("comment", f"must be a string of at most {limit} characters"))
-        if errs:
-            raise Invalid(errs)
-
-        wanted: int = version if isinstance(version, int) else 0
+        wanted, comment = parse_ack_body(body, self.settings.max_message_chars)
 
         def run(tx: Tx) -> dict[str, Any]:
             row = visible_notice(tx.repo, who, notice_id)

@@ -30,7 +30,7 @@ from typing import Any
 from deconflict.config import Settings
 from deconflict.geo import Footprint, Volume4D
 from deconflict.geo.separation import separation
-from deconflict.service.acks import visible_notice
+from deconflict.service.acks import parse_ack_body, visible_notice
 from deconflict.service.auth import Principal
 from deconflict.service.errors import (
     Forbidden,
@@ -366,17 +366,7 @@ class UnitDeliveries:
     async def acknowledge(self, who: Principal, notice_id: str, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise Invalid([("", "must be a JSON object")])
-        errs = [(k, "unknown field") for k in sorted(set(body) - {"version", "comment"})]
-        version = body.get("version")
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            errs.append(("version", "is required: the version you acknowledge (integer >= 1)"))
-        comment = body.get("comment")
-        limit = self.settings.max_message_chars
-        if comment is not None and (not isinstance(comment, str) or len(comment) > limit):
-            errs.append(("comment", f"must be a string of at most {limit} characters"))
-        if errs:
-            raise Invalid(errs)
-        wanted = int(version)  # type: ignore[arg-type]
+        wanted, comment = parse_ack_body(body, self.settings.max_message_chars)
 
         def run(tx: Tx) -> dict[str, Any]:
             unit = self._unit_row(tx, who)
