@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from deconflict.api.limits import PartySlots
 from deconflict.api.routes import Who, hub_of
-from deconflict.service import Hub, Invalid, Principal, RateLimited
+from deconflict.service import Hub, Invalid, Page, Principal, RateLimited
 
 __all__ = ["router"]
 
@@ -28,14 +28,24 @@ BATCH = 200
 CURSOR_MAX = 2**63 - 1  # event ids are SQLite integers
 
 
-async def _sse(
-    hub: Hub, who: Principal, start: int, request: Request
-) -> AsyncGenerator[bytes, None]:
-    heartbeat = hub.settings.heartbeat_s
-    yield f"retry: 3000\n: stream of {who.party_id} from {start}\n\n".encode()
-    last_sent = time.monotonic()
+def _sse(hub: Hub, who: Principal, start: int, request: Request) -> AsyncGenerator[bytes, None]:
     # closed with the response, so the stream's subscription ends with the client
-    async with aclosing(hub.stream_events(who, start)) as pages:
+    return sse_frames(who.party_id, start, hub.stream_events(who, start), request, hub)
+
+
+async def sse_frames(
+    label: str,
+    start: int,
+    pages: AsyncGenerator[Page, None],
+    request: Request,
+    hub: Hub,
+) -> AsyncGenerator[bytes, None]:
+    """A stream's pages as SSE frames, with a heartbeat while it is idle (a party's
+    stream, and a unit's: api/units.py)."""
+    heartbeat = hub.settings.heartbeat_s
+    yield f"retry: 3000\n: stream of {label} from {start}\n\n".encode()
+    last_sent = time.monotonic()
+    async with aclosing(pages):
         async for page in pages:
             if page:
                 yield b"".join(

@@ -6,7 +6,6 @@ a unit's token and nothing else does (every other endpoint refuses a unit's toke
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Annotated, Any
@@ -14,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from deconflict.api.events import sse_frames
 from deconflict.api.limits import PartySlots
 from deconflict.api.routes import STATE_LIST, Who, hub_of, states
 from deconflict.service import Hub, Invalid, Principal, RateLimited, Unauthorized
@@ -149,26 +149,8 @@ async def unit_confirm(request: Request, unit: Unit, body: Annotated[Doc, Body()
     return await hub_of(request).unit_confirm(unit, body)
 
 
-async def _sse(
-    hub: Hub, unit: Principal, start: int, request: Request
-) -> AsyncGenerator[bytes, None]:
-    heartbeat = hub.settings.heartbeat_s
-    yield f"retry: 3000\n: stream of {unit.outbox} from {start}\n\n".encode()
-    last_sent = time.monotonic()
-    async with aclosing(hub.unit_stream(unit, start)) as pages:
-        async for page in pages:
-            if page:
-                yield b"".join(
-                    f"id: {e['id']}\nevent: {e['type']}\ndata: {text}\n\n".encode()
-                    for e, text in page
-                )
-                last_sent = time.monotonic()
-                continue
-            if await request.is_disconnected():
-                return
-            if time.monotonic() - last_sent >= heartbeat:
-                yield b": heartbeat\n\n"
-                last_sent = time.monotonic()
+def _sse(hub: Hub, unit: Principal, start: int, request: Request) -> AsyncGenerator[bytes, None]:
+    return sse_frames(unit.outbox, start, hub.unit_stream(unit, start), request, hub)
 
 
 async def _held(

@@ -19,6 +19,7 @@ from deconflict.service.errors import (
 from deconflict.service.event_types import EVENT_TYPES, EventType
 from deconflict.service.hub import Hub
 from deconflict.service.preflight import check_store
+from deconflict.service.stream import Page
 from deconflict.service.tactical import Tactical
 from deconflict.store import StoreDamaged
 
@@ -29,6 +30,7 @@ __all__ = [
     "Hub",
     "Invalid",
     "NotFound",
+    "Page",
     "Principal",
     "QuotaExceeded",
     "RateLimited",
