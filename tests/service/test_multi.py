@@ -247,7 +247,8 @@ def test_the_lead_passes_to_the_survivor_when_the_leader_is_killed(
         while not survivor.follower.leading:
             assert time.monotonic() - killed < 10, "the lead was not taken over"
             time.sleep(0.1)
-        assert time.monotonic() - killed < 2.0 + 2.0  # the lease, and one renewal
+        # the lease (2 s), one renewal (0.7 s), and the slack a loaded CI machine needs
+        assert time.monotonic() - killed < 2.0 + 0.7 + 3.0
         assert "co" in survivor.parties
         # the survivor sweeps now: an overdue acknowledgement is escalated by it
         swept = survivor.sweep(fenced=True)

@@ -80,12 +80,20 @@ class ServerThread:
     def _run(self) -> None:
         self.server.run(sockets=[self._sock])
 
-    def start(self, timeout: float = 30.0) -> ServerThread:
+    def start(self, timeout: float = 300.0) -> ServerThread:
+        """Serve, once the hub has started; `timeout` only guards against a hang.
+
+        The first start on a machine compiles the screening kernels (a minute on a
+        slow, busy one; cached after), so the wait is long; a start that fails ends
+        the thread, which is told at once.
+        """
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
+            if not self._thread.is_alive():
+                raise RuntimeError("the server stopped while starting (its log says why)")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start within {timeout:.0f} s")
             time.sleep(0.01)
         return self
 

@@ -111,8 +111,10 @@ class Follower:
             held = repo.coordination.lease(
                 self.holder, format_ts(now), format_ts(now + timedelta(seconds=self.lease_s))
             )
-        if held != self.leading:
-            log.warning("%s the lead (%s)", "took" if held else "lost", self.holder)
+        if held and not self.leading:  # every start takes it: worth a line, not a warning
+            log.info("took the lead (%s)", self.holder)
+        elif self.leading and not held:  # another process took over while this one lived
+            log.warning("lost the lead (%s)", self.holder)
         self.leading = held
         self._renewed = time.monotonic()
         return held

@@ -187,7 +187,11 @@ class Tactical:
         if loop:
             # issue 19: load (or compile) the screening kernels now, not inside the
             # first cycle, where a compile would hold the GIL for seconds.
+            began = time.perf_counter()
             warm_up()
+            took = time.perf_counter() - began
+            if took > 2.0:  # a compile, not a load from the cache: say why the start was slow
+                log.info("compiled the screening kernels in %.0f s (cached for later starts)", took)
             self._write_thread = threading.Thread(
                 target=self._write_loop, name="tactical-writes", daemon=True
             )
