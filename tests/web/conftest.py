@@ -35,7 +35,11 @@ CHROMIUM_ARGS = [
 ]
 
 try:
-    from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
+    from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
+
+    # An assertion waits until its condition holds; the default 5 s is less than a loaded
+    # 2-core CI machine can take to screen a track, write the alert and render it.
+    expect.set_options(timeout=20_000)
 except ImportError:  # pragma: no cover - depends on the environment
     sync_playwright = None  # type: ignore[assignment]
 
