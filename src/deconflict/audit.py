@@ -240,6 +240,8 @@ def verify_log(
         report.warnings.extend(views.warnings)
         report.notes.append(f"{compared} objects the hub serves you compared with the log")
     previous = max((h.tree_size for h in saved), default=0)
+    pinned = state.get("cosigner_keys", {})
+    options.pinned = {str(p): [str(f) for f in fps] for p, fps in pinned.items()}
     check_witnesses(
         client, hub_key, head, leaves, report.entries, previous, not saved, options, report
     )
@@ -251,6 +253,7 @@ def verify_log(
             f"consistent with {len(saved)} head(s) saved earlier"
         )
         state.setdefault("heads", []).append(head.to_json())
+        state["cosigner_keys"] = {p: fps for p, fps in options.pinned.items() if fps}
     else:
         conflicting = state.setdefault("conflicting_heads", [])
         conflicting.append(

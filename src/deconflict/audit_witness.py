@@ -5,7 +5,11 @@ Given the head a party has just verified (and every leaf hash up to it), this
 1. fetches the hub's C2SP checkpoint of that head and checks it is the same head;
 2. checks every cosignature the hub shows against the cosigner's registered keys (from the
    public `party_key_set` entries of the log just verified) and against the verified log:
-   a cosigned checkpoint the log does not extend is a fork, and both signed heads are kept;
+   a cosigned checkpoint the log does not extend is a fork, and both signed heads are kept.
+   The hub's operator can register a key in any party's name (it holds every token), so a
+   cosignature counts only under a key this verifier has pinned for that party: heard out of
+   band (``--cosigner-key P=FINGERPRINT``) or, failing that, the first one seen (kept in the
+   state file); a cosignature under any other key proves nothing against the operator;
 3. with ``require``: fails unless each of those parties cosigned, within ``max_lag_s``, a
    checkpoint at or beyond the party's previous head (a split view starves someone);
 4. checks a checkpoint heard from the other side (a file or a ``SIZE/FINGERPRINT``);
@@ -24,8 +28,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from deconflict.client import ApiError, Client
 from deconflict.ledger import merkle
-from deconflict.ledger.fingerprint import checkpoint_fingerprint, parse_checkpoint_fingerprint
-from deconflict.ledger.keys import SignedTreeHead, b64d
+from deconflict.ledger.fingerprint import (
+    checkpoint_fingerprint,
+    key_fingerprint,
+    parse_checkpoint_fingerprint,
+)
+from deconflict.ledger.keys import SignedTreeHead, b64d, public_raw
 from deconflict.ledger.note import (
     Checkpoint,
     SignedNote,
@@ -55,6 +63,10 @@ class WitnessOptions:
     checkpoint: str | None = None  # a file holding a signed note, or SIZE/FINGERPRINT
     now: Callable[[], float] = time.time
     forks: list[dict[str, Any]] = field(default_factory=list)  # filled: proof of forks
+    # party -> key fingerprints heard from that party out of band (`--cosigner-key`)
+    cosigner_keys: dict[str, list[str]] = field(default_factory=dict)
+    # party -> key fingerprints accepted for it: read from the state file, filled as pinned
+    pinned: dict[str, list[str]] = field(default_factory=dict)
 
 
 def prefix_roots(leaves: Sequence[bytes], sizes: Sequence[int]) -> dict[int, bytes]:
@@ -89,15 +101,56 @@ def _extends(
     )
 
 
-def _party_keys(entries: dict[int, dict[str, Any]]) -> dict[str, list[bytes]]:
-    keys: dict[str, list[bytes]] = {}
-    for _, doc in sorted(entries.items()):
+def _party_keys(entries: dict[int, dict[str, Any]]) -> dict[str, list[tuple[int, bytes]]]:
+    """Each party's registered keys with the index of the entry that set them."""
+    keys: dict[str, list[tuple[int, bytes]]] = {}
+    for index, doc in sorted(entries.items()):
         if doc.get("type") == "party_key_set":
             try:
-                keys.setdefault(str(doc.get("party")), []).append(b64d(doc["public_key"]))
+                keys.setdefault(str(doc.get("party")), []).append((index, b64d(doc["public_key"])))
             except (KeyError, ValueError):
                 continue
     return keys
+
+
+def _pin_cosigner(
+    party: str,
+    fingerprint: str,
+    index: int,
+    required: bool,
+    options: WitnessOptions,
+    report: Report,
+) -> bool:
+    """Whether a cosignature of `party` under the key `fingerprint` counts; pins it if first.
+
+    A key heard out of band is pinned as heard; with none, the first key a cosignature is
+    seen under is pinned (trust on first use, said so); any later key counts only once it
+    was heard out of band, since a key set in the party's name may be the operator's.
+    """
+    heard = options.cosigner_keys.get(party, [])
+    pins = options.pinned.setdefault(party, [])
+    for fp in heard:
+        if fp not in pins:
+            pins.append(fp)
+    if fingerprint in pins:
+        return True
+    if not pins:
+        pins.append(fingerprint)
+        report.notes.append(
+            f"pinned {party}'s key, fingerprint {fingerprint} (set at entry {index}), as first "
+            f"seen: confirm it with {party}'s liaison, or pass --cosigner-key "
+            f"{party}=FINGERPRINT as heard from them"
+        )
+        return True
+    say = report.problems.append if required else report.warnings.append
+    say(
+        f"{party}'s cosignature verifies only with the key {fingerprint} (set in {party}'s name "
+        f"at entry {index}), not one you pinned for {party} ({', '.join(pins)}): the hub's "
+        f"operator can register a key in any party's name, so this cosignature proves nothing; "
+        f"if {party} rotated its key, hear the new fingerprint from {party}'s liaison and pass "
+        f"--cosigner-key {party}=FINGERPRINT"
+    )
+    return False
 
 
 def check_witnesses(
@@ -131,6 +184,15 @@ def check_witnesses(
     )
     me = client.party
     keys = _party_keys(entries)
+    if options.key is not None and keys.get(me):
+        index, current = keys[me][-1]
+        if current != public_raw(options.key):
+            report.problems.append(
+                f"the log's latest key for you, {key_fingerprint(current)} (entry {index}), is "
+                f"not the key in your file ({key_fingerprint(public_raw(options.key))}): someone "
+                "(the operator holds every token) registered a key in your name; whatever is "
+                "signed with it is not yours"
+            )
     good: dict[str, tuple[int, int]] = {}  # party -> (size, timestamp) of a sound cosignature
     for item in doc.get("cosignatures") or []:
         party = str(item.get("party"))
@@ -146,18 +208,26 @@ def check_witnesses(
                 f"the checkpoint shown as cosigned by {party} is not signed by the hub key"
             )
             continue
-        stamps = [
-            t
+        signed = [
+            (t, index, public)
             for s in shown.signatures
             if s.name == name
-            for public in keys.get(party, [])
+            for index, public in keys.get(party, [])
             if (t := verify_cosignature(s, shown.text, public)) is not None
         ]
-        if not stamps:
+        if not signed:
             report.problems.append(
                 f"the cosignature shown for {party} does not verify with any key {party} "
                 "registered: it is forged"
             )
+            continue
+        stamps = [t for t, _, _ in signed]
+        # a pinned key that verifies, else the latest that does (to say which it is)
+        accepted = {*options.pinned.get(party, []), *options.cosigner_keys.get(party, [])}
+        _, index, public = max(signed, key=lambda x: (key_fingerprint(x[2]) in accepted, x[1]))
+        if party != me and not _pin_cosigner(
+            party, key_fingerprint(public), index, party in options.require, options, report
+        ):
             continue
         if not _extends(client, head, leaves, theirs):
             report.problems.append(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from deconflict.api.server import ServerThread
 from deconflict.cli import main
 from deconflict.client import Client
 from deconflict.config import Settings
-from deconflict.ledger.keys import generate_key, save_private_key
+from deconflict.ledger.fingerprint import key_fingerprint
+from deconflict.ledger.keys import b64e, generate_key, public_raw, save_private_key
+from deconflict.ledger.note import SignedNote, cosign, cosigner_name
 from tests.ledger_service.test_tamper import _db, _entries, _rewrite
 from tests.service.helpers import World, make_settings
 
@@ -223,3 +226,60 @@ def test_cosignatures_refused_with_reasons(world: World, tmp_path: Path) -> None
     size = doc["tree_size"]
     r = russia.get("/v1/ledger/checkpoint", params={"tree_size": size + 5})
     assert r.status_code == 422 and "tree_size" in r.text
+
+
+def test_a_key_the_operator_set_in_a_partys_name_does_not_make_its_cosignature(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The operator holds every token: it can register a key in russia's name and cosign
+    with it what it shows coalition. Only a key coalition pinned for russia counts."""
+    coalition = Liaison(world, "coalition", tmp_path, capsys)
+    russia = Liaison(world, "russia", tmp_path, capsys)
+    assert coalition.verify()[0] == 0
+    assert russia.verify()[0] == 0
+    code, out = coalition.verify("--require-cosigners", "russia")
+    assert code == 0, out
+    assert "pinned russia's key, fingerprint" in out  # first seen, and said so
+    first = json.loads(coalition.state.read_text())["cosigner_keys"]["russia"]
+    assert len(first) == 1
+
+    # russia rotates its key, honestly: coalition hears the new fingerprint by phone
+    new_key = generate_key()
+    with Client(world.url, world.tokens["russia"], key=new_key) as c:
+        c.set_key()
+    save_private_key(new_key, tmp_path / "russia-new.pem")
+    russia.key = tmp_path / "russia-new.pem"
+    assert russia.verify()[0] == 0
+    code, out = coalition.verify("--require-cosigners", "russia")
+    assert code == 1, out
+    assert f"not one you pinned for russia ({first[0]})" in out
+    heard = key_fingerprint(public_raw(new_key))
+    code, out = coalition.verify(
+        "--require-cosigners", "russia", "--cosigner-key", f"russia={heard}"
+    )
+    assert code == 0, out
+    assert heard in json.loads(coalition.state.read_text())["cosigner_keys"]["russia"]
+
+    # the operator registers its own key in russia's name and cosigns with it
+    forger = generate_key()
+    world.admin.ok("PUT", "/v1/parties/russia/key", {"public_key": b64e(public_raw(forger))})
+    _say(world, "coalition", "after the forged key")
+    doc = world.party("coalition").ok("GET", "/v1/ledger/checkpoint")
+    note = SignedNote.parse(doc["checkpoint"])
+    line = cosign(forger, cosigner_name("russia"), note.text, int(time.time()))
+    forged = note.with_signatures([line]).render()
+    world.party("russia").ok("POST", "/v1/ledger/cosignatures", {"checkpoint": forged})
+    code, out = coalition.verify("--require-cosigners", "russia")
+    assert code == 1, out
+    assert "russia's cosignature verifies only with the key" in out
+    assert key_fingerprint(public_raw(forger)) in out and "proves nothing" in out
+    # a newcomer who heard russia's real fingerprint is not fooled either
+    un = Liaison(world, "un", tmp_path, capsys)
+    code, out = un.verify("--require-cosigners", "russia", "--cosigner-key", f"russia={heard}")
+    assert code == 1 and "proves nothing" in out, out
+    # and russia, verifying with its own key file, is told a key was set in its name
+    code, out = russia.verify()
+    assert code == 1, out
+    assert "registered a key in your name" in out
+    code, out = coalition.verify("--cosigner-key", "russia=not-a-fingerprint")
+    assert code == 2

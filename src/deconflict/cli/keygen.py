@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from deconflict.ledger.fingerprint import key_fingerprint
 from deconflict.ledger.keys import b64e, generate_key, key_id, public_raw, save_private_key
 
 __all__ = ["register"]
@@ -29,7 +30,9 @@ def _keygen(args: argparse.Namespace) -> int:
     public = public_raw(key)
     print(b64e(public))
     print(
-        f"key id {key_id(public)}; private key in {args.output} (keep it secret). "
+        f"key id {key_id(public)}, fingerprint {key_fingerprint(public)} (read it to the other "
+        f"parties' liaisons: their `ledger verify --cosigner-key` pins it); private key in "
+        f"{args.output} (keep it secret). "
         "Register the public key with PUT /v1/parties/<your id>/key "
         '{"public_key": "<the line above>"}; then pass --key to notify and ack',
         file=sys.stderr,

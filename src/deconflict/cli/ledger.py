@@ -11,6 +11,7 @@ from typing import Any
 from deconflict.audit import WitnessOptions, default_state_path, verify_log
 from deconflict.cli.options import HUB_ERRORS, add_server_options, report_hub_error
 from deconflict.client import Client
+from deconflict.ledger.fingerprint import normalise
 from deconflict.ledger.keys import b64d, load_private_key
 
 __all__ = ["register"]
@@ -41,6 +42,14 @@ def register(subparsers: Any) -> None:
         "--checkpoint",
         metavar="FINGERPRINT_OR_FILE",
         help="a checkpoint heard from the other side: SIZE/FINGERPRINT or a signed-note file",
+    )
+    v.add_argument(
+        "--cosigner-key",
+        metavar="PARTY=FINGERPRINT",
+        action="append",
+        default=[],
+        help="a party's key fingerprint as heard from its liaison: its cosignatures count only "
+        "under a key pinned for it (repeat for each party; else the first key seen is pinned)",
     )
     v.add_argument(
         "--require-cosigners",
@@ -83,11 +92,22 @@ def _verify(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"deconflict: cannot load key {args.key}: {exc}", file=sys.stderr)
         return 2
+    heard: dict[str, list[str]] = {}
+    for item in args.cosigner_key:
+        party, sep, fingerprint = item.partition("=")
+        try:
+            if not (sep and party.strip()):
+                raise ValueError("expected PARTY=FINGERPRINT")
+            heard.setdefault(party.strip(), []).append(normalise(fingerprint))
+        except ValueError as exc:
+            print(f"deconflict: --cosigner-key {item!r}: {exc}", file=sys.stderr)
+            return 2
     options = WitnessOptions(
         key=key,
         require=[p.strip() for p in args.require_cosigners.split(",") if p.strip()],
         max_lag_s=args.max_lag,
         checkpoint=args.checkpoint,
+        cosigner_keys=heard,
     )
     try:
         with Client(args.server, args.token) as client:
