@@ -341,10 +341,11 @@ class Client:
         return result
 
     # -- events ----------------------------------------------------------------
-    def events(self, after: int = 0, limit: int = 200) -> list[Doc]:
-        """One page of events after `after` (a poll, not a stream)."""
+    def events(self, after: int = 0, limit: int = 200, *, path: str = "/v1/events") -> list[Doc]:
+        """One page of events after `after` (a poll, not a stream; asking after N confirms
+        through N). `path`: "/v1/unit/events" for a unit's (issue 15)."""
         r = self.http.get(
-            "/v1/events",
+            path,
             params={"after": after, "limit": limit},
             headers={"Accept": "application/json"},
         )
@@ -459,12 +460,4 @@ class Client:
 
     def unit_events(self, after: int = 0, limit: int = 200) -> list[Doc]:
         """One page of the unit's events after `after` (asking after N confirms through N)."""
-        r = self.http.get(
-            "/v1/unit/events",
-            params={"after": after, "limit": limit},
-            headers={"Accept": "application/json"},
-        )
-        if r.status_code >= 400:
-            raise ApiError(r.status_code, r.json())
-        result: list[Doc] = r.json()["events"]
-        return result
+        return self.events(after, limit, path="/v1/unit/events")
