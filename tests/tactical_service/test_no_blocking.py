@@ -122,7 +122,7 @@ def test_a_quick_pass_runs_while_the_writer_is_held_busy(tmp_path: Path) -> None
         try:
             runs = t.stats["quick_runs"]
             send(co, report("VIPER11", 35.05, 36.35, 3000, gs=0))  # a new track: quick pass
-            wait_for(lambda: t.stats["quick_runs"] > runs, 5, "a quick pass while held")
+            wait_for(lambda: t.stats["quick_runs"] > runs, 30, "a quick pass while held")
             wait_for(lambda: len(t.book.active) == 1, 5, "its alert raised in the book")
             time.sleep(0.3)
             assert _intrusions(co) == []  # handed to the writer, which is still busy
