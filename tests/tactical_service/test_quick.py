@@ -31,7 +31,13 @@ SLOW_LOOP: dict[str, Any] = {"screen_interval_s": 60.0, "quick_interval_s": 0.05
 METRE = 1 / 111_195  # degrees of latitude
 
 
-def _raised_on_both(co: Api, ru: Api, since: float, within: float) -> float:
+# Well inside SLOW_LOOP's 60 s between cycles: what proves the quick path raised an alert is
+# that no cycle ran meanwhile (`stats["cycles"]`), not a stopwatch on a loaded CI machine; its
+# latency is measured in benchmarks/.
+WITHIN_S = 20.0
+
+
+def _raised_on_both(co: Api, ru: Api, since: float, within: float = WITHIN_S) -> float:
     """Seconds from ``since`` until alert_raised is on both streams; fails after ``within``."""
     wait_for(
         lambda: alert_events(co, "alert_raised") and alert_events(ru, "alert_raised"),
@@ -57,8 +63,7 @@ def test_a_new_conflict_is_raised_well_before_the_next_cycle(tmp_path: Path) -> 
         assert alert_events(co) == []  # alone: nothing to alert
         started = time.monotonic()
         send(ru, report("FALCON1", 35.0, 36.5, gs=200, trk=270))
-        latency = _raised_on_both(co, ru, started, within=0.5)
-        assert latency < 0.5
+        _raised_on_both(co, ru, started)
         assert t.stats["cycles"] == 1  # no cycle ran in between: the quick path raised it
         assert t.stats["quick_runs"] >= 1
         raised = alert_events(co, "alert_raised")[0]["data"]
@@ -84,7 +89,7 @@ def test_a_websocket_report_takes_the_quick_path_too(tmp_path: Path) -> None:
             started = time.monotonic()
             ws.send(json.dumps(report("D2", 35.0 + 30 * METRE, 36.0, 100, category="uas")))
             assert json.loads(ws.recv(timeout=5))["accepted"][0]["status"] == "applied"
-            assert _raised_on_both(co, ru, started, within=0.5) < 0.5
+            _raised_on_both(co, ru, started)
         assert tactical_of(w).stats["cycles"] == 1
     finally:
         w.stop()
@@ -103,7 +108,8 @@ def test_a_manoeuvre_into_conflict_is_raised_quickly(tmp_path: Path) -> None:
         # B turns west, head-on at A: conflict within the lookahead.
         started = time.monotonic()
         send(ru, report("B", 35.0 + 200 * METRE, 36.5, gs=200, trk=270, dt_s=1.0))
-        assert _raised_on_both(co, ru, started, within=0.5) < 0.5
+        _raised_on_both(co, ru, started)
+        assert tactical_of(w).stats["cycles"] == 1  # the quick path, not a cycle
     finally:
         w.stop()
 
@@ -118,7 +124,8 @@ def test_an_intrusion_is_raised_quickly(tmp_path: Path) -> None:
         _settle(tactical_of(w))
         started = time.monotonic()
         send(co, report("VIPER11", 35.05, 36.0, 3000, gs=200, trk=90))
-        assert _raised_on_both(co, ru, started, within=0.5) < 0.5
+        _raised_on_both(co, ru, started)
+        assert tactical_of(w).stats["cycles"] == 1  # the quick path, not a cycle
         assert alert_events(co, "alert_raised")[0]["data"]["kind"] == "intrusion"
     finally:
         w.stop()
