@@ -211,7 +211,9 @@ def test_geochat_both_ways_with_receipts(world: World, taky: Taky, protocol: str
                     {"to": ["coalition"], "body": "Confirm your CAP ends 0900Z"},
                     201,
                 )
-                chat = await viper.wait_for(lambda e: e.type == "b-t-f", 20.0, "the hotline message")
+                chat = await viper.wait_for(
+                    lambda e: e.type == "b-t-f", 20.0, "the hotline message"
+                )
                 assert chat.attr("__chat", "senderCallsign") == "russia"
                 assert "Confirm your CAP" in _remarks(chat)
                 assert chat.attr("__chat", "messageId") == m["id"]
