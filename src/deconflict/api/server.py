@@ -93,6 +93,7 @@ class ServerThread:
             if not self._thread.is_alive():
                 raise RuntimeError("the server stopped while starting (its log says why)")
             if time.monotonic() > deadline:
+                self.stop()  # not left starting behind the caller's back (its processes too)
                 raise RuntimeError(f"the server did not start within {timeout:.0f} s")
             time.sleep(0.01)
         return self
