@@ -25,6 +25,7 @@ import pytest
 from deconflict.service import Hub
 from deconflict.service.auth import Principal
 from deconflict.service.crosscheck import table_problems
+from deconflict.service.errors import Unauthorized
 from tests.postgres import PostgresServer
 from tests.service.helpers import ADMIN_TOKEN, make_settings, notice
 
@@ -259,3 +260,25 @@ def test_the_lead_passes_to_the_survivor_when_the_leader_is_killed(
             proc.wait(10)
         if survivor is not None:
             survivor.close()
+
+
+def test_a_unit_created_or_disabled_through_one_process_is_honoured_by_the_other(
+    pair: tuple[Hub, Hub],
+) -> None:
+    """Issue 15 on several processes: a unit's token works on any process once created,
+    and stops on every process once its party disabled it."""
+    a, b = pair
+    co = _party(a, "coalition")
+    area = {
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[36.0, 35.0], [36.5, 35.0], [36.5, 35.6], [36.0, 35.0]]],
+        }
+    }
+    unit = asyncio.run(a.create_unit(co, {"id": "coalition/west", "area": area}))
+    b.follower.follow()
+    assert b.authenticate_unit(unit["token"]).unit == "coalition/west"
+    asyncio.run(a.disable_unit(co, "coalition/west"))
+    b.follower.follow()
+    with pytest.raises(Unauthorized, match="disabled by its party"):
+        b.authenticate_unit(unit["token"])

@@ -10,7 +10,7 @@ Every process answers every request. What makes that correct:
 - **A batch decides on the committed state.** If the token's generation is past the one
   this process last saw, `catch_up` runs first, inside the batch's transaction and under
   the token: the notices changed since (`hub_changes`) are read again into the strategic
-  index, the party directory is reloaded if a party was registered, and the ledger's
+  index, the party (and unit) directory is reloaded if one was changed, and the ledger's
   border is read again if the log grew. Two conflicting notices sent at the same moment
   to two processes are therefore decided one after the other, the second against the
   first.
@@ -79,6 +79,10 @@ class Follower:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._renewed = 0.0
+        # What else a process holds in memory, by the kind of change (`Tx.changed`) that
+        # makes it reload: the party directory here, the units' directory (issue 15) added
+        # by the hub. Notices are followed one by one (`NoticeIndex.follow`).
+        self.reloads: dict[str, Callable[[Repo], None]] = {"party": parties.load}
         writer.catch_up = self.catch_up
 
     # -- catching up ---------------------------------------------------------
@@ -89,8 +93,8 @@ class Follower:
         notices = [key for kind, key in changes if kind == "notice"]
         if notices:
             self.index.follow(repo, notices)
-        if any(kind == "party" for kind, _ in changes):
-            self.parties.load(repo)
+        for kind in sorted({kind for kind, _ in changes} & set(self.reloads)):
+            self.reloads[kind](repo)
         if repo.ledger.size() != self.ledger.tree.frontier.size:
             self.ledger.tree.open(repo.ledger)
         self.caught_up += 1

@@ -193,6 +193,7 @@ class Hub:
             interval_s=settings.follow_interval_s,
             lease_s=settings.leader_lease_s,
         )
+        self.follower.reloads["unit"] = self.units.load  # issue 15: tokens, areas, states
         self.ledger.may_sign = lambda: self.follower.leading
         if self.store.shared:  # a dry run sees what another process committed before it
             self.index.catch_up = self.follower.follow
@@ -626,11 +627,11 @@ class Hub:
             raise Unauthorized("missing bearer token")
         try:
             who = self.units.authenticate(token)
-        except Unauthorized:
+        except Unauthorized as refused:
             try:
                 self.parties.authenticate(token)
             except Unauthorized:
-                raise
+                raise refused from None  # the unit's reason (e.g. disabled), not the party's
             raise Forbidden(
                 "this is a party's token: /v1/unit/ takes a unit's token (POST /v1/units "
                 "creates one)"

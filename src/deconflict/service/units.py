@@ -135,6 +135,7 @@ class Units:
                 self._staged[uid] = previous
 
         tx.on_undo(unstage)
+        tx.changed("unit", uid)  # issue 14: the other processes reload their directory
 
         def cache() -> None:
             self._units = {**self._units, uid: row}

@@ -30,7 +30,7 @@ hub_changes = Table(
     "hub_changes",
     metadata,
     Column("generation", Integer, nullable=False),
-    Column("kind", String(16), nullable=False),  # notice | party
+    Column("kind", String(16), nullable=False),  # notice | party | unit
     Column("key", String(64), nullable=False),
     Index("ix_hub_changes_generation", "generation"),
 )
