@@ -4,13 +4,15 @@ against the ledger over the real server, failing for a changed paper or a guesse
 from __future__ import annotations
 
 import base64
+import io
 from pathlib import Path
 
+import pypdf
 import pytest
 
 from deconflict.cli import main
 from deconflict.ledger.fingerprint import paper_code
-from deconflict.service.printable import body_of, render_text
+from deconflict.service.printable import UNICODE_FONTS, body_of, render_pdf, render_text
 from tests.service.helpers import World, notice
 
 
@@ -180,3 +182,28 @@ def test_render_text_is_deterministic_and_covers_the_volume() -> None:
     assert a == render_text(view, "Coalition", {"syria": "un"})
     assert "corridor 1,852 m (1.00 NM)" in a and "10,000 ft / 3,048 m W84" in a
     assert a.count("MGRS 37S") == 2 and "entry 7" in a
+
+
+def _pdf_text(data: bytes) -> str:
+    return "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+
+
+@pytest.mark.skipif(
+    not all(f.is_file() for f in UNICODE_FONTS),
+    reason="Debian's fonts-dejavu-core is not installed (.ci/run installs it)",
+)
+def test_a_pdf_prints_the_parties_own_scripts(world: World) -> None:
+    """A Russian title and a Syrian hospital's Arabic name are printed as written, not as
+    code points; what no font here can draw is printed as its code point, never dropped."""
+    co, ru = world.party("coalition"), world.party("russia")
+    title = "Госпиталь №3 — مستشفى الشفاء — 漢"
+    nid = co.ok("POST", "/v1/notices", {**notice(["russia"]), "title": title}, 201)["id"]
+    pdf = ru.get(f"/v1/notices/{nid}/printable", params={"format": "pdf"})
+    assert pdf.status_code == 200, pdf.text
+    printed = _pdf_text(pdf.content)
+    assert "Госпиталь №3" in printed
+    assert "مستشفى الشفاء" in printed  # shaped, and read back in logical order
+    assert "\\u6f22" in printed and "\\u04" not in printed and "\\u06" not in printed
+    # without the fonts (a hub on a bare machine): Latin-1 only, the rest as code points
+    bare = _pdf_text(render_pdf("Госпиталь, Raqqa", fonts=()))
+    assert "\\u0413" in bare and "Raqqa" in bare

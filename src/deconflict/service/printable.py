@@ -14,10 +14,13 @@ the check is one look-up; it is rate-limited per client address.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import mgrs
 from fpdf import FPDF
+from fpdf.fonts import TTFFont
 
 from deconflict.ledger.fingerprint import normalise, paper_code
 from deconflict.service.auth import RateLimiter
@@ -26,7 +29,7 @@ from deconflict.service.tx import Tx
 from deconflict.service.writer import Writer
 from deconflict.store import Store
 
-__all__ = ["FOOTER_MARK", "Printable", "body_of", "render_pdf", "render_text"]
+__all__ = ["FOOTER_MARK", "UNICODE_FONTS", "Printable", "body_of", "render_pdf", "render_text"]
 
 FOOTER_MARK = "=" * 72  # the printed text above it is what the code covers
 _FT = 0.3048
@@ -144,15 +147,39 @@ def body_of(printed: str) -> str:
     return head if sep else printed
 
 
-def render_pdf(text: str) -> bytes:
-    """The same text as a PDF page set in a fixed-width core font (fpdf2)."""
+# Titles, names and comments come in the parties' own scripts (Cyrillic, Arabic, Hebrew...):
+# DejaVu Sans Mono, with DejaVu Sans for what it lacks (Debian's fonts-dejavu-core). Where
+# they are not installed, the core Courier, which is Latin-1 only.
+UNICODE_FONTS = (
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"),
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+)
+
+
+def render_pdf(text: str, fonts: Sequence[Path] = UNICODE_FONTS) -> bytes:
+    """The same text as a PDF page set in a fixed-width font (fpdf2).
+
+    A character no font here can draw is printed as its code point (``\\u0000``), never
+    dropped: a paper that silently lost a letter of a name would still look whole.
+    Arabic and Hebrew are shaped and set right to left (fpdf2's shaping, with uharfbuzz).
+    """
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=12)
     pdf.add_page()
-    pdf.set_font("Courier", size=8.5)
+    usable = [f for f in fonts if f.is_file()]
+    if usable:
+        names = [f"f{i}" for i in range(len(usable))]
+        for name, path in zip(names, usable, strict=True):
+            pdf.add_font(name, fname=str(path))
+        pdf.set_font(names[0], size=8.5)
+        pdf.set_fallback_fonts(names[1:])
+        pdf.set_text_shaping(True)
+        covered = {c for name in names if isinstance(f := pdf.fonts[name], TTFFont) for c in f.cmap}
+    else:
+        pdf.set_font("Courier", size=8.5)
+        covered = set(range(256))
     for line in text.split("\n"):
-        # the core fonts are Latin-1: any other character is printed as its code point
-        safe = "".join(c if ord(c) < 256 else f"\\u{ord(c):04x}" for c in line)
+        safe = "".join(c if ord(c) in covered else f"\\u{ord(c):04x}" for c in line)
         pdf.multi_cell(0, 4.2, safe or " ", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
