@@ -424,6 +424,11 @@ class Client:
         result: Doc = self._call("DELETE", f"/v1/units/{unit_id}")
         return result
 
+    def rotate_unit_token(self, unit_id: str) -> Doc:
+        """A new token for one of your units (the old one stops working); shown once."""
+        result: Doc = self._call("POST", f"/v1/units/{unit_id}/token")
+        return result
+
     def notice_units(self, notice_id: str) -> Doc:
         """Which of your units have received and acknowledged a notice you received."""
         result: Doc = self._call("GET", f"/v1/notices/{notice_id}/units")

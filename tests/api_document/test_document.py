@@ -251,6 +251,11 @@ def _issue15_answers(world: World) -> list[tuple[str, str, Any]]:
         "/v1/units/{party}/{name}",
         co.http.patch("/v1/units/coalition/west", json={"name": "West", "kinds": ["fires"]}),
     )
+    keep(
+        "POST",
+        "/v1/units/{party}/{name}/token",
+        co.post("/v1/units/coalition/west/token", None),
+    )
     keep("DELETE", "/v1/units/{party}/{name}", co.delete("/v1/units/coalition/west"))
     return out
 

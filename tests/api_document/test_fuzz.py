@@ -364,6 +364,8 @@ class Binder:
         if (method, path) == ("POST", "/v1/units"):
             pools.units[doc["id"]] = doc["party"]
             pools.tokens[doc["id"]] = doc["token"]
+        if (method, path) == ("POST", "/v1/units/{party}/{name}/token"):
+            pools.tokens[doc["id"]] = doc["token"]  # rotated: the old one no longer works
 
 
 @pytest.fixture(scope="module")

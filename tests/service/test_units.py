@@ -420,3 +420,44 @@ def test_the_unit_commands(
     assert main(["unit", "notices", *unit]) == 1
     assert "401" in capsys.readouterr().err
     assert main(["notify", str(area), *unit]) == 1  # a unit's token is no party's
+
+
+def test_a_rotated_unit_token_stops_at_once_and_the_unit_keeps_its_deliveries(
+    world: World,
+) -> None:
+    """A unit's token seen by someone it should not be: the party rotates it; the old one
+    stops at once (its open stream too), the new one works, what was routed stays."""
+    co, ru = world.party("coalition"), world.party("russia")
+    west = make_unit(world, co, "west", polygon(WEST))
+    n = ru.ok("POST", "/v1/notices", notice(["coalition"]), 201)
+    assert routed_ids(west) == [n["id"]]
+    with west.http.stream("GET", "/v1/unit/events", headers={"Accept": "text/event-stream"}) as r:
+        lines = r.iter_lines()
+        while not next(lines).startswith("data:"):
+            pass
+        rotated = co.ok("POST", "/v1/units/coalition/west/token")
+        assert rotated["id"] == "coalition/west" and rotated["token"] != west.token
+        assert west.get("/v1/unit").status_code == 401  # at once
+        ru.ok("PUT", f"/v1/notices/{n['id']}", {**notice(["coalition"]), "version": 1})
+        rest = list(lines)  # the stream opened with the old token ends
+        assert not any(line.startswith("data:") for line in rest)
+    fresh = world.client(rotated["token"], "coalition/west")
+    assert fresh.ok("GET", "/v1/unit")["id"] == "coalition/west"
+    assert n["id"] in routed_ids(fresh)  # its deliveries are kept
+    # another party cannot rotate it (nor learn that it exists); a unit cannot rotate itself
+    for other in (ru, fresh):
+        r = other.post("/v1/units/coalition/west/token", None)
+        assert r.status_code in (401, 403, 404), (other.name, r.status_code)
+        assert rotated["token"] not in r.text
+    assert ru.post("/v1/units/coalition/west/token", None).status_code == 404
+    assert co.post("/v1/units/coalition/nope/token", None).status_code == 404
+    co.ok("DELETE", "/v1/units/coalition/west")
+    assert co.post("/v1/units/coalition/west/token", None).status_code == 409
+    entries = co.ok("GET", "/v1/ledger/entries", None)["entries"]
+    texts = [json.loads(e["entry"]) for e in entries if "entry" in e]
+    assert [t["unit"] for t in texts if t["type"] == "unit_token_rotated"] == ["coalition/west"]
+    theirs = ru.ok("GET", "/v1/ledger/entries", None)["entries"]
+    assert not any("coalition/west" in json.dumps(e) for e in theirs)  # only coalition reads it
+    world.restart()
+    assert world.client(rotated["token"]).get("/v1/unit").status_code == 401  # disabled
+    assert world.client(west.token).get("/v1/unit").status_code == 401

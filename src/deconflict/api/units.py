@@ -95,6 +95,15 @@ async def disable_unit(request: Request, who: Who, party: str, name: str) -> Doc
     return await hub_of(request).disable_unit(who, f"{party}/{name}")
 
 
+@router.post(
+    "/units/{party}/{name}/token",
+    tags=["units"],
+    summary="A new token for a unit: the old one stops working at once; returned once",
+)
+async def rotate_unit_token(request: Request, who: Who, party: str, name: str) -> Doc:
+    return await hub_of(request).rotate_unit_token(who, f"{party}/{name}")
+
+
 @router.get(
     "/notices/{notice_id}/units",
     tags=["units"],

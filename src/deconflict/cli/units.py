@@ -85,6 +85,11 @@ def register(subparsers: Any) -> None:
     _common(p)
     p.set_defaults(handler=_wrap(_disable))
 
+    p = sub.add_parser("rotate-token", help="a new token for a unit; the old one stops working")
+    p.add_argument("id")
+    _common(p)
+    p.set_defaults(handler=_wrap(_rotate))
+
     p = sub.add_parser("status", help="which of your units have received a notice")
     p.add_argument("notice", help="notice id")
     _common(p)
@@ -179,6 +184,12 @@ def _update(client: Client, args: argparse.Namespace) -> int:
 def _disable(client: Client, args: argparse.Namespace) -> int:
     u = client.disable_unit(args.id)
     return _emit(args, u, lambda: print(f"{u['id']} disabled; its token no longer works"))
+
+
+def _rotate(client: Client, args: argparse.Namespace) -> int:
+    u = client.rotate_unit_token(args.id)
+    said = f"{u['id']}: new token (shown once): {u['token']}; the old one no longer works"
+    return _emit(args, u, lambda: print(said))
 
 
 def _delivery(d: Doc) -> str:

@@ -38,6 +38,7 @@ class Principal:
     party_id: str
     is_admin: bool = False
     unit: str | None = None  # issue 15: a unit's token (``party/name``), only /v1/unit/...
+    token_key: str | None = None  # which of a unit's tokens: a rotated one ends its streams
 
     @property
     def outbox(self) -> str:

@@ -615,6 +615,9 @@ class Hub:
     async def disable_unit(self, who: Principal, unit_id: str) -> Doc:
         return await self.units.disable(who, unit_id)
 
+    async def rotate_unit_token(self, who: Principal, unit_id: str) -> Doc:
+        return await self.units.rotate_token(who, unit_id)
+
     async def notice_units(self, who: Principal, notice_id: str) -> Doc:
         return await self.unit_deliveries.notice_units(who, notice_id)
 

@@ -449,13 +449,13 @@ class UnitDeliveries:
         return {"events": page, "last_id": page[-1]["id"] if page else after}
 
     def stream(self, who: Principal, after: int) -> AsyncGenerator[Page, None]:
-        """The unit's live stream; it ends as soon as the unit is disabled."""
-        unit_id = who.outbox
+        """The unit's live stream; it ends as soon as the unit is disabled or the token it
+        was opened with is rotated."""
 
         async def pages() -> AsyncGenerator[Page, None]:
             async with aclosing(self.events.stream(who, after)) as found:
                 async for page in found:
-                    if not self.units.is_active(unit_id):
+                    if not self.units.still_valid(who):
                         return
                     yield page
 

@@ -96,11 +96,16 @@ class Units:
             raise Unauthorized("unknown unit token")
         if row["state"] != "active":
             raise Unauthorized("this unit was disabled by its party")
-        return Principal(row["party_id"], unit=row["id"])
+        return Principal(row["party_id"], unit=row["id"], token_key=row["token_key_id"])
 
-    def is_active(self, unit_id: str) -> bool:
-        row = self._units.get(unit_id)
-        return row is not None and row["state"] == "active"
+    def still_valid(self, who: Principal) -> bool:
+        """Whether a unit's principal still stands: the unit active, its token not rotated."""
+        row = self._units.get(who.unit) if who.unit else None
+        return (
+            row is not None
+            and row["state"] == "active"
+            and (who.token_key is None or row["token_key_id"] == who.token_key)
+        )
 
     def active_by_party(self, parties: Iterable[str]) -> dict[str, list[tuple[Row, Footprint]]]:
         """The active units of these parties as a change sees them (its batch included).
@@ -139,7 +144,8 @@ class Units:
 
         def cache() -> None:
             self._units = {**self._units, uid: row}
-            self._keys = {**self._keys, row["token_key_id"]: uid}
+            keys = {k: u for k, u in self._keys.items() if u != uid}  # a rotated token's gone
+            self._keys = {**keys, row["token_key_id"]: uid}
             self._areas = {**self._areas, uid: fp}
 
         tx.after_commit.append(cache)
@@ -337,6 +343,26 @@ class Units:
     def _read_own(self, who: Principal, unit_id: str) -> Row:
         with self.store.read() as repo:
             return self._own_unit(repo, who, unit_id)
+
+    async def rotate_token(self, who: Principal, unit_id: str) -> dict[str, Any]:
+        """A new token for a unit (one lost, or seen by someone it should not be): the old one
+        stops working when the change commits; the unit's deliveries and cursor are kept."""
+        not_a_unit(who, "rotate a unit's token")
+        key_id, token = new_token()
+
+        def run(tx: Tx) -> dict[str, Any]:
+            old = self._own_unit(tx.repo, who, unit_id)
+            if old["state"] != "active":
+                raise StateConflict(f"unit {unit_id} is disabled; create a new one")
+            changes = {"token_key_id": key_id, "token_hash": hash_token(token), "updated_at": tx.ts}
+            tx.repo.units.update(unit_id, **changes)
+            row = {**old, **changes}
+            # that it happened and when, so the party can show from when the old token was dead
+            self.ledger.log(tx, "unit_token_rotated", party=who.party_id, unit=unit_id)
+            self._stage(tx, row, self._areas.get(unit_id) or self._staged[unit_id][1])
+            return {**unit_view(row), "token": token}
+
+        return await self.writer.run(run)
 
     async def disable(self, who: Principal, unit_id: str) -> dict[str, Any]:
         """Disable a unit: its token stops working, its pending deliveries stop counting."""

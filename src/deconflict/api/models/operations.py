@@ -105,6 +105,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/v1/units/{party}/{name}"): Operation({200: rs.UnitDetail}),
     ("PATCH", "/v1/units/{party}/{name}"): Operation({200: rs.UnitUpdated}, rq.UnitPatchIn, _BODY),
     ("DELETE", "/v1/units/{party}/{name}"): Operation({200: rs.UnitOut}),
+    ("POST", "/v1/units/{party}/{name}/token"): Operation({200: rs.UnitToken}),
     ("GET", "/v1/notices/{notice_id}/units"): Operation({200: rs.NoticeUnits}),
     ("GET", "/v1/unit-deliveries"): Operation({200: rs.UnitDeliveries}),
     # the unit's side (a unit's token)

@@ -85,6 +85,7 @@ __all__ = [
     "UnitDetail",
     "UnitList",
     "UnitOut",
+    "UnitToken",
     "UnitUpdated",
     "WhoAmI",
     "Window",
@@ -573,6 +574,10 @@ class UnitOut(_Out):
 class UnitCreated(UnitOut):
     token: str = Field(description="The unit's bearer token (for /v1/unit/...); shown once")
     routed: list[str] = Field(description="The notices routed to it at once")
+
+
+class UnitToken(UnitOut):
+    token: str = Field(description="The unit's new bearer token; the old one no longer works")
 
 
 class UnitUpdated(UnitOut):
