@@ -164,7 +164,10 @@ def test_ctrl_c_of_demo_is_clean() -> None:
     assert created and not any(p.exists() for p in created)
 
 
-def test_sigterm_of_demo_removes_its_database() -> None:
+@pytest.mark.parametrize("to", ["process", "group"])
+def test_sigterm_of_demo_removes_its_database(to: str) -> None:
+    """SIGTERM to the demo, or to its whole group (what `timeout` and a service manager's
+    stop send): no traceback, no parser process started again on the way out."""
     before = set(Path(tempfile.gettempdir()).glob("deconflict-demo-*"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "deconflict", "demo", "--port", "0"],
@@ -184,12 +187,16 @@ def test_sigterm_of_demo_removes_its_database() -> None:
             assert line or proc.poll() is None
         created = set(Path(tempfile.gettempdir()).glob("deconflict-demo-*")) - before
         assert created
-        proc.send_signal(signal.SIGTERM)
+        if to == "group":
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert "Traceback" not in err, err
+    assert "starting another" not in err, err
     assert not any(p.exists() for p in created)
 
 

@@ -42,6 +42,8 @@ _READY = b"ready"
 _MAX_IN_FLIGHT_BYTES = 128 * 1024
 # A worker that dies is replaced, at most this many times in this many seconds.
 _MAX_RESPAWNS, _RESPAWN_WINDOW_S = 3, 60
+# A worker's exit code when a stopping signal ended it (multiprocessing: minus the signal).
+_TOLD_TO_STOP = frozenset({-signal.SIGTERM, -signal.SIGINT, -signal.SIGHUP})
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,13 @@ class VolumeParsers:
             if not future.done():
                 future.set_result(self.parse_inline(raw))
         worker.pending.clear()
+        # Told to stop (the hub's own stop, or a terminal's or service manager's signal to the
+        # whole process group), not crashed: replacing it would start a child as the parent
+        # goes away. The hub parses meanwhile either way.
+        worker.process.join(timeout=0.2)  # it closed its end: it is exiting
+        if worker.process.exitcode in _TOLD_TO_STOP:
+            log.info("%s stopped by a signal; not replaced", worker.process.name)
+            return
         # Replace it, unless workers keep dying (then the hub parses, and says so).
         now = time.monotonic()
         self._deaths = [t for t in self._deaths if now - t < _RESPAWN_WINDOW_S] + [now]
