@@ -163,6 +163,10 @@ def test_a_garbled_answer_is_parsed_inline_not_left_waiting() -> None:
 
     class DeadProcess:
         name = "hub-parser-test"
+        exitcode = 1  # it crashed
+
+        def join(self, timeout: float | None = None) -> None:
+            pass
 
     async def scenario() -> ParsedVolumes:
         parsers = VolumeParsers(0, Limits())

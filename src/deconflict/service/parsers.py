@@ -237,7 +237,7 @@ class VolumeParsers:
         # Told to stop (the hub's own stop, or a terminal's or service manager's signal to the
         # whole process group), not crashed: replacing it would start a child as the parent
         # goes away. The hub parses meanwhile either way.
-        worker.process.join(timeout=0.2)  # it closed its end: it is exiting
+        worker.process.join(timeout=1.0)  # it closed its end: it is exiting, or exited
         if worker.process.exitcode in _TOLD_TO_STOP:
             log.info("%s stopped by a signal; not replaced", worker.process.name)
             return
