@@ -267,6 +267,8 @@ export class Editor {
         });
         result.replaceChildren(h('p', { 'data-testid': 'check-result' }, conflicts.length
           ? t('check.conflicts', { n: conflicts.length }) : t('check.none')),
+        // issue 15: who else will read it, told before it is sent
+        ...(answer.relayed || []).map((r) => h('p', { class: 'meta', 'data-testid': 'relayed-note', dir: 'auto' }, t('check.relayed', { addressee: r.addressee, relay: r.relay }))),
         ...conflicts.map((c) => h('div', { class: 'item', style: `--c:${CONFLICT_RED}` },
           h('h3', { dir: 'auto' }, this.state.notices.get(c.other.notice)?.title ? t('conflict.their_titled', { party: c.other.issuer, title: this.state.notices.get(c.other.notice).title }) : t('conflict.their_kind', { party: c.other.issuer, kind: kindText(c.other.kind) })),
           ...(c.overlaps || []).map((o) => h('div', { class: 'meta' }, `${overlapBand(o)} · ${overlapWindow(o)}`)))));

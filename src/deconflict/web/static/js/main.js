@@ -11,6 +11,7 @@ import { Tracks } from './tracks.js';
 import { bandText, CONFLICT_RED, h, idTag, kindText, partyColour, setParties, stateText, toast, windowText, zulu, zuluShort } from './util.js';
 import { dropDraft, keepTyping } from './keep.js';
 import { checkNotice } from './ledgercheck.js';
+import { Chains, chainList, RelayDesk, relayOf } from './relays.js';
 
 const state = {
   me: null,
@@ -29,6 +30,8 @@ let editor;
 let stream;
 let alerts;
 let tracks;
+let chains; // issue 15: the relay chains of my notices to parties that never connect
+let desk; // issue 15: what I owe as a relay
 let tab = 'inbox';
 let booted = false;
 let userMoved = false;
@@ -96,7 +99,9 @@ async function start(me) {
       const n = (answer.conflicts || []).length;
       toast(`${t(amended ? 'toast.amended' : 'toast.sent', { title: answer.title || answer.id, v: answer.version })}${n ? ` — ${t('toast.n_conflicts', { n })}` : ''}`, n > 0);
       for (const c of answer.conflicts || []) upsertConflict(c);
+      for (const r of answer.relayed || []) toast(t('check.relayed', { addressee: r.addressee, relay: r.relay }));
       refreshAcks();
+      chains.refresh();
       renderAll();
       $('tab-editor').hidden = true;
       showTab('outbox');
@@ -113,8 +118,11 @@ async function start(me) {
     // A party with traffic that notified nothing itself (a replayed airline) opens on its own tracks.
     onFirst: (tr) => { if (tr.size && ![...state.notices.values()].some((n) => n.issuer === me) && !userMoved) alerts.showTracks(); },
   });
+  chains = new Chains({ state, onChange: () => renderOutbox() });
+  desk = new RelayDesk({ panel: $('panel-relay'), tab: $('tab-relay'), badge: $('badge-relay'), state,
+    onRecorded: () => refreshAcks(), onLoaded: () => renderInbox() });
   // For the end-to-end tests and a curious officer's console: what the page holds.
-  window.deconflict = { state, alerts, tracks, map: mapView.map };
+  window.deconflict = { state, alerts, tracks, chains, desk, map: mapView.map };
   tickClock();
   setInterval(tickClock, 1000);
   mapView.map.on('dragstart zoomstart', () => { if (booted) userMoved = true; });
@@ -141,7 +149,7 @@ function tickClock() {
 
 function setConn(s, why) {
   const el = $('conn');
-  if (s === 'live' && el.dataset.state !== 'live' && el.dataset.state !== 'connecting') refreshAcks();
+  if (s === 'live' && el.dataset.state !== 'live' && el.dataset.state !== 'connecting') { refreshAcks(); chains?.refresh(); desk?.refresh(); }
   el.dataset.state = s;
   el.textContent = s === 'offline' ? `${t('conn.offline')}${why ? `: ${t(`conn.why.${why}`)}` : ''}` : t(`conn.${s}`);
   el.title = t(s === 'live' ? 'conn.title_live' : 'conn.title_down');
@@ -171,6 +179,8 @@ async function loadAll() {
   for (const m of messages.messages) state.messages.set(m.id, m);
   await refreshAcks(true);
   await refreshUnits(true);
+  chains.refresh(true);
+  desk.refresh(true);
   fillRecipients();
   renderAll();
 }
@@ -235,6 +245,15 @@ function unitLines(n) {
       d.missed ? chip(t('units.missed'), 'overdue') : '')))];
 }
 
+// Issue 15: in the inbox of a relay, what it owes for a notice it relays.
+function relayLines(n) {
+  if (!desk) return [];
+  return desk.owedFor(n.id).filter((o) => o.version === n.version).map((o) => h('div', { class: 'meta', 'data-testid': 'you-relay' },
+    o.forward_overdue || o.ack_overdue ? chip(stateText('overdue'), 'overdue') : '',
+    `${t('inbox.you_relay', { recipient: o.recipient })} · ${t(`relay.owes.${o.owes}`)} `,
+    h('button', { type: 'button', onclick: () => { showTab('relay'); selectItem(`relay:${o.notice_id}:${o.version}:${o.recipient}`); } }, t('btn.relay_desk'))));
+}
+
 // ---------- state changes ----------
 
 function upsertNotice(n, { quiet = false } = {}) {
@@ -270,6 +289,7 @@ function onEvent(e) {
       toast(t(e.type === 'notice_received' ? 'toast.received' : 'toast.amended_by', { title: d.title || d.id, party: d.issuer }));
       refreshAcks();
       refreshUnits(); // routed to my units in the same change (debounced)
+      desk.refresh(); // a version I relay: owed again
       break;
     case 'notice_cancelled':
     case 'notice_expired': {
@@ -297,6 +317,21 @@ function onEvent(e) {
       if (e.type === 'ack_received') toast(t('toast.acked_by', { party: d.addressee, title: noticeTitle(d.notice_id), v: d.version }));
       if (e.type === 'ack_overdue') toast(t('toast.overdue', { party: d.addressee, title: noticeTitle(d.notice_id) }), true);
       refreshAcks();
+      chains.refresh(); // a relayed addressee's answer, or its deadline, is a link of its chain
+      if (e.type === 'ack_overdue' && d.issuer !== state.me) desk.refresh(); // I relay it
+      break;
+    case 'relay_owed':
+      toast(t('toast.relay_owed', { recipient: d.recipient, title: d.title || d.notice_id }));
+      desk.refresh();
+      break;
+    case 'relay_step':
+      if (d.step !== 'received') toast(t('toast.relay_step', { relay: d.relay, recipient: d.recipient, title: noticeTitle(d.notice_id), step: t(`relay.answer.${d.step}`) }), d.step === 'refused');
+      chains.refresh();
+      break;
+    case 'relay_overdue':
+      toast(t('toast.relay_overdue', { relay: d.relay, recipient: d.recipient, title: noticeTitle(d.notice_id) }), true);
+      chains.refresh();
+      desk.refresh();
       break;
     case 'unit_delivered':
     case 'unit_acknowledged':
@@ -349,6 +384,7 @@ function confirmShown(id) {
     try {
       await api('POST', '/v1/events/confirm', { up_to: upTo });
       confirmedId = upTo;
+      desk.refresh(); // what I relay is received once my client confirmed it
     } catch {
       // offline or hub restarting: confirmed by the reconnection's cursor
     }
@@ -407,6 +443,7 @@ function renderAll() {
   renderConflicts();
   renderHotline();
   renderLegend();
+  if (!$('tab-relay').hidden) desk.render();
   state.fresh.clear();
 }
 
@@ -507,6 +544,7 @@ function renderInbox() {
         a.acknowledged_at ? ` ${t('ack.at', { time: zulu(a.acknowledged_at) })}` : ''));
     }
     extra.push(...unitLines(n));
+    extra.push(...relayLines(n));
     const actions = [h('button', { type: 'button', onclick: () => mapView.focus(n.id) }, t('btn.show_on_map'))];
     if (a && a.state !== 'acknowledged' && n.state === 'active') {
       const comment = h('input', { type: 'text', dir: 'auto', placeholder: t('ack.comment_placeholder'), 'aria-label': t('ack.comment_for', { title: n.title || n.id }), 'data-keep': `ack:${n.id}` });
@@ -541,9 +579,15 @@ function renderOutbox() {
   keepTyping(box, () => box.replaceChildren(...list.map((n) => {
     const acks = (state.acksOut.get(n.id) || []).filter((a) => a.version === n.version);
     waiting += acks.filter((a) => a.overdue && a.state !== 'acknowledged').length;
-    const rows = acks.map((a) => h('li', { 'data-addressee': a.addressee }, ackChip(a), ` ${a.addressee}`,
-      a.acknowledged_at ? ` · ${zuluShort(a.acknowledged_at)}${a.comment ? ` ${t('quote', { text: a.comment })}` : ''}`
-        : a.delivered_at ? ` · ${t('ack.delivered', { time: zuluShort(a.delivered_at) })}` : a.deadline ? ` · ${t('ack.due', { time: zuluShort(a.deadline) })}` : ''));
+    const rows = acks.map((a) => {
+      const via = relayOf(state.parties, a.addressee);
+      const leg = via ? chains.leg(n, a.addressee) : null;
+      return h('li', { 'data-addressee': a.addressee }, ackChip(a), ` ${a.addressee}`,
+        via ? ` ${t('relay.via', { relay: via })}` : '',
+        a.acknowledged_at ? ` · ${zuluShort(a.acknowledged_at)}${a.comment ? ` ${t('quote', { text: a.comment })}` : ''}`
+          : a.delivered_at ? ` · ${t('ack.delivered', { time: zuluShort(a.delivered_at) })}` : a.deadline ? ` · ${t('ack.due', { time: zuluShort(a.deadline) })}` : '',
+        leg ? chainList(leg, a) : '');
+    });
     const actions = [h('button', { type: 'button', onclick: () => mapView.focus(n.id) }, t('btn.show_on_map'))];
     if (n.state === 'active') {
       actions.push(h('button', { type: 'button', onclick: () => openEditor(n) }, t('btn.amend')));
