@@ -36,13 +36,15 @@ class PostgresServer:
     def __init__(self, dsn: str, *, cluster: Path | None = None, as_user: list[str]) -> None:
         self.dsn = dsn  # of the maintenance database
         self.cluster = cluster
-        self._as_user = as_user
+        self.as_user = as_user  # how to run the server's binaries (pg_ctl)
+        self.options = ""
 
     @classmethod
     @contextlib.contextmanager
-    def start(cls) -> Iterator[PostgresServer]:
+    def start(cls, *, own: bool = False) -> Iterator[PostgresServer]:
+        """`own`: a cluster of the tests' own even if a server is given (to restart it)."""
         given = os.environ.get("DECONFLICT_TEST_POSTGRES")
-        if given:
+        if given and not own:
             yield cls(given, as_user=[])
             return
         bin_dir = find_binaries()
@@ -55,6 +57,7 @@ class PostgresServer:
             shutil.chown(root, "postgres")
         data = root / "data"
         port = 40000 + secrets.randbelow(20000)
+        options = f"-k {root} -p {port} -c listen_addresses='' -c max_connections=300"
         try:
             subprocess.run(  # noqa: S603 - the server's own binaries
                 [
@@ -84,7 +87,7 @@ class PostgresServer:
                     "-l",
                     str(root / "log"),
                     "-o",
-                    f"-k {root} -p {port} -c listen_addresses='' -c max_connections=300",
+                    options,
                     "start",
                 ],
                 check=True,
@@ -95,6 +98,7 @@ class PostgresServer:
                 cluster=data,
                 as_user=as_user,
             )
+            server.options = options  # what `pg_ctl start` needs again after a stop
             yield server
             subprocess.run(  # noqa: S603
                 [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],

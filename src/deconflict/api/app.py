@@ -83,7 +83,12 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
             status = await the_hub.ready()
         except Exception as exc:  # the store is unreachable: report, do not crash
             detail = {"detail": str(exc)} if admin else {}
-            return JSONResponse({"status": "error", **detail}, status_code=503)
+            retry = str(getattr(exc, "retry_after_s", 5))
+            return JSONResponse(
+                {"status": "error", "database": "unreachable", **detail},
+                status_code=503,
+                headers={"Retry-After": retry},
+            )
         return status if admin else {"status": status["status"]}
 
     return app

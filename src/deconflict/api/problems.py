@@ -22,8 +22,16 @@ from deconflict.service import (
     StateConflict,
     Unauthorized,
 )
+from deconflict.store import StoreUnavailable
 
-__all__ = ["STATUS", "allowed_methods", "install_handlers", "problem", "status_of"]
+__all__ = [
+    "STATUS",
+    "allowed_methods",
+    "database_unavailable",
+    "install_handlers",
+    "problem",
+    "status_of",
+]
 
 log = logging.getLogger("deconflict.api")
 PROBLEM_JSON = "application/problem+json"
@@ -39,6 +47,7 @@ _TITLES = {
     415: "Unsupported media type",
     422: "Invalid document",
     429: "Too many requests",
+    503: "Service unavailable",
     500: "Internal error",
 }
 
@@ -82,6 +91,17 @@ def problem(
         body["errors"] = errors
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def database_unavailable(exc: StoreUnavailable) -> JSONResponse:
+    return problem(
+        503,
+        "the hub's database is unreachable; nothing of this request was acknowledged "
+        "or stored. Retry after the delay given (here, or on another process of the hub)",
+        title="Database unreachable",
+        type_="urn:deconflict:problem:database-unavailable",
+        headers={"Retry-After": str(exc.retry_after_s)},
+    )
 
 
 def _path(prefix: str, path: str) -> str:
@@ -183,6 +203,13 @@ def install_handlers(app: FastAPI) -> None:
                 headers["Allow"] = ", ".join(allowed)
                 detail += f"; allowed: {headers['Allow']}"
         return problem(exc.status_code, detail, headers=headers or None)
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store(request: Request, exc: StoreUnavailable) -> JSONResponse:
+        # Not a bug of the hub: its database is away (restarting, unreachable). Nothing
+        # was acknowledged; the client (or the proxy, on 503) retries here or elsewhere.
+        log.warning("database unreachable on %s %s: %s", request.method, request.url.path, exc)
+        return database_unavailable(exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

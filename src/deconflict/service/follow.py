@@ -44,7 +44,7 @@ from deconflict.service.index import NoticeIndex
 from deconflict.service.ledger import Ledger
 from deconflict.service.parties import Parties
 from deconflict.service.writer import Writer
-from deconflict.store import Repo, Store
+from deconflict.store import Repo, Store, StoreUnavailable
 from deconflict.utc import format_ts
 
 __all__ = ["Follower"]
@@ -153,7 +153,10 @@ class Follower:
                 if time.monotonic() - self._renewed >= self.lease_s / 3:
                     self.renew()
                 self.follow()
-            except Exception:  # e.g. the database is away: retried next tick
+            except StoreUnavailable as exc:  # the database is away: retried next tick
+                self.leading = False
+                log.warning("following the database failed: %s (%s)", exc, exc.__cause__)
+            except Exception:  # retried next tick
                 self.leading = False
                 log.exception("following the database failed")
             if self._stop.wait(min(self.interval_s, self.lease_s / 3)):

@@ -4,7 +4,7 @@ Tables (`schema`, `ledger_tables`, `tactical_tables`) are apart from the queries
 live in one repository per aggregate (`repos/`), reached through a `Repo`.
 """
 
-from deconflict.store.base import Store
+from deconflict.store.base import Store, StoreUnavailable
 from deconflict.store.postgres import PostgresStore
 from deconflict.store.repo import Repo, Savepoint
 from deconflict.store.repos import EntryRow
@@ -20,4 +20,5 @@ __all__ = [
     "SqliteStore",
     "Store",
     "StoreDamaged",
+    "StoreUnavailable",
 ]

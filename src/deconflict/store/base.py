@@ -14,7 +14,18 @@ from contextlib import AbstractContextManager
 
 from deconflict.store.repo import Repo
 
-__all__ = ["Store"]
+__all__ = ["Store", "StoreUnavailable"]
+
+
+class StoreUnavailable(RuntimeError):  # noqa: N818 - named after what happened
+    """The database cannot be reached (a server restarting, a network gone).
+
+    Whatever the transaction was, it is not committed (or its outcome is unknown, which
+    the caller must treat as not acknowledged). The next transaction opens a fresh
+    connection, so the hub recovers by itself when the server is back.
+    """
+
+    retry_after_s = 5
 
 
 class Store(ABC):

@@ -22,10 +22,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
 from alembic import command
 from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy.exc import DBAPIError
 
-from deconflict.store.base import Store
+from deconflict.store.base import Store, StoreUnavailable
 from deconflict.store.repo import Repo
 from deconflict.store.sqlite import alembic_config
 
@@ -35,6 +37,32 @@ log = logging.getLogger(__name__)
 
 
 _MIGRATION_KEY = 0x6463_665F_6D69_67  # "dcf_mig"
+
+
+@contextmanager
+def _unavailable() -> Iterator[None]:
+    """A lost or refused connection is one error, `StoreUnavailable`, whatever statement
+    met it (connecting, a query, the COMMIT).
+
+    SQLAlchemy has already dropped the broken connection (and, on a disconnect, every
+    pooled one), and `pool_pre_ping` tests each one handed out: the next transaction
+    connects afresh, so nothing is restarted by hand when the server comes back. A COMMIT
+    whose answer was lost may or may not have committed; the caller is told it failed,
+    never 2xx, and a client's retry is answered from what the database holds.
+    """
+    try:
+        yield
+    except DBAPIError as exc:
+        lost = exc.connection_invalidated or isinstance(
+            exc.orig, psycopg.OperationalError | psycopg.InterfaceError
+        )
+        # a serialization failure or deadlock is an OperationalError too, from a server
+        # that is there: not "unreachable"
+        if lost and not isinstance(exc.orig, psycopg.errors.TransactionRollback):
+            raise StoreUnavailable(
+                "the database is unreachable; nothing of this request was acknowledged"
+            ) from exc
+        raise
 
 
 class PostgresStore(Store):
@@ -63,12 +91,13 @@ class PostgresStore(Store):
 
     @contextmanager
     def write(self) -> Iterator[Repo]:
-        with self._write_lock, self._engine.begin() as conn:
+        with _unavailable(), self._write_lock, self._engine.begin() as conn:
             yield Repo(conn)
 
     @contextmanager
     def read(self) -> Iterator[Repo]:
         with (
+            _unavailable(),
             self._engine.connect().execution_options(
                 isolation_level="REPEATABLE READ", postgresql_readonly=True
             ) as conn,
