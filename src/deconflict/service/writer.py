@@ -32,8 +32,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
+from deconflict.service.errors import ServiceError
 from deconflict.service.tx import Tx
-from deconflict.store import Repo, Store
+from deconflict.store import Repo, Store, StoreUnavailable
 
 __all__ = ["Change", "Writer"]
 
@@ -168,10 +169,17 @@ class Writer:
             try:
                 self._run_batch(batch)
             except BaseException as exc:  # never leave a caller waiting
-                log.exception("write batch failed")
+                if isinstance(exc, StoreUnavailable):  # the database went away: one line
+                    log.warning("write batch failed: %s (%s)", exc, exc.__cause__)
+                else:
+                    log.exception("write batch failed")
                 for req in batch:
                     if not req.done.is_set():
-                        req.error = req.error or exc
+                        # A change's own refusal (a ServiceError) stands; any other error of
+                        # a change (a driver's, when the connection went under it) is the
+                        # batch's failure, answered as such (e.g. 503, not 500).
+                        if not isinstance(req.error, ServiceError):
+                            req.error = exc
                         req.finish()
 
     def _run_batch(self, batch: list[_Request[Any]]) -> None:

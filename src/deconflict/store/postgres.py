@@ -25,7 +25,7 @@ from contextlib import contextmanager
 import psycopg
 from alembic import command
 from sqlalchemy import Engine, create_engine, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 
 from deconflict.store.base import Store, StoreUnavailable
 from deconflict.store.repo import Repo
@@ -52,13 +52,19 @@ def _unavailable() -> Iterator[None]:
     """
     try:
         yield
-    except DBAPIError as exc:
-        lost = exc.connection_invalidated or isinstance(
-            exc.orig, psycopg.OperationalError | psycopg.InterfaceError
+    except (DBAPIError, PendingRollbackError, psycopg.Error) as exc:
+        # the driver's own error where a statement went past SQLAlchemy (store/prepared.py)
+        orig = exc.orig if isinstance(exc, DBAPIError) else exc
+        lost = (
+            # the connection was invalidated under a transaction, which SQLAlchemy then
+            # refuses to go on with (PendingRollbackError)
+            isinstance(exc, PendingRollbackError)
+            or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+            or isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError)
         )
         # a serialization failure or deadlock is an OperationalError too, from a server
         # that is there: not "unreachable"
-        if lost and not isinstance(exc.orig, psycopg.errors.TransactionRollback):
+        if lost and not isinstance(orig, psycopg.errors.TransactionRollback):
             raise StoreUnavailable(
                 "the database is unreachable; nothing of this request was acknowledged"
             ) from exc
