@@ -221,10 +221,11 @@ def check_witnesses(
                 "registered: it is forged"
             )
             continue
-        stamps = [t for t, _, _ in signed]
         # a pinned key that verifies, else the latest that does (to say which it is)
         accepted = {*options.pinned.get(party, []), *options.cosigner_keys.get(party, [])}
         _, index, public = max(signed, key=lambda x: (key_fingerprint(x[2]) in accepted, x[1]))
+        # only that key's times: a line under another key beside it must not freshen it
+        stamps = [t for t, _, k in signed if k == public]
         if party != me and not _pin_cosigner(
             party, key_fingerprint(public), index, party in options.require, options, report
         ):
