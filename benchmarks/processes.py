@@ -29,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +40,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.service import doc, pct  # noqa: E402 - after the path
+from service import doc, pct  # noqa: E402 - benchmarks/ is on sys.path as a script
 
 ADMIN = "bench-admin-token-0123456789"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -305,7 +305,7 @@ def run(
     }
 
 
-def postgres(work: Path) -> Iterator[tuple[str, int]]:
+def postgres(work: Path) -> Generator[tuple[str, int], None, None]:
     from tests.postgres import PostgresServer
 
     tempfile.tempdir = str(work)  # the cluster on the same disk as the SQLite file

@@ -20,9 +20,9 @@ from deconflict.service import (
     RateLimited,
     ServiceError,
     StateConflict,
+    StoreUnavailable,
     Unauthorized,
 )
-from deconflict.store import StoreUnavailable
 
 __all__ = [
     "STATUS",

@@ -21,7 +21,7 @@ from deconflict.service.hub import Hub
 from deconflict.service.preflight import check_store
 from deconflict.service.stream import Page
 from deconflict.service.tactical import Tactical
-from deconflict.store import StoreDamaged
+from deconflict.store import StoreDamaged, StoreUnavailable
 
 __all__ = [
     "EVENT_TYPES",
@@ -38,6 +38,7 @@ __all__ = [
     "StaleVersion",
     "StateConflict",
     "StoreDamaged",
+    "StoreUnavailable",
     "Tactical",
     "Unauthorized",
     "check_store",
