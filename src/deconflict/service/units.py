@@ -329,7 +329,7 @@ class Units:
                 unit=unit_id,
                 **{k: v for k, v in doc.items()},
             )
-            area = fp if fp is not None else self._areas[unit_id]
+            area = fp if fp is not None else self._area_of(unit_id)
             self._stage(tx, row, area)
             routed = (
                 [n for on_area in self.on_area_set for n in on_area(tx, row, area)]
@@ -339,6 +339,10 @@ class Units:
             return {**unit_view(row), "routed": routed}
 
         return await self.writer.run(run)
+
+    def _area_of(self, unit_id: str) -> Footprint:
+        """A unit's area as the running batch sees it (committed, or staged in this batch)."""
+        return self._areas.get(unit_id) or self._staged[unit_id][1]
 
     def _read_own(self, who: Principal, unit_id: str) -> Row:
         with self.store.read() as repo:
@@ -359,7 +363,7 @@ class Units:
             row = {**old, **changes}
             # that it happened and when, so the party can show from when the old token was dead
             self.ledger.log(tx, "unit_token_rotated", party=who.party_id, unit=unit_id)
-            self._stage(tx, row, self._areas.get(unit_id) or self._staged[unit_id][1])
+            self._stage(tx, row, self._area_of(unit_id))
             return {**unit_view(row), "token": token}
 
         return await self.writer.run(run)
@@ -376,7 +380,7 @@ class Units:
             tx.repo.units.supersede_unit(unit_id)
             row = {**old, "state": "disabled", "updated_at": tx.ts}
             self.ledger.log(tx, "unit_disabled", party=who.party_id, unit=unit_id)
-            self._stage(tx, row, self._areas.get(unit_id) or self._staged[unit_id][1])
+            self._stage(tx, row, self._area_of(unit_id))
             return unit_view(row)
 
         return await self.writer.run(run)
