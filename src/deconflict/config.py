@@ -104,6 +104,10 @@ class Settings:
     # lead within about this when the leader dies).
     follow_interval_s: float = 0.5
     leader_lease_s: float = 6.0
+    # The change log the processes follow (`hub_changes`, a row per changed notice) is
+    # pruned by the leader to what was written in the last this many seconds; a process
+    # that fell further behind (suspended, cut off) reloads its index whole.
+    changes_keep_s: float = 600.0
 
     # How often a store thread copies the WAL into the database file (0: SQLite does it
     # inside the writer's commits, which then stall the changes queued behind them).
@@ -185,6 +189,7 @@ class Settings:
             "body_timeout_s",
             "relay_forward_fraction",
             "relay_forward_s",
+            "changes_keep_s",
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be > 0")

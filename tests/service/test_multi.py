@@ -26,6 +26,7 @@ from deconflict.service import Hub
 from deconflict.service.auth import Principal
 from deconflict.service.crosscheck import table_problems
 from deconflict.service.errors import Unauthorized
+from deconflict.store import CHANGES_PRUNED
 from tests.postgres import PostgresServer
 from tests.service.helpers import ADMIN_TOKEN, make_settings, notice
 
@@ -253,7 +254,13 @@ def test_the_lead_passes_to_the_survivor_when_the_leader_is_killed(
         assert "co" in survivor.parties
         # the survivor sweeps now: an overdue acknowledgement is escalated by it
         swept = survivor.sweep(fenced=True)
-        assert swept == {"overdue": 0, "relay_overdue": 0, "units_missed": 0, "expired": 0}
+        assert swept == {
+            "overdue": 0,
+            "relay_overdue": 0,
+            "units_missed": 0,
+            "expired": 0,
+            "changes_pruned_below": 0,  # a new leader keeps the whole log for changes_keep_s
+        }
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -282,3 +289,42 @@ def test_a_unit_created_or_disabled_through_one_process_is_honoured_by_the_other
     b.follower.follow()
     with pytest.raises(Unauthorized, match="disabled by its party"):
         b.authenticate_unit(unit["token"])
+
+
+def test_the_change_log_is_pruned_and_a_process_behind_it_reloads_whole(
+    tmp_path: Path, dsn: str
+) -> None:
+    """The leader keeps `hub_changes` to the last changes_keep_s; a process that saw less
+    than what is left (suspended for longer) must not miss what was pruned."""
+    a = _hub(tmp_path, dsn, "a", changes_keep_s=0.2)
+    b = _hub(tmp_path, dsn, "b")
+    try:
+        assert a.follower.renew()  # a leads: it sweeps and prunes
+        co, un = _party(a, "coalition"), _party(a, "un")
+        first = asyncio.run(a.notify(co, notice(["*"], lon=36.1)))
+        b.follower.follow()
+        behind = b.writer.generation  # b stops following here (SLOW)
+        second = asyncio.run(a.notify(co, notice(["*"], lon=38.1)))
+        pruned = [a.sweep(fenced=True)["changes_pruned_below"]]
+        asyncio.run(a.cancel(co, first["id"], 1, None))
+        for _ in range(2):
+            time.sleep(0.3)
+            pruned.append(a.sweep(fenced=True)["changes_pruned_below"])
+        assert pruned[0] == 0 and 0 < pruned[1] < pruned[2], pruned
+        with a.store.read() as repo:
+            assert repo.coordination.oldest_change() == pruned[2] - 1  # the mark, alone
+            missed = repo.coordination.changed_since(behind)
+        assert (CHANGES_PRUNED, "") in missed
+        assert ("notice", second["id"]) not in missed  # its row is gone
+        # b's next dry run catches up: the mark makes it read its index whole
+        c = asyncio.run(b.check(un, notice(["*"], lon=38.12)))
+        assert [x["other"]["notice"] for x in c["conflicts"]] == [second["id"]]
+        c = asyncio.run(b.check(un, notice(["*"], lon=36.12)))
+        assert c["conflicts"] == []  # the cancellation it never saw listed is known too
+        # and it follows normally again from there
+        third = asyncio.run(a.notify(co, notice(["*"], lon=40.1)))
+        c = asyncio.run(b.check(un, notice(["*"], lon=40.12)))
+        assert [x["other"]["notice"] for x in c["conflicts"]] == [third["id"]]
+    finally:
+        a.close()
+        b.close()

@@ -20,6 +20,7 @@ import pytest
 
 from deconflict.config import Settings
 from deconflict.geo import Limits, parse_volumes
+from deconflict.geo.coarse import Grain, coarse_volume
 from deconflict.service.documents import parse_notice
 from deconflict.service.parsers import ParsedVolumes, VolumeParsers, _Worker
 from tests.service.helpers import World, notice, volume
@@ -137,6 +138,60 @@ def test_parse_notice_uses_a_pre_parse_only_of_its_own_volumes() -> None:
     assert parse(own).volumes is decoy.volumes
 
 
+def test_a_worker_grows_the_volumes_to_the_grain_asked_as_the_hub_would() -> None:
+    # The coarse cover is computed in the worker (it costs more than the parse); what
+    # comes back must be exactly what the hub computes itself.
+    raw = [
+        volume(36.5),
+        {**volume(37.0), "geometry": {"type": "Point", "coordinates": [37.2, 35.1]}},
+    ]
+    raw[1]["radius_m"] = 4000.0
+    grain = Grain(h3_resolution=6, layer_ft=2000, slot_min=30)
+
+    async def scenario() -> ParsedVolumes:
+        parsers = VolumeParsers(1, Limits())
+        parsers.start(asyncio.get_running_loop())
+        try:
+            deadline = time.monotonic() + 120
+            while not any(w.ready for w in parsers._workers):
+                assert time.monotonic() < deadline, "the parser process never became ready"
+                await asyncio.sleep(0.05)
+            return await parsers.parse(raw, grain)
+        finally:
+            parsers.close()
+
+    parsed = asyncio.run(scenario())
+    assert parsed.grain == grain and parsed.coarse is not None
+    expected = [coarse_volume(v, grain).source for v in parse_volumes(raw, limits=Limits())]
+    assert [v.source for v in parsed.coarse] == expected
+    assert parsed.coarse[0].footprint.cells(0.0) == coarse_volume(
+        parsed.volumes[0], grain
+    ).footprint.cells(0.0)
+
+
+def test_parse_notice_uses_a_worker_coarse_cover_only_for_its_own_grain() -> None:
+    doc = notice(["russia"])  # air activity: coarse, at the default grain
+    volumes = parse_volumes(doc["volumes"], limits=Limits())
+    decoy = tuple(coarse_volume(v, Grain(h3_resolution=3)) for v in volumes)
+
+    def coarse_of(grain: Grain | None, body: dict[str, Any]) -> Any:
+        parsed = ParsedVolumes(body["volumes"], volumes, None, grain, decoy)
+        return parse_notice(
+            body,
+            settings=Settings(),
+            known_parties={"russia"},
+            issuer="coalition",
+            amendment=False,
+            parsed=parsed,
+        ).coarse
+
+    assert coarse_of(Grain(), doc) is decoy  # the grain it asks for: taken as given
+    own = coarse_of(Grain(h3_resolution=4), doc)  # another grain: computed again
+    assert own is not decoy
+    assert [v.source for v in own] == [coarse_volume(v, Grain()).source for v in volumes]
+    assert coarse_of(Grain(), {**doc, "disclosure": "exact"}) is None  # exact: no cover
+
+
 @pytest.mark.parametrize("processes", [0])
 def test_without_workers_everything_is_parsed_inline(tmp_path: Path, processes: int) -> None:
     w = World(tmp_path, volume_parser_processes=processes)
@@ -176,7 +231,7 @@ def test_a_garbled_answer_is_parsed_inline_not_left_waiting() -> None:
         parsers._workers.append(worker)
         raw = [volume()]
         waiting: asyncio.Future[ParsedVolumes] = loop.create_future()
-        worker.pending[0] = (waiting, raw, 10)
+        worker.pending[0] = (waiting, raw, None, 10)
         parsers._readable(worker)
         assert parsers._workers == []
         return await asyncio.wait_for(waiting, 5)

@@ -29,6 +29,7 @@ __all__ = [
     "Disclosure",
     "coarse_volumes",
     "default_disclosure",
+    "grain_asked",
     "parse_disclosure",
     "stored_disclosure",
 ]
@@ -89,6 +90,17 @@ def stored_disclosure(text: str | None, kind: str) -> Disclosure:
         return default_disclosure(kind)
     doc = json.loads(text)
     return Disclosure(doc["level"], Grain(**doc["grain"]))
+
+
+def grain_asked(doc: Any) -> Grain | None:
+    """The grain a submitted notice will be shown at, if it is shown coarse and its
+    disclosure is valid (else None): what the volume parsers may grow it to ahead of
+    `parse_notice`, which decides again and uses their work only for that very grain."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str):
+        return None
+    errs: list[FieldProblem] = []
+    d = parse_disclosure(doc.get("disclosure"), doc["kind"], errs)
+    return None if errs or d.level == EXACT else d.grain
 
 
 def coarse_volumes(volumes: tuple[Volume4D, ...], d: Disclosure) -> tuple[Volume4D, ...] | None:

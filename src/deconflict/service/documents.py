@@ -14,7 +14,7 @@ from typing import Any
 from deconflict.config import Settings
 from deconflict.geo import GeoValidationError, Limits, Volume4D, parse_rfc3339, parse_volumes
 from deconflict.ledger.statements import NOTICE_FIELDS
-from deconflict.service.disclosure import Disclosure, coarse_volumes, parse_disclosure
+from deconflict.service.disclosure import EXACT, Disclosure, coarse_volumes, parse_disclosure
 from deconflict.service.errors import FieldProblem, Invalid
 from deconflict.service.parsers import ParsedVolumes
 from deconflict.strategic import KINDS
@@ -175,7 +175,9 @@ def parse_notice(
     volumes = parsed.volumes
     disclosure = parse_disclosure(doc.get("disclosure"), str(kind), errs)
     coarse = None
-    if not errs:
+    if not errs and disclosure.level != EXACT and parsed.grain == disclosure.grain:
+        coarse = parsed.coarse  # grown by a volume parser, to this very grain (or None)
+    if not errs and coarse is None:
         try:
             coarse = coarse_volumes(volumes, disclosure)
         except ValueError as exc:

@@ -37,6 +37,7 @@ import secrets
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -44,7 +45,7 @@ from deconflict.service.index import NoticeIndex
 from deconflict.service.ledger import Ledger
 from deconflict.service.parties import Parties
 from deconflict.service.writer import Writer
-from deconflict.store import Repo, Store, StoreUnavailable
+from deconflict.store import CHANGES_PRUNED, Repo, Store, StoreUnavailable
 from deconflict.utc import format_ts
 
 __all__ = ["Follower"]
@@ -64,6 +65,7 @@ class Follower:
         *,
         interval_s: float,
         lease_s: float,
+        keep_s: float = 600.0,
     ) -> None:
         self.store = store
         self.writer = writer
@@ -84,16 +86,33 @@ class Follower:
         # by the hub. Notices are followed one by one (`NoticeIndex.follow`).
         self.reloads: dict[str, Callable[[Repo], None]] = {"party": parties.load}
         writer.catch_up = self.catch_up
+        self.keep_s = keep_s
+        # (monotonic time, generation) as the leader's sweeps saw them: what `prune` needs
+        # to turn "older than keep_s" into a generation (the log holds no times).
+        self._marks: deque[tuple[float, int]] = deque()
+        self._pruned_below = 0
 
     # -- catching up ---------------------------------------------------------
     def catch_up(self, repo: Repo, since: int) -> None:
         """Bring what this process holds in memory up to `repo`'s snapshot from generation
         `since` (the caller holds the writer's lock)."""
         changes = repo.coordination.changed_since(since)
-        notices = [key for kind, key in changes if kind == "notice"]
-        if notices:
-            self.index.follow(repo, notices)
-        for kind in sorted({kind for kind, _ in changes} & set(self.reloads)):
+        kinds = {kind for kind, _ in changes}
+        if CHANGES_PRUNED in kinds:
+            # Behind the pruned log (suspended or cut off for longer than changes_keep_s):
+            # what changed is no longer listed, so everything is read again.
+            log.warning(
+                "this process saw generation %d last, before the change log's pruned "
+                "horizon: reloading its index, parties and units whole",
+                since,
+            )
+            self.index.load(repo, 1)
+            kinds = set(self.reloads)
+        else:
+            notices = [key for kind, key in changes if kind == "notice"]
+            if notices:
+                self.index.follow(repo, notices)
+        for kind in sorted(kinds & set(self.reloads)):
             self.reloads[kind](repo)
         if repo.ledger.size() != self.ledger.tree.frontier.size:
             self.ledger.tree.open(repo.ledger)
@@ -122,6 +141,20 @@ class Follower:
         self.leading = held
         self._renewed = time.monotonic()
         return held
+
+    def prune(self, repo: Repo) -> int:
+        """Inside the leader's sweep: forget the changes written more than `keep_s` ago
+        (no process still follows from there). Returns the generation pruned below (0:
+        nothing yet; a new leader keeps everything for its first `keep_s`)."""
+        now = time.monotonic()
+        self._marks.append((now, self.writer.generation))
+        below = 0
+        while self._marks and now - self._marks[0][0] >= self.keep_s:
+            below = self._marks.popleft()[1]
+        if below > self._pruned_below:
+            repo.coordination.prune_changes(below)
+            self._pruned_below = below
+        return self._pruned_below
 
     def holds_lease(self, repo: Repo, ts: str) -> bool:
         """Inside a write batch: whether this process holds the lease at `ts`."""

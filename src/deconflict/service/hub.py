@@ -192,6 +192,7 @@ class Hub:
             clock,
             interval_s=settings.follow_interval_s,
             lease_s=settings.leader_lease_s,
+            keep_s=settings.changes_keep_s,
         )
         self.follower.reloads["unit"] = self.units.load  # issue 15: tokens, areas, states
         self.ledger.may_sign = lambda: self.follower.leading
@@ -338,12 +339,19 @@ class Hub:
 
         def run(tx: Tx) -> dict[str, int]:
             if fenced and not self.follower.holds_lease(tx.repo, tx.ts):
-                return {"overdue": 0, "relay_overdue": 0, "units_missed": 0, "expired": 0}
+                return {
+                    "overdue": 0,
+                    "relay_overdue": 0,
+                    "units_missed": 0,
+                    "expired": 0,
+                    "changes_pruned_below": 0,
+                }
             return {
                 "overdue": self.acks.escalate_due(tx),
                 "relay_overdue": self.relays.escalate_due(tx),  # issue 15
                 "units_missed": self.unit_deliveries.escalate_due(tx),  # issue 15
                 "expired": self.notices.expire_due(tx),
+                "changes_pruned_below": self.follower.prune(tx.repo),  # issue 14
             }
 
         return self.writer.submit(run)

@@ -22,6 +22,7 @@ from deconflict.ledger import statements
 from deconflict.service.acks import Acks, visible_notice
 from deconflict.service.auth import Principal
 from deconflict.service.conflicts import Conflicts, views_in, views_of
+from deconflict.service.disclosure import grain_asked
 from deconflict.service.documents import NoticeDoc, parse_notice
 from deconflict.service.errors import Forbidden, Invalid, QuotaExceeded, StaleVersion, StateConflict
 from deconflict.service.event_types import (
@@ -204,7 +205,11 @@ class Notices:
         if is_large(body):
             # one huge notice must not stall every stream: a thread validates it all
             return await self.writer.run(await asyncio.to_thread(prepare, None))
-        parsed = await self.parsers.parse(body.get("volumes")) if isinstance(body, dict) else None
+        parsed = (
+            await self.parsers.parse(body.get("volumes"), grain_asked(body))
+            if isinstance(body, dict)
+            else None
+        )
         return await self.writer.run(prepare(parsed))
 
     def _parse(
@@ -601,7 +606,7 @@ class Notices:
         require_party(who, "notify")
         parsed = None
         if isinstance(body, dict) and not is_large(body):
-            parsed = await self.parsers.parse(body.get("volumes"))
+            parsed = await self.parsers.parse(body.get("volumes"), grain_asked(body))
         result, probed = await asyncio.to_thread(self._check, who, body, parsed)
         # a dry run touching a notice not addressed to the prober is a probe of it
         over = await self.probes.checked(who, probed)

@@ -30,6 +30,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from deconflict.geo import GeoValidationError, Limits, Volume4D, parse_volumes
+from deconflict.geo.coarse import Grain, coarse_volume
 
 __all__ = ["ParsedVolumes", "VolumeParsers"]
 
@@ -51,20 +52,35 @@ class ParsedVolumes:
     """The outcome of parsing one notice's ``volumes`` value.
 
     ``raw`` is the very object that was parsed: `parse_notice` uses the result only for
-    that object, so a pre-parse can never stand in for different coordinates.
+    that object, so a pre-parse can never stand in for different coordinates. ``coarse``
+    are the volumes grown to ``grain`` (None: not asked for, or a grain the footprint is
+    too large for, which `parse_notice` then reports itself); it uses them only when the
+    notice's own disclosure asks for that very grain.
     """
 
     raw: object
     volumes: tuple[Volume4D, ...] = ()
     error: GeoValidationError | None = None
+    grain: Grain | None = None
+    coarse: tuple[Volume4D, ...] | None = None
 
 
-def _parse(raw: object, limits: Limits, reaches: Sequence[float]) -> tuple[Volume4D, ...]:
+def _parse(
+    raw: object, limits: Limits, reaches: Sequence[float], grain: Grain | None
+) -> tuple[tuple[Volume4D, ...], tuple[Volume4D, ...] | None]:
     volumes = parse_volumes(raw, path="volumes", limits=limits)
-    for vol in volumes:  # computed here, they travel with the footprints
+    coarse = None
+    if grain is not None:
+        # The coarse cover (H3 fill, merged outline) costs more than the parse itself;
+        # the index files a coarse notice under it, so its cells are computed here too.
+        try:
+            coarse = tuple(coarse_volume(v, grain) for v in volumes)
+        except ValueError:
+            coarse = None
+    for vol in (*volumes, *(coarse or ())):  # computed here, they travel with the footprints
         for reach in reaches:
             vol.footprint.cells(reach)
-    return volumes
+    return volumes, coarse
 
 
 def _serve(conn: Connection, limits: Limits, reaches: Sequence[float]) -> None:
@@ -81,11 +97,11 @@ def _serve(conn: Connection, limits: Limits, reaches: Sequence[float]) -> None:
             data = conn.recv_bytes()
         except (EOFError, OSError):
             return
-        task, raw = pickle.loads(data)  # noqa: S301 - our own process, over our own pipe
+        task, raw, grain = pickle.loads(data)  # noqa: S301 - our own process, over our own pipe
         try:
-            answer: Any = (task, _parse(raw, limits, reaches), None)
+            answer: Any = (task, _parse(raw, limits, reaches, grain), None)
         except GeoValidationError as exc:
-            answer = (task, (), exc.errors)
+            answer = (task, ((), None), exc.errors)
         except Exception as exc:  # reported to the hub, which parses that notice inline
             answer = (task, None, repr(exc))
         try:
@@ -100,7 +116,7 @@ class _Worker:
     conn: Connection
     ready: bool = False
     in_flight: int = 0  # bytes sent and not yet answered
-    pending: dict[int, tuple[asyncio.Future[ParsedVolumes], object, int]] = field(
+    pending: dict[int, tuple[asyncio.Future[ParsedVolumes], object, Grain | None, int]] = field(
         default_factory=dict
     )
 
@@ -126,15 +142,18 @@ class VolumeParsers:
         except GeoValidationError as exc:
             return ParsedVolumes(raw, error=exc)
 
-    async def parse(self, raw: object) -> ParsedVolumes:
-        """Parse ``raw`` (a notice's ``volumes``) in a worker if one is free, else here."""
+    async def parse(self, raw: object, grain: Grain | None = None) -> ParsedVolumes:
+        """Parse ``raw`` (a notice's ``volumes``) in a worker if one is free, else here;
+        in a worker, also grow them to ``grain`` (the coarse cover, see `ParsedVolumes`)."""
         loop = asyncio.get_running_loop()
         if self._loop is None:
             self.start(loop)
         worker = self._pick(loop)
         if worker is None:
             return self.parse_inline(raw)
-        data = pickle.dumps((task := next(self._tasks), raw), protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(
+            (task := next(self._tasks), raw, grain), protocol=pickle.HIGHEST_PROTOCOL
+        )
         if worker.in_flight + len(data) > _MAX_IN_FLIGHT_BYTES:
             return self.parse_inline(raw)
         future: asyncio.Future[ParsedVolumes] = loop.create_future()
@@ -143,7 +162,7 @@ class VolumeParsers:
         except OSError:
             self._lose(worker, "its pipe broke")
             return self.parse_inline(raw)
-        worker.pending[task] = (future, raw, len(data))
+        worker.pending[task] = (future, raw, grain, len(data))
         worker.in_flight += len(data)
         self.stats["offloaded"] += 1
         return await future
@@ -210,18 +229,19 @@ class VolumeParsers:
         self._answer(worker, answer)
 
     def _answer(self, worker: _Worker, answer: tuple[int, Any, Any]) -> None:
-        task, volumes, problem = answer
-        future, raw, size = worker.pending.pop(task)
+        task, parsed, problem = answer
+        future, raw, grain, size = worker.pending.pop(task)
         worker.in_flight -= size
         if future.done():  # the request was cancelled (client gone)
             return
-        if volumes is None:
+        if parsed is None:
             log.warning("a volume parser failed (%s); parsing that notice inline", problem)
             future.set_result(self.parse_inline(raw))
         elif problem is not None:
             future.set_result(ParsedVolumes(raw, error=GeoValidationError(problem)))
         else:
-            future.set_result(ParsedVolumes(raw, tuple(volumes)))
+            volumes, coarse = parsed
+            future.set_result(ParsedVolumes(raw, tuple(volumes), None, grain, coarse))
 
     def _lose(self, worker: _Worker, why: str) -> None:
         if worker not in self._workers:
@@ -230,7 +250,7 @@ class VolumeParsers:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.remove_reader(worker.conn.fileno())
         worker.conn.close()  # (the next Process.start() reaps the dead one)
-        for future, raw, _ in worker.pending.values():
+        for future, raw, _, _ in worker.pending.values():
             if not future.done():
                 future.set_result(self.parse_inline(raw))
         worker.pending.clear()

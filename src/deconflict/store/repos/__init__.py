@@ -3,7 +3,7 @@
 from deconflict.store.repos.acks import AckRepo
 from deconflict.store.repos.alerts import AlertRepo
 from deconflict.store.repos.conflicts import ConflictRepo
-from deconflict.store.repos.coordination import CoordinationRepo
+from deconflict.store.repos.coordination import CHANGES_PRUNED, CoordinationRepo
 from deconflict.store.repos.cosignatures import CosignatureRepo
 from deconflict.store.repos.crosscheck import CrossCheckRepo
 from deconflict.store.repos.dss import DssRepo
@@ -19,6 +19,7 @@ from deconflict.store.repos.relays import RelayRepo  # issue 15
 from deconflict.store.repos.units import UnitRepo  # issue 15
 
 __all__ = [
+    "CHANGES_PRUNED",
     "AckRepo",
     "AlertRepo",
     "ConflictRepo",

@@ -10,7 +10,9 @@ from sqlalchemy import Connection, and_, delete, func, insert, or_, select, upda
 from deconflict.store.coordination_tables import hub_changes, hub_leader, hub_write_token
 from deconflict.store.prepared import Prepared
 
-__all__ = ["CoordinationRepo"]
+__all__ = ["CHANGES_PRUNED", "CoordinationRepo"]
+
+CHANGES_PRUNED = "pruned"  # the kind of the mark `prune_changes` leaves
 
 _TAKE = Prepared(
     select(hub_write_token.c.generation).where(hub_write_token.c.id == 1).with_for_update()
@@ -57,7 +59,13 @@ class CoordinationRepo:
         return None if found is None else int(found)
 
     def prune_changes(self, below: int) -> None:
+        """Forget the changes of generations before `below`, leaving a `CHANGES_PRUNED` mark at
+        `below - 1` in their place: a process that saw less than that finds the mark
+        among its `changed_since` and knows that changes it missed are gone."""
         self._conn.execute(delete(hub_changes).where(hub_changes.c.generation < below))
+        _RECORD.executemany(
+            self._conn, [{"generation": below - 1, "kind": CHANGES_PRUNED, "key": ""}]
+        )
 
     def lease(self, holder: str, now: str, until: str) -> bool:
         """Take or renew the leader's lease: held by `holder` until `until` unless another
