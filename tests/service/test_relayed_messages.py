@@ -10,9 +10,19 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from deconflict.cli import main
 from deconflict.client import Client
 from deconflict.ledger import statements
-from deconflict.ledger.keys import b64d, b64e, generate_key, public_raw, sign_statement
+from deconflict.ledger.keys import (
+    b64d,
+    b64e,
+    generate_key,
+    public_raw,
+    save_private_key,
+    sign_statement,
+)
 from tests.service.helpers import Api, World, future, iso, notice
 
 
@@ -281,3 +291,38 @@ def test_the_python_client_signs_a_relayed_messages_steps(world: World) -> None:
         assert done["answer"] == "acknowledged" and done["recorded"]["signed_by_key"]
         chain = un.message_relay_chain(mid)["legs"][0]
         assert [s["step"] for s in chain["steps"]] == ["received", "forwarded", "acknowledged"]
+
+
+def test_the_relay_command_line_for_a_message(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _syria(world)
+    mid = _send(world.party("coalition"), ["syria"])["id"]
+    key = generate_key()
+    save_private_key(key, tmp_path / "un.key")
+    un = ["--server", world.url, "--token", world.tokens["un"], "--key", str(tmp_path / "un.key")]
+    with Client(world.url, world.tokens["un"], key=key) as client:
+        client.set_key()
+        client.confirm(client.events()[-1]["id"])
+    assert main(["relay", "owed", *un]) == 0
+    out = capsys.readouterr().out
+    assert f"{mid} (message, urgent) to syria: forward" in out and "Air activity" in out
+    # a message has no version: said, nothing sent
+    assert main(["relay", "step", mid, "forwarded", "--version", "1", *un]) == 2
+    assert "no version" in capsys.readouterr().err
+    step = ["relay", "step", mid, "forwarded", "--means", "fax", "--to", "Syrian mission", *un]
+    assert main(step) == 0
+    assert f"recorded: forwarded (syria, {mid})" in capsys.readouterr().out
+    answer = ["relay", "step", mid, "acknowledged", "--means", "phone", "--by", "MFA", *un]
+    assert main(answer) == 0
+    capsys.readouterr()
+    sender = ["--server", world.url, "--token", world.tokens["coalition"]]
+    assert main(["relay", "chain", mid, *sender]) == 0
+    chain = capsys.readouterr().out
+    assert "message to syria via un:" in chain
+    assert "forwarded by fax (Syrian mission)" in chain and "acknowledged by phone (MFA)" in chain
+    steps = world.party("coalition").ok("GET", f"/v1/messages/{mid}/relay")["legs"][0]["steps"]
+    assert all(s["signed_by_key"] for s in steps[1:])  # the CLI signed with --key
+    # a refusal is reported as the hub said it
+    assert main(["relay", "step", mid, "refused", *un]) == 1
+    assert "is already recorded (acknowledged at" in capsys.readouterr().err
