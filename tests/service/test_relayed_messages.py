@@ -326,3 +326,16 @@ def test_the_relay_command_line_for_a_message(
     # a refusal is reported as the hub said it
     assert main(["relay", "step", mid, "refused", *un]) == 1
     assert "is already recorded (acknowledged at" in capsys.readouterr().err
+
+
+def test_a_relay_writing_to_a_party_it_relays_has_it_already(world: World) -> None:
+    _syria(world)
+    un = world.party("un")
+    sent = _send(un, ["syria"], "Note verbale follows by courier")
+    mid = sent["id"]
+    receipt = sent["receipts"][0]
+    assert receipt["via_relay"] == "un" and receipt["delivered_at"]
+    assert [s["step"] for s in receipt["relay_chain"]["steps"]] == ["received"]
+    step = {"step": "forwarded", "means": "courier", "to": "MFA protocol"}
+    assert un.ok("POST", f"/v1/messages/{mid}/relay", step)["forwarded_at"]
+    assert [o["owes"] for o in un.ok("GET", "/v1/relay/owed")["owed"]] == ["answer"]

@@ -146,6 +146,9 @@ class Messages:
             for r in relays:
                 if r not in doc.to and r != who.party_id:  # once to a relay that is a recipient
                     tx.emit(r, MESSAGE_RECEIVED, self._view(tx.repo, row, receipts, Principal(r)))
+            if who.party_id in relays:  # a relay writing to a party it relays has it already
+                self.delivered(tx, who, [message_id])
+                receipts = tx.repo.messages.receipts([message_id])
             return self._view(tx.repo, row, receipts, who)
 
         return await self.writer.run(run)
