@@ -105,6 +105,14 @@ def _subject_ref(leg: Row) -> dict[str, Any]:
     return {"notice_id": leg["notice_id"], "version": leg["version"]}
 
 
+def _entry_ref(leg: Row) -> dict[str, Any]:
+    """What a leg's ledger entries name: as its events, with the notice's issuer, or the
+    message's sender as `from` (as in the message's own entries)."""
+    if leg["subject"] == "message":
+        return {**_subject_ref(leg), "from": leg["issuer"]}
+    return {**_subject_ref(leg), "issuer": leg["issuer"]}
+
+
 def step_view(row: Row) -> dict[str, Any]:
     return {
         "step": row["step"],
@@ -290,13 +298,7 @@ class Relays:
             # the hand-over to the relay is the hub's record (like a delivery); the other
             # steps are what the relay asserts, and signs
             "relay_received" if step == "received" else "relay_step",
-            **_subject_ref(leg),
-            # a message's sender is its "from", as in its own entries
-            **(
-                {"from": leg["issuer"]}
-                if leg["subject"] == "message"
-                else {"issuer": leg["issuer"]}
-            ),
+            **_entry_ref(leg),
             party=leg["recipient"],
             relay=leg["relay"],
             step=step,
@@ -346,12 +348,7 @@ class Relays:
             self.ledger.log(
                 tx,
                 "relay_forward_overdue",
-                **_subject_ref(leg),
-                **(
-                    {"from": leg["issuer"]}
-                    if leg["subject"] == "message"
-                    else {"issuer": leg["issuer"]}
-                ),
+                **_entry_ref(leg),
                 party=leg["recipient"],
                 relay=leg["relay"],
                 deadline=leg["forward_deadline"],
