@@ -195,6 +195,33 @@ class Client:
         result: Doc = self._call("GET", f"/v1/notices/{notice_id}/relay")
         return result
 
+    def relay_message_step(
+        self, message_id: str, step: str, recipient: str | None = None, **fields: Any
+    ) -> Doc:
+        """Record a step of a relayed hotline message, as its relay: `forwarded` (means,
+        to), or the answer (`acknowledged` by..., `refused`, `no_answer`)."""
+        body: Doc = {"step": step, "recipient": recipient, **fields}
+        body = {k: v for k, v in body.items() if v is not None}
+        if self.key is not None:
+            if recipient is None:  # the statement names the recipient: ask the hub
+                legs = [
+                    g
+                    for g in self.message_relay_chain(message_id)["legs"]
+                    if g["relay"] == self.party
+                ]
+                recipient = str(legs[0]["recipient"]) if len(legs) == 1 else None
+            named = ("at", "by", "comment", "means", "recipient", "step", "to")
+            statement = statements.relayed_message_step_statement(
+                self.party, message_id, str(recipient), {k: body.get(k) for k in named}
+            )
+            body["signature"] = self._sign(statement)
+        result: Doc = self._call("POST", f"/v1/messages/{message_id}/relay", body)
+        return result
+
+    def message_relay_chain(self, message_id: str) -> Doc:
+        result: Doc = self._call("GET", f"/v1/messages/{message_id}/relay")
+        return result
+
     def relay_owed(self) -> list[Doc]:
         result: list[Doc] = self._call("GET", "/v1/relay/owed")["owed"]
         return result

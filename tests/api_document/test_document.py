@@ -206,6 +206,21 @@ def _issue15_answers(world: World) -> list[tuple[str, str, Any]]:
     for who in (co, un, ad):
         keep("GET", "/v1/notices/{notice_id}/relay", who.get(f"/v1/notices/{nid}/relay"))
     keep("GET", "/v1/relay/owed", un.get("/v1/relay/owed"))
+    # a hotline message to the relayed party: its relay's legs, steps and chain
+    sent = {"to": ["syria"], "priority": "urgent", "body": "Stay clear of Latakia"}
+    mid = keep("POST", "/v1/messages", co.post("/v1/messages", sent)).json()["id"]
+    keep("GET", "/v1/relay/owed", un.get("/v1/relay/owed"))  # a message's leg, unreceived
+    events = un.events()
+    keep("POST", "/v1/events/confirm", un.post("/v1/events/confirm", {"up_to": events[-1]["id"]}))
+    step = {"step": "forwarded", "means": "fax", "to": "the mission"}
+    keep("POST", "/v1/messages/{message_id}/relay", un.post(f"/v1/messages/{mid}/relay", step))
+    keep("GET", "/v1/relay/owed", un.get("/v1/relay/owed"))
+    answer = {"step": "acknowledged", "by": "the duty officer", "means": "phone"}
+    keep("POST", "/v1/messages/{message_id}/relay", un.post(f"/v1/messages/{mid}/relay", answer))
+    for who in (co, un, ad):
+        keep("GET", "/v1/messages/{message_id}/relay", who.get(f"/v1/messages/{mid}/relay"))
+        keep("GET", "/v1/messages/{message_id}", who.get(f"/v1/messages/{mid}"))
+    keep("GET", "/v1/messages", un.get("/v1/messages"))
     printed = keep(
         "GET", "/v1/notices/{notice_id}/printable", co.get(f"/v1/notices/{nid}/printable")
     )
@@ -297,6 +312,7 @@ def test_the_answers_of_relays_paper_and_units_are_what_the_document_says(
         rq.AckIn,
         rq.PartyIn,
         rq.RelayStepIn,
+        rq.MessageRelayStepIn,
         rq.PaperVerifyIn,
         rq.UnitIn,
         rq.UnitPatchIn,

@@ -147,3 +147,73 @@ def test_a_relay_sees_only_what_it_relays(world: World) -> None:
     later = json.dumps(un.events())
     assert "NOW-RUSSIA-ONLY" not in later and "notice_withdrawn" in later
     assert un.ok("GET", "/v1/relay/owed")["owed"] == []
+
+
+def test_a_relay_sees_only_the_messages_it_relays(world: World) -> None:
+    """Issue 15, the hotline: what a relay learns of messages, and what others learn of it."""
+    admin = world.admin
+    admin.ok("POST", "/v1/parties", {"id": "syria", "name": "Syria", "reachable_via": "un"}, 201)
+    admin.ok(
+        "POST", "/v1/parties", {"id": "yemen", "name": "Yemen", "reachable_via": "russia"}, 201
+    )
+    co, ru, un = world.party("coalition"), world.party("russia"), world.party("un")
+
+    def send(to: list[str], body: str) -> str:
+        sent: str = co.ok("POST", "/v1/messages", {"to": to, "body": body}, 201)["id"]
+        return sent
+
+    rid = send(["syria", "russia"], "RELAYED-MSG-TO-SYRIA")
+    oid = send(["yemen"], "MSG-RELAYED-BY-RUSSIA")
+    pid = send(["russia"], "MSG-NOT-FOR-THE-UN")
+    ru.receive()
+    un.receive()
+    ru.ok("POST", f"/v1/messages/{rid}/read")
+
+    # the UN reads what it relays, in full, and nothing else
+    un_text = (
+        json.dumps(un.events())
+        + un.get("/v1/messages?box=all").text
+        + un.get("/v1/relay/owed").text
+        + un.get(f"/v1/messages/{rid}").text
+        + un.get(f"/v1/messages/{rid}/relay").text
+    )
+    assert "RELAYED-MSG-TO-SYRIA" in un_text
+    for secret, mid in (("MSG-RELAYED-BY-RUSSIA", oid), ("MSG-NOT-FOR-THE-UN", pid)):
+        assert secret not in un_text and mid not in un_text
+        for path in (f"/v1/messages/{mid}", f"/v1/messages/{mid}/relay"):
+            r = un.get(path)
+            assert r.status_code == 404 and secret not in r.text, path
+        for path, body in (
+            (f"/v1/messages/{mid}/relay", {"step": "forwarded", "means": "fax", "to": "x"}),
+            (f"/v1/messages/{mid}/read", None),
+        ):
+            r = un.post(path, body)
+            assert r.status_code == 404 and secret not in r.text, path
+    # of the message it relays: not russia's receipts (russia read it), not yemen's relay
+    seen = un.ok("GET", f"/v1/messages/{rid}")
+    assert "receipts" not in seen and seen.get("read_at") is None
+    assert [g["recipient"] for g in seen["relaying"]] == ["syria"]
+    assert "message_read" not in un_text
+    # the ledger: the UN reads the entries of what it relays, not russia's receipts of it
+    entries = un.ok("GET", "/v1/ledger/entries?start=0")["entries"]
+    readable = [json.loads(e["entry"]) for e in entries if "entry" in e]
+    assert any(e.get("message_id") == rid for e in readable)
+    assert not any(e.get("message_id") in (oid, pid) for e in readable)
+    assert not any(e["type"] == "message_receipt" and e.get("party") == "russia" for e in readable)
+
+    # russia, a recipient of the relayed message, sees neither the UN's chain nor its legs
+    inbox = [m for m in ru.ok("GET", "/v1/messages?box=in")["messages"] if m["id"] == rid]
+    ru_text = ru.get(f"/v1/messages/{rid}").text + json.dumps(inbox)
+    assert "relay_chain" not in ru_text and "relaying" not in ru_text and '"un"' not in ru_text
+    assert ru.get(f"/v1/messages/{rid}/relay").status_code == 403
+    assert rid not in ru.get("/v1/relay/owed").text
+    # russia relays the other one: its own leg, not the UN's
+    assert [g["message_id"] for g in ru.ok("GET", "/v1/relay/owed")["owed"]] == [oid]
+    # an outsider: nothing at all
+    token = admin.ok("POST", "/v1/parties", {"id": "iran", "name": "Iran"}, 201)["token"]
+    ir = world.client(token, "iran")
+    for path in (f"/v1/messages/{rid}", f"/v1/messages/{rid}/relay"):
+        r = ir.get(path)
+        assert r.status_code == 404 and "RELAYED-MSG" not in r.text, path
+    ir_text = json.dumps(ir.events()) + ir.get("/v1/messages").text + ir.get("/v1/relay/owed").text
+    assert rid not in ir_text and "RELAYED-MSG" not in ir_text

@@ -212,3 +212,52 @@ def test_the_desk_puts_what_escalated_first_and_the_issuer_sees_the_escalation(
     expect(
         co.locator(f"#panel-outbox [data-id='{soon}'] [data-addressee=syria] .st-overdue").first
     ).to_be_visible()
+
+
+def test_a_relayed_hotline_message_on_the_relays_desk_and_the_senders_receipt(
+    desks: dict[str, Officer], world: World
+) -> None:
+    co, un = desks["coalition"].page, desks["un"].page
+    sent = world.party("coalition").ok(
+        "POST",
+        "/v1/messages",
+        {"to": ["syria"], "priority": "urgent", "subject": "Air activity", "body": "Stay clear"},
+        201,
+    )
+    mid = sent["id"]
+
+    # The relay's hotline carries it, as something it relays, not something unread.
+    un.click("#tab-hotline")
+    card = un.locator(f"#chat [data-id='{mid}']")
+    expect(card).to_contain_text("Stay clear")
+    expect(card).to_contain_text("You relay it to syria")
+    expect(un.locator("#badge-hotline")).to_have_text("")
+    # On its desk: received once its map confirmed it, then forwarded and answered there.
+    un.click("#tab-relay")
+    item = un.locator(f"#panel-relay [data-message='{mid}'][data-recipient=syria]")
+    expect(item).to_have_attribute("data-owes", "forward")
+    expect(item).to_contain_text("hotline message from coalition for syria")
+    expect(item.locator("[data-testid=relay-chain]")).to_contain_text("Delivered to relay un")
+    forward = item.locator("form[data-form=forward]")
+    forward.get_by_label("How").select_option("fax")
+    forward.get_by_label("To whom").fill(MISSION)
+    forward.get_by_role("button", name="Record forwarding").click()
+    expect(item).to_have_attribute("data-owes", "answer")
+    expect(item.locator("[data-testid=relay-chain]")).to_contain_text(
+        f"Forwarded by un (fax) to {MISSION}"
+    )
+    answer = item.locator("form[data-form=answer]")
+    answer.get_by_label("Answer", exact=True).select_option("acknowledged")
+    answer.get_by_label("Answered by").fill(ANSWERER)
+    answer.get_by_role("button", name="Record the answer").click()
+    expect(item).to_have_count(0)
+    # the hub never heard a read receipt from the relay itself
+    assert world.party("un").post(f"/v1/messages/{mid}/read").status_code == 403
+
+    # The sender's hotline: syria's receipt is read, through relay un.
+    co.reload()
+    co.wait_for_selector("#conn[data-state=live]")
+    co.click("#tab-hotline")
+    receipt = co.locator(f"#chat [data-id='{mid}'] .receipt")
+    expect(receipt).to_contain_text("syria ✓✓")
+    expect(receipt).to_contain_text("through relay un")

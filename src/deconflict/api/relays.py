@@ -46,6 +46,36 @@ async def relay_chain(request: Request, who: Who, notice_id: str) -> Doc:
     return await hub_of(request).relay_chain(who, notice_id)
 
 
+@router.post(
+    "/messages/{message_id}/relay",
+    tags=["relays"],
+    summary="Record a step of a relayed hotline message (its relay only): forwarded, or the answer",
+)
+async def record_message_relay_step(
+    request: Request,
+    who: Who,
+    message_id: str,
+    body: Annotated[
+        Doc,
+        Body(
+            openapi_examples={
+                "forwarded": {"value": {k: v for k, v in STEP_EXAMPLE.items() if k != "version"}}
+            }
+        ),
+    ],
+) -> Doc:
+    return await hub_of(request).record_message_relay_step(who, message_id, body)
+
+
+@router.get(
+    "/messages/{message_id}/relay",
+    tags=["relays"],
+    summary="The relay chain of a hotline message (its sender: all legs; a relay: its own)",
+)
+async def message_relay_chain(request: Request, who: Who, message_id: str) -> Doc:
+    return await hub_of(request).message_relay_chain(who, message_id)
+
+
 @router.get("/relay/owed", tags=["relays"], summary="What you owe as a relay, soonest first")
 async def relay_owed(request: Request, who: Who) -> Doc:
     return await hub_of(request).relay_owed(who)

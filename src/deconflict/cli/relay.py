@@ -5,6 +5,8 @@ deconflict relay owed                                     what you owe as a rela
 deconflict relay step NOTICE forwarded --means phone --to "duty officer"
 deconflict relay step NOTICE acknowledged --means phone --by "deputy representative"
 deconflict relay chain NOTICE                             the chain (issuer or relay)
+deconflict relay step m-... forwarded --means fax --to "duty officer"   a hotline message
+deconflict relay chain m-...                              a message's chain (sender or relay)
 deconflict notice print NOTICE [--pdf] [-o FILE]          the printable notice
 deconflict notice verify-paper CODE [--paper FILE]        no token needed
 """
@@ -59,9 +61,11 @@ def register(subparsers: Any) -> None:
     _common(p)
     p.set_defaults(handler=_run(_owed))
     p = sub.add_parser("step", help="record a step: forwarded, acknowledged, refused, no_answer")
-    p.add_argument("notice")
+    p.add_argument("notice", help="the notice (n-...) or hotline message (m-...) you relay")
     p.add_argument("step", choices=["forwarded", "acknowledged", "refused", "no_answer"])
-    p.add_argument("--version", type=int, help="default: the notice's current version")
+    p.add_argument(
+        "--version", type=int, help="a notice's version (default: current); not for a message"
+    )
     p.add_argument("--recipient", help="the relayed party (needed if you relay it to several)")
     p.add_argument("--means", choices=_MEANS, help="how (required for forwarded)")
     p.add_argument("--to", help="to whom you forwarded it (required for forwarded)")
@@ -70,8 +74,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--comment")
     _common(p)
     p.set_defaults(handler=_run(_step))
-    p = sub.add_parser("chain", help="a relayed notice's chain: delivered, forwarded, answered")
-    p.add_argument("notice")
+    p = sub.add_parser(
+        "chain", help="a relayed notice's or message's chain: delivered, forwarded, answered"
+    )
+    p.add_argument("notice", help="the notice (n-...) or hotline message (m-...)")
     _common(p)
     p.set_defaults(handler=_run(_chain))
 
@@ -129,19 +135,47 @@ def _party_add(client: Client, args: argparse.Namespace) -> int:
     return _out(args, made, text)
 
 
-def _owed(client: Client, args: argparse.Namespace) -> int:
-    owed = client.relay_owed()
-    lines = [
+def _is_message(ref: str) -> bool:
+    """Message ids start with m-, notice ids with n- (`deconflict.service.ids`)."""
+    return ref.startswith("m-")
+
+
+def _owed_line(o: Doc) -> str:
+    if o.get("what") == "message":
+        return (
+            f"{o['message_id']} (message, {o.get('priority')}) to {o['recipient']}: {o['owes']}"
+            f" (forward by {o['forward_deadline']}{', OVERDUE' if o['forward_overdue'] else ''})"
+            f" {o.get('title', '')}"
+        )
+    return (
         f"{o['notice_id']} v{o['version']} to {o['recipient']}: {o['owes']}"
         f" (forward by {o['forward_deadline']}"
         f"{', OVERDUE' if o['forward_overdue'] else ''}; answer by {o.get('ack_deadline')}"
         f"{', OVERDUE' if o.get('ack_overdue') else ''}) {o.get('title', '')}"
-        for o in owed
-    ]
-    return _out(args, owed, "\n".join(lines) or "nothing owed")
+    )
+
+
+def _owed(client: Client, args: argparse.Namespace) -> int:
+    owed = client.relay_owed()
+    return _out(args, owed, "\n".join(_owed_line(o) for o in owed) or "nothing owed")
 
 
 def _step(client: Client, args: argparse.Namespace) -> int:
+    if _is_message(args.notice):
+        if args.version is not None:
+            print("deconflict: a hotline message has no version", file=sys.stderr)
+            return 2
+        done = client.relay_message_step(
+            args.notice,
+            args.step,
+            args.recipient,
+            means=args.means,
+            to=args.to,
+            by=args.by,
+            at=args.at,
+            comment=args.comment,
+        )
+        return _out(args, done, f"recorded: {args.step} ({done['recipient']}, {args.notice})")
     version = args.version or int(client.notice(args.notice)["version"])
     done = client.relay_step(
         args.notice,
@@ -158,10 +192,12 @@ def _step(client: Client, args: argparse.Namespace) -> int:
 
 
 def _chain(client: Client, args: argparse.Namespace) -> int:
-    chain = client.relay_chain(args.notice)
+    message = _is_message(args.notice)
+    chain = client.message_relay_chain(args.notice) if message else client.relay_chain(args.notice)
     lines = []
     for leg in chain["legs"]:
-        lines.append(f"version {leg['version']} to {leg['recipient']} via {leg['relay']}:")
+        what = "message" if message else f"version {leg['version']}"
+        lines.append(f"{what} to {leg['recipient']} via {leg['relay']}:")
         for s in leg["steps"]:
             how = f" by {s['means']}" if s["means"] else ""
             whom = f" ({s['counterpart']})" if s["counterpart"] else ""

@@ -208,16 +208,22 @@ def _describe(index: int, entry: dict[str, Any]) -> str:
             f"[{index}] {at}: version {entry.get('version')} was delivered to "
             f"{entry.get('party')} ({entry.get('via', 'stream')})"
         )
+    # a relay's entries name a notice version, or (a hotline message) the message
+    relayed = (
+        f"message {entry['message_id']}"
+        if entry.get("message_id")
+        else f"version {entry.get('version')}"
+    )
     if t == "relay_received":
         return (
-            f"[{index}] {at}: version {entry.get('version')} for {entry.get('party')} was "
+            f"[{index}] {at}: {relayed} for {entry.get('party')} was "
             f"delivered to its relay {entry.get('relay')}"
         )
     if t == "relay_step":
         how = f" by {entry['means']}" if entry.get("means") else ""
         whom = entry.get("to") or entry.get("by")
         return (
-            f"[{index}] {at}: relay {entry.get('relay')} recorded version {entry.get('version')} "
+            f"[{index}] {at}: relay {entry.get('relay')} recorded {relayed} "
             f"{entry.get('step')} for {entry.get('party')}{how}"
             f"{f' ({whom})' if whom else ''} at {entry.get('reported_at')}{signed}"
         )
@@ -261,6 +267,7 @@ def _describe(index: int, entry: dict[str, Any]) -> str:
         return (
             f"[{index}] {at}: message {entry.get('message_id')} {entry.get('receipt')} "
             f"by {entry.get('party')}"
+            + (f", as recorded by its relay {entry['relay']}" if entry.get("relay") else "")
         )
     if t == "party_registered":
         return f"[{index}] {at}: party {entry.get('party')} ({entry.get('name')}) was registered"

@@ -25,6 +25,7 @@ __all__ = [
     "cancel_statement",
     "notify_statement",
     "relay_step_statement",
+    "relayed_message_step_statement",
 ]
 
 STATEMENT_TYPES = ("notify", "amend", "cancel", "ack", "relay_step")
@@ -87,6 +88,20 @@ def relay_step_statement(
         "party": relay,
         "notice_id": notice_id,
         "version": version,
+        "recipient": recipient,
+        "step": {k: v for k, v in step.items() if v is not None},
+    }
+
+
+def relayed_message_step_statement(
+    relay: str, message_id: str, recipient: str, step: dict[str, Any]
+) -> dict[str, Any]:
+    """Issue 15: what a relay asserts it did (or heard) with a hotline message for one
+    relayed recipient (a relay step, naming the message instead of a notice version)."""
+    return {
+        "type": "relay_step",
+        "party": relay,
+        "message_id": message_id,
         "recipient": recipient,
         "step": {k: v for k, v in step.items() if v is not None},
     }

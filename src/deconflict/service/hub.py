@@ -147,7 +147,9 @@ class Hub:
         self.notices.also_reading = self.relays.also_reading
         self.printable = Printable(self.writer, self.store, settings.paper_checks_per_minute)
         self.notices.on_stored.append(self.relays.on_version)
-        self.messages = Messages(settings, self.writer, self.store, self.parties, self.ledger)
+        self.messages = Messages(
+            settings, self.writer, self.store, self.parties, self.ledger, self.relays
+        )
         self._stop = threading.Event()
         self.events = Events(
             settings,
@@ -438,6 +440,12 @@ class Hub:
     async def relay_owed(self, who: Principal) -> Doc:
         return await self.relays.owed(who)
 
+    async def record_message_relay_step(self, who: Principal, message_id: str, body: Any) -> Doc:
+        return await self.relays.record_message(who, message_id, body)
+
+    async def message_relay_chain(self, who: Principal, message_id: str) -> Doc:
+        return await self.relays.message_chain(who, message_id)
+
     # The printable notice (issue 15).
     async def print_notice(self, who: Principal, notice_id: str, fmt: str) -> tuple[bytes, str]:
         """The current version as printed text or PDF (an audited read), and its code."""
@@ -511,6 +519,9 @@ class Hub:
     async def send_message(self, who: Principal, body: Any) -> Doc:
         found = await self.messages.send(who, body)
         await self.provenance.messages([found], _party(who))
+        notes = self.relays.notes(found["to"], who.party_id)  # issue 15: who else reads it
+        if notes:
+            found["relayed"] = notes
         return found
 
     async def list_messages(self, who: Principal, *, box: str) -> Doc:

@@ -15,12 +15,18 @@ time to the acknowledgement deadline, `relay_forward_fraction`, or `relay_forwar
 without one) raises `relay_overdue` to the issuer and the relay; no answer by the
 acknowledgement deadline is the relayed party's ordinary `ack_overdue`, told to its
 relay as well.
+
+Hotline messages to a relayed party go the same way (a leg per message and relayed
+recipient, `subject` "message" in the tables): the relay is handed the message in full,
+records the same steps, and a reported acknowledgement is the recipient's read receipt
+(`Messages` subscribes to it: `on_message_answered`). A message has no acknowledgement
+deadline, so its forwarding deadline is `relay_forward_s` after it was sent.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -34,24 +40,26 @@ from deconflict.service.keys import PartyKeys, take_signature
 from deconflict.service.ledger import Ledger
 from deconflict.service.parties import Parties, require_party
 from deconflict.service.tx import Tx
-from deconflict.service.views import ack_view
+from deconflict.service.views import ack_view, sees_message
 from deconflict.service.writer import Writer
 from deconflict.store import Repo, Row, Store
 from deconflict.utc import format_ts, parse_rfc3339, parse_ts
 
-__all__ = ["ANSWERS", "MEANS", "STEPS", "Relays"]
+__all__ = ["ANSWERS", "MEANS", "STEPS", "Relays", "any_leg_view", "message_leg_view"]
 
 MEANS = ("phone", "fax", "diplomatic_note", "in_person", "email", "radio", "courier", "other")
 ANSWERS = ("acknowledged", "refused", "no_answer")
 STEPS = ("forwarded", *ANSWERS)
 _FINAL = ("acknowledged", "refused")
 _FIELDS = {"version", "recipient", "step", "at", "means", "to", "by", "comment"}
+_MESSAGE_FIELDS = _FIELDS - {"version"}  # a message has no versions
 _SKEW = timedelta(minutes=2)  # a relay's clock may run a little ahead of the hub's
 _TEXT = 200
 
 
 def leg_view(leg: Row, steps: Sequence[Row] = ()) -> dict[str, Any]:
     return {
+        "what": "notice",
         "notice_id": leg["notice_id"],
         "version": leg["version"],
         "recipient": leg["recipient"],
@@ -66,6 +74,43 @@ def leg_view(leg: Row, steps: Sequence[Row] = ()) -> dict[str, Any]:
         "forward_overdue": leg["forward_overdue_at"] is not None and leg["forwarded_at"] is None,
         "steps": [step_view(s) for s in steps],
     }
+
+
+def message_leg_view(leg: Row, steps: Sequence[Row] = ()) -> dict[str, Any]:
+    """A message's leg: as a notice's, named by the message and its sender."""
+    return {
+        "what": "message",
+        "message_id": leg["notice_id"],
+        "recipient": leg["recipient"],
+        "relay": leg["relay"],
+        "sender": leg["issuer"],
+        "forward_deadline": leg["forward_deadline"],
+        "received_by_relay_at": leg["received_at"],
+        "forwarded_at": leg["forwarded_at"],
+        "answer": leg["answer"],
+        "answered_at": leg["answered_at"],
+        "forward_overdue": leg["forward_overdue_at"] is not None and leg["forwarded_at"] is None,
+        "steps": [step_view(s) for s in steps],
+    }
+
+
+def any_leg_view(leg: Row, steps: Sequence[Row] = ()) -> dict[str, Any]:
+    return message_leg_view(leg, steps) if leg["subject"] == "message" else leg_view(leg, steps)
+
+
+def _subject_ref(leg: Row) -> dict[str, Any]:
+    """What a leg's entries and events name: the notice version, or the message."""
+    if leg["subject"] == "message":
+        return {"message_id": leg["notice_id"]}
+    return {"notice_id": leg["notice_id"], "version": leg["version"]}
+
+
+def _entry_ref(leg: Row) -> dict[str, Any]:
+    """What a leg's ledger entries name: as its events, with the notice's issuer, or the
+    message's sender as `from` (as in the message's own entries)."""
+    if leg["subject"] == "message":
+        return {**_subject_ref(leg), "from": leg["issuer"]}
+    return {**_subject_ref(leg), "issuer": leg["issuer"]}
 
 
 def step_view(row: Row) -> dict[str, Any]:
@@ -105,6 +150,9 @@ class Relays:
         # after Notices' own subscriber, which gives the new party its broadcast acks
         parties.on_registered.append(self._address_new_party)
         self._relays_seen: tuple[object, frozenset[str]] = (None, frozenset())
+        # issue 15, hotline: a reported acknowledgement of a message is its recipient's read
+        # receipt, which `Messages` keeps (it subscribes here)
+        self.on_message_answered: list[Callable[[Tx, Row, str, dict[str, Any]], None]] = []
 
     def _relay_ids(self) -> frozenset[str]:
         """The parties some party is reachable through (the committed directory, cached:
@@ -197,6 +245,7 @@ class Relays:
                 "answered_at": None,
                 "forward_overdue_at": None,
                 "superseded": 0,
+                "subject": "notice",
             }
             for p, via in sorted(relayed.items())
         ]
@@ -249,9 +298,7 @@ class Relays:
             # the hand-over to the relay is the hub's record (like a delivery); the other
             # steps are what the relay asserts, and signs
             "relay_received" if step == "received" else "relay_step",
-            notice_id=leg["notice_id"],
-            version=leg["version"],
-            issuer=leg["issuer"],
+            **_entry_ref(leg),
             party=leg["recipient"],
             relay=leg["relay"],
             step=step,
@@ -273,11 +320,12 @@ class Relays:
             "comment": fields.get("comment"),
             "key_id": signed.get("key_id"),
             "ledger_index": index,
+            "subject": leg["subject"],
         }
         tx.repo.relays.insert_step(row)
         view = {
-            "notice_id": leg["notice_id"],
-            "version": leg["version"],
+            "what": leg["subject"],
+            **_subject_ref(leg),
             "recipient": leg["recipient"],
             "relay": leg["relay"],
             **step_view(row),
@@ -291,22 +339,21 @@ class Relays:
         sent = 0
         for leg in tx.repo.relays.forward_due(tx.ts):
             key = (leg["notice_id"], leg["version"], leg["recipient"])
-            ack = tx.repo.acks.get(*key)
-            if ack is None or ack["superseded"]:  # expired or replaced meanwhile
-                tx.repo.relays.update_leg(*key, superseded=1)
-                continue
+            if leg["subject"] == "notice":  # a message stays owed until it is answered
+                ack = tx.repo.acks.get(*key)
+                if ack is None or ack["superseded"]:  # expired or replaced meanwhile
+                    tx.repo.relays.update_leg(*key, superseded=1)
+                    continue
             tx.repo.relays.update_leg(*key, forward_overdue_at=tx.ts)
             self.ledger.log(
                 tx,
                 "relay_forward_overdue",
-                notice_id=leg["notice_id"],
-                version=leg["version"],
-                issuer=leg["issuer"],
+                **_entry_ref(leg),
                 party=leg["recipient"],
                 relay=leg["relay"],
                 deadline=leg["forward_deadline"],
             )
-            view = leg_view({**leg, "forward_overdue_at": tx.ts})
+            view = any_leg_view({**leg, "forward_overdue_at": tx.ts})
             tx.emit(leg["issuer"], RELAY_OVERDUE, view)
             tx.emit(leg["relay"], RELAY_OVERDUE, view)
             sent += 1
@@ -345,27 +392,7 @@ class Relays:
                     "with it",
                     field="version",
                 )
-            at = fields["at"] or tx.ts
-            if at > format_ts(tx.now + _SKEW):
-                raise Invalid([("at", "is in the future")])
-            if at < leg["received_at"]:
-                raise Invalid(
-                    [("at", f"is before you received this version ({leg['received_at']})")]
-                )
-            if leg["answer"] in _FINAL:
-                raise StateConflict(
-                    f"{leg['recipient']}'s answer to version {version} is already recorded "
-                    f"({leg['answer']} at {leg['answered_at']}); it is not replaced",
-                    field="step",
-                )
-            if step in ANSWERS and leg["forwarded_at"] is None:
-                raise StateConflict(
-                    f"record how you forwarded version {version} to {leg['recipient']} "
-                    f'(step "forwarded") before its answer',
-                    field="step",
-                )
-            if step == "forwarded" and at < (leg["forwarded_at"] or ""):
-                raise Invalid([("at", f"is before the last forwarding ({leg['forwarded_at']})")])
+            at = _check_step(tx, leg, step, fields, f"version {version}")
             statement = statements.relay_step_statement(
                 who.party_id,
                 notice_id,
@@ -453,7 +480,8 @@ class Relays:
         return found
 
     async def owed(self, who: Principal) -> dict[str, Any]:
-        """What a relay owes: current legs not yet answered for good, soonest first."""
+        """What a relay owes: current legs (notices' and messages') not yet answered for
+        good, soonest forwarding deadline first."""
         require_party(who, "relay notices")
 
         def read() -> list[dict[str, Any]]:
@@ -463,18 +491,28 @@ class Relays:
                 for g in legs:
                     if g["answer"] in _FINAL:
                         continue
-                    ack = repo.acks.get(g["notice_id"], g["version"], g["recipient"])
-                    if ack is None or ack["superseded"]:
-                        continue  # the notice expired meanwhile: nothing left to pass on
-                    notice = repo.notices.get(g["notice_id"])
-                    view = leg_view(g)
-                    view["owes"] = (
+                    owes = (
                         "receive"
                         if g["received_at"] is None
                         else "forward"
                         if g["forwarded_at"] is None
                         else "answer"
                     )
+                    if g["subject"] == "message":
+                        m = repo.messages.get(g["notice_id"])
+                        view = message_leg_view(g)
+                        view.update(owes=owes, ack_deadline=None, ack_overdue=False)
+                        if m is not None:
+                            view["title"] = m["subject"]
+                            view["priority"] = m["priority"]
+                        out.append(view)
+                        continue
+                    ack = repo.acks.get(g["notice_id"], g["version"], g["recipient"])
+                    if ack is None or ack["superseded"]:
+                        continue  # the notice expired meanwhile: nothing left to pass on
+                    notice = repo.notices.get(g["notice_id"])
+                    view = leg_view(g)
+                    view["owes"] = owes
                     view["ack_deadline"] = ack["deadline"] if ack else None
                     view["ack_overdue"] = bool(ack and ack["overdue_at"])
                     if notice is not None:
@@ -482,10 +520,166 @@ class Relays:
                         view["kind"] = notice["kind"]
                         view["state"] = notice["state"]
                     out.append(view)
-            out.sort(key=lambda v: (v["forward_deadline"], v["notice_id"], v["recipient"]))
+            out.sort(
+                key=lambda v: (
+                    v["forward_deadline"],
+                    v.get("notice_id") or v.get("message_id"),
+                    v["recipient"],
+                )
+            )
             return out
 
         return {"owed": await asyncio.to_thread(read)}
+
+    # -- hotline messages (issue 15) ---------------------------------------------
+    def on_message(self, tx: Tx, message: Row, relayed: dict[str, str]) -> None:
+        """Inside the send: each relay owes its relayed recipients the message."""
+        if not relayed:
+            return
+        deadline = format_ts(tx.now + timedelta(seconds=self.settings.relay_forward_s))
+        legs: list[Row] = [
+            {
+                "notice_id": message["id"],
+                "version": 0,
+                "recipient": p,
+                "relay": via,
+                "issuer": message["sender"],
+                "created_at": tx.ts,
+                "forward_deadline": deadline,
+                "received_at": None,
+                "forwarded_at": None,
+                "answer": None,
+                "answered_at": None,
+                "forward_overdue_at": None,
+                "superseded": 0,
+                "subject": "message",
+            }
+            for p, via in sorted(relayed.items())
+        ]
+        tx.repo.relays.insert_legs(legs)
+        for leg in legs:
+            tx.emit(
+                leg["relay"],
+                RELAY_OWED,
+                {
+                    **message_leg_view(leg),
+                    "title": message["subject"],
+                    "priority": message["priority"],
+                },
+            )
+
+    def messages_handed(self, tx: Tx, party: str, message_ids: list[str]) -> list[Row]:
+        """`party`'s client confirmed it has these messages: the legs it relays of them are
+        received (the first link). Returns the legs newly received."""
+        if party not in self._relay_ids():
+            return []
+        done: list[Row] = []
+        for leg in tx.repo.relays.message_legs_by_relay(party, message_ids):
+            if leg["received_at"] is not None:
+                continue
+            tx.repo.relays.update_leg(leg["notice_id"], 0, leg["recipient"], received_at=tx.ts)
+            received = {**leg, "received_at": tx.ts}
+            self._step(tx, received, "received", tx.ts, {}, {})
+            done.append(received)
+        return done
+
+    def message_legs(self, repo: Repo, message_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Each message's legs with their steps, as views (for the sender's receipts)."""
+        legs = repo.relays.message_legs(message_ids)
+        if not legs:
+            return {}
+        steps = repo.relays.steps_of_many([g["notice_id"] for g in legs])
+        out: dict[str, list[dict[str, Any]]] = {}
+        for g in legs:
+            mine = [
+                s
+                for s in steps
+                if (s["notice_id"], s["recipient"]) == (g["notice_id"], g["recipient"])
+            ]
+            out.setdefault(g["notice_id"], []).append(message_leg_view(g, mine))
+        return out
+
+    async def record_message(self, who: Principal, message_id: str, body: Any) -> dict[str, Any]:
+        """The relay records one step it took (or heard) for a message's relayed recipient."""
+        require_party(who, "relay messages")
+        if not isinstance(body, dict):
+            raise Invalid([("", "must be a JSON object")])
+        body, signed_req = take_signature(body)
+        fields = _parse_step(body, self.settings.max_message_chars, versioned=False)
+        step: str = body["step"]
+
+        def run(tx: Tx) -> dict[str, Any]:
+            m = tx.repo.messages.get(message_id)
+            legs = [
+                g for g in tx.repo.relays.message_legs([message_id]) if g["relay"] == who.party_id
+            ]
+            if m is None or not (legs or sees_message(tx.repo, who, m)):
+                raise NotFound(f"no message {message_id!r} is visible to you")
+            if not legs:
+                raise Forbidden(
+                    f"you are not the relay of any recipient of {message_id}: only the relay "
+                    "a relayed party is registered with records its steps",
+                    field="message_id",
+                )
+            leg = _the_leg(legs, body.get("recipient"))
+            if leg["received_at"] is None:
+                raise StateConflict(
+                    f"message {message_id} was never received by you: read it on your event "
+                    "stream and confirm it (POST /v1/events/confirm, or the Last-Event-ID of "
+                    "your next connection) before recording what you did with it",
+                    field="message_id",
+                )
+            at = _check_step(tx, leg, step, fields, f"message {message_id}")
+            statement = statements.relayed_message_step_statement(
+                who.party_id,
+                message_id,
+                leg["recipient"],
+                {"step": step, **{k: body.get(k) for k in sorted(_MESSAGE_FIELDS)}},
+            )
+            signed = self.keys.check(tx, who, statement, signed_req)
+            stored = self._step(tx, leg, step, at, fields, signed)
+            changes: dict[str, Any] = (
+                {"forwarded_at": at} if step == "forwarded" else {"answer": step, "answered_at": at}
+            )
+            tx.repo.relays.update_leg(message_id, 0, leg["recipient"], **changes)
+            done = {**leg, **changes}
+            if step == "acknowledged":
+                for subscriber in self.on_message_answered:
+                    subscriber(tx, done, at, fields)
+            steps = [
+                s for s in tx.repo.relays.steps_of(message_id) if s["recipient"] == leg["recipient"]
+            ]
+            return {**message_leg_view(done, steps), "recorded": step_view(stored)}
+
+        return await self.writer.run(run)
+
+    async def message_chain(self, who: Principal, message_id: str) -> dict[str, Any]:
+        """A message's relay chain: to its sender all of it, to a relay its own legs."""
+
+        def read() -> dict[str, Any]:
+            with self.store.read() as repo:
+                m = repo.messages.get(message_id)
+                legs = repo.relays.message_legs([message_id])
+                mine = [g for g in legs if g["relay"] == who.party_id]
+                if m is None or not (mine or sees_message(repo, who, m)):
+                    raise NotFound(f"no message {message_id!r} is visible to you")
+                if not (who.is_admin or m["sender"] == who.party_id):
+                    if not mine:
+                        raise Forbidden(
+                            "only the sender and the relays of a message see its relay chain"
+                        )
+                    legs = mine
+                steps = repo.relays.steps_of(message_id)
+            return {
+                "message_id": message_id,
+                "legs": [
+                    message_leg_view(g, [s for s in steps if s["recipient"] == g["recipient"]])
+                    for g in legs
+                ],
+            }
+
+        found: dict[str, Any] = await asyncio.to_thread(read)
+        return found
 
 
 def _relayed_by(repo: Repo, who: Principal, notice_id: str) -> tuple[Row, list[Row]]:
@@ -500,6 +694,31 @@ def _relayed_by(repo: Repo, who: Principal, notice_id: str) -> tuple[Row, list[R
     return row, legs
 
 
+def _check_step(tx: Tx, leg: Row, step: str, fields: dict[str, Any], what: str) -> str:
+    """When the step happened, once it fits the leg's state (a notice's or a message's);
+    `Invalid` or `StateConflict` naming the field otherwise."""
+    at: str = fields["at"] or tx.ts
+    if at > format_ts(tx.now + _SKEW):
+        raise Invalid([("at", "is in the future")])
+    if at < leg["received_at"]:
+        raise Invalid([("at", f"is before you received {what} ({leg['received_at']})")])
+    if leg["answer"] in _FINAL:
+        raise StateConflict(
+            f"{leg['recipient']}'s answer to {what} is already recorded "
+            f"({leg['answer']} at {leg['answered_at']}); it is not replaced",
+            field="step",
+        )
+    if step in ANSWERS and leg["forwarded_at"] is None:
+        raise StateConflict(
+            f"record how you forwarded {what} to {leg['recipient']} "
+            f'(step "forwarded") before its answer',
+            field="step",
+        )
+    if step == "forwarded" and at < (leg["forwarded_at"] or ""):
+        raise Invalid([("at", f"is before the last forwarding ({leg['forwarded_at']})")])
+    return at
+
+
 def _the_leg(legs: list[Row], recipient: Any) -> Row:
     if recipient is None:
         if len(legs) == 1:
@@ -512,10 +731,12 @@ def _the_leg(legs: list[Row], recipient: Any) -> Row:
     raise Invalid([("recipient", f"you relay this version to no party {recipient!r}")])
 
 
-def _parse_step(body: dict[str, Any], max_chars: int) -> dict[str, Any]:
-    errs = [(k, "unknown field") for k in sorted(set(body) - _FIELDS)]
+def _parse_step(body: dict[str, Any], max_chars: int, *, versioned: bool = True) -> dict[str, Any]:
+    """A step's fields (a notice's names its version; a message has none)."""
+    known = _FIELDS if versioned else _MESSAGE_FIELDS
+    errs = [(k, "unknown field") for k in sorted(set(body) - known)]
     version = body.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+    if versioned and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
         errs.append(("version", "is required: the notice version (integer >= 1)"))
     step = body.get("step")
     if step not in STEPS:

@@ -12,7 +12,7 @@ from typing import Any
 
 from deconflict.service.auth import Principal
 from deconflict.service.disclosure import EXACT, EXISTENCE, stored_disclosure
-from deconflict.store import Row
+from deconflict.store import Repo, Row
 
 __all__ = [
     "ack_view",
@@ -21,6 +21,7 @@ __all__ = [
     "level_of",
     "message_view",
     "notice_view",
+    "sees_message",
     "sees_notice",
 ]
 
@@ -35,6 +36,15 @@ def sees_notice(who: Principal, notice: Row) -> bool:
         return True
     addressees = addressees_of(notice)
     return "*" in addressees or who.party_id in addressees
+
+
+def sees_message(repo: Repo, who: Principal, m: Row) -> bool:
+    """Its sender, its recipients, the admin, and (issue 15) the relay of a recipient."""
+    if who.is_admin or m["sender"] == who.party_id:
+        return True
+    if any(r["party_id"] == who.party_id for r in repo.messages.receipts([m["id"]])):
+        return True
+    return any(g["relay"] == who.party_id for g in repo.relays.message_legs([m["id"]]))
 
 
 def ack_view(row: Row) -> dict[str, Any]:

@@ -92,6 +92,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         {200: rs.RelayStepRecorded}, rq.RelayStepIn, _BODY
     ),
     ("GET", "/v1/notices/{notice_id}/relay"): Operation({200: rs.RelayChain}),
+    ("POST", "/v1/messages/{message_id}/relay"): Operation(
+        {200: rs.RelayStepRecorded}, rq.MessageRelayStepIn, _BODY
+    ),
+    ("GET", "/v1/messages/{message_id}/relay"): Operation({200: rs.MessageRelayChain}),
     ("GET", "/v1/relay/owed"): Operation({200: rs.RelayOwed}),
     ("GET", "/v1/notices/{notice_id}/printable"): Operation(
         {200: None}, media=PRINTABLE, headers=CODE_HEADER

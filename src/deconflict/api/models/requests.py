@@ -37,6 +37,7 @@ __all__ = [
     "Level",
     "LineStringIn",
     "MessageIn",
+    "MessageRelayStepIn",
     "NoticeIn",
     "PaperVerifyIn",
     "PartyIn",
@@ -333,6 +334,31 @@ class RelayStepIn(_In):
         default=None,
         description="When (RFC 3339; default now): not in the future, not before you "
         "received the version, nor before the last forwarding",
+    )
+    means: RelayMeans | None = Field(default=None, description='Required for "forwarded"')
+    to: Counterpart | None = Field(
+        default=None, description='To whom you forwarded it (required for "forwarded")'
+    )
+    by: Counterpart | None = Field(
+        default=None, description='Who acknowledged it (required for "acknowledged")'
+    )
+    comment: str | None = Field(default=None, max_length=10_000)
+    signature: Signature = None
+
+
+class MessageRelayStepIn(_In):
+    """One step a relay took (or heard) for a relayed recipient of a hotline message."""
+
+    step: RelayStep
+    recipient: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The relayed party (required if you relay the message to several)",
+    )
+    at: AwareDatetime | None = Field(
+        default=None,
+        description="When (RFC 3339; default now): not in the future, not before you "
+        "received the message, nor before the last forwarding",
     )
     means: RelayMeans | None = Field(default=None, description='Required for "forwarded"')
     to: Counterpart | None = Field(

@@ -43,6 +43,7 @@ __all__ = [
     "LedgerEntry",
     "MessageList",
     "MessageOut",
+    "MessageRelayChain",
     "NoticeList",
     "NoticeOut",
     "NoticeUnits",
@@ -311,6 +312,12 @@ class Receipt(_Out):
     party: str
     delivered_at: Time | None
     read_at: Time | None
+    via_relay: str | None = Field(
+        default=None, description="The relay through which a relayed recipient is reached"
+    )
+    relay_chain: RelayLeg | None = Field(
+        default=None, description="What its relay recorded: received, forwarded, the answer"
+    )
 
 
 class MessageOut(_Out):
@@ -326,6 +333,9 @@ class MessageOut(_Out):
     delivered_at: Time | None = None
     read_at: Time | None = None
     ledger_index: LedgerIndex = None
+    relaying: list[RelayLeg] | None = Field(
+        default=None, description="To a relay: its legs of the message (issue 15)"
+    )
 
 
 class MessageList(_Out):
@@ -500,14 +510,21 @@ class RelayStepOut(_Out):
 
 
 class RelayLeg(_Out):
-    """What one relay owes one relayed addressee for one notice version."""
+    """What one relay owes one relayed addressee for one notice version, or one relayed
+    recipient for one hotline message (`what`)."""
 
-    notice_id: str
-    version: int
+    what: Literal["notice", "message"] = Field(
+        description="A notice version's leg (notice_id, version, issuer) or a hotline "
+        "message's (message_id, sender)"
+    )
+    notice_id: str | None = None
+    version: int | None = None
+    message_id: str | None = None
     recipient: str
     relay: str
-    issuer: str
-    current: bool = Field(description="False once a newer version superseded it")
+    issuer: str | None = None
+    sender: str | None = None
+    current: bool = Field(default=True, description="False once a newer version superseded it")
     forward_deadline: Time
     received_by_relay_at: Time | None
     forwarded_at: Time | None
@@ -527,13 +544,19 @@ class RelayChain(_Out):
     legs: list[RelayLeg] = Field(description="To the issuer every leg; to a relay its own")
 
 
+class MessageRelayChain(_Out):
+    message_id: str
+    legs: list[RelayLeg] = Field(description="To the sender every leg; to a relay its own")
+
+
 class OwedLeg(RelayLeg):
     owes: Literal["receive", "forward", "answer"]
     ack_deadline: Time | None
     ack_overdue: bool
-    title: str | None = None
+    title: str | None = Field(default=None, description="The notice's title, a message's subject")
     kind: Kind | None = None
     state: Literal["active", "cancelled", "expired"] | None = None
+    priority: Priority | None = Field(default=None, description="A message's priority")
 
 
 class RelayOwed(_Out):
@@ -641,3 +664,9 @@ class RoutedVersion(_Out):
 class UnitConfirmed(_Out):
     confirmed_through: int
     delivered: list[RoutedVersion] = Field(description="The deliveries this confirmed")
+
+
+# issue 15: a receipt and a message carry relay legs, declared further down
+Receipt.model_rebuild()
+MessageOut.model_rebuild()
+MessageList.model_rebuild()

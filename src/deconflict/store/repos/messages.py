@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, exists, insert, or_, select, update
 
+from deconflict.store.relay_tables import relay_legs
 from deconflict.store.rows import Row, one, rows
 from deconflict.store.schema import message_recipients, messages
 
@@ -47,6 +48,16 @@ class MessageRepo:
                     and_(
                         message_recipients.c.message_id == messages.c.id,
                         message_recipients.c.party_id == party,
+                    )
+                )
+            )
+            # issue 15: what `party` relays to a party that never connects is in its inbox
+            conds.append(
+                exists().where(
+                    and_(
+                        relay_legs.c.notice_id == messages.c.id,
+                        relay_legs.c.subject == "message",
+                        relay_legs.c.relay == party,
                     )
                 )
             )

@@ -1,4 +1,7 @@
-"""Relay legs and steps (issue 15), and the verification codes of printed notices."""
+"""Relay legs and steps (issue 15), and the verification codes of printed notices.
+
+A leg's `subject` says whether it relays a notice version or a hotline message; notice
+and message ids never collide, so the look-ups by id need no filter on it."""
 
 from __future__ import annotations
 
@@ -73,6 +76,30 @@ class RelayRepo:
             out += rows(self._conn.execute(sub))
         return out
 
+    def message_legs_by_relay(self, relay: str, message_ids: Sequence[str]) -> list[Row]:
+        """The relay's legs of these messages (a message has one leg per relayed recipient)."""
+        if not message_ids:
+            return []
+        q = select(relay_legs).where(
+            and_(
+                relay_legs.c.relay == relay,
+                relay_legs.c.subject == "message",
+                relay_legs.c.notice_id.in_(sorted(set(message_ids))),
+            )
+        )
+        return rows(self._conn.execute(q.order_by(relay_legs.c.notice_id, relay_legs.c.recipient)))
+
+    def message_legs(self, message_ids: Sequence[str]) -> list[Row]:
+        if not message_ids:
+            return []
+        q = select(relay_legs).where(
+            and_(
+                relay_legs.c.subject == "message",
+                relay_legs.c.notice_id.in_(sorted(set(message_ids))),
+            )
+        )
+        return rows(self._conn.execute(q.order_by(relay_legs.c.notice_id, relay_legs.c.recipient)))
+
     def forward_due(self, now: str, limit: int = 500) -> list[Row]:
         """Current legs not forwarded by their deadline, not yet escalated."""
         q = (
@@ -95,7 +122,14 @@ class RelayRepo:
         self._conn.execute(insert(relay_steps).values(**row))
 
     def steps_of(self, notice_id: str) -> list[Row]:
+        """The steps of a notice's legs, or of a message's (by its id)."""
         q = select(relay_steps).where(relay_steps.c.notice_id == notice_id)
+        return rows(self._conn.execute(q.order_by(relay_steps.c.id)))
+
+    def steps_of_many(self, ids: Sequence[str]) -> list[Row]:
+        if not ids:
+            return []
+        q = select(relay_steps).where(relay_steps.c.notice_id.in_(sorted(set(ids))))
         return rows(self._conn.execute(q.order_by(relay_steps.c.id)))
 
     # -- paper codes -------------------------------------------------------------

@@ -321,15 +321,15 @@ function onEvent(e) {
       if (e.type === 'ack_overdue' && d.issuer !== state.me) desk.refresh(); // I relay it
       break;
     case 'relay_owed':
-      toast(t('toast.relay_owed', { recipient: d.recipient, title: d.title || d.notice_id }));
+      toast(t('toast.relay_owed', { recipient: d.recipient, title: d.title || d.notice_id || d.message_id }));
       desk.refresh();
       break;
     case 'relay_step':
-      if (d.step !== 'received') toast(t('toast.relay_step', { relay: d.relay, recipient: d.recipient, title: noticeTitle(d.notice_id), step: t(`relay.answer.${d.step}`) }), d.step === 'refused');
+      if (d.step !== 'received') toast(t('toast.relay_step', { relay: d.relay, recipient: d.recipient, title: relayedTitle(d), step: t(`relay.answer.${d.step}`) }), d.step === 'refused');
       chains.refresh();
       break;
     case 'relay_overdue':
-      toast(t('toast.relay_overdue', { relay: d.relay, recipient: d.recipient, title: noticeTitle(d.notice_id) }), true);
+      toast(t('toast.relay_overdue', { relay: d.relay, recipient: d.recipient, title: relayedTitle(d) }), true);
       chains.refresh();
       desk.refresh();
       break;
@@ -393,6 +393,11 @@ function confirmShown(id) {
 
 // A notice as this party may name it: by its title when the notice is in this
 // browser (addressed to it or its own), else by who issued it and its kind only.
+// A relay event names a notice version or (issue 15) a hotline message.
+function relayedTitle(d) {
+  return d.message_id ? t('relay.message', { id: d.message_id }) : noticeTitle(d.notice_id);
+}
+
 function noticeTitle(id, { quotes = true } = {}) {
   const n = state.notices.get(id);
   if (!n) return id ? t('notice.unknown') : '';
@@ -679,13 +684,18 @@ $('chat-body').addEventListener('keydown', (e) => {
 });
 
 function receiptText(m) {
-  return (m.receipts || []).map((r) => `${r.party} ${r.read_at ? `✓✓ ${t('receipt.read', { time: zuluShort(r.read_at) })}` : r.delivered_at ? `✓ ${t('receipt.delivered', { time: zuluShort(r.delivered_at) })}` : `· ${t('receipt.sent')}`}`).join(' · ');
+  // issue 15: a relayed recipient's receipts are what its relay recorded
+  return (m.receipts || []).map((r) => `${r.party} ${r.read_at ? `✓✓ ${t('receipt.read', { time: zuluShort(r.read_at) })}` : r.delivered_at ? `✓ ${t('receipt.delivered', { time: zuluShort(r.delivered_at) })}` : `· ${t('receipt.sent')}`}${r.via_relay ? ` (${t('relay.via', { relay: r.via_relay })})` : ''}`).join(' · ');
 }
+
+// A message this party only relays (issue 15): not its to read, nor unread.
+const relayOnly = (m) => Boolean(m.relaying) && !m.to.includes(state.me);
+const isUnread = (m) => m.from !== state.me && !m.read_at && !relayOnly(m);
 
 function renderHotline() {
   const box = $('chat');
   const list = [...state.messages.values()].sort((a, b) => String(a.created_at).localeCompare(String(b.created_at)));
-  const unread = list.filter((m) => m.from !== state.me && !m.read_at).length;
+  const unread = list.filter(isUnread).length;
   $('badge-hotline').textContent = unread ? String(unread) : '';
   const stick = box.scrollTop + box.clientHeight >= box.scrollHeight - 20;
   box.replaceChildren(...(list.length ? list.map((m) => {
@@ -693,7 +703,7 @@ function renderHotline() {
     return h('div', { class: `msg ${out ? 'out' : 'in'} ${m.priority}`, 'data-id': m.id },
       h('div', { class: 'meta' }, `${out ? t('msg.to', { to: m.to.join(', ') }) : t('msg.from', { party: m.from })} · ${zulu(m.created_at)}${m.priority !== 'routine' ? ` · ${t(`priority.${m.priority}`).toUpperCase()}` : ''}${m.ref ? ` · ${refText(m.ref)}` : ''}`),
       h('div', { dir: 'auto' }, m.subject ? h('strong', {}, `${m.subject}: `) : null, m.body),
-      h('div', { class: 'meta receipt' }, out ? receiptText(m) : m.read_at ? t('receipt.read', { time: zuluShort(m.read_at) }) : t('receipt.unread')));
+      h('div', { class: 'meta receipt' }, out ? receiptText(m) : relayOnly(m) ? t('relay.relaying', { recipients: m.relaying.map((g) => g.recipient).join(', ') }) : m.read_at ? t('receipt.read', { time: zuluShort(m.read_at) }) : t('receipt.unread')));
   }) : [h('p', { class: 'empty' }, t('hotline.empty'))]));
   if (stick) box.scrollTop = box.scrollHeight;
   if (tab === 'hotline') markRead();
@@ -701,7 +711,7 @@ function renderHotline() {
 
 async function markRead() {
   for (const m of state.messages.values()) {
-    if (m.from === state.me || m.read_at || m.reading) continue;
+    if (!isUnread(m) || m.reading) continue;
     m.reading = true;
     try {
       const r = await api('POST', `/v1/messages/${m.id}/read`);
@@ -710,7 +720,7 @@ async function markRead() {
       m.reading = false;
     }
   }
-  const unread = [...state.messages.values()].filter((m) => m.from !== state.me && !m.read_at).length;
+  const unread = [...state.messages.values()].filter(isUnread).length;
   $('badge-hotline').textContent = unread ? String(unread) : '';
 }
 

@@ -4,9 +4,10 @@
 //   chain in the outbox card (`GET /v1/notices/{id}/relay`): delivered to the relay ->
 //   forwarded (when, how, to whom) -> the answer as the relay reported it, with the
 //   forwarding and acknowledgement deadlines and their escalation;
-// - the relay: a desk (its own tab) of what it owes (`GET /v1/relay/owed`), overdue
-//   first, each with the steps recorded so far and the forms that record the next one
-//   (`POST /v1/notices/{id}/relay`), the hub's refusals shown at their fields.
+// - the relay: a desk (its own tab) of what it owes (`GET /v1/relay/owed`: notice
+//   versions and hotline messages), overdue first, each with the steps recorded so far
+//   and the forms that record the next one (`POST /v1/notices/{id}/relay`, or
+//   `/v1/messages/{id}/relay` for a message), the hub's refusals shown at their fields.
 //
 // Nothing here asks for a chain the party may not read: the outbox asks only about
 // the party's own notices, the desk only about what the hub says it relays.
@@ -21,6 +22,10 @@ const ANSWERS = ['acknowledged', 'refused', 'no_answer'];
 const FINAL = new Set(['acknowledged', 'refused']);
 
 const chip = (text, cls) => h('span', { class: `chip st-${cls}` }, text);
+// An owed leg is a notice version's or a hotline message's (`what`, issue 15).
+const isMessage = (o) => o.what === 'message';
+const idOf = (o) => (isMessage(o) ? o.message_id : o.notice_id);
+const relayPath = (o) => `/v1/${isMessage(o) ? 'messages' : 'notices'}/${encodeURIComponent(idOf(o))}/relay`;
 const how = (means) => (means ? ` (${t(`means.${means}`)})` : '');
 
 // The parties a relay reaches, from the directory (`reachable_via`).
@@ -156,14 +161,15 @@ export class RelayDesk {
       return; // offline: the next relay event or reconnection asks again
     }
     const chains = new Map();
-    await Promise.all([...new Set(owed.map((o) => o.notice_id))].map(async (id) => {
+    const first = new Map(owed.map((o) => [idOf(o), o]));
+    await Promise.all([...first.values()].map(async (o) => {
       try {
-        chains.set(id, await api('GET', `/v1/notices/${encodeURIComponent(id)}/relay`));
+        chains.set(idOf(o), await api('GET', relayPath(o)));
       } catch {
         // shown without its steps until the next refresh
       }
     }));
-    this.owed = owed.sort((x, y) => rankOf(x) - rankOf(y) || String(dueOf(x)).localeCompare(String(dueOf(y))) || x.notice_id.localeCompare(y.notice_id));
+    this.owed = owed.sort((x, y) => rankOf(x) - rankOf(y) || String(dueOf(x)).localeCompare(String(dueOf(y))) || idOf(x).localeCompare(idOf(y)));
     this.steps = chains;
     this.render();
     this.onLoaded?.();
@@ -171,11 +177,11 @@ export class RelayDesk {
 
   // The legs this relay owes for a notice (for the inbox card's line).
   owedFor(noticeId) {
-    return this.owed.filter((o) => o.notice_id === noticeId);
+    return this.owed.filter((o) => !isMessage(o) && o.notice_id === noticeId);
   }
 
   legOf(o) {
-    const doc = this.steps.get(o.notice_id);
+    const doc = this.steps.get(idOf(o));
     const leg = doc?.legs.find((g) => g.version === o.version && g.recipient === o.recipient);
     return { ...o, steps: leg?.steps || [] };
   }
@@ -196,19 +202,22 @@ export class RelayDesk {
 
   item(o) {
     const leg = this.legOf(o);
-    const key = `${o.notice_id}:${o.version}:${o.recipient}`;
+    const key = `${idOf(o)}:${o.version ?? 0}:${o.recipient}`;
     const overdue = o.forward_overdue || o.ack_overdue;
     const forms = [];
     if (o.owes !== 'receive') {
       if (o.owes === 'answer') forms.push(this.answerForm(o, key));
       forms.push(this.forwardForm(o, key, o.owes === 'answer'));
     }
+    const meta = isMessage(o)
+      ? t('relay.message_for', { sender: o.sender, recipient: o.recipient, priority: o.priority ? t(`priority.${o.priority}`) : '' })
+      : `${t('relay.for', { issuer: o.issuer, recipient: o.recipient, v: o.version })} · ${kindText(o.kind)}${o.state && o.state !== 'active' ? ` · ${stateText(o.state)}` : ''}`;
     return h('div', {
-      class: `item relay${overdue ? ' overdue' : ''}`, style: `--c:${partyColour(o.issuer)}`,
-      'data-id': `relay:${key}`, 'data-notice': o.notice_id, 'data-recipient': o.recipient, 'data-owes': o.owes,
+      class: `item relay${overdue ? ' overdue' : ''}`, style: `--c:${partyColour(o.issuer || o.sender)}`,
+      'data-id': `relay:${key}`, [isMessage(o) ? 'data-message' : 'data-notice']: idOf(o), 'data-recipient': o.recipient, 'data-owes': o.owes,
     },
-    h('h3', { dir: 'auto' }, overdue ? chip(stateText('overdue'), 'overdue') : '', o.title || o.notice_id),
-    h('div', { class: 'meta' }, `${t('relay.for', { issuer: o.issuer, recipient: o.recipient, v: o.version })} · ${kindText(o.kind)}${o.state && o.state !== 'active' ? ` · ${stateText(o.state)}` : ''} · `, idTag(o.notice_id)),
+    h('h3', { dir: 'auto' }, overdue ? chip(stateText('overdue'), 'overdue') : '', o.title || idOf(o)),
+    h('div', { class: 'meta' }, `${meta} · `, idTag(idOf(o))),
     chainList(leg, { deadline: o.ack_deadline, overdue: o.ack_overdue }),
     ...forms);
   }
@@ -265,21 +274,21 @@ export class RelayDesk {
 
   async send(o, key, form, el) {
     const value = (name) => el.elements.namedItem(name)?.value?.trim() || '';
-    const body = { version: o.version, recipient: o.recipient };
+    const body = isMessage(o) ? { recipient: o.recipient } : { version: o.version, recipient: o.recipient };
     body.step = form === 'forward' ? 'forwarded' : value('step') || undefined;
     for (const name of ['means', 'to', 'by', 'comment']) if (value(name)) body[name] = value(name);
     if (value('at')) body.at = fromInputUtc(value('at'));
     const button = el.querySelector('button[type=submit]');
     button.disabled = true;
     try {
-      await api('POST', `/v1/notices/${encodeURIComponent(o.notice_id)}/relay`, body);
+      await api('POST', relayPath(o), body);
       this.errors.delete(`${key}:${form}`);
       for (const name of ['means', 'to', 'by', 'comment', 'at', 'step']) {
         const field = el.elements.namedItem(name);
         if (field) field.value = '';
         dropDraft(`relay:${key}:${form}:${name}`);
       }
-      toast(t('toast.relay_recorded', { step: t(`relay.answer.${body.step}`), recipient: o.recipient, title: o.title || o.notice_id }));
+      toast(t('toast.relay_recorded', { step: t(`relay.answer.${body.step}`), recipient: o.recipient, title: o.title || idOf(o) }));
       this.onRecorded?.();
     } catch (err) {
       this.errors.set(`${key}:${form}`, refusal(err));
