@@ -5,7 +5,7 @@ deconflict relay owed                                     what you owe as a rela
 deconflict relay step NOTICE forwarded --means phone --to "duty officer"
 deconflict relay step NOTICE acknowledged --means phone --by "deputy representative"
 deconflict relay chain NOTICE                             the chain (issuer or relay)
-deconflict notice print NOTICE [--pdf] [-o FILE]          the printable notice
+deconflict notice print NOTICE [--pdf] [--lang ru] [-o FILE]  the printable notice
 deconflict notice verify-paper CODE [--paper FILE]        no token needed
 """
 
@@ -81,6 +81,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("notice")
     p.add_argument("--pdf", action="store_true", help="a PDF instead of plain text")
     p.add_argument("-o", "--output", type=Path, help="write it here (default: stdout, text)")
+    p.add_argument(
+        "--lang", help="the paper's language: en (default), ru or ar; the code is the same"
+    )
     _common(p)
     p.set_defaults(handler=_run(_print))
     p = sub.add_parser(
@@ -170,7 +173,7 @@ def _chain(client: Client, args: argparse.Namespace) -> int:
 
 
 def _print(client: Client, args: argparse.Namespace) -> int:
-    content, code = client.printable(args.notice, "pdf" if args.pdf else "text")
+    content, code = client.printable(args.notice, "pdf" if args.pdf else "text", args.lang)
     if args.output is not None:
         args.output.write_bytes(content)
         print(f"wrote {args.output}; verification code {code}", file=sys.stderr)
