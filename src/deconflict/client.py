@@ -226,9 +226,12 @@ class Client:
         result: list[Doc] = self._call("GET", "/v1/relay/owed")["owed"]
         return result
 
-    def printable(self, notice_id: str, fmt: str = "text") -> tuple[bytes, str]:
-        """The printed notice (text or PDF bytes) and its verification code."""
-        r = self.http.get(f"/v1/notices/{notice_id}/printable", params={"format": fmt})
+    def printable(
+        self, notice_id: str, fmt: str = "text", lang: str | None = None
+    ) -> tuple[bytes, str]:
+        """The printed notice (text or PDF bytes) in `lang` and its verification code."""
+        params = {"format": fmt, **({"lang": lang} if lang is not None else {})}
+        r = self.http.get(f"/v1/notices/{notice_id}/printable", params=params)
         if r.status_code >= 400:
             raise ApiError(r.status_code, r.json())
         return r.content, r.headers["x-verification-code"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 
 from deconflict.api.routes import Who, hub_of
@@ -88,11 +88,21 @@ async def relay_owed(request: Request, who: Who) -> Doc:
     response_class=Response,
 )
 async def printable(
-    request: Request, who: Who, notice_id: str, format: Literal["text", "pdf"] = "text"
+    request: Request,
+    who: Who,
+    notice_id: str,
+    format: Literal["text", "pdf"] = "text",
+    lang: Annotated[
+        str | None,
+        Query(description="en, ru or ar (default: the first of Accept-Language, else en)"),
+    ] = None,
 ) -> Response:
-    content, code = await hub_of(request).print_notice(who, notice_id, format)
+    content, code = await hub_of(request).print_notice(
+        who, notice_id, format, lang, request.headers.get("accept-language")
+    )
     media = "application/pdf" if format == "pdf" else "text/plain; charset=utf-8"
-    return Response(content, media_type=media, headers={"X-Verification-Code": code})
+    headers = {"X-Verification-Code": code, "Vary": "Accept-Language"}
+    return Response(content, media_type=media, headers=headers)
 
 
 @router.post(

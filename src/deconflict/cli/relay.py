@@ -7,7 +7,7 @@ deconflict relay step NOTICE acknowledged --means phone --by "deputy representat
 deconflict relay chain NOTICE                             the chain (issuer or relay)
 deconflict relay step m-... forwarded --means fax --to "duty officer"   a hotline message
 deconflict relay chain m-...                              a message's chain (sender or relay)
-deconflict notice print NOTICE [--pdf] [-o FILE]          the printable notice
+deconflict notice print NOTICE [--pdf] [--lang ru] [-o FILE]  the printable notice
 deconflict notice verify-paper CODE [--paper FILE]        no token needed
 """
 
@@ -87,6 +87,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("notice")
     p.add_argument("--pdf", action="store_true", help="a PDF instead of plain text")
     p.add_argument("-o", "--output", type=Path, help="write it here (default: stdout, text)")
+    p.add_argument(
+        "--lang", help="the paper's language: en (default), ru or ar; the code is the same"
+    )
     _common(p)
     p.set_defaults(handler=_run(_print))
     p = sub.add_parser(
@@ -206,7 +209,7 @@ def _chain(client: Client, args: argparse.Namespace) -> int:
 
 
 def _print(client: Client, args: argparse.Namespace) -> int:
-    content, code = client.printable(args.notice, "pdf" if args.pdf else "text")
+    content, code = client.printable(args.notice, "pdf" if args.pdf else "text", args.lang)
     if args.output is not None:
         args.output.write_bytes(content)
         print(f"wrote {args.output}; verification code {code}", file=sys.stderr)

@@ -27,6 +27,7 @@ to start when they disagree, unless told otherwise (and then logs that it was).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -51,7 +52,7 @@ from deconflict.service.messages import Messages
 from deconflict.service.notices import Notices
 from deconflict.service.parsers import VolumeParsers
 from deconflict.service.parties import Parties
-from deconflict.service.printable import Printable, render_pdf
+from deconflict.service.printable import Printable, catalogue, choose_language, render_pdf
 from deconflict.service.probes import Probes
 from deconflict.service.provenance import Provenance
 from deconflict.service.relays import Relays
@@ -447,16 +448,29 @@ class Hub:
         return await self.relays.message_chain(who, message_id)
 
     # The printable notice (issue 15).
-    async def print_notice(self, who: Principal, notice_id: str, fmt: str) -> tuple[bytes, str]:
-        """The current version as printed text or PDF (an audited read), and its code."""
+    async def print_notice(
+        self,
+        who: Principal,
+        notice_id: str,
+        fmt: str,
+        lang: str | None = None,
+        accept_language: str | None = None,
+    ) -> tuple[bytes, str]:
+        """The current version as printed text or PDF (an audited read), and its code.
+
+        In `lang` (en, ru, ar), else the first of `accept_language` that is printed, else
+        English; an unknown `lang` is refused before anything is read.
+        """
+        language = choose_language(lang, accept_language)
         found = await self.get_notice(who, notice_id)
         issuer = self.parties.directory.get(found["issuer"])
         name = str(issuer["name"]) if issuer else found["issuer"]
         text, code = await self.printable.issue(
-            found, name, self.relays.relays_for(found["addressees"])
+            found, name, self.relays.relays_for(found["addressees"]), language
         )
         if fmt == "pdf":
-            return await asyncio.to_thread(render_pdf, text), code
+            rtl = catalogue(language)["_direction"] == "rtl"
+            return await asyncio.to_thread(functools.partial(render_pdf, text, rtl=rtl)), code
         return text.encode("utf-8"), code
 
     async def verify_paper(self, client: str, body: Any) -> Doc:

@@ -9,12 +9,19 @@ which anyone holding the paper checks with `deconflict notice verify-paper CODE`
 version V of issuer I at entry N" (and, given the paper's text, whether it is the text
 printed); any other code answers nothing. The codes issued are kept (`paper_codes`), so
 the check is one look-up; it is rate-limited per client address.
+
+Issue 17: the paper is printed in English, Russian or Arabic (labels from the catalogues in
+`printable_i18n/`), with the same code on every language's paper (see `Printable.issue`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
+import re
 from collections.abc import Sequence
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +36,114 @@ from deconflict.service.tx import Tx
 from deconflict.service.writer import Writer
 from deconflict.store import Store
 
-__all__ = ["FOOTER_MARK", "UNICODE_FONTS", "Printable", "body_of", "render_pdf", "render_text"]
+__all__ = [
+    "FOOTER_MARK",
+    "LANGS",
+    "UNICODE_FONTS",
+    "Printable",
+    "body_of",
+    "catalogue",
+    "choose_language",
+    "language_of",
+    "render_pdf",
+    "render_text",
+]
 
 FOOTER_MARK = "=" * 72  # the printed text above it is what the code covers
 _FT = 0.3048
 _CONVERTER = mgrs.MGRS()
 
 
-def _mgrs(lat: float, lon: float) -> str:
+# The labels of the paper come from message catalogues a translator edits (one JSON file a
+# language, beside this module, like the web map's). Only labels and words are translated:
+# numbers, coordinates, times, ids and the code are printed the same on every paper, since
+# two liaison officers read them to each other over a telephone; the issuer's own text
+# (title, remarks, its name) is printed as written.
+LANGS = ("en", "ru", "ar")
+_CATALOGUES = files("deconflict.service") / "printable_i18n"
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_FSI, _LRI, _PDI = "\u2068", "\u2066", "\u2069"
+# Bidirectional controls: they draw nothing, and the PDF's layout (fpdf2) reads them.
+_BIDI_CONTROLS = {0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+
+
+@functools.cache
+def catalogue(lang: str) -> dict[str, str]:
+    """The printed notice's messages in `lang` (one of LANGS), English for any key missing."""
+    english: dict[str, str] = json.loads((_CATALOGUES / "en.json").read_text(encoding="utf-8"))
+    if lang == "en":
+        return english
+    own: dict[str, str] = json.loads((_CATALOGUES / f"{lang}.json").read_text(encoding="utf-8"))
+    return {**english, **own}
+
+
+def choose_language(lang: str | None, accept_language: str | None = None) -> str:
+    """The paper's language: `lang` if given (else Invalid naming it), else the first of the
+    reader's Accept-Language that we print in, else English."""
+    if lang is not None:
+        if lang not in LANGS:
+            raise Invalid(
+                [("lang", f"unknown language {lang!r}: one of {', '.join(LANGS)}")],
+                location="query",
+            )
+        return lang
+    ranked: list[tuple[float, int, str]] = []
+    for n, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        primary = tag.strip().split("-")[0].lower()
+        if primary in LANGS and q > 0:
+            ranked.append((-q, n, primary))
+    return min(ranked)[2] if ranked else "en"
+
+
+class _Words:
+    """One language's messages, filled in: `{name}` placeholders only, so a brace a
+    translator writes for any other reason is printed as it is."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.messages = catalogue(lang)
+        self.rtl = self.messages["_direction"] == "rtl"
+        heads = [
+            *("notice", "issuer", "kind", "title", "addressees"),
+            *("version_of", "acknowledge", "ledger", "remarks"),
+        ]
+        self.head_width = max(len(self.messages[f"label.{k}"]) for k in heads) + 1
+        vols = ("from", "to", "lower", "upper", "shape")
+        widest = max(len(self.messages[f"label.{k}"]) for k in vols) + 1
+        self.volume_width = max(self.head_width - 1, widest)
+
+    def __call__(self, key: str, **values: Any) -> str:
+        return _PLACEHOLDER.sub(lambda m: self.iso(str(values[m.group(1)])), self.messages[key])
+
+    def iso(self, value: str) -> str:
+        """A value set inside a right-to-left sentence, as its own run (Unicode isolates):
+        a time, an id or a coordinate keeps its order, and the issuer's own text takes the
+        direction of its first letter. Left-to-right papers need none."""
+        return f"{_FSI}{value}{_PDI}" if self.rtl else value
+
+    def ltr(self, value: str) -> str:
+        """A line of numbers and Latin letters only (a point): left to right as a whole."""
+        return f"{_LRI}{value}{_PDI}" if self.rtl else value
+
+    def head(self, key: str, value: str) -> str:
+        return f"{self.messages[f'label.{key}']:<{self.head_width}}{value}"
+
+    def volume(self, key: str, value: str) -> str:
+        return f"  {self.messages[f'label.{key}']:<{self.volume_width}}{value}"
+
+
+def _mgrs(lat: float, lon: float, words: _Words) -> str:
     try:
         raw = _CONVERTER.toMGRS(lat, lon, MGRSPrecision=5)
     except Exception:  # the polar caps have no MGRS grid (UPS): say so, not a wrong square
-        return "(no MGRS reference)"
+        return words("no_mgrs")
     text = raw.decode() if isinstance(raw, bytes) else str(raw)
     # 37SBU3597799076 -> 37S BU 35977 99076 (as read over a phone)
     zone_len = len(text) - 2 - 10
@@ -55,96 +158,129 @@ def _deg(lat: float, lon: float) -> str:
     return f"{abs(lat):.6f} {ns}, {abs(lon):.6f} {ew}"
 
 
-def _point(lon: float, lat: float) -> str:
-    return f"{_deg(lat, lon):<28}  MGRS {_mgrs(lat, lon)}"
+def _point(lon: float, lat: float, words: _Words) -> str:
+    return f"{_deg(lat, lon):<28}  MGRS {_mgrs(lat, lon, words)}"
 
 
-def _altitude(alt: dict[str, Any]) -> str:
+def _altitude(alt: dict[str, Any], words: _Words) -> str:
     value, units = float(alt["value"]), alt.get("units", "M")
     ref = alt.get("reference", "")
     if units == "FL":
         feet = value * 100
-        return f"FL{value:g} ({feet:,.0f} ft / {feet * _FT:,.0f} m, pressure altitude)"
+        height = f"{feet:,.0f} ft / {feet * _FT:,.0f} m"
+        return words("flight_level", level=f"FL{value:g}", height=height)
     feet, metres = (value, value * _FT) if units == "FT" else (value / _FT, value)
-    return f"{feet:,.0f} ft / {metres:,.0f} m {ref}".strip()
+    return words.iso(f"{feet:,.0f} ft / {metres:,.0f} m {ref}".strip())
 
 
-def _shape_lines(volume: dict[str, Any]) -> list[str]:
+def _shape_lines(volume: dict[str, Any], words: _Words) -> list[str]:
     geometry = volume["geometry"]
     radius = float(volume.get("radius_m") or 0)
+    size = f"{radius:,.0f} m ({radius / 1852:.2f} NM)"  # one run, in a sentence of either direction
     kind = geometry["type"]
+    indent = " " * (2 + words.volume_width)
     if kind == "Point":
         lon, lat = geometry["coordinates"][:2]
         return [
-            f"  Shape:      circle of radius {radius:,.0f} m ({radius / 1852:.2f} NM) around",
-            f"              {_point(lon, lat)}",
+            words.volume("shape", words("circle", size=size)),
+            f"{indent}{words.ltr(_point(lon, lat, words))}",
         ]
     if kind == "LineString":
-        width = f"{radius:,.0f} m ({radius / 1852:.2f} NM)"
-        lines = [f"  Shape:      corridor {width} either side of the line"]
+        lines = [words.volume("shape", words("corridor", size=size))]
         pts = geometry["coordinates"]
     else:
         rings = geometry["coordinates"]
-        lines = [
-            f"  Shape:      polygon{f' with {len(rings) - 1} hole(s)' if len(rings) > 1 else ''}"
-        ]
+        holes = len(rings) - 1
+        shape = words("polygon_holes", holes=holes) if holes else words("polygon")
+        lines = [words.volume("shape", shape)]
         pts = rings[0]
-    lines.append("  Points (latitude, longitude, WGS-84; MGRS):")
-    lines += [f"    {i:>3}. {_point(p[0], p[1])}" for i, p in enumerate(pts, 1)]
+    lines.append(f"  {words('points')}")
+    lines += [
+        f"    {words.ltr(f'{i:>3}. {_point(p[0], p[1], words)}')}" for i, p in enumerate(pts, 1)
+    ]
     for h, hole in enumerate(geometry["coordinates"][1:] if kind == "Polygon" else [], 1):
-        lines.append(f"  Hole {h}:")
-        lines += [f"    {i:>3}. {_point(p[0], p[1])}" for i, p in enumerate(hole, 1)]
+        lines.append(f"  {words('hole', n=h)}")
+        lines += [
+            f"    {words.ltr(f'{i:>3}. {_point(p[0], p[1], words)}')}"
+            for i, p in enumerate(hole, 1)
+        ]
     return lines
 
 
-def render_text(notice: dict[str, Any], issuer_name: str, relays: dict[str, str]) -> str:
-    """The printed body of one served notice version (what its code covers)."""
+def render_text(
+    notice: dict[str, Any], issuer_name: str, relays: dict[str, str], lang: str = "en"
+) -> str:
+    """The printed body of one served notice version in `lang` (what its code covers)."""
+    w = _Words(lang)
     addressees = ", ".join(
-        f"{a} (through relay {relays[a]})" if a in relays else a for a in notice["addressees"]
+        w("through_relay", addressee=a, relay=relays[a]) if a in relays else w.iso(a)
+        for a in notice["addressees"]
     )
+    state, kind = notice["state"], notice["kind"]
+    deadline = notice.get("ack_deadline")
     out = [
-        "DECONFLICT NOTICE (printed copy of a notified version; not a request for permission)",
+        w("heading"),
         "",
-        f"Notice:      {notice['id']}   version {notice['version']}   state {notice['state']}",
-        f"Issuer:      {notice['issuer']} ({issuer_name})",
-        f"Kind:        {notice['kind']}   priority {notice['priority']}",
-        f"Title:       {notice['title']}",
-        f"Addressees:  {addressees}",
-        f"Version of:  {notice.get('updated_at') or notice['created_at']} (UTC)",
-        f"Acknowledge: by {notice['ack_deadline']} (UTC)"
-        if notice.get("ack_deadline")
-        else "Acknowledge: no deadline",
-        f"Ledger:      entry {notice.get('ledger_index')}",
+        w.head(
+            "notice",
+            w(
+                "notice",
+                id=notice["id"],
+                version=notice["version"],
+                state=state,
+                state_name=w.messages.get(f"state.{state}", state),
+            ),
+        ),
+        w.head("issuer", w("issuer", issuer=notice["issuer"], name=issuer_name)),
+        w.head(
+            "kind",
+            w(
+                "kind",
+                kind=kind,
+                kind_name=w.messages.get(f"kind.{kind}", kind),
+                priority=notice["priority"],
+            ),
+        ),
+        w.head("title", w.iso(notice["title"])),
+        w.head("addressees", addressees),
+        w.head("version_of", w("utc", time=notice.get("updated_at") or notice["created_at"])),
+        w.head("acknowledge", w("ack_by", time=deadline) if deadline else w("ack_none")),
+        w.head("ledger", w("ledger", index=notice.get("ledger_index"))),
     ]
     if notice.get("remarks"):
-        out.append(f"Remarks:     {notice['remarks']}")
+        out.append(w.head("remarks", w.iso(notice["remarks"])))
     volumes = notice.get("volumes") or []
     for n, v in enumerate(volumes, 1):
         out += [
             "",
-            f"Volume {n} of {len(volumes)}",
-            f"  From:       {v['time_start']} (UTC)",
-            f"  To:         {v['time_end']} (UTC)",
-            f"  Lower:      {_altitude(v['altitude_lower'])}",
-            f"  Upper:      {_altitude(v['altitude_upper'])}",
-            *_shape_lines(v),
+            w("volume", n=n, count=len(volumes)),
+            w.volume("from", w("utc", time=v["time_start"])),
+            w.volume("to", w("utc", time=v["time_end"])),
+            w.volume("lower", _altitude(v["altitude_lower"], w)),
+            w.volume("upper", _altitude(v["altitude_upper"], w)),
+            *_shape_lines(v, w),
         ]
     return "\n".join(out) + "\n"
 
 
-def _footer(code: str) -> str:
-    return (
-        f"{FOOTER_MARK}\n"
-        f"Verification code: {code}\n"
-        "Check this paper against the hub's ledger: deconflict notice verify-paper CODE\n"
-        '(--paper FILE compares the text too), or POST /v1/paper/verify {"code": ...}.\n'
-    )
+def _footer(code: str, lang: str = "en") -> str:
+    w = _Words(lang)
+    command = "deconflict notice verify-paper CODE"
+    how = w("footer.how", option="--paper FILE", request='POST /v1/paper/verify {"code": ...}')
+    lines = (FOOTER_MARK, w("footer.code", code=code), w("footer.check", command=command), how)
+    return "\n".join(lines) + "\n"
 
 
 def body_of(printed: str) -> str:
     """The part of a printed text its code covers (everything above the footer)."""
     head, sep, _ = printed.replace("\r\n", "\n").partition(FOOTER_MARK + "\n")
     return head if sep else printed
+
+
+def language_of(body: str) -> str | None:
+    """The language a paper was printed in, by its heading (None: none of ours)."""
+    first = body.split("\n", 1)[0]
+    return next((lang for lang in LANGS if catalogue(lang)["heading"] == first), None)
 
 
 # Titles, names and comments come in the parties' own scripts (Cyrillic, Arabic, Hebrew...):
@@ -156,12 +292,15 @@ UNICODE_FONTS = (
 )
 
 
-def render_pdf(text: str, fonts: Sequence[Path] = UNICODE_FONTS) -> bytes:
+def render_pdf(text: str, fonts: Sequence[Path] = UNICODE_FONTS, *, rtl: bool = False) -> bytes:
     """The same text as a PDF page set in a fixed-width font (fpdf2).
 
     A character no font here can draw is printed as its code point (``\\u0000``), never
     dropped: a paper that silently lost a letter of a name would still look whole.
     Arabic and Hebrew are shaped and set right to left (fpdf2's shaping, with uharfbuzz).
+    `rtl`: a paper in a right-to-left language, every line ordered right to left from the
+    right margin (the Unicode bidirectional algorithm, so the numbers, ids and coordinates
+    inside keep their own left-to-right order).
     """
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=12)
@@ -173,14 +312,17 @@ def render_pdf(text: str, fonts: Sequence[Path] = UNICODE_FONTS) -> bytes:
             pdf.add_font(name, fname=str(path))
         pdf.set_font(names[0], size=8.5)
         pdf.set_fallback_fonts(names[1:])
-        pdf.set_text_shaping(True)
+        pdf.set_text_shaping(True, direction="rtl" if rtl else "ltr")
         covered = {c for name in names if isinstance(f := pdf.fonts[name], TTFFont) for c in f.cmap}
+        covered |= _BIDI_CONTROLS
     else:
         pdf.set_font("Courier", size=8.5)
         covered = set(range(256))
     for line in text.split("\n"):
         safe = "".join(c if ord(c) in covered else f"\\u{ord(c):04x}" for c in line)
-        pdf.multi_cell(0, 4.2, safe or " ", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(
+            0, 4.2, safe or " ", align="R" if rtl else "L", new_x="LMARGIN", new_y="NEXT"
+        )
     return bytes(pdf.output())
 
 
@@ -191,13 +333,22 @@ class Printable:
         self._checks = RateLimiter(per_minute / 60.0, per_minute)
 
     async def issue(
-        self, notice: dict[str, Any], issuer_name: str, relays: dict[str, str]
+        self, notice: dict[str, Any], issuer_name: str, relays: dict[str, str], lang: str = "en"
     ) -> tuple[str, str]:
-        """The printed text of a served notice version (footer included) and its code."""
+        """The printed text of a served notice version in `lang` (footer included) and its code.
+
+        The code is the same on every language's paper: it covers the version's content as
+        printed in English (the canonical form, and what papers printed before there were
+        languages carry). A paper in another language is bound to it by a digest of its own
+        text (`paper_code` over the same leaf), recorded beside the code when it is printed:
+        the check then needs no re-rendering, which could not give back what was printed
+        once the notice expired or its issuer was renamed.
+        """
         index = notice.get("ledger_index")
         if not isinstance(index, int) or index < 0:
             raise StateConflict("this notice version has no ledger entry to print a code from")
         body = render_text(notice, issuer_name, relays)
+        own = render_text(notice, issuer_name, relays, lang) if lang != "en" else body
 
         def leaf() -> bytes | None:
             with self.store.read() as repo:
@@ -208,21 +359,25 @@ class Printable:
         if leaf_hash is None:
             raise StateConflict("the ledger entry of this version is not committed yet")
         code = paper_code(leaf_hash, body)
+        # The translated text's digest, kept as a row like a code's: it is never printed,
+        # and as unguessable as the code (it is over the same salted leaf).
+        digests = {code, paper_code(leaf_hash, own)}
 
         def run(tx: Tx) -> None:
-            tx.repo.relays.insert_paper_code(
-                {
-                    "code": code,
-                    "notice_id": notice["id"],
-                    "version": notice["version"],
-                    "issuer": notice["issuer"],
-                    "ledger_index": index,
-                    "created_at": tx.ts,
-                }
-            )
+            for digest in sorted(digests):
+                tx.repo.relays.insert_paper_code(
+                    {
+                        "code": digest,
+                        "notice_id": notice["id"],
+                        "version": notice["version"],
+                        "issuer": notice["issuer"],
+                        "ledger_index": index,
+                        "created_at": tx.ts,
+                    }
+                )
 
         await self.writer.run(run)
-        return body + _footer(code), code
+        return own + _footer(code, lang), code
 
     async def verify(self, client: str, body: Any) -> dict[str, Any]:
         """Unauthenticated: does this code (and text) match a printed notice version?"""
@@ -241,15 +396,25 @@ class Printable:
         if errs:
             raise Invalid(errs)
 
-        def read() -> tuple[dict[str, Any] | None, bytes | None]:
+        def read() -> tuple[dict[str, Any] | None, bytes | None, bool]:
             with self.store.read() as repo:
                 row = repo.relays.paper_code(code)
                 if row is None:
-                    return None, None
+                    return None, None, False
                 found = repo.ledger.entries(row["ledger_index"], row["ledger_index"] + 1)
-                return row, bytes(found[0]["leaf_hash"]) if found else None
+                leaf_hash = bytes(found[0]["leaf_hash"]) if found else None
+                if leaf_hash is None or not isinstance(text, str):
+                    return row, leaf_hash, False
+                digest = paper_code(leaf_hash, body_of(text))
+                if digest == code:  # the English paper: its text is what the code covers
+                    return row, leaf_hash, True
+                # another language's paper: the digest of its text recorded when it was
+                # printed, for the same version (a digest of another version's paper is not it)
+                other = repo.relays.paper_code(digest)
+                same = ("notice_id", "version", "ledger_index")
+                return row, leaf_hash, other is not None and all(other[k] == row[k] for k in same)
 
-        row, leaf_hash = await asyncio.to_thread(read)
+        row, leaf_hash, text_matches = await asyncio.to_thread(read)
         if row is None or leaf_hash is None:
             raise NotFound("no printed notice has this code")
         out: dict[str, Any] = {
@@ -264,5 +429,8 @@ class Printable:
             ),
         }
         if isinstance(text, str):
-            out["text_matches"] = paper_code(leaf_hash, body_of(text)) == code
+            out["text_matches"] = text_matches
+            language = language_of(body_of(text))
+            if text_matches and language is not None:
+                out["language"] = language
         return out

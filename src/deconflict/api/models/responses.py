@@ -573,6 +573,9 @@ class PaperVerified(_Out):
     text_matches: bool | None = Field(
         default=None, description="Only if the text was sent: whether it is the one printed"
     )
+    language: Literal["en", "ru", "ar"] | None = Field(
+        default=None, description="Only if the text matches: the language it was printed in"
+    )
 
 
 # -- units (issue 15) ----------------------------------------------------------------------

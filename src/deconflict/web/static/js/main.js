@@ -4,7 +4,7 @@
 import { api, ApiError, token } from './api.js';
 import { Editor } from './editor.js';
 import { EventStream } from './events.js';
-import { LANGS, preferred, setLanguage, t } from './i18n.js';
+import { current, LANGS, preferred, setLanguage, t } from './i18n.js';
 import { MapView, names, overlapBand, overlapWindow } from './map.js';
 import { Alerts } from './alerts.js';
 import { Tracks } from './tracks.js';
@@ -514,6 +514,36 @@ async function runCheck(n, key, c) {
   for (const el of document.querySelectorAll(`[data-ledger-for="${CSS.escape(key)}"]`)) el.replaceWith(markFor(key, result));
 }
 
+// The printed notice (a PDF to hand over or fax) in the interface's language; its code
+// is the same on every language's paper, so the toast says it for the telephone.
+function printButton(n) {
+  return h('button', {
+    type: 'button',
+    'data-action': 'print',
+    onclick: async () => {
+      try {
+        const lang = current();
+        const r = await fetch(`/v1/notices/${encodeURIComponent(n.id)}/printable?format=pdf&lang=${lang}`,
+          { headers: { Authorization: `Bearer ${token.get()}` } });
+        if (!r.ok) {
+          const problem = await r.json().catch(() => ({}));
+          throw new ApiError(r.status, problem);
+        }
+        const code = r.headers.get('X-Verification-Code') || '';
+        const url = URL.createObjectURL(await r.blob());
+        const link = h('a', { href: url, download: `${n.id}-v${n.version}-${lang}.pdf`, hidden: true });
+        document.body.append(link);
+        link.click();
+        link.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 60_000);
+        toast(t('toast.printed', { title: n.title || n.id, v: n.version, code }));
+      } catch (err) {
+        toast(t('toast.print_failed', { error: err.message }), true);
+      }
+    },
+  }, t('btn.print'));
+}
+
 function itemBase(n, extra) {
   return h('div', {
     class: `item${state.fresh.has(n.id) ? ' flash' : ''}${n.state !== 'active' ? ' inactive' : ''}`,
@@ -569,6 +599,7 @@ function renderInbox() {
       comment.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); send({ currentTarget: comment.nextSibling }); } });
       actions.unshift(comment, h('button', { type: 'button', class: 'primary', 'data-action': 'ack', onclick: send }, t('btn.acknowledge')));
     }
+    actions.push(printButton(n));
     actions.push(h('button', { type: 'button', onclick: () => compose(n.issuer, { type: 'notice', id: n.id }) }, t('btn.hotline', { party: n.issuer })));
     extra.push(h('div', { class: 'actions' }, actions));
     return itemBase(n, extra);
@@ -593,7 +624,7 @@ function renderOutbox() {
           : a.delivered_at ? ` · ${t('ack.delivered', { time: zuluShort(a.delivered_at) })}` : a.deadline ? ` · ${t('ack.due', { time: zuluShort(a.deadline) })}` : '',
         leg ? chainList(leg, a) : '');
     });
-    const actions = [h('button', { type: 'button', onclick: () => mapView.focus(n.id) }, t('btn.show_on_map'))];
+    const actions = [h('button', { type: 'button', onclick: () => mapView.focus(n.id) }, t('btn.show_on_map')), printButton(n)];
     if (n.state === 'active') {
       actions.push(h('button', { type: 'button', onclick: () => openEditor(n) }, t('btn.amend')));
       actions.push(h('button', {
