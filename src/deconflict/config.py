@@ -104,6 +104,9 @@ class Settings:
     # lead within about this when the leader dies).
     follow_interval_s: float = 0.5
     leader_lease_s: float = 6.0
+    # How long the answer of a write sent with an Idempotency-Key is kept for its retries
+    # (the leader's sweep deletes it after).
+    idempotency_ttl_s: float = 86_400.0
 
     # How often a store thread copies the WAL into the database file (0: SQLite does it
     # inside the writer's commits, which then stall the changes queued behind them).
@@ -185,6 +188,7 @@ class Settings:
             "body_timeout_s",
             "relay_forward_fraction",
             "relay_forward_s",
+            "idempotency_ttl_s",
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be > 0")

@@ -253,7 +253,13 @@ def test_the_lead_passes_to_the_survivor_when_the_leader_is_killed(
         assert "co" in survivor.parties
         # the survivor sweeps now: an overdue acknowledgement is escalated by it
         swept = survivor.sweep(fenced=True)
-        assert swept == {"overdue": 0, "relay_overdue": 0, "units_missed": 0, "expired": 0}
+        assert swept == {
+            "overdue": 0,
+            "relay_overdue": 0,
+            "units_missed": 0,
+            "expired": 0,
+            "idempotency_keys_expired": 0,
+        }
     finally:
         if proc.poll() is None:
             proc.kill()

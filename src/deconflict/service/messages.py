@@ -16,6 +16,7 @@ from deconflict.service.event_types import (
     MessageDelivered,
     MessageRead,
 )
+from deconflict.service.idempotency import Once, keyed
 from deconflict.service.ids import new_id
 from deconflict.service.ledger import Ledger
 from deconflict.service.parties import Parties, require_party
@@ -59,7 +60,7 @@ class Messages:
         self.parties = parties
         self.ledger = ledger
 
-    async def send(self, who: Principal, body: Any) -> dict[str, Any]:
+    async def send(self, who: Principal, body: Any, once: Once | None = None) -> dict[str, Any]:
         require_party(who, "send hotline messages")
         if isinstance(body, dict):
             self.parties.learn(body.get("to"))
@@ -105,7 +106,7 @@ class Messages:
                 tx.emit(p, MESSAGE_RECEIVED, message_view(row, receipts, Principal(p)))
             return message_view(row, receipts, who)
 
-        return await self.writer.run(run)
+        return await self.writer.run(keyed(once, run))
 
     # -- receipts ------------------------------------------------------------
     def delivered(self, tx: Tx, who: Principal, message_ids: list[str]) -> int:
