@@ -415,3 +415,26 @@ def test_the_same_key_sent_at_once_to_two_processes_is_stored_once(
         # one of them was answered from the other's write
         assert sorted(r.headers.get("idempotent-replayed", "") for r in got) == ["", "true"]
     assert len(clients[0].ok("GET", "/v1/notices")["notices"]) == 4
+
+
+def test_a_unit_has_keys_of_its_own(world: World) -> None:
+    co, ru = world.party("coalition"), world.party("russia")
+    area = {
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[36.0, 35.0], [36.5, 35.0], [36.5, 35.6], [36.0, 35.0]]],
+        }
+    }
+    made = co.ok("POST", "/v1/units", {"id": "coalition/west", "area": area}, 201)
+    west = world.client(made["token"], "coalition/west")
+    n = ru.ok("POST", "/v1/notices", notice(["coalition"]), 201)
+    key = _key()
+    ack = {"version": 1, "comment": "crew briefed"}
+    first = _post(west, f"/v1/unit/notices/{n['id']}/ack", ack, key)
+    again = _post(west, f"/v1/unit/notices/{n['id']}/ack", ack, key)
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    # the unit's party uses the same key value for a notice: its own key, not the unit's
+    mine = _post(co, "/v1/notices", notice(["russia"]), key)
+    assert mine.status_code == 201, mine.text
+    assert "idempotent-replayed" not in mine.headers
