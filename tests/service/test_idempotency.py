@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -438,3 +442,108 @@ def test_a_unit_has_keys_of_its_own(world: World) -> None:
     mine = _post(co, "/v1/notices", notice(["russia"]), key)
     assert mine.status_code == 201, mine.text
     assert "idempotent-replayed" not in mine.headers
+
+
+def test_writers_whose_process_is_killed_retry_on_the_other_and_store_each_once(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    """Issue 14 item 5: kill -9 one of two processes under client writes; every write a
+    client retries on the survivor (with its key) is stored, and none twice."""
+    with postgres_server.database() as dsn:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        env = {
+            **os.environ,
+            "DECONFLICT_ADMIN_TOKEN": ADMIN_TOKEN,
+            "DECONFLICT_HUB_KEY_FILE": str(tmp_path / "hub-key.pem"),
+            "DECONFLICT_RATE_PER_S": "10000",  # the writers are not to be throttled
+            "DECONFLICT_RATE_BURST": "10000",
+        }
+        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [sys.executable, "-m", "deconflict", "serve", "--db", dsn, "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        survivor: ServerThread | None = None
+        try:
+            url = f"http://127.0.0.1:{port}"
+            admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+
+            def up() -> bool:
+                try:
+                    return admin.get("/healthz", timeout=2).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            _wait(up, "the first process never started")
+            tokens = {}
+            for p in ("coalition", "russia"):
+                r = admin.post("/v1/parties", json={"id": p, "name": p})
+                assert r.status_code == 201, r.text
+                tokens[p] = r.json()["token"]
+            admin.close()
+            survivor = ServerThread(
+                make_settings(tmp_path / "b.db", db_url=dsn, hub_key_file=tmp_path / "hub-key.pem")
+            ).start()
+            auth = {"Authorization": f"Bearer {tokens['coalition']}"}
+            on_b = httpx.Client(base_url=survivor.url, headers=auth, timeout=60)
+            _wait(lambda: on_b.get("/v1/whoami").status_code == 200, "B never knew the party")
+            sent: dict[str, dict[str, Any]] = {}  # key -> body, every write attempted
+            lost: list[str] = []  # keys whose answer never came
+            refused: list[str] = []  # answers other than 201 (none expected)
+            lock = threading.Lock()
+            stop = threading.Event()
+
+            def write(worker: int) -> None:
+                with httpx.Client(base_url=url, headers=auth, timeout=60) as on_a:
+                    i = 0
+                    while not stop.is_set():
+                        key, body = _key(), notice(["russia"], lon=(worker * 50 + i * 0.3) % 170)
+                        i += 1
+                        with lock:
+                            sent[key] = body
+                        headers = {"Idempotency-Key": key}
+                        try:
+                            r = on_a.post("/v1/notices", json=body, headers=headers)
+                            if r.status_code != 201:
+                                with lock:
+                                    refused.append(r.text)
+                        except httpx.TransportError:
+                            with lock:
+                                lost.append(key)
+                            return
+
+            workers = [threading.Thread(target=write, args=(w,)) for w in (0, 1)]
+            for t in workers:
+                t.start()
+            # kill A while the writers are busy: after some of their notices are stored
+            _wait(
+                lambda: len(on_b.get("/v1/notices").json()["notices"]) >= 10,
+                "A stored nothing",
+            )
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(30)
+            for t in workers:
+                t.join(WAIT_S)
+            stop.set()
+            assert refused == []
+            assert lost, "the kill cut no request short"
+            replayed = 0
+            for key in lost:  # each client retries its lost write on the survivor
+                r = on_b.post("/v1/notices", json=sent[key], headers={"Idempotency-Key": key})
+                assert r.status_code == 201, r.text
+                replayed += r.headers.get("idempotent-replayed") == "true"
+            stored = on_b.get("/v1/notices", params={"limit": 1000}).json()["notices"]
+            # each write stored, none twice (`replayed`: those whose COMMIT had been done)
+            assert len(stored) == len(sent), (len(stored), len(sent), len(lost), replayed)
+            assert len({n["id"] for n in stored}) == len(sent)
+            on_b.close()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+            if survivor is not None:
+                survivor.stop()
