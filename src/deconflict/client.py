@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,7 +35,14 @@ class ApiError(Exception):
 
 class Client:
     """With ``key`` (the party's Ed25519 private key), notices, amendments, cancellations
-    and acknowledgements are signed: the hub requires it once the party registered the key."""
+    and acknowledgements are signed: the hub requires it once the party registered the key.
+
+    Notices, amendments, cancellations, acknowledgements and messages are sent with an
+    ``Idempotency-Key`` (a new random one per call) and retried once, with the same key
+    and the same body, when the answer is a 503 or the connection failed: the hub answers
+    the retry with what it stored the first time, so nothing is stored twice. The wait
+    before that retry is the answer's ``Retry-After``, at most `retry_wait_max_s`.
+    """
 
     def __init__(
         self,
@@ -42,11 +51,13 @@ class Client:
         *,
         timeout: float = 30.0,
         key: Ed25519PrivateKey | None = None,
+        retry_wait_max_s: float = 5.0,
     ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.server = server.rstrip("/")
         self.http = httpx.Client(base_url=self.server, headers=headers, timeout=timeout)
         self.key = key
+        self.retry_wait_max_s = retry_wait_max_s
         self._party: str | None = None
 
     @property
@@ -72,6 +83,31 @@ class Client:
     def _call(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
         query = {k: v for k, v in params.items() if v is not None}
         r = self.http.request(method, path, json=body, params=query)
+        return self._answer(r)
+
+    def _write(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        """A write that must not be stored twice: sent with an Idempotency-Key, and sent
+        again once with it when its answer was lost (a 503, a failed connection)."""
+        query = {k: v for k, v in params.items() if v is not None}
+        headers = {"Idempotency-Key": str(uuid.uuid4())}
+        try:
+            r = self.http.request(method, path, json=body, params=query, headers=headers)
+        except httpx.TransportError:  # it may or may not have arrived: the key tells
+            r = None
+        if r is None or r.status_code == 503:
+            self._pause(r)
+            r = self.http.request(method, path, json=body, params=query, headers=headers)
+        return self._answer(r)
+
+    def _pause(self, r: httpx.Response | None) -> None:
+        try:
+            wait = float(r.headers.get("retry-after", 0)) if r is not None else 0.0
+        except ValueError:  # an HTTP date: not worth parsing for a bounded wait
+            wait = self.retry_wait_max_s
+        time.sleep(min(max(wait, 0.0), self.retry_wait_max_s))
+
+    @staticmethod
+    def _answer(r: httpx.Response) -> Any:
         if r.status_code >= 400:
             try:
                 problem = r.json()
@@ -112,7 +148,7 @@ class Client:
             nonce = secrets.token_urlsafe(16)
             statement = statements.notify_statement(self.party, nonce, notice)
             notice = {**notice, "nonce": nonce, "signature": self._sign(statement)}
-        result: Doc = self._call("POST", "/v1/notices", notice)
+        result: Doc = self._write("POST", "/v1/notices", notice)
         return result
 
     def amend(self, notice_id: str, notice: Doc) -> Doc:
@@ -121,7 +157,7 @@ class Client:
             version = int(notice.get("version") or 0)
             statement = statements.amend_statement(self.party, notice_id, version, notice)
             notice = {**notice, "signature": self._sign(statement)}
-        result: Doc = self._call("PUT", f"/v1/notices/{notice_id}", notice)
+        result: Doc = self._write("PUT", f"/v1/notices/{notice_id}", notice)
         return result
 
     def cancel(self, notice_id: str, version: int | None = None) -> Doc:
@@ -131,7 +167,7 @@ class Client:
                 version = int(self.notice(notice_id)["version"])
             statement = statements.cancel_statement(self.party, notice_id, version)
             signature = self._sign(statement)
-        result: Doc = self._call(
+        result: Doc = self._write(
             "DELETE", f"/v1/notices/{notice_id}", version=version, signature=signature
         )
         return result
@@ -161,7 +197,7 @@ class Client:
         if self.key is not None:
             statement = statements.ack_statement(self.party, notice_id, version, comment)
             body["signature"] = self._sign(statement)
-        result: Doc = self._call("POST", f"/v1/notices/{notice_id}/ack", body)
+        result: Doc = self._write("POST", f"/v1/notices/{notice_id}/ack", body)
         return result
 
     # -- relayed parties and printed notices (issue 15) ------------------------
@@ -290,7 +326,7 @@ class Client:
         doc: Doc = {"to": to, "body": body, "priority": priority, "subject": subject}
         if ref:
             doc["ref"] = ref
-        result: Doc = self._call("POST", "/v1/messages", doc)
+        result: Doc = self._write("POST", "/v1/messages", doc)
         return result
 
     def messages(self, box: str = "all") -> list[Doc]:
@@ -485,7 +521,7 @@ class Client:
         body: Doc = {"version": version}
         if comment is not None:
             body["comment"] = comment
-        result: Doc = self._call("POST", f"/v1/unit/notices/{notice_id}/ack", body)
+        result: Doc = self._write("POST", f"/v1/unit/notices/{notice_id}/ack", body)
         return result
 
     def unit_confirm(self, last_event_id: int) -> Doc:

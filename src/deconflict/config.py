@@ -108,6 +108,9 @@ class Settings:
     # pruned by the leader to what was written in the last this many seconds; a process
     # that fell further behind (suspended, cut off) reloads its index whole.
     changes_keep_s: float = 600.0
+    # How long the answer of a write sent with an Idempotency-Key is kept for its retries
+    # (the leader's sweep deletes it after).
+    idempotency_ttl_s: float = 86_400.0
 
     # How often a store thread copies the WAL into the database file (0: SQLite does it
     # inside the writer's commits, which then stall the changes queued behind them).
@@ -190,6 +193,7 @@ class Settings:
             "relay_forward_fraction",
             "relay_forward_s",
             "changes_keep_s",
+            "idempotency_ttl_s",
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be > 0")

@@ -260,6 +260,7 @@ def test_the_lead_passes_to_the_survivor_when_the_leader_is_killed(
             "units_missed": 0,
             "expired": 0,
             "changes_pruned_below": 0,  # a new leader keeps the whole log for changes_keep_s
+            "idempotency_keys_expired": 0,
         }
     finally:
         if proc.poll() is None:

@@ -20,7 +20,13 @@ from deconflict.api.models import OPERATIONS, Operation, Problem
 from deconflict.api.models import requests as request_models
 from deconflict.api.models import responses as response_models
 
-__all__ = ["PROBLEM_JSON", "component_schemas", "install_openapi"]
+__all__ = [
+    "IDEMPOTENCY_PARAMETER",
+    "PROBLEM_JSON",
+    "REPLAYED_HEADER",
+    "component_schemas",
+    "install_openapi",
+]
 
 PROBLEM_JSON = "application/problem+json"
 _REF = "#/components/schemas/{model}"
@@ -78,6 +84,40 @@ def _problem(status: int) -> dict[str, Any]:
     }
 
 
+# Issue 14: the writes a retry must not repeat (`deconflict.service.idempotency`).
+IDEMPOTENCY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "A key you choose, unique per request (a random UUID): a retry with the same key "
+        "and the same request is answered with the original answer, stored once, on any "
+        "process of the hub; the same key with another request is a 422 "
+        "(`idempotency-key-reused`), a malformed key a 400. Keys are your own (another "
+        "party's equal key is another key) and kept 24 h (`DECONFLICT_IDEMPOTENCY_TTL_S`); only a "
+        "stored write is remembered. The IETF draft's quoted form is taken too."
+    ),
+    "schema": {
+        "type": "string",
+        "minLength": 16,
+        "maxLength": 255,
+        "pattern": "^[A-Za-z0-9._~+/=:-]+$",
+    },
+}
+REPLAYED_HEADER: dict[str, Any] = {
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored answer of an earlier attempt",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+
+
+def _idempotent(op: dict[str, Any], spec: Operation) -> None:
+    op.setdefault("parameters", []).append(dict(IDEMPOTENCY_PARAMETER))
+    for status in spec.ok:
+        op["responses"][str(status)].setdefault("headers", {}).update(REPLAYED_HEADER)
+
+
 def _type(op: dict[str, Any], spec: Operation) -> None:
     if spec.request is not None:
         body = op.setdefault("requestBody", {"content": {"application/json": {}}})
@@ -132,6 +172,8 @@ def _document(app: FastAPI, original: Any) -> dict[str, Any]:
             responses = op["responses"]
             if spec is not None:
                 _type(op, spec)
+                if spec.idempotent:
+                    _idempotent(op, spec)
                 # for Body-less routes FastAPI leaves its own body schema in (`Body` object)
                 if spec.request is None:
                     op.pop("requestBody", None)

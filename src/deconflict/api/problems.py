@@ -15,6 +15,8 @@ from starlette.routing import compile_path
 
 from deconflict.service import (
     Forbidden,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyReused,
     Invalid,
     NotFound,
     RateLimited,
@@ -60,6 +62,8 @@ STATUS: dict[type[ServiceError], int] = {
     NotFound: 404,
     StateConflict: 409,
     Invalid: 422,
+    IdempotencyKeyInvalid: 400,
+    IdempotencyKeyReused: 422,
     RateLimited: 429,
 }
 

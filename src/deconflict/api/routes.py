@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from deconflict.api.examples import ACK_EXAMPLE, MESSAGE_EXAMPLE, NOTICE_EXAMPLE, PARTY_EXAMPLE
-from deconflict.service import Hub, Invalid, Principal, Unauthorized
+from deconflict.service import IDEMPOTENCY_KEY, Hub, Invalid, Once, Principal, Unauthorized
 
 __all__ = [
     "ACK_STATES",
@@ -17,6 +17,8 @@ __all__ = [
     "STATE_LIST",
     "Who",
     "hub_of",
+    "idempotent",
+    "replayed",
     "router",
     "states",
 ]
@@ -43,6 +45,23 @@ async def principal(request: Request) -> Principal:
 
 
 Who = Annotated[Principal, Depends(principal)]
+
+
+def idempotent(
+    request: Request, who: Principal, operation: str, target: str, body: Any
+) -> Once | None:
+    """The request's `Idempotency-Key` (issue 14), checked by the service; None: none."""
+    values = request.headers.getlist(IDEMPOTENCY_KEY)
+    return hub_of(request).once(who, values, operation, target, body)
+
+
+def replayed(response: Response, once: Once | None, answer: Doc) -> Doc:
+    """`answer`, saying so when it is the stored one of an earlier attempt (as Stripe)."""
+    if once is not None and once.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return answer
+
+
 STATE_LIST = Query(
     None, description="Comma-separated states to include; `all` (the default) is every state"
 )
@@ -106,10 +125,12 @@ async def whoami(who: Who) -> Doc:
 )
 async def notify(
     request: Request,
+    response: Response,
     who: Who,
     body: Annotated[Doc, Body(openapi_examples={"strike package": {"value": NOTICE_EXAMPLE}})],
 ) -> Doc:
-    return await hub_of(request).notify(who, body)
+    once = idempotent(request, who, "notify", "", body)
+    return replayed(response, once, await hub_of(request).notify(who, body, once))
 
 
 @router.get(
@@ -145,18 +166,21 @@ async def get_notice(request: Request, who: Who, notice_id: str) -> Doc:
 )
 async def amend(
     request: Request,
+    response: Response,
     who: Who,
     notice_id: str,
     body: Annotated[
         Doc, Body(openapi_examples={"amendment": {"value": {**NOTICE_EXAMPLE, "version": 1}}})
     ],
 ) -> Doc:
-    return await hub_of(request).amend(who, notice_id, body)
+    once = idempotent(request, who, "amend", notice_id, body)
+    return replayed(response, once, await hub_of(request).amend(who, notice_id, body, once))
 
 
 @router.delete("/notices/{notice_id}", tags=["notices"], summary="Cancel a notice (issuer only)")
 async def cancel(
     request: Request,
+    response: Response,
     who: Who,
     notice_id: str,
     version: Annotated[int | None, Query(ge=1, description="Cancel only if still current")] = None,
@@ -169,7 +193,11 @@ async def cancel(
         ),
     ] = None,
 ) -> Doc:
-    return await hub_of(request).cancel(who, notice_id, version, signature)
+    once = idempotent(
+        request, who, "cancel", notice_id, {"version": version, "signature": signature}
+    )
+    found = await hub_of(request).cancel(who, notice_id, version, signature, once)
+    return replayed(response, once, found)
 
 
 @router.get(
@@ -203,11 +231,14 @@ async def list_probes(
 )
 async def acknowledge(
     request: Request,
+    response: Response,
     who: Who,
     notice_id: str,
     body: Annotated[Doc, Body(openapi_examples={"ack": {"value": ACK_EXAMPLE}})],
 ) -> Doc:
-    return await hub_of(request).acknowledge(who, notice_id, body)
+    once = idempotent(request, who, "ack", notice_id, body)
+    found = await hub_of(request).acknowledge(who, notice_id, body, once)
+    return replayed(response, once, found)
 
 
 @router.get(
@@ -263,10 +294,12 @@ async def get_conflict(request: Request, who: Who, conflict_id: str) -> Doc:
 @router.post("/messages", status_code=201, tags=["hotline"], summary="Send a hotline message")
 async def send_message(
     request: Request,
+    response: Response,
     who: Who,
     body: Annotated[Doc, Body(openapi_examples={"urgent": {"value": MESSAGE_EXAMPLE}})],
 ) -> Doc:
-    return await hub_of(request).send_message(who, body)
+    once = idempotent(request, who, "message", "", body)
+    return replayed(response, once, await hub_of(request).send_message(who, body, once))
 
 
 @router.get(

@@ -10,12 +10,12 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from deconflict.api.events import sse_frames
 from deconflict.api.limits import PartySlots
-from deconflict.api.routes import STATE_LIST, Who, hub_of, states
+from deconflict.api.routes import STATE_LIST, Who, hub_of, idempotent, replayed, states
 from deconflict.service import Hub, Invalid, Principal, RateLimited, Unauthorized
 
 __all__ = ["router"]
@@ -144,9 +144,15 @@ async def unit_notice(request: Request, unit: Unit, notice_id: str) -> Doc:
     summary="Acknowledge receipt of the version routed to this unit",
 )
 async def unit_ack(
-    request: Request, unit: Unit, notice_id: str, body: Annotated[Doc, Body()]
+    request: Request,
+    response: Response,
+    unit: Unit,
+    notice_id: str,
+    body: Annotated[Doc, Body()],
 ) -> Doc:
-    return await hub_of(request).unit_acknowledge(unit, notice_id, body)
+    once = idempotent(request, unit, "unit_ack", notice_id, body)
+    found = await hub_of(request).unit_acknowledge(unit, notice_id, body, once)
+    return replayed(response, once, found)
 
 
 @router.post(

@@ -7,6 +7,8 @@ the command line only translate to and from it, through `Hub` and these names.
 from deconflict.service.auth import Principal
 from deconflict.service.errors import (
     Forbidden,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyReused,
     Invalid,
     NotFound,
     QuotaExceeded,
@@ -18,6 +20,8 @@ from deconflict.service.errors import (
 )
 from deconflict.service.event_types import EVENT_TYPES, EventType
 from deconflict.service.hub import Hub
+from deconflict.service.idempotency import HEADER as IDEMPOTENCY_KEY
+from deconflict.service.idempotency import Once
 from deconflict.service.preflight import check_store
 from deconflict.service.stream import Page
 from deconflict.service.tactical import Tactical
@@ -25,11 +29,15 @@ from deconflict.store import StoreDamaged, StoreUnavailable
 
 __all__ = [
     "EVENT_TYPES",
+    "IDEMPOTENCY_KEY",
     "EventType",
     "Forbidden",
     "Hub",
+    "IdempotencyKeyInvalid",
+    "IdempotencyKeyReused",
     "Invalid",
     "NotFound",
+    "Once",
     "Page",
     "Principal",
     "QuotaExceeded",

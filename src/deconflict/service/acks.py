@@ -16,6 +16,7 @@ from deconflict.ledger import statements
 from deconflict.service.auth import Principal
 from deconflict.service.errors import Forbidden, Invalid, NotFound, StaleVersion, StateConflict
 from deconflict.service.event_types import ACK_DELIVERED, ACK_OVERDUE, ACK_RECEIVED, AckDelivered
+from deconflict.service.idempotency import Once, keyed
 from deconflict.service.keys import PartyKeys, take_signature
 from deconflict.service.ledger import Ledger
 from deconflict.service.parties import require_party
@@ -73,8 +74,10 @@ class Acks:
         self.on_handed: list[Callable[[Tx, str, list[tuple[str, int]]], None]] = []
         self.relay_of: Callable[[str], str | None] = lambda party: None
 
-    async def acknowledge(self, who: Principal, notice_id: str, body: Any) -> dict[str, Any]:
-        return await self.writer.run(self._prepare(who, notice_id, body))
+    async def acknowledge(
+        self, who: Principal, notice_id: str, body: Any, once: Once | None = None
+    ) -> dict[str, Any]:
+        return await self.writer.run(keyed(once, self._prepare(who, notice_id, body)))
 
     def _prepare(self, who: Principal, notice_id: str, body: Any) -> Change[dict[str, Any]]:
         """Validate an acknowledgement; the change that records it."""

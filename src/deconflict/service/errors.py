@@ -16,6 +16,8 @@ from typing import Any
 __all__ = [
     "FieldProblem",
     "Forbidden",
+    "IdempotencyKeyInvalid",
+    "IdempotencyKeyReused",
     "Invalid",
     "NotFound",
     "QuotaExceeded",
@@ -87,6 +89,23 @@ class Invalid(ServiceError):
         self.errors = list(errors)
         self.location = location  # where the paths point: the body, a header, the query
         super().__init__(detail or f"{len(self.errors)} invalid field(s); nothing was stored")
+
+
+class IdempotencyKeyInvalid(Invalid):
+    """A malformed ``Idempotency-Key`` header (answered 400, as the IETF draft has it)."""
+
+    title = "Invalid Idempotency-Key"
+    slug = "invalid-idempotency-key"
+
+    def __init__(self, errors: Sequence[FieldProblem], detail: str | None = None) -> None:
+        super().__init__(errors, detail, location="header")
+
+
+class IdempotencyKeyReused(ServiceError):
+    """An ``Idempotency-Key`` already used for another request (422, as in the draft)."""
+
+    title = "Idempotency-Key reused"
+    slug = "idempotency-key-reused"
 
 
 class RateLimited(ServiceError):

@@ -44,6 +44,7 @@ from deconflict.service.conflicts import Conflicts
 from deconflict.service.crosscheck import LedgerMismatchError, table_problems
 from deconflict.service.errors import Forbidden, Unauthorized
 from deconflict.service.follow import Follower
+from deconflict.service.idempotency import Idempotency, Once
 from deconflict.service.index import NoticeIndex
 from deconflict.service.keys import PartyKeys
 from deconflict.service.ledger import Ledger
@@ -95,6 +96,7 @@ class Hub:
             )
         )
         self.index = NoticeIndex(policy, self.writer.lock)
+        self.idempotency = Idempotency(self.store, settings.idempotency_ttl_s, clock)
         self.parsers = VolumeParsers(
             settings.volume_parser_processes,
             Limits(max_vertices=settings.max_vertices, max_volumes=settings.max_volumes_per_notice),
@@ -348,6 +350,7 @@ class Hub:
                     "units_missed": 0,
                     "expired": 0,
                     "changes_pruned_below": 0,
+                    "idempotency_keys_expired": 0,
                 }
             return {
                 "overdue": self.acks.escalate_due(tx),
@@ -355,6 +358,7 @@ class Hub:
                 "units_missed": self.unit_deliveries.escalate_due(tx),  # issue 15
                 "expired": self.notices.expire_due(tx),
                 "changes_pruned_below": self.follower.prune(tx.repo),  # issue 14
+                "idempotency_keys_expired": self.idempotency.prune(tx),  # issue 14
             }
 
         return self.writer.submit(run)
@@ -400,14 +404,28 @@ class Hub:
     async def list_parties(self, who: Principal) -> Doc:
         return {"parties": self.parties.listing()}
 
+    # Writes sent with an Idempotency-Key (issue 14; `service.idempotency`).
+    def once(
+        self, who: Principal, values: list[str], operation: str, target: str, request: Any
+    ) -> Once | None:
+        """The request's `Idempotency-Key` (the header's values), checked; None: none sent.
+
+        Pass it to the write (`notify(..., once)`); `once.replayed` then tells whether the
+        answer is the stored one of an earlier attempt."""
+        return self.idempotency.once(who, values, operation, target, request)
+
     # Notices and acknowledgements.
-    async def notify(self, who: Principal, body: Any) -> Doc:
-        found = await self.notices.notify(who, body)
+    async def notify(self, who: Principal, body: Any, once: Once | None = None) -> Doc:
+        found = await self.idempotency.replayed(once) or await self.notices.notify(who, body, once)
         await self.provenance.notices([found], _party(who))  # the entries it just created
         return self._relay_notes(who, found)
 
-    async def amend(self, who: Principal, notice_id: str, body: Any) -> Doc:
-        found = await self.notices.amend(who, notice_id, body)
+    async def amend(
+        self, who: Principal, notice_id: str, body: Any, once: Once | None = None
+    ) -> Doc:
+        found = await self.idempotency.replayed(once) or await self.notices.amend(
+            who, notice_id, body, once
+        )
         await self.provenance.notices([found], _party(who))
         return self._relay_notes(who, found)
 
@@ -421,9 +439,16 @@ class Hub:
         return doc
 
     async def cancel(
-        self, who: Principal, notice_id: str, version: int | None, signature: str | None
+        self,
+        who: Principal,
+        notice_id: str,
+        version: int | None,
+        signature: str | None,
+        once: Once | None = None,
     ) -> Doc:
-        found = await self.notices.cancel(who, notice_id, version, signature)
+        found = await self.idempotency.replayed(once) or await self.notices.cancel(
+            who, notice_id, version, signature, once
+        )
         await self.provenance.notices([found], _party(who))
         return found
 
@@ -502,8 +527,12 @@ class Hub:
     async def list_probes(self, who: Principal, *, limit: int = 500, after: int = 0) -> Doc:
         return await self.probes.listing(who, limit=limit, after=after)
 
-    async def acknowledge(self, who: Principal, notice_id: str, body: Any) -> Doc:
-        found = await self.acks.acknowledge(who, notice_id, body)
+    async def acknowledge(
+        self, who: Principal, notice_id: str, body: Any, once: Once | None = None
+    ) -> Doc:
+        found = await self.idempotency.replayed(once) or await self.acks.acknowledge(
+            who, notice_id, body, once
+        )
         await self.provenance.acks([found])
         return found
 
@@ -530,8 +559,8 @@ class Hub:
         return found
 
     # The hotline.
-    async def send_message(self, who: Principal, body: Any) -> Doc:
-        found = await self.messages.send(who, body)
+    async def send_message(self, who: Principal, body: Any, once: Once | None = None) -> Doc:
+        found = await self.idempotency.replayed(once) or await self.messages.send(who, body, once)
         await self.provenance.messages([found], _party(who))
         notes = self.relays.notes(found["to"], who.party_id)  # issue 15: who else reads it
         if notes:
@@ -684,8 +713,12 @@ class Hub:
     async def unit_notice(self, who: Principal, notice_id: str) -> Doc:
         return await self.unit_deliveries.unit_notice(who, notice_id)
 
-    async def unit_acknowledge(self, who: Principal, notice_id: str, body: Any) -> Doc:
-        return await self.unit_deliveries.acknowledge(who, notice_id, body)
+    async def unit_acknowledge(
+        self, who: Principal, notice_id: str, body: Any, once: Once | None = None
+    ) -> Doc:
+        return await self.idempotency.replayed(once) or await self.unit_deliveries.acknowledge(
+            who, notice_id, body, once
+        )
 
     async def unit_confirm(self, who: Principal, body: Any) -> Doc:
         return await self.unit_deliveries.confirm_request(who, body)

@@ -22,6 +22,7 @@ from deconflict.service.event_types import (
     MessageDelivered,
     MessageRead,
 )
+from deconflict.service.idempotency import Once, keyed
 from deconflict.service.ids import new_id
 from deconflict.service.ledger import Ledger
 from deconflict.service.parties import Parties, require_party
@@ -94,7 +95,7 @@ class Messages:
                 if own:
                     v["relaying"] = own
 
-    async def send(self, who: Principal, body: Any) -> dict[str, Any]:
+    async def send(self, who: Principal, body: Any, once: Once | None = None) -> dict[str, Any]:
         require_party(who, "send hotline messages")
         if isinstance(body, dict):
             self.parties.learn(body.get("to"))
@@ -151,7 +152,7 @@ class Messages:
                 receipts = tx.repo.messages.receipts([message_id])
             return self._view(tx.repo, row, receipts, who)
 
-        return await self.writer.run(run)
+        return await self.writer.run(keyed(once, run))
 
     # -- receipts ------------------------------------------------------------
     def delivered(self, tx: Tx, who: Principal, message_ids: list[str]) -> int:

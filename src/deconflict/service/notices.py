@@ -35,6 +35,7 @@ from deconflict.service.event_types import (
     NoticeExpired,
     NoticeWithdrawn,
 )
+from deconflict.service.idempotency import Once, keyed
 from deconflict.service.ids import new_id
 from deconflict.service.index import PROTECTED_SITE_PRIORITY, NoticeIndex
 from deconflict.service.keys import PartyKeys, SignedRequest, take_signature
@@ -199,18 +200,21 @@ class Notices:
 
     # -- preparing a change ----------------------------------------------------
     async def _prepared(
-        self, prepare: Callable[[ParsedVolumes | None], Change[dict[str, Any]]], body: Any
+        self,
+        prepare: Callable[[ParsedVolumes | None], Change[dict[str, Any]]],
+        body: Any,
+        once: Once | None,
     ) -> dict[str, Any]:
         """Validate (volumes off the loop), then await the durable change."""
         if is_large(body):
             # one huge notice must not stall every stream: a thread validates it all
-            return await self.writer.run(await asyncio.to_thread(prepare, None))
+            return await self.writer.run(keyed(once, await asyncio.to_thread(prepare, None)))
         parsed = (
             await self.parsers.parse(body.get("volumes"), grain_asked(body))
             if isinstance(body, dict)
             else None
         )
-        return await self.writer.run(prepare(parsed))
+        return await self.writer.run(keyed(once, prepare(parsed)))
 
     def _parse(
         self, who: Principal, body: Any, *, amendment: bool, parsed: ParsedVolumes | None
@@ -329,9 +333,9 @@ class Notices:
             tx.emit(party_id, NOTICE_RECEIVED, notice_view(r))
 
     # -- notify ----------------------------------------------------------------
-    async def notify(self, who: Principal, body: Any) -> dict[str, Any]:
+    async def notify(self, who: Principal, body: Any, once: Once | None = None) -> dict[str, Any]:
         require_party(who, "notify")
-        return await self._prepared(lambda parsed: self._notify(who, body, parsed), body)
+        return await self._prepared(lambda parsed: self._notify(who, body, parsed), body, once)
 
     def _notify(
         self, who: Principal, body: Any, parsed: ParsedVolumes | None
@@ -392,11 +396,15 @@ class Notices:
         return run
 
     # -- amend -----------------------------------------------------------------
-    async def amend(self, who: Principal, notice_id: str, body: Any) -> dict[str, Any]:
+    async def amend(
+        self, who: Principal, notice_id: str, body: Any, once: Once | None = None
+    ) -> dict[str, Any]:
         require_party(who, "amend notices")
         await asyncio.to_thread(self._read, lambda repo: _own_notice(repo, who, notice_id))
         # who may amend comes before what is wrong with the document
-        return await self._prepared(lambda parsed: self._amend(who, notice_id, body, parsed), body)
+        return await self._prepared(
+            lambda parsed: self._amend(who, notice_id, body, parsed), body, once
+        )
 
     def _amend(
         self, who: Principal, notice_id: str, body: Any, parsed: ParsedVolumes | None
@@ -493,6 +501,7 @@ class Notices:
         notice_id: str,
         version: int | None = None,
         signature: str | None = None,
+        once: Once | None = None,
     ) -> dict[str, Any]:
         """Cancel: a new version (state `cancelled`) that the addressees acknowledge.
 
@@ -566,7 +575,7 @@ class Notices:
             self.index.drop(tx, notice_id)
             return notice_view(done, acks=ack_rows)
 
-        return await self.writer.run(run)
+        return await self.writer.run(keyed(once, run))
 
     def _expire(self, tx: Tx, row: Row) -> None:
         """Every volume has ended: no more acks due, conflicts resolved, out of the index."""

@@ -52,6 +52,7 @@ from deconflict.service.event_types import (
     UnitDeliveryMissed,
     UnitsNotReached,
 )
+from deconflict.service.idempotency import Once, keyed
 from deconflict.service.index import NoticeIndex
 from deconflict.service.ledger import Ledger
 from deconflict.service.stream import Events, Page
@@ -363,7 +364,9 @@ class UnitDeliveries:
             raise Invalid(errs)
         return await self.confirm(who, int(through))  # type: ignore[arg-type]
 
-    async def acknowledge(self, who: Principal, notice_id: str, body: Any) -> dict[str, Any]:
+    async def acknowledge(
+        self, who: Principal, notice_id: str, body: Any, once: Once | None = None
+    ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise Invalid([("", "must be a JSON object")])
         wanted, comment = parse_ack_body(body, self.settings.max_message_chars)
@@ -408,7 +411,7 @@ class UnitDeliveries:
             tx.emit(d["party_id"], UNIT_ACKNOWLEDGED, done)
             return done
 
-        return await self.writer.run(run)
+        return await self.writer.run(keyed(once, run))
 
     def _routed(self, who: Principal, notice_id: str | None) -> list[dict[str, Any]]:
         with self.store.read() as repo:

@@ -23,6 +23,7 @@ from deconflict.store.repos import (
     CrossCheckRepo,
     DssRepo,
     EventRepo,
+    IdempotencyRepo,
     KeyRepo,
     LedgerRepo,
     MessageRepo,
@@ -142,3 +143,7 @@ class Repo:
     @cached_property
     def units(self) -> UnitRepo:  # issue 15
         return UnitRepo(self.conn)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyRepo:  # issue 14
+        return IdempotencyRepo(self.conn)

@@ -20,7 +20,8 @@ class Operation:
     405, 429, 431 and 400/422 for a bad query or header); `public` says no token is
     required (the answer then may say less). `media`: the success answer's media types
     and their schemas when it is not JSON (a printable notice), `headers` its response
-    headers; `unit`: the operation takes a unit's token (`/v1/unit/...`), not a party's.
+    headers; `unit`: the operation takes a unit's token (`/v1/unit/...`), not a party's;
+    `idempotent`: it takes an `Idempotency-Key` header (issue 14).
     """
 
     ok: dict[int, type[BaseModel] | None]
@@ -32,6 +33,7 @@ class Operation:
     media: dict[str, dict[str, object]] = field(default_factory=dict)
     headers: dict[str, dict[str, object]] = field(default_factory=dict)
     unit: bool = False
+    idempotent: bool = False
 
 
 _BODY = (408, 409, 413, 422)  # the statuses of an operation that takes a body
@@ -53,20 +55,26 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/v1/whoami"): Operation({200: rs.WhoAmI}),
     ("PUT", "/v1/parties/{party_id}/key"): Operation({200: rs.PartyKey}, rq.PartyKeyIn, _BODY),
     ("GET", "/v1/parties/{party_id}/keys"): Operation({200: rs.PartyKeys}),
-    ("POST", "/v1/notices"): Operation({201: rs.NotifyOut}, rq.NoticeIn, _BODY),
+    ("POST", "/v1/notices"): Operation({201: rs.NotifyOut}, rq.NoticeIn, _BODY, idempotent=True),
     ("GET", "/v1/notices"): Operation({200: rs.NoticeList}),
     ("GET", "/v1/notices/{notice_id}"): Operation({200: rs.NoticeOut}),
-    ("PUT", "/v1/notices/{notice_id}"): Operation({200: rs.NotifyOut}, rq.AmendIn, _BODY),
-    ("DELETE", "/v1/notices/{notice_id}"): Operation({200: rs.NoticeOut}, problems=_STATE),
+    ("PUT", "/v1/notices/{notice_id}"): Operation(
+        {200: rs.NotifyOut}, rq.AmendIn, _BODY, idempotent=True
+    ),
+    ("DELETE", "/v1/notices/{notice_id}"): Operation(
+        {200: rs.NoticeOut}, problems=_STATE, idempotent=True
+    ),
     ("GET", "/v1/notices/{notice_id}/reads"): Operation({200: rs.Reads}),
     ("GET", "/v1/notices/{notice_id}/evidence"): Operation({200: rs.Evidence}),
     ("GET", "/v1/probes"): Operation({200: rs.ProbeList}),
-    ("POST", "/v1/notices/{notice_id}/ack"): Operation({200: rs.AckOut}, rq.AckIn, _BODY),
+    ("POST", "/v1/notices/{notice_id}/ack"): Operation(
+        {200: rs.AckOut}, rq.AckIn, _BODY, idempotent=True
+    ),
     ("GET", "/v1/acks"): Operation({200: rs.AckList}),
     ("POST", "/v1/check"): Operation({200: rs.CheckOut}, rq.CheckIn, _BODY),
     ("GET", "/v1/conflicts"): Operation({200: rs.ConflictList}),
     ("GET", "/v1/conflicts/{conflict_id}"): Operation({200: rs.ConflictOut}),
-    ("POST", "/v1/messages"): Operation({201: rs.MessageOut}, rq.MessageIn, _BODY),
+    ("POST", "/v1/messages"): Operation({201: rs.MessageOut}, rq.MessageIn, _BODY, idempotent=True),
     ("GET", "/v1/messages"): Operation({200: rs.MessageList}),
     ("GET", "/v1/messages/{message_id}"): Operation({200: rs.MessageOut}),
     ("POST", "/v1/messages/{message_id}/read"): Operation({200: rs.MessageOut}),
@@ -117,7 +125,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/v1/unit/notices"): Operation({200: rs.RoutedNotices}, unit=True),
     ("GET", "/v1/unit/notices/{notice_id}"): Operation({200: rs.RoutedNotice}, unit=True),
     ("POST", "/v1/unit/notices/{notice_id}/ack"): Operation(
-        {200: rs.UnitDelivery}, rq.UnitAckIn, _BODY, unit=True
+        {200: rs.UnitDelivery}, rq.UnitAckIn, _BODY, unit=True, idempotent=True
     ),
     ("POST", "/v1/unit/confirm"): Operation(
         {200: rs.UnitConfirmed}, rq.UnitConfirmIn, _BODY, unit=True

@@ -8,6 +8,7 @@ from deconflict.store.repos.cosignatures import CosignatureRepo
 from deconflict.store.repos.crosscheck import CrossCheckRepo
 from deconflict.store.repos.dss import DssRepo
 from deconflict.store.repos.events import EventRepo
+from deconflict.store.repos.idempotency import IdempotencyRepo  # issue 14
 from deconflict.store.repos.keys import KeyRepo
 from deconflict.store.repos.ledger import EntryRow, LedgerRepo
 from deconflict.store.repos.messages import MessageRepo
@@ -29,6 +30,7 @@ __all__ = [
     "DssRepo",
     "EntryRow",
     "EventRepo",
+    "IdempotencyRepo",
     "KeyRepo",
     "LedgerRepo",
     "MessageRepo",
