@@ -204,7 +204,8 @@ class Relays:
         self, tx: Tx, notice_id: str, issuer: str, version: int, content: Row, recipients: list[str]
     ) -> None:
         """A new version: the old legs are superseded, each relay owes the new one."""
-        tx.repo.relays.supersede(notice_id)
+        if version > 1:  # a new notice has no legs yet (an UPDATE on every submit saved)
+            tx.repo.relays.supersede(notice_id)
         relayed = self.relays_for(recipients)
         if relayed:
             self._add_legs(tx, notice_id, issuer, version, content, relayed)
