@@ -315,18 +315,9 @@ def test_accessibility_of_the_main_views(
     """axe-core (the maintained checker, from npm) in the page: no serious or critical
     violation on the sign-in page, the map with each panel, and the notice form."""
     o = _sign_in(browser, demo, "russia", watch, lang, bypass_csp=True)  # CSP: to inject axe
-    axe = AXE.read_text(encoding="utf-8")
 
     def check(page: Page, view: str) -> None:
-        page.add_script_tag(content=axe)
-        result = page.evaluate(
-            """() => axe.run(document,
-                   { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] })
-                 .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
-                   nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) })))"""
-        )
-        bad = [v for v in result if v["impact"] in ("serious", "critical")]
-        assert not bad, f"{lang} {view}: {json.dumps(bad, ensure_ascii=False, indent=1)}"
+        _axe_check(page, f"{lang} {view}")
 
     try:
         signin = o.context.new_page()  # a new tab has no token: the sign-in page
@@ -339,5 +330,40 @@ def test_accessibility_of_the_main_views(
             check(o.page, tab)
         o.page.click("#btn-new")
         check(o.page, "notice form")
+    finally:
+        o.close()
+
+
+def _axe_check(page: Page, view: str) -> None:
+    """No serious or critical axe-core violation in the page as it stands."""
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        """() => axe.run(document,
+               { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] })
+             .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+               nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) })))"""
+    )
+    bad = [v for v in result if v["impact"] in ("serious", "critical")]
+    assert not bad, f"{view}: {json.dumps(bad, ensure_ascii=False, indent=1)}"
+
+
+@pytest.mark.skipif(
+    not AXE.exists(), reason=f"axe-core is not installed at {AXE} (.ci/run installs it)"
+)
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_accessibility_of_the_relay_desk(
+    browser: Browser, demo: Demo, watch: Watch, lang: str
+) -> None:
+    """The UN liaison's Relay tab (what it owes, with the forms that record a forwarding
+    and the answer) and its inbox pass the same check as the main views."""
+    o = _sign_in(browser, demo, "un-liaison", watch, lang, bypass_csp=True)
+    try:
+        expect(o.page.locator("#tab-relay")).to_be_visible()
+        o.page.click("#tab-relay")
+        expect(o.page.locator("#panel-relay")).to_be_visible()
+        expect(o.page.locator("#panel-relay form").first).to_be_attached()
+        _axe_check(o.page, f"{lang} relay desk")
+        o.page.click("#tab-inbox")
+        _axe_check(o.page, f"{lang} relay's inbox")
     finally:
         o.close()
