@@ -212,7 +212,9 @@ def test_a_pdf_prints_the_parties_own_scripts(world: World) -> None:
 
 # What a hostile issuer's own text may not do on the paper (the paper cannot show which
 # lines are the hub's and which the issuer's): break a line, or reorder the rest of it.
-_LINE_OR_ORDER = re.compile("[\n\r\x0b\x0c\x85\u2028\u2029\u061c\u200e\u200f\u202a-\u202e]")
+_LINE_OR_ORDER = re.compile(
+    "[\n\r\x0b\x0c\x85\u2028\u2029\u061c\u200b\u200e\u200f\u202a-\u202e\u206a-\u206f\ufeff]"
+)
 
 
 @pytest.mark.parametrize("lang", ["en", "ru", "ar"])
@@ -222,7 +224,7 @@ def test_a_hostile_title_cannot_forge_a_line_or_reorder_one_on_the_paper(
     co, ru = world.party("coalition"), world.party("russia")
     # "FL100 to FL010" reversed by U+202E; a forged field of its own line in the remarks; a
     # U+2069 to close the isolate an Arabic paper sets the title in
-    title = "Corridor \u202e010LF ot 001LF\u202c open"
+    title = "Corridor \u202e010LF ot 001LF\u202c open \u206b\u200b(\u0645\u06cc\u200c\u062e)"
     remarks = "stay clear\nAcknowledge:   not required\u2069\u202eFL999"
     nid = co.ok("POST", "/v1/notices", notice(["russia"], title=title, remarks=remarks), 201)["id"]
     r = ru.get(f"/v1/notices/{nid}/printable", params={"lang": lang})
@@ -231,7 +233,12 @@ def test_a_hostile_title_cannot_forge_a_line_or_reorder_one_on_the_paper(
     lines = text.split("\n")
     # one line each, the controls shown as their code points, the rest as written
     title_lines = [ln for ln in lines if "Corridor" in ln]
-    assert len(title_lines) == 1 and "\\u202e010LF ot 001LF\\u202c open" in title_lines[0]
+    assert len(title_lines) == 1
+    # a joiner (Persian spells with it) is a letter's part: kept as written
+    assert (
+        "\\u202e010LF ot 001LF\\u202c open \\u206b\\u200b(\u0645\u06cc\u200c\u062e)"
+        in title_lines[0]
+    )
     remark_lines = [ln for ln in lines if "stay clear" in ln]
     assert len(remark_lines) == 1
     assert "stay clear\\u000aAcknowledge:   not required\\u2069\\u202eFL999" in remark_lines[0]

@@ -20,6 +20,7 @@ import asyncio
 import functools
 import json
 import re
+import unicodedata
 from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
@@ -66,18 +67,23 @@ _FSI, _LRI, _PDI = "\u2068", "\u2066", "\u2069"
 # Bidirectional controls: they draw nothing, and the PDF's layout (fpdf2) reads them.
 _BIDI_CONTROLS = {0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
 # What a party's own text (a title, remarks, a name) may not do on the paper: break a line
-# (a forged "Acknowledge by:" line of its own) or reorder what follows (U+202E turns
+# (a forged "Acknowledge:" line of its own) or reorder what follows (U+202E turns
 # "FL100 to FL010" into its mirror, and a U+2069 closes the isolate an Arabic paper sets
-# it in). Such characters are printed as their code points, visibly, as undrawable ones
-# are in the PDF; the code covers the text so printed. The Arabic letter mark is one too.
-_NEUTRALISED = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
-)
+# it in). So every character that draws nothing but acts (Unicode's control and format
+# characters, line and paragraph separators) is printed as its code point, visibly, as
+# an undrawable one is in the PDF; the code covers the text so printed. The two joiners
+# stay: Persian and Arabic words are spelt with them.
+_JOINERS = frozenset("\u200c\u200d")
 
 
 def _visible(text: str) -> str:
     """A party's free text, its line breaks and bidirectional controls shown as ``\\uXXXX``."""
-    return _NEUTRALISED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return "".join(
+        f"\\u{ord(c):04x}"
+        if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c not in _JOINERS
+        else c
+        for c in text
+    )
 
 
 @functools.cache
