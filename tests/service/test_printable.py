@@ -8,6 +8,7 @@ import io
 import re
 from pathlib import Path
 
+import httpx
 import pypdf
 import pytest
 
@@ -92,6 +93,33 @@ def test_paper_checks_are_rate_limited(tmp_path: Path) -> None:
             for c in "ABCDEF"
         ]
         assert codes[:3] == [404, 404, 404] and 429 in codes[3:]
+    finally:
+        world.stop()
+
+
+def test_behind_a_proxy_one_client_s_flood_leaves_the_others_paper_checks(
+    tmp_path: Path,
+) -> None:
+    """The check is keyed by the client's address: behind a proxy, the one it says in
+    X-Forwarded-For (the README's nginx sets it; `FORWARDED_ALLOW_IPS` names the proxy).
+    Without it every client was the proxy, one bucket: a stranger's 3 guesses a minute
+    stopped every relay checking its papers."""
+    world = World(tmp_path, paper_checks_per_minute=3)
+    try:
+        proxy = world.client(None)  # the test's client is at 127.0.0.1, the trusted proxy
+
+        def check(client: str) -> httpx.Response:
+            return proxy.post(
+                "/v1/paper/verify",
+                {"code": "ABCD-EFGH-JKLM-NPQR-STUV"},
+                headers={"X-Forwarded-For": client},
+            )
+
+        flood = [check("203.0.113.7") for _ in range(6)]
+        assert [r.status_code for r in flood[:3]] == [404, 404, 404]
+        limited = next(r for r in flood[3:] if r.status_code == 429)
+        assert "client address" in limited.json()["detail"], limited.text
+        assert check("198.51.100.9").status_code == 404  # another client: its own bucket
     finally:
         world.stop()
 

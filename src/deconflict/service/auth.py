@@ -84,11 +84,13 @@ class RateLimiter:
         *,
         keep: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
+        per: str = "token",
     ) -> None:
         self.rate = rate
         self.burst = float(burst)
         self.keep = keep
         self.clock = clock
+        self.per = per  # what a bucket is for, as the 429 says
         self._buckets: dict[str, tuple[float, float]] = {}
         self._sweep_at = keep
         self._lock = threading.Lock()
@@ -114,7 +116,7 @@ class RateLimiter:
             if tokens < 1.0:
                 self._buckets[key] = (tokens, now)
                 raise RateLimited(
-                    f"more than {self.rate:g} requests/s (burst {self.burst:g}) for this token",
+                    f"more than {self.rate:g} requests/s (burst {self.burst:g}) for this {self.per}",
                     retry_after_s=(1.0 - tokens) / self.rate,
                 )
             self._buckets[key] = (tokens - 1.0, now)

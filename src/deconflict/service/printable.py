@@ -349,7 +349,7 @@ class Printable:
     def __init__(self, writer: Writer, store: Store, per_minute: int) -> None:
         self.writer = writer
         self.store = store
-        self._checks = RateLimiter(per_minute / 60.0, per_minute)
+        self._checks = RateLimiter(per_minute / 60.0, per_minute, per="client address")
 
     async def issue(
         self, notice: dict[str, Any], issuer_name: str, relays: dict[str, str], lang: str = "en"
