@@ -116,7 +116,8 @@ class RateLimiter:
             if tokens < 1.0:
                 self._buckets[key] = (tokens, now)
                 raise RateLimited(
-                    f"more than {self.rate:g} requests/s (burst {self.burst:g}) for this {self.per}",
+                    f"more than {self.rate:g} requests/s (burst {self.burst:g}) "
+                    f"for this {self.per}",
                     retry_after_s=(1.0 - tokens) / self.rate,
                 )
             self._buckets[key] = (tokens - 1.0, now)
