@@ -29,6 +29,7 @@ import pytest
 from deconflict.api.openapi import IDEMPOTENCY_PARAMETER
 from deconflict.api.server import ServerThread
 from deconflict.client import ApiError, Client
+from deconflict.ledger.keys import b64d
 from deconflict.service import Hub
 from deconflict.service.idempotency import MAX_KEY, MIN_KEY, parse_key
 from tests.postgres import PostgresServer
@@ -547,3 +548,39 @@ def test_writers_whose_process_is_killed_retry_on_the_other_and_store_each_once(
                 proc.wait(10)
             if survivor is not None:
                 survivor.stop()
+
+
+def test_a_replayed_answer_names_the_ledger_entries_of_what_it_says(world: World) -> None:
+    """The replay is the answer as it was (a conflict before the other side changed its
+    disclosure, receipts before delivery): its `ledger_index`es must be those entries, not
+    the latest, or `check_served` tells the caller the hub changed what it was told."""
+    co, ru = world.party("coalition"), world.party("russia")
+    theirs = {**notice(["un"], title="russia's"), "disclosure": "coarse"}
+    rn = ru.ok("POST", "/v1/notices", theirs, 201)
+    key, mine = _key(), notice(["un"], title="mine")
+    first = _post(co, "/v1/notices", mine, key)
+    assert first.status_code == 201 and len(first.json()["conflicts"]) == 1, first.text
+    # russia tells less now: coalition's side of the conflict is logged again (revision 2)
+    ru.ok("PUT", f"/v1/notices/{rn['id']}", {**theirs, "version": 1, "disclosure": "existence"})
+    [now] = co.ok("GET", f"/v1/conflicts?notice={first.json()['id']}")["conflicts"]
+    assert now["revision"] == 2 and now["other"]["disclosure"] == "existence"
+    again = _post(co, "/v1/notices", mine, key)
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    [then] = again.json()["conflicts"]
+    # as it was: coarse, nothing more than the first answer and its ledger entry carried
+    assert then == first.json()["conflicts"][0] and then["other"]["disclosure"] == "coarse"
+    assert then["ledger_index"] != now["ledger_index"]
+    # a message replayed after its delivery: receipts as they were, no delivery entry
+    msg_key, msg = _key(), {"to": ["russia"], "subject": "s", "body": "call us"}
+    sent = _post(co, "/v1/messages", msg, msg_key)
+    assert sent.status_code == 201, sent.text
+    ru.receive()
+    replayed = _post(co, "/v1/messages", msg, msg_key)
+    assert replayed.headers["idempotent-replayed"] == "true"
+    [receipt] = replayed.json()["receipts"]
+    assert receipt["delivered_at"] is None and receipt["delivered_ledger_index"] is None
+    with Client(world.url, world.tokens["coalition"]) as c:
+        hub_key = b64d(c.ledger_key()["public_key"])
+        assert c.check_served(then, hub_key) == []
+        assert c.check_served(now, hub_key) == []
+        assert c.check_served(replayed.json(), hub_key) == []

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from pathlib import Path
 
+import httpx
 import pypdf
 import pytest
 
@@ -91,6 +93,33 @@ def test_paper_checks_are_rate_limited(tmp_path: Path) -> None:
             for c in "ABCDEF"
         ]
         assert codes[:3] == [404, 404, 404] and 429 in codes[3:]
+    finally:
+        world.stop()
+
+
+def test_behind_a_proxy_one_client_s_flood_leaves_the_others_paper_checks(
+    tmp_path: Path,
+) -> None:
+    """The check is keyed by the client's address: behind a proxy, the one it says in
+    X-Forwarded-For (the README's nginx sets it; `FORWARDED_ALLOW_IPS` names the proxy).
+    Without it every client was the proxy, one bucket: a stranger's 3 guesses a minute
+    stopped every relay checking its papers."""
+    world = World(tmp_path, paper_checks_per_minute=3)
+    try:
+        proxy = world.client(None)  # the test's client is at 127.0.0.1, the trusted proxy
+
+        def check(client: str) -> httpx.Response:
+            return proxy.post(
+                "/v1/paper/verify",
+                {"code": "ABCD-EFGH-JKLM-NPQR-STUV"},
+                headers={"X-Forwarded-For": client},
+            )
+
+        flood = [check("203.0.113.7") for _ in range(6)]
+        assert [r.status_code for r in flood[:3]] == [404, 404, 404]
+        limited = next(r for r in flood[3:] if r.status_code == 429)
+        assert "client address" in limited.json()["detail"], limited.text
+        assert check("198.51.100.9").status_code == 404  # another client: its own bucket
     finally:
         world.stop()
 
@@ -207,3 +236,49 @@ def test_a_pdf_prints_the_parties_own_scripts(world: World) -> None:
     # without the fonts (a hub on a bare machine): Latin-1 only, the rest as code points
     bare = _pdf_text(render_pdf("Госпиталь, Raqqa", fonts=()))
     assert "\\u0413" in bare and "Raqqa" in bare
+
+
+# What a hostile issuer's own text may not do on the paper (the paper cannot show which
+# lines are the hub's and which the issuer's): break a line, or reorder the rest of it.
+_LINE_OR_ORDER = re.compile(
+    "[\n\r\x0b\x0c\x85\u2028\u2029\u061c\u200b\u200e\u200f\u202a-\u202e\u206a-\u206f\ufeff]"
+)
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "ar"])
+def test_a_hostile_title_cannot_forge_a_line_or_reorder_one_on_the_paper(
+    world: World, lang: str
+) -> None:
+    co, ru = world.party("coalition"), world.party("russia")
+    # "FL100 to FL010" reversed by U+202E; a forged field of its own line in the remarks; a
+    # U+2069 to close the isolate an Arabic paper sets the title in
+    title = "Corridor \u202e010LF ot 001LF\u202c open \u206b\u200b(\u0645\u06cc\u200c\u062e)"
+    remarks = "stay clear\nAcknowledge:   not required\u2069\u202eFL999"
+    nid = co.ok("POST", "/v1/notices", notice(["russia"], title=title, remarks=remarks), 201)["id"]
+    r = ru.get(f"/v1/notices/{nid}/printable", params={"lang": lang})
+    assert r.status_code == 200, r.text
+    text, code = r.text, r.headers["x-verification-code"]
+    lines = text.split("\n")
+    # one line each, the controls shown as their code points, the rest as written
+    title_lines = [ln for ln in lines if "Corridor" in ln]
+    assert len(title_lines) == 1
+    # a joiner (Persian spells with it) is a letter's part: kept as written
+    assert (
+        "\\u202e010LF ot 001LF\\u202c open \\u206b\\u200b(\u0645\u06cc\u200c\u062e)"
+        in title_lines[0]
+    )
+    remark_lines = [ln for ln in lines if "stay clear" in ln]
+    assert len(remark_lines) == 1
+    assert "stay clear\\u000aAcknowledge:   not required\\u2069\\u202eFL999" in remark_lines[0]
+    assert not any(ln.lstrip("\u2068").startswith("Acknowledge:   not") for ln in lines)
+    assert not _LINE_OR_ORDER.search(text.replace("\n", ""))
+    # the only isolates on the paper are the hub's own, each closed (an Arabic paper's)
+    opened = sum(text.count(c) for c in "\u2066\u2067\u2068")
+    assert opened == text.count("\u2069") == (0 if lang != "ar" else opened)
+    # the paper so printed is the one its code covers
+    anon = world.client(None)
+    found = anon.ok("POST", "/v1/paper/verify", {"code": code, "text": text})
+    assert found["notice_id"] == nid and found["text_matches"] is True
+    # and the PDF is printed from that text
+    pdf = ru.get(f"/v1/notices/{nid}/printable", params={"lang": lang, "format": "pdf"})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")

@@ -13,6 +13,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from deconflict.service.errors import RateLimited
@@ -67,23 +68,56 @@ def tokens_equal(token: str, stored_hash: str) -> bool:
 
 
 class RateLimiter:
-    """A token bucket per principal: `rate` requests/s sustained, bursts up to `burst`."""
+    """A token bucket per principal: `rate` requests/s sustained, bursts up to `burst`.
 
-    def __init__(self, rate: float, burst: int) -> None:
+    The paper check keys its buckets by client address, unauthenticated: one bucket per
+    address ever seen would let anyone with many addresses (an IPv6 prefix is 2^64 of them)
+    grow the process's memory without end. A bucket that has refilled is the same as none,
+    so once there are `keep` of them or more, the full ones are dropped: what is kept is
+    bounded by the addresses seen in one refill time (`burst / rate`), and no answer changes.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        *,
+        keep: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+        per: str = "token",
+    ) -> None:
         self.rate = rate
         self.burst = float(burst)
+        self.keep = keep
+        self.clock = clock
+        self.per = per  # what a bucket is for, as the 429 says
         self._buckets: dict[str, tuple[float, float]] = {}
+        self._sweep_at = keep
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        """How many buckets are held (the ones not refilled yet, and some that are)."""
+        return len(self._buckets)
+
+    def _sweep(self, now: float) -> None:
+        """Drop the refilled buckets; sweep again when the rest has doubled (amortised)."""
+        if self.rate > 0:  # else nothing ever refills
+            full = now - self.burst / self.rate
+            self._buckets = {k: v for k, v in self._buckets.items() if v[1] > full}
+        self._sweep_at = max(self.keep, 2 * len(self._buckets))
+
     def take(self, key: str) -> None:
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
+            if len(self._buckets) >= self._sweep_at:
+                self._sweep(now)
             tokens, last = self._buckets.get(key, (self.burst, now))
             tokens = min(self.burst, tokens + (now - last) * self.rate)
             if tokens < 1.0:
                 self._buckets[key] = (tokens, now)
                 raise RateLimited(
-                    f"more than {self.rate:g} requests/s (burst {self.burst:g}) for this token",
+                    f"more than {self.rate:g} requests/s (burst {self.burst:g}) "
+                    f"for this {self.per}",
                     retry_after_s=(1.0 - tokens) / self.rate,
                 )
             self._buckets[key] = (tokens - 1.0, now)

@@ -20,6 +20,7 @@ import asyncio
 import functools
 import json
 import re
+import unicodedata
 from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
@@ -65,6 +66,24 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _FSI, _LRI, _PDI = "\u2068", "\u2066", "\u2069"
 # Bidirectional controls: they draw nothing, and the PDF's layout (fpdf2) reads them.
 _BIDI_CONTROLS = {0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+# What a party's own text (a title, remarks, a name) may not do on the paper: break a line
+# (a forged "Acknowledge:" line of its own) or reorder what follows (U+202E turns
+# "FL100 to FL010" into its mirror, and a U+2069 closes the isolate an Arabic paper sets
+# it in). So every character that draws nothing but acts (Unicode's control and format
+# characters, line and paragraph separators) is printed as its code point, visibly, as
+# an undrawable one is in the PDF; the code covers the text so printed. The two joiners
+# stay: Persian and Arabic words are spelt with them.
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def _visible(text: str) -> str:
+    """A party's free text, its line breaks and bidirectional controls shown as ``\\uXXXX``."""
+    return "".join(
+        f"\\u{ord(c):04x}"
+        if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c not in _JOINERS
+        else c
+        for c in text
+    )
 
 
 @functools.cache
@@ -213,7 +232,7 @@ def render_text(
     """The printed body of one served notice version in `lang` (what its code covers)."""
     w = _Words(lang)
     addressees = ", ".join(
-        w("through_relay", addressee=a, relay=relays[a]) if a in relays else w.iso(a)
+        w("through_relay", addressee=a, relay=relays[a]) if a in relays else w.iso(_visible(a))
         for a in notice["addressees"]
     )
     state, kind = notice["state"], notice["kind"]
@@ -231,7 +250,7 @@ def render_text(
                 state_name=w.messages.get(f"state.{state}", state),
             ),
         ),
-        w.head("issuer", w("issuer", issuer=notice["issuer"], name=issuer_name)),
+        w.head("issuer", w("issuer", issuer=notice["issuer"], name=_visible(issuer_name))),
         w.head(
             "kind",
             w(
@@ -241,14 +260,14 @@ def render_text(
                 priority=notice["priority"],
             ),
         ),
-        w.head("title", w.iso(notice["title"])),
+        w.head("title", w.iso(_visible(notice["title"]))),
         w.head("addressees", addressees),
         w.head("version_of", w("utc", time=notice.get("updated_at") or notice["created_at"])),
         w.head("acknowledge", w("ack_by", time=deadline) if deadline else w("ack_none")),
         w.head("ledger", w("ledger", index=notice.get("ledger_index"))),
     ]
     if notice.get("remarks"):
-        out.append(w.head("remarks", w.iso(notice["remarks"])))
+        out.append(w.head("remarks", w.iso(_visible(notice["remarks"]))))
     volumes = notice.get("volumes") or []
     for n, v in enumerate(volumes, 1):
         out += [
@@ -330,7 +349,7 @@ class Printable:
     def __init__(self, writer: Writer, store: Store, per_minute: int) -> None:
         self.writer = writer
         self.store = store
-        self._checks = RateLimiter(per_minute / 60.0, per_minute)
+        self._checks = RateLimiter(per_minute / 60.0, per_minute, per="client address")
 
     async def issue(
         self, notice: dict[str, Any], issuer_name: str, relays: dict[str, str], lang: str = "en"

@@ -89,14 +89,14 @@ class Provenance:
 
     def _conflicts(self, conflicts: list[Doc], who: str | None) -> None:
         refs = {side_ref(str(c["id"]), who): c["id"] for c in conflicts if c.get("id") and who}
-        latest: dict[Any, int] = {}
+        sides: dict[Any, list[tuple[int, bytes]]] = {}
         if refs:
             with self.store.read() as repo:
                 found = repo.ledger.entries_about(sorted(refs), CONFLICT_TYPES)
-            for r in found:  # in index order: the last is the latest
-                latest[refs[str(r["ref"])]] = int(r["idx"])
+            for r in found:  # in index order
+                sides.setdefault(refs[str(r["ref"])], []).append((int(r["idx"]), r["entry"]))
         for c in conflicts:
-            c["ledger_index"] = latest.get(c.get("id"))
+            c["ledger_index"] = _entry_of_revision(sides.get(c.get("id"), []), c.get("revision"))
 
     async def alerts(self, alerts: list[Doc]) -> None:
         """Set `ledger_index` (raised or cleared entry) on alert views, and on each
@@ -141,12 +141,32 @@ class Provenance:
                 receipts.setdefault((d.get("message_id"), d.get("party"), d.get("receipt")), i)
         for m in messages:
             m["ledger_index"] = by_id.get(m["id"])
+            # a receipt's entry only where the view has the receipt: a replayed answer
+            # (`Idempotency-Key`) shows the receipts as they were, none delivered yet
             for r in m.get("receipts") or ():
                 for what in ("delivered", "read"):
-                    r[f"{what}_ledger_index"] = receipts.get((m["id"], r.get("party"), what))
+                    at = r.get(f"{what}_at")
+                    key = (m["id"], r.get("party"), what)
+                    r[f"{what}_ledger_index"] = receipts.get(key) if at else None
             if "receipts" not in m and "delivered_at" in m:
                 for what in ("delivered", "read"):
-                    m[f"{what}_ledger_index"] = receipts.get((m["id"], who, what))
+                    at = m.get(f"{what}_at")
+                    m[f"{what}_ledger_index"] = receipts.get((m["id"], who, what)) if at else None
+
+
+def _entry_of_revision(entries: list[tuple[int, bytes]], revision: Any) -> int | None:
+    """The index of the side's entry that records this revision of the conflict: the
+    latest, unless the view is of an older revision (the answer of a write replayed under
+    its `Idempotency-Key` is the conflict as it was then, and must name that entry). Read
+    newest first, so a current view parses one entry."""
+    for idx, text in reversed(entries):
+        try:
+            doc = json.loads(bytes(text))
+        except ValueError:
+            continue
+        if not isinstance(doc, dict) or doc.get("revision") in (None, revision):
+            return idx  # an entry without a revision (older logs): the latest, as before
+    return entries[-1][0] if entries else None
 
 
 def _versions(found: list[tuple[int, Doc]]) -> dict[tuple[Any, Any], int]:
