@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from deconflict.cli.demo import DEFAULT_SCENARIO, _play_as_parties
+from deconflict.cli.demo import DEFAULT_SCENARIO, _play_as_parties, _play_back_channel
 from deconflict.client import Client
 from deconflict.service import StoreDamaged, check_store
 from tests.service.helpers import ADMIN_TOKEN, World, make_settings
@@ -231,5 +231,57 @@ def test_the_demo_message_refers_to_that_notice_on_the_hub(tmp_path: Path) -> No
         assert [a["notice_id"] for a in owed] == [urgent["ref"]["id"]]
         assert urgent["ref"]["type"] == "notice"
         assert urgent["ref"]["id"] in urgent["body"]
+    finally:
+        world.stop()
+
+
+def test_the_demo_back_channel_message_has_its_chain_on_the_hub(tmp_path: Path) -> None:
+    """The demo's hotline message to syria (issue 15), read back from the hub: handed to
+    un-liaison, faxed on, acknowledged by telephone, each step a ledger entry."""
+    world = World(tmp_path)
+    try:
+        bc = json.loads(DEFAULT_SCENARIO.read_text(encoding="utf-8"))["back_channel"]
+        said = bc["message"]
+        with Client(world.url, world.tokens["coalition"]) as co:
+            _play_back_channel(world.url, ADMIN_TOKEN, {"coalition": co}, bc)
+            (m,) = [x for x in co.messages("out") if x["to"] == ["syria"]]
+            entries = co.ledger_entries(0)["entries"]
+        assert m["subject"] == said["subject"] and m["priority"] == "urgent"
+        assert m["ref"]["type"] == "notice"
+        (receipt,) = m["receipts"]
+        assert receipt["via_relay"] == "un-liaison" and receipt["read_at"]
+        chain = receipt["relay_chain"]
+        steps = chain["steps"]
+        assert [s["step"] for s in steps] == ["received", "forwarded", "acknowledged"]
+        assert (steps[1]["means"], steps[1]["counterpart"]) == (
+            said["forwarded"]["means"],
+            said["forwarded"]["to"],
+        )
+        assert (steps[2]["means"], steps[2]["counterpart"]) == (
+            said["acknowledged"]["means"],
+            said["acknowledged"]["by"],
+        )
+        assert chain["answer"] == "acknowledged"
+        # each step is the ledger entry its index names, about this message and relay
+        full = {e["index"]: json.loads(e["entry"]) for e in entries if "entry" in e}
+        for s in steps:
+            entry = full[s["ledger_index"]]
+            kind = "relay_received" if s["step"] == "received" else "relay_step"
+            assert (entry["type"], entry["message_id"], entry["relay"]) == (
+                kind,
+                m["id"],
+                "un-liaison",
+            )
+            assert entry["step"] == s["step"] and entry["party"] == "syria"
+        # the reported acknowledgement is syria's read receipt, through the relay
+        reads = [
+            e
+            for e in full.values()
+            if e["type"] == "message_receipt" and e["message_id"] == m["id"]
+        ]
+        assert [(e["receipt"], e.get("relay")) for e in reads] == [
+            ("delivered", "un-liaison"),
+            ("read", "un-liaison"),
+        ]
     finally:
         world.stop()

@@ -31,6 +31,14 @@ def test_demo_plays_and_exits() -> None:
     # issue 15: the 2015 back channel, recorded by the relay
     assert "delivered through relay un-liaison, which will see it in full" in text
     assert "sees the chain to syria: received" in text and "acknowledged by phone" in text
+    assert "coalition -> syria: [urgent] Stay clear of Raqqa province tonight" in text
+    assert "un-liaison forwarded m-" in text and " by fax to " in text
+    assert re.search(
+        r"sees the message's chain to syria: received \[ledger \d+\] -> forwarded by fax "
+        r"\[ledger \d+\] -> acknowledged by phone \[ledger \d+\]",
+        text,
+    )
+    assert "receipt: syria read 20" in text and "(through relay un-liaison)" in text
     assert "units_not_reached: delivered to 2 of 3 units responsible for the area" in text
     assert "dcf_" in text  # the tokens are printed for the web UI and the CLI
     assert re.search(r"hub key fingerprint: [A-Z2-7]{4}(-[A-Z2-7]{4}){4}\n", text)

@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from pyproj import Proj
 
+from deconflict.cli.demo import DEFAULT_SCENARIO
 from tests.web.conftest import Demo, Officer, Watch
 
 I18N = Path(__file__).resolve().parents[2] / "src" / "deconflict" / "web" / "static" / "i18n"
@@ -104,6 +105,36 @@ def test_sign_in_in_each_language(
         other = "Idlib" if lang != "en" else "Идлиб"
         expect(page.locator(".leaflet-tooltip.place-label", has_text=other).first).to_be_visible()
         page.evaluate("localStorage.removeItem('deconflict.lang')")
+    finally:
+        o.close()
+
+
+def test_the_demo_back_channel_message_chain_in_the_coalitions_hotline(
+    browser: Browser, demo: Demo, watch: Watch, shots: Path
+) -> None:
+    """The demo's urgent message to syria (issue 15), in Arabic: its receipt carries the
+    chain un-liaison recorded, delivered -> faxed -> acknowledged by telephone."""
+    said = json.loads(DEFAULT_SCENARIO.read_text(encoding="utf-8"))["back_channel"]["message"]
+    o = _sign_in(browser, demo, "coalition", watch, "ar")
+    page = o.page
+    try:
+        page.click("#tab-hotline")
+        card = page.locator("#chat .msg.out", has_text=said["body"][:40])
+        chain = card.locator("[data-testid=relay-chain][data-recipient=syria]")
+        steps = chain.locator("li[data-step]")
+        expect(steps).to_have_count(3)
+        assert steps.evaluate_all("els => els.map(e => e.dataset.step)") == [
+            "received",
+            "forwarded",
+            "acknowledged",
+        ]
+        expect(steps.nth(1)).to_contain_text(said["forwarded"]["to"])
+        expect(steps.nth(2)).to_contain_text(said["acknowledged"]["by"])
+        # named in the reader's language (the names isolated for the bidi algorithm)
+        label = chain.get_attribute("aria-label") or ""
+        assert label.startswith(catalogue("ar")["relay.chain"].split("{")[0]), label
+        assert "syria" in label and "un-liaison" in label, label
+        o.shot(shots, "23-ar-coalition-relayed-message")
     finally:
         o.close()
 

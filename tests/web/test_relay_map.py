@@ -261,3 +261,63 @@ def test_a_relayed_hotline_message_on_the_relays_desk_and_the_senders_receipt(
     receipt = co.locator(f"#chat [data-id='{mid}'] .receipt")
     expect(receipt).to_contain_text("syria ✓✓")
     expect(receipt).to_contain_text("through relay un")
+
+
+def test_the_senders_hotline_shows_a_relayed_messages_chain_live(
+    desks: dict[str, Officer], world: World, shots: Path
+) -> None:
+    co, ru = desks["coalition"].page, desks["russia"].page
+    ru_asked = _relay_requests(ru)
+    co.click("#tab-hotline")
+    co.select_option("#chat-to", ["syria", "russia"])
+    co.select_option("#chat-priority", "urgent")
+    co.fill("#chat-body", "Advised to stay clear of Raqqa province tonight")
+    co.locator("#chat-form button[type=submit]").click()
+    card = co.locator("#chat .msg.out", has_text="Advised to stay clear of Raqqa")
+    expect(card).to_have_count(1)
+    mid = card.get_attribute("data-id")
+    assert mid and mid.startswith("m-")
+    chain = card.locator("[data-testid=relay-chain][data-recipient=syria]")
+    # russia reads the hub itself: its receipt has no chain; syria's has one, from the start
+    expect(card.locator("[data-testid=relay-chain]")).to_have_count(1)
+    # the relay's map confirms the message: the first link, live on the sender's map
+    expect(chain).to_contain_text("Delivered to relay un")
+    expect(chain).to_contain_text("To be forwarded by un by")
+
+    # The relay records what it did (by its API: its desk is the other test's); each step
+    # reaches the sender's open hotline as a relay_step event.
+    un = world.party("un")
+    un.ok(
+        "POST",
+        f"/v1/messages/{mid}/relay",
+        {"step": "forwarded", "means": "fax", "to": MISSION, "recipient": "syria"},
+    )
+    expect(chain).to_contain_text(f"Forwarded by un (fax) to {MISSION}")
+    expect(chain).to_contain_text("Answer awaited")
+    un.ok(
+        "POST",
+        f"/v1/messages/{mid}/relay",
+        {"step": "acknowledged", "means": "phone", "by": ANSWERER, "recipient": "syria"},
+    )
+    expect(chain).to_contain_text(f"Acknowledged by {ANSWERER} (phone)")
+    expect(chain).to_contain_text("as reported by un")
+    expect(chain.locator("[data-step=awaiting]")).to_have_count(0)
+    expect(card.locator(".receipt")).to_contain_text("syria ✓✓")
+    # each step with the ledger index the hub gave it
+    legs = world.party("coalition").ok("GET", f"/v1/messages/{mid}/relay")["legs"]
+    (leg,) = legs
+    items = chain.locator("li[data-step]")
+    expect(items).to_have_count(3)
+    for i, s in enumerate(leg["steps"]):
+        expect(items.nth(i)).to_have_attribute("data-step", s["step"])
+        expect(items.nth(i)).to_contain_text(f"ledger #{s['ledger_index']}")
+    desks["coalition"].shot(shots, "relay-message-chain")
+
+    # russia, a recipient of the same message, learns nothing of the chain, nor asks
+    ru.click("#tab-hotline")
+    ru_card = ru.locator(f"#chat [data-id='{mid}']")
+    expect(ru_card).to_contain_text("Advised to stay clear of Raqqa")
+    assert ru.locator("[data-testid=relay-chain]").count() == 0
+    assert MISSION not in ru.locator("body").inner_text()
+    assert ru_asked == [], ru_asked
+    assert world.party("russia").get(f"/v1/messages/{mid}/relay").status_code == 403

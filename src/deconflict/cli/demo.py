@@ -186,15 +186,58 @@ def _play_back_channel(url: str, admin_token: str, clients: dict[str, Client], b
         )
         _say(f"{relay['id']:>10} recorded the answer: acknowledged by {ack['by']}")
         _, code = un.printable(nid)  # the paper it could fax, and the code to check it by
-    for leg in issuer.relay_chain(nid)["legs"]:
-        chain = " -> ".join(
-            f"{s['step']}{' by ' + s['means'] if s['means'] else ''} [ledger {s['ledger_index']}]"
-            for s in leg["steps"]
-        )
-        _say(f"{issuer.party:>10} sees the chain to {leg['recipient']}: {chain}")
-    mine = [a for a in issuer.acks(role="issuer") if a["notice_id"] == nid]
-    _say(f"{issuer.party:>10} proof of receipt: {mine[0]['state']}: {mine[0]['comment']}")
-    _say(f"  printed copy's verification code: {code} (deconflict notice verify-paper CODE)")
+        for leg in issuer.relay_chain(nid)["legs"]:
+            _say(f"{issuer.party:>10} sees the chain to {leg['recipient']}: {_chain(leg)}")
+        mine = [a for a in issuer.acks(role="issuer") if a["notice_id"] == nid]
+        _say(f"{issuer.party:>10} proof of receipt: {mine[0]['state']}: {mine[0]['comment']}")
+        _say(f"  printed copy's verification code: {code} (deconflict notice verify-paper CODE)")
+        if "message" in bc:
+            _play_relayed_message(clients, un, relayed["id"], nid, bc["message"], shown[-1]["id"])
+
+
+def _chain(leg: Doc) -> str:
+    return " -> ".join(
+        f"{s['step']}{' by ' + s['means'] if s['means'] else ''} [ledger {s['ledger_index']}]"
+        for s in leg["steps"]
+    )
+
+
+def _play_relayed_message(
+    clients: dict[str, Client], un: Client, to: str, nid: str, msg: Doc, seen: int
+) -> None:
+    """The hotline the same way: the sender's urgent word to a party that never connects,
+    handed to its relay, faxed on and answered by telephone, as the relay records it."""
+    sender = clients[msg["from"]]
+    m = sender.send_message(
+        [to],
+        msg["body"],
+        priority=msg["priority"],
+        subject=msg["subject"],
+        ref={"type": "notice", "id": nid},
+    )
+    _say(f"{sender.party:>10} -> {to}: [{m['priority']}] {m['subject']} (about notice {nid})")
+    for note in m.get("relayed", []):
+        _say(f"{'':>10}   {note['note']}")
+    shown = un.events(after=seen)  # the relay's client has the message: its delivery
+    un.confirm(shown[-1]["id"])
+    fwd, ack = msg["forwarded"], msg["acknowledged"]
+    un.relay_message_step(m["id"], "forwarded", means=fwd["means"], to=fwd["to"])
+    _say(f"{un.party:>10} forwarded {m['id']} by {fwd['means']} to {fwd['to']}")
+    un.relay_message_step(
+        m["id"], "acknowledged", means=ack["means"], by=ack["by"], comment=ack["comment"]
+    )
+    _say(f"{un.party:>10} recorded the answer: acknowledged by {ack['by']}, by {ack['means']}")
+    sent = next(x for x in sender.messages(box="out") if x["id"] == m["id"])
+    for r in sent["receipts"]:
+        if "relay_chain" in r:
+            _say(
+                f"{sender.party:>10} sees the message's chain to {r['party']}: "
+                f"{_chain(r['relay_chain'])}"
+            )
+            _say(
+                f"{'':>10}   receipt: {r['party']} read {r['read_at']} "
+                f"(through relay {r['via_relay']})"
+            )
 
 
 def _play_as_parties(clients: dict[str, Client], scenario: Doc) -> None:

@@ -11,7 +11,7 @@ import { Tracks } from './tracks.js';
 import { bandText, CONFLICT_RED, h, idTag, kindText, partyColour, setParties, stateText, toast, windowText, zulu, zuluShort } from './util.js';
 import { dropDraft, keepTyping } from './keep.js';
 import { checkNotice } from './ledgercheck.js';
-import { Chains, chainList, RelayDesk, relayOf } from './relays.js';
+import { Chains, chainList, MessageChains, RelayDesk, relayOf } from './relays.js';
 
 const state = {
   me: null,
@@ -31,6 +31,7 @@ let stream;
 let alerts;
 let tracks;
 let chains; // issue 15: the relay chains of my notices to parties that never connect
+let messageChains; // issue 15: ... and of my hotline messages to them
 let desk; // issue 15: what I owe as a relay
 let tab = 'inbox';
 let booted = false;
@@ -119,6 +120,7 @@ async function start(me) {
     onFirst: (tr) => { if (tr.size && ![...state.notices.values()].some((n) => n.issuer === me) && !userMoved) alerts.showTracks(); },
   });
   chains = new Chains({ state, onChange: () => renderOutbox() });
+  messageChains = new MessageChains({ state, onChange: () => renderHotline() });
   desk = new RelayDesk({ panel: $('panel-relay'), tab: $('tab-relay'), badge: $('badge-relay'), state,
     onRecorded: () => refreshAcks(), onLoaded: () => renderInbox() });
   // For the end-to-end tests and a curious officer's console: what the page holds.
@@ -149,7 +151,7 @@ function tickClock() {
 
 function setConn(s, why) {
   const el = $('conn');
-  if (s === 'live' && el.dataset.state !== 'live' && el.dataset.state !== 'connecting') { refreshAcks(); chains?.refresh(); desk?.refresh(); }
+  if (s === 'live' && el.dataset.state !== 'live' && el.dataset.state !== 'connecting') { refreshAcks(); chains?.refresh(); messageChains?.refresh(); desk?.refresh(); }
   el.dataset.state = s;
   el.textContent = s === 'offline' ? `${t('conn.offline')}${why ? `: ${t(`conn.why.${why}`)}` : ''}` : t(`conn.${s}`);
   el.title = t(s === 'live' ? 'conn.title_live' : 'conn.title_down');
@@ -326,11 +328,13 @@ function onEvent(e) {
       break;
     case 'relay_step':
       if (d.step !== 'received') toast(t('toast.relay_step', { relay: d.relay, recipient: d.recipient, title: relayedTitle(d), step: t(`relay.answer.${d.step}`) }), d.step === 'refused');
-      chains.refresh();
+      if (d.message_id) messageChains.refresh(d.message_id); // a link of my message's chain
+      else chains.refresh();
       break;
     case 'relay_overdue':
       toast(t('toast.relay_overdue', { relay: d.relay, recipient: d.recipient, title: relayedTitle(d) }), true);
-      chains.refresh();
+      if (d.message_id) messageChains.refresh(d.message_id); // none if I only relay it
+      else chains.refresh();
       desk.refresh();
       break;
     case 'unit_delivered':
@@ -734,7 +738,9 @@ function renderHotline() {
     return h('div', { class: `msg ${out ? 'out' : 'in'} ${m.priority}`, 'data-id': m.id },
       h('div', { class: 'meta' }, `${out ? t('msg.to', { to: m.to.join(', ') }) : t('msg.from', { party: m.from })} · ${zulu(m.created_at)}${m.priority !== 'routine' ? ` · ${t(`priority.${m.priority}`).toUpperCase()}` : ''}${m.ref ? ` · ${refText(m.ref)}` : ''}`),
       h('div', { dir: 'auto' }, m.subject ? h('strong', {}, `${m.subject}: `) : null, m.body),
-      h('div', { class: 'meta receipt' }, out ? receiptText(m) : relayOnly(m) ? t('relay.relaying', { recipients: m.relaying.map((g) => g.recipient).join(', ') }) : m.read_at ? t('receipt.read', { time: zuluShort(m.read_at) }) : t('receipt.unread')));
+      h('div', { class: 'meta receipt' }, out ? receiptText(m) : relayOnly(m) ? t('relay.relaying', { recipients: m.relaying.map((g) => g.recipient).join(', ') }) : m.read_at ? t('receipt.read', { time: zuluShort(m.read_at) }) : t('receipt.unread')),
+      // issue 15: each relayed recipient's chain, as the outbox shows a notice's
+      ...(out ? (m.receipts || []).filter((r) => r.relay_chain).map((r) => chainList(r.relay_chain)) : []));
   }) : [h('p', { class: 'empty' }, t('hotline.empty'))]));
   if (stick) box.scrollTop = box.scrollHeight;
   if (tab === 'hotline') markRead();

@@ -9,8 +9,13 @@
 //   and the forms that record the next one (`POST /v1/notices/{id}/relay`, or
 //   `/v1/messages/{id}/relay` for a message), the hub's refusals shown at their fields.
 //
+// - the sender of a hotline message to such a party: the recipient's receipt in its
+//   hotline carries the chain (`relay_chain`, from the listing), asked again
+//   (`GET /v1/messages/{id}/relay`) on each `relay_step` or `relay_overdue` about it.
+//
 // Nothing here asks for a chain the party may not read: the outbox asks only about
-// the party's own notices, the desk only about what the hub says it relays.
+// the party's own notices, the hotline only about the party's own messages, the desk
+// only about what the hub says it relays.
 
 import { api, ApiError } from './api.js';
 import { t } from './i18n.js';
@@ -116,6 +121,54 @@ export class Chains {
   leg(n, addressee) {
     const doc = this.chains.get(n.id);
     return doc?.legs.find((g) => g.version === n.version && g.recipient === addressee) || null;
+  }
+}
+
+// ---------- the sender's hotline: its messages' chains ----------
+
+// The chains of this party's own messages to relayed recipients, kept on their receipts
+// (`via_relay`, `relay_chain`, as the hub's listing gives them to the sender).
+export class MessageChains {
+  constructor({ state, onChange }) {
+    this.state = state;
+    this.onChange = onChange;
+    this.pending = new Set();
+    this.timer = null;
+  }
+
+  mine(id) {
+    const m = this.state.messages.get(id);
+    return m && m.from === this.state.me ? m : null;
+  }
+
+  // A relay event about a message (or a reconnection: every chain still open). Only a
+  // message this party sent is asked about; another's is none of its business.
+  refresh(id = null) {
+    const ids = id ? [id] : [...this.state.messages.values()]
+      .filter((m) => m.from === this.state.me && (m.receipts || []).some((r) => r.relay_chain && !FINAL.has(r.relay_chain.answer)))
+      .map((m) => m.id);
+    for (const x of ids) if (this.mine(x)) this.pending.add(x);
+    if (!this.pending.size) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.load(), 150); // a burst of steps, one question
+  }
+
+  async load() {
+    const ids = [...this.pending];
+    this.pending.clear();
+    await Promise.all(ids.map(async (id) => {
+      let doc;
+      try {
+        doc = await api('GET', `/v1/messages/${encodeURIComponent(id)}/relay`);
+      } catch {
+        return; // offline: the next relay event or reconnection asks again
+      }
+      const m = this.mine(id);
+      if (!m) return;
+      const legs = new Map(doc.legs.map((g) => [g.recipient, g]));
+      m.receipts = (m.receipts || []).map((r) => (legs.has(r.party) ? { ...r, via_relay: legs.get(r.party).relay, relay_chain: legs.get(r.party) } : r));
+    }));
+    this.onChange();
   }
 }
 
