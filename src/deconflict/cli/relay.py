@@ -164,33 +164,21 @@ def _owed(client: Client, args: argparse.Namespace) -> int:
 
 
 def _step(client: Client, args: argparse.Namespace) -> int:
+    record = {
+        "means": args.means,
+        "to": args.to,
+        "by": args.by,
+        "at": args.at,
+        "comment": args.comment,
+    }
     if _is_message(args.notice):
         if args.version is not None:
             print("deconflict: a hotline message has no version", file=sys.stderr)
             return 2
-        done = client.relay_message_step(
-            args.notice,
-            args.step,
-            args.recipient,
-            means=args.means,
-            to=args.to,
-            by=args.by,
-            at=args.at,
-            comment=args.comment,
-        )
+        done = client.relay_message_step(args.notice, args.step, args.recipient, **record)
         return _out(args, done, f"recorded: {args.step} ({done['recipient']}, {args.notice})")
     version = args.version or int(client.notice(args.notice)["version"])
-    done = client.relay_step(
-        args.notice,
-        version,
-        args.step,
-        args.recipient,
-        means=args.means,
-        to=args.to,
-        by=args.by,
-        at=args.at,
-        comment=args.comment,
-    )
+    done = client.relay_step(args.notice, version, args.step, args.recipient, **record)
     return _out(args, done, f"recorded: {args.step} ({done['recipient']}, version {version})")
 
 

@@ -231,26 +231,7 @@ class Relays:
         if ack_deadline is not None and ack_deadline <= tx.ts:
             ack_deadline = None
         deadline = self._forward_deadline(tx, ack_deadline)
-        legs: list[Row] = [
-            {
-                "notice_id": notice_id,
-                "version": version,
-                "recipient": p,
-                "relay": via,
-                "issuer": issuer,
-                "created_at": tx.ts,
-                "forward_deadline": deadline,
-                "received_at": None,
-                "forwarded_at": None,
-                "answer": None,
-                "answered_at": None,
-                "forward_overdue_at": None,
-                "superseded": 0,
-                "subject": "notice",
-            }
-            for p, via in sorted(relayed.items())
-        ]
-        tx.repo.relays.insert_legs(legs)
+        legs = _insert_legs(tx, "notice", notice_id, version, issuer, deadline, relayed)
         for leg in legs:
             tx.emit(
                 leg["relay"],
@@ -538,26 +519,7 @@ class Relays:
         if not relayed:
             return
         deadline = format_ts(tx.now + timedelta(seconds=self.settings.relay_forward_s))
-        legs: list[Row] = [
-            {
-                "notice_id": message["id"],
-                "version": 0,
-                "recipient": p,
-                "relay": via,
-                "issuer": message["sender"],
-                "created_at": tx.ts,
-                "forward_deadline": deadline,
-                "received_at": None,
-                "forwarded_at": None,
-                "answer": None,
-                "answered_at": None,
-                "forward_overdue_at": None,
-                "superseded": 0,
-                "subject": "message",
-            }
-            for p, via in sorted(relayed.items())
-        ]
-        tx.repo.relays.insert_legs(legs)
+        legs = _insert_legs(tx, "message", message["id"], 0, message["sender"], deadline, relayed)
         for leg in legs:
             tx.emit(
                 leg["relay"],
@@ -779,3 +741,37 @@ def _parse_step(body: dict[str, Any], max_chars: int, *, versioned: bool = True)
         "by": body.get("by"),
         "comment": comment,
     }
+
+
+def _insert_legs(
+    tx: Tx,
+    subject: str,
+    subject_id: str,
+    version: int,
+    issuer: str,
+    deadline: str,
+    relayed: dict[str, str],
+) -> list[Row]:
+    """A fresh leg per relayed recipient of a notice version or a message (version 0; its
+    id in `notice_id`, see `relay_tables`), stored; returned for the events."""
+    legs: list[Row] = [
+        {
+            "notice_id": subject_id,
+            "version": version,
+            "recipient": p,
+            "relay": via,
+            "issuer": issuer,
+            "created_at": tx.ts,
+            "forward_deadline": deadline,
+            "received_at": None,
+            "forwarded_at": None,
+            "answer": None,
+            "answered_at": None,
+            "forward_overdue_at": None,
+            "superseded": 0,
+            "subject": subject,
+        }
+        for p, via in sorted(relayed.items())
+    ]
+    tx.repo.relays.insert_legs(legs)
+    return legs
