@@ -66,7 +66,7 @@ export class Tracks {
     }
     for (const id of [...this.tracks.keys()]) {
       if (!seen.has(id)) {
-        this.tracks.get(id).group.remove();
+        this.layer.removeLayer(this.tracks.get(id).group);
         this.tracks.delete(id);
       }
     }
@@ -81,26 +81,47 @@ export class Tracks {
   }
 
   draw(t) {
-    this.tracks.get(t.track_id)?.group.remove();
     const stale = isStale(t);
     const colour = partyColour(this.me, this.me);
     const opacity = stale ? 0.35 : 1;
     const pos = [t.lat, t.lon];
-    const group = L.featureGroup();
-    if (Number.isFinite(t.gs_mps) && t.gs_mps > 0.5 && Number.isFinite(t.trk_deg)) {
-      const end = destination(t.lat, t.lon, t.trk_deg, t.gs_mps * VECTOR_S);
-      L.polyline([pos, end], { pane: 'tracks', color: colour, weight: 2, opacity, interactive: false }).addTo(group);
+    const moving = Number.isFinite(t.gs_mps) && t.gs_mps > 0.5 && Number.isFinite(t.trk_deg);
+    const end = moving ? destination(t.lat, t.lon, t.trk_deg, t.gs_mps * VECTOR_S) : null;
+    const side = east(t) ? { direction: 'left', offset: [-8, 0] } : { direction: 'right', offset: [8, 0] };
+    const drawn = this.tracks.get(t.track_id);
+    if (drawn) {
+      // Updated in place: a new marker at every poll (a silent track's age changes each
+      // time) would leave its old label fading out beside the new one (Leaflet removes an
+      // overlay 200 ms after fading it) and grow the layer by one group a poll.
+      drawn.marker.setLatLng(pos).setStyle({ fillOpacity: opacity, opacity });
+      drawn.marker.getElement()?.classList.toggle('stale', stale);
+      if (end && drawn.vector) drawn.vector.setLatLngs([pos, end]).setStyle({ opacity });
+      else if (end) drawn.vector = this.vector(pos, end, colour, opacity).addTo(drawn.group);
+      else if (drawn.vector) { drawn.group.removeLayer(drawn.vector); drawn.vector = null; }
+      const tip = drawn.marker.getTooltip();
+      Object.assign(tip.options, side);
+      tip.getElement()?.classList.toggle('stale', stale);
+      drawn.marker.setTooltipContent(this.label(t, stale));
+      tip.update();
+      Object.assign(drawn, { track: t, stale });
+      return;
     }
+    const group = L.featureGroup();
+    const vector = end ? this.vector(pos, end, colour, opacity).addTo(group) : null;
     const marker = L.circleMarker(pos, {
       pane: 'tracks', radius: 6, color: '#0d1117', weight: 1.5, fillColor: colour, fillOpacity: opacity, opacity,
       className: `own-track${stale ? ' stale' : ''}`,
     }).addTo(group);
     marker.bindTooltip(this.label(t, stale), {
       // On the side the heading vector does not point to.
-      permanent: true, direction: east(t) ? 'left' : 'right', offset: [east(t) ? -8 : 8, 0], className: `track-label${stale ? ' stale' : ''}`,
+      permanent: true, ...side, className: `track-label${stale ? ' stale' : ''}`,
     });
     group.addTo(this.layer);
-    this.tracks.set(t.track_id, { track: t, group, stale });
+    this.tracks.set(t.track_id, { track: t, group, marker, vector, stale });
+  }
+
+  vector(pos, end, colour, opacity) {
+    return L.polyline([pos, end], { pane: 'tracks', color: colour, weight: 2, opacity, interactive: false });
   }
 
   label(t, stale) {
