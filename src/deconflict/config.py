@@ -108,6 +108,10 @@ class Settings:
     # pruned by the leader to what was written in the last this many seconds; a process
     # that fell further behind (suspended, cut off) reloads its index whole.
     changes_keep_s: float = 600.0
+    # How often each process passes on the track reports it accepted and takes in the
+    # others' (`track_batches`), so that the leader screens them all: a report posted
+    # to one process is screened about two of these later.
+    track_share_interval_s: float = 0.1
     # How long the answer of a write sent with an Idempotency-Key is kept for its retries
     # (the leader's sweep deletes it after).
     idempotency_ttl_s: float = 86_400.0
@@ -193,6 +197,7 @@ class Settings:
             "relay_forward_fraction",
             "relay_forward_s",
             "changes_keep_s",
+            "track_share_interval_s",
             "idempotency_ttl_s",
         ):
             if getattr(self, name) <= 0:

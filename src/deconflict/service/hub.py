@@ -59,6 +59,7 @@ from deconflict.service.provenance import Provenance
 from deconflict.service.relays import Relays
 from deconflict.service.stream import Events, Page
 from deconflict.service.tactical import Tactical
+from deconflict.service.track_share import TrackShare
 from deconflict.service.tx import Tx
 from deconflict.service.unit_deliveries import UnitDeliveries
 from deconflict.service.units import Units
@@ -203,6 +204,21 @@ class Hub:
         self.ledger.may_sign = lambda: self.follower.leading
         if self.store.shared:  # a dry run sees what another process committed before it
             self.index.catch_up = self.follower.follow
+        # Live tracks across processes: every process holds the whole picture, the
+        # leader screens it, and only the leader's alert writes count.
+        self.track_share: TrackShare | None = None
+        if self.store.shared:
+            self.track_share = TrackShare(
+                self.store,
+                self.tactical,
+                self.follower.holder,
+                interval_s=settings.track_share_interval_s,
+            )
+            self.tactical.share(
+                publish=self.track_share.offer,
+                leads=lambda: self.follower.leading,
+                fence=lambda tx: self.follower.holds_lease(tx.repo, tx.ts),
+            )
 
     def _log_registration(self, tx: Tx, party_id: str, name: str) -> None:
         via = self.parties.relay_of(party_id)  # issue 15
@@ -242,11 +258,15 @@ class Hub:
                 self.ledger.start_heads(self.settings.ledger_head_interval_s)
         if tactical:
             self.tactical.start()
+            if self.track_share is not None:
+                self.track_share.start()
             self._tactical_started = True
 
     def close(self) -> None:
         self._stop.set()
         if self._tactical_started:
+            if self.track_share is not None:
+                self.track_share.close()
             self.tactical.close()
             self._tactical_started = False
         self.ledger.close()
@@ -381,6 +401,7 @@ class Hub:
             "leader": self.follower.leading,
             "write_batches": dict(self.writer.stats),
             "volume_parsers": self.parsers.status(),
+            **({"track_share": self.track_share.status()} if self.track_share else {}),
         }
 
     # -- the use cases, one awaitable each -----------------------------------

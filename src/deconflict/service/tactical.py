@@ -177,6 +177,13 @@ class Tactical:
         )
         # Called with (alert id, party, event type, hub time) after each commit (benchmarks).
         self.on_event: Callable[[str, list[str], str, float], None] | None = None
+        # Several processes on one database (issue 14; the hub wires these, see
+        # `TrackShare`): where accepted states go to be passed on, whether this process
+        # is the one that screens, and, inside an alert write, whether it still is.
+        self.publish: Callable[[list[TrackState]], None] | None = None
+        self.leads: Callable[[], bool] = lambda: True
+        self.fence: Callable[[Tx], bool] | None = None
+        self._leading = True  # as of the last cycle; a process that takes over re-reads the book
 
     # -- lifecycle -----------------------------------------------------------
     def start(self, *, loop: bool = True) -> None:
@@ -231,7 +238,13 @@ class Tactical:
         while not self._stop.is_set():
             next_at += interval
             try:
-                self.cycle()
+                if self.leads():
+                    if not self._leading:
+                        self.take_over()
+                    self.cycle()
+                else:  # another process screens; this one keeps its picture trim
+                    self._leading = False
+                    self.tracks.prune(self.now())
             except Exception:  # a failed cycle is retried at the next tick, never fatal
                 log.exception("screening cycle failed")
             delay = next_at - time.monotonic()
@@ -255,6 +268,10 @@ class Tactical:
                 return
             self._wake.clear()
             last = time.monotonic()
+            if not self.leads() or not self._leading:  # the leader's cycle takes over first
+                with self._changed_lock:
+                    self._changed.clear()
+                continue
             try:
                 self.quick()
             except Exception:  # the cycle screens everything anyway; never fatal
@@ -287,13 +304,17 @@ class Tactical:
                 before[tid] = self.tracks.get(party, tid)
         outcomes = self.tracks.ingest(party, reports, self.now(), self.cfg.max_batch)
         changed = set()
+        applied: dict[str, TrackState] = {}
         for o in outcomes:
-            if o.status == "applied" and o.track_id is not None and o.track_id not in changed:
+            if o.status == "applied" and o.track_id is not None and o.track_id not in applied:
                 now_state = self.tracks.get(party, o.track_id)
-                if now_state is not None and path_changed(
-                    before.get(o.track_id), now_state, self.path_tolerance
-                ):
+                if now_state is None:
+                    continue
+                applied[o.track_id] = now_state
+                if path_changed(before.get(o.track_id), now_state, self.path_tolerance):
                     changed.add(o.track_id)
+        if applied and self.publish is not None:
+            self.publish(list(applied.values()))
         if changed:
             with self._changed_lock:
                 self._changed.update((party, tid) for tid in changed)
@@ -318,6 +339,58 @@ class Tactical:
             "accepted_count": len(accepted),
             "rejected_count": len({r["index"] for r in rejected}),
         }
+
+    def merge(self, states: list[TrackState]) -> int:
+        """States another process accepted (issue 14): taken when newer than ours, and
+        screened at once like this process's own when they change a prediction."""
+        before = {(s.party, s.track_id): self.tracks.get(s.party, s.track_id) for s in states}
+        taken = self.tracks.merge(states, self.now())
+        changed = {
+            (s.party, s.track_id)
+            for s in taken
+            if path_changed(before.get((s.party, s.track_id)), s, self.path_tolerance)
+        }
+        if changed:
+            with self._changed_lock:
+                self._changed.update(changed)
+            self._wake.set()
+        return len(taken)
+
+    def share(
+        self,
+        *,
+        publish: Callable[[list[TrackState]], None],
+        leads: Callable[[], bool],
+        fence: Callable[[Tx], bool],
+    ) -> None:
+        """Run as one of several processes on one database (issue 14): pass accepted
+        states to `publish`, screen only while `leads()`, write alerts only while `fence`
+        holds inside the write; the first cycle it leads starts from the stored alerts."""
+        self.publish, self.leads, self.fence = publish, leads, fence
+        self._leading = False
+
+    def take_over(self) -> None:
+        """This process has become the one that screens: start from the alerts as the
+        database has them (raised by the previous leader, acknowledged anywhere), not
+        from what this process last held, and screen in full first."""
+        with self._cycle_lock, self.book_lock:
+            with self.store.read() as repo:
+                rows = repo.alerts.active()
+            book = AlertBook(
+                clear_cycles=self.cfg.clear_cycles,
+                update_interval_s=self.cfg.update_interval_s,
+                new_id=_new_alert_id,
+            )
+            for row in rows:
+                book.adopt(self._alert_of(row))
+            self.book = book
+            self.book_time = -math.inf
+            if self.memory is not None:
+                self.memory = SeparationMemory(
+                    self.cfg.full_interval_s, self.cfg.incremental_tolerance
+                )
+            self._leading = True
+        log.info("screening here now, with %d active alerts taken over", len(rows))
 
     def my_tracks(self, who: Principal) -> dict[str, Any]:
         if who.is_admin:
@@ -530,13 +603,33 @@ class Tactical:
         sent: list[tuple[str, list[str], str]] = []
 
         def run(tx: Tx) -> None:
+            if self.fence is not None and not self.fence(tx):
+                # No longer the process that screens: the new leader writes from the
+                # database's alerts; writing this pass's view as well would fork them.
+                self.stats["writes_fenced"] = self.stats.get("writes_fenced", 0) + len(writes)
+                return
             alerts = tx.repo.alerts
+            # Acknowledgements as stored: an escalation is for a party that has not
+            # acknowledged by the time it is written (not by the time it was found), and
+            # with several processes an acknowledgement may have come through another.
+            shared = self.store.shared
+            acks = alerts.acks_of(
+                [
+                    w.alert_id
+                    for w in writes
+                    if w.action == "escalated" or (shared and w.action not in ("marker", "raised"))
+                ]
+            )
             for w in writes:
                 row = w.row
                 if w.action == "marker":
                     continue
+                if w.alert_id in acks:  # acknowledged through another process, perhaps
+                    row = {**row, "acks": self._acks_taken(w.alert_id, row, acks[w.alert_id])}
                 if w.action == "escalated":
                     overdue = str(w.party)
+                    if any(a["party_id"] == overdue and a["acknowledged_at"] for a in row["acks"]):
+                        continue  # acknowledged meanwhile: nobody is overdue
                     alerts.record_ack(w.alert_id, overdue, escalated_at=tx.ts)
                     for q in w.parties:
                         view = {**self.view(row, q), "unacknowledged_by": overdue}
@@ -590,6 +683,19 @@ class Tactical:
             t = time.time()
             for alert_id, parties, event in sent:
                 hook(alert_id, parties, event, t)
+
+    def _acks_taken(self, alert_id: str, row: Row, stored: list[Row]) -> list[Row]:
+        """The acknowledgements as stored, into the row to write and into the book."""
+        alert = self.book.by_id.get(alert_id)
+        if alert is not None:
+            for a in stored:
+                if a["acknowledged_at"]:
+                    alert.acks.setdefault(a["party_id"], a["acknowledged_at"])
+        by_party = {a["party_id"]: a for a in stored}
+        return [
+            {**a, "acknowledged_at": by_party.get(a["party_id"], a)["acknowledged_at"]}
+            for a in row["acks"]
+        ]
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until the transitions handed to the writer so far are written (tests)."""

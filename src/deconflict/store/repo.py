@@ -32,6 +32,7 @@ from deconflict.store.repos import (
     ProbeRepo,
     ReadRepo,
     RelayRepo,
+    TrackBatchRepo,
     UnitRepo,
 )
 
@@ -143,6 +144,10 @@ class Repo:
     @cached_property
     def units(self) -> UnitRepo:  # issue 15
         return UnitRepo(self.conn)
+
+    @cached_property
+    def track_batches(self) -> TrackBatchRepo:  # issue 14
+        return TrackBatchRepo(self.conn)
 
     @cached_property
     def idempotency(self) -> IdempotencyRepo:  # issue 14

@@ -1,18 +1,33 @@
-"""Tactical tables: alerts and their acknowledgements (tracks stay in memory).
+"""Tactical tables: alerts and their acknowledgements, and the tracks processes share.
 
 An alert row is written when the alert is raised, updated, acknowledged,
 escalated and cleared, always inside the hub's write path, in the same
 transaction as the events that announce it. ``detail`` holds the hub's full
 view (both sides); parties only ever get their own view of it.
+
+Tracks live in memory. With several processes on one database (issue 14) each
+process also writes the reports it accepted, as batches of track states
+(`track_batches`), so that every process holds the whole picture and the leader
+screens it; the batches are kept only as long as a track stays live.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, PrimaryKeyConstraint, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
 
 from deconflict.store.schema import metadata
 
-__all__ = ["alert_acks", "alerts"]
+__all__ = ["alert_acks", "alerts", "track_batches"]
 
 TS = String(32)
 PARTY = String(64)
@@ -47,4 +62,20 @@ alert_acks = Table(
     Column("comment", Text, nullable=True),
     Column("escalated_at", TS, nullable=True),
     PrimaryKeyConstraint("alert_id", "party_id"),
+)
+
+# One row per batch of accepted reports a process passes on (issue 14): `origin` is the
+# process (its leader-lease holder name, new at each start), `seq` counts its batches
+# (written one after another by one thread, so a reader's "seq above the last I read"
+# per origin never skips one), `at` the POSIX time it was written (for pruning and for a
+# reader's first look at an origin), `states` a JSON array of track states.
+track_batches = Table(
+    "track_batches",
+    metadata,
+    Column("origin", String(255), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("states", Text, nullable=False),
+    PrimaryKeyConstraint("origin", "seq"),
+    Index("ix_track_batches_at", "at"),
 )

@@ -40,6 +40,8 @@ __all__ = [
     "TrackState",
     "TrackTable",
     "parse_report",
+    "state_of",
+    "state_row",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -124,6 +126,47 @@ class TrackState:
             "category": self.category,
             "velocity": self.velocity,
         }
+
+
+def state_row(s: TrackState) -> list[Any]:
+    """A state as a JSON-ready list (what one process passes on to another)."""
+    return [
+        s.party,
+        s.track_id,
+        s.t,
+        s.lat,
+        s.lon,
+        s.alt_m,
+        s.gs_mps,
+        s.trk_deg,
+        s.vs_mps,
+        s.category,
+        s.velocity,
+        s.callsign,
+        s.received,
+    ]
+
+
+def state_of(row: Any) -> TrackState:
+    """The inverse of `state_row`; ValueError for anything else (a damaged row)."""
+    if not isinstance(row, list) or len(row) != 13:
+        raise ValueError("a track state is a list of 13 values")
+    party, tid, category, velocity, callsign = row[0], row[1], row[9], row[10], row[11]
+    numbers = [row[i] for i in (2, 3, 4, 5, 6, 7, 8, 12)]
+    if not (isinstance(party, str) and isinstance(tid, str) and TRACK_ID_RE.match(tid)):
+        raise ValueError("a track state needs a party and a track id")
+    if category not in CATEGORIES or velocity not in ("reported", "estimated", "unknown"):
+        raise ValueError("unknown category or velocity kind")
+    if callsign is not None and not isinstance(callsign, str):
+        raise ValueError("a callsign is a string")
+    if not all(_finite(v) for v in numbers):
+        raise ValueError("a track state's numbers must be finite")
+    t, lat, lon, alt, gs, trk, vs, received = (float(v) for v in numbers)
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValueError("a track state's position is off the globe")
+    return TrackState(
+        party, tid, t, lat, lon, alt, gs, trk, vs, category, velocity, callsign, received
+    )
 
 
 @dataclass
@@ -379,6 +422,31 @@ class TrackTable:
             received=now,
         )
         return "applied", []
+
+    def merge(self, states: list[TrackState], now: float) -> list[TrackState]:
+        """Take the states another process accepted (issue 14): each replaces ours when it
+        is newer, and is dropped when older or already stale. Returns those taken.
+
+        The other process judged the report (plausibility, its party's limit) against
+        the picture it had; a party whose reports go to two processes can end up a few
+        tracks over its limit for as long as the two views differ (a fraction of a
+        second), which is better than dropping a real aircraft.
+        """
+        cutoff = now - self.limits.stale_after_s
+        taken: list[TrackState] = []
+        with self._lock:
+            for s in states:
+                if s.t < cutoff:
+                    continue
+                key = (s.party, s.track_id)
+                prev = self._tracks.get(key)
+                if prev is not None and prev.t >= s.t:
+                    continue
+                if prev is None:
+                    self._per_party[s.party] += 1
+                self._tracks[key] = s
+                taken.append(s)
+        return taken
 
     def prune(self, now: float) -> list[tuple[str, str]]:
         """Drop tracks not heard from for ``stale_after_s``; their keys."""

@@ -17,6 +17,7 @@ from deconflict.store.repos.parties import PartyRepo
 from deconflict.store.repos.probes import ProbeRepo
 from deconflict.store.repos.reads import ReadRepo
 from deconflict.store.repos.relays import RelayRepo  # issue 15
+from deconflict.store.repos.track_batches import TrackBatchRepo  # issue 14
 from deconflict.store.repos.units import UnitRepo  # issue 15
 
 __all__ = [
@@ -39,5 +40,6 @@ __all__ = [
     "ProbeRepo",
     "ReadRepo",
     "RelayRepo",
+    "TrackBatchRepo",
     "UnitRepo",
 ]

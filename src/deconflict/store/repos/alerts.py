@@ -37,7 +37,8 @@ class AlertRepo:
     def update(self, alert_id: str, **values: Any) -> None:
         self._conn.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
 
-    def _acks_of(self, ids: list[str]) -> dict[str, list[Row]]:
+    def acks_of(self, ids: list[str]) -> dict[str, list[Row]]:
+        """Each alert's acknowledgement rows, by party."""
         out: dict[str, list[Row]] = {i: [] for i in ids}
         for chunk in range(0, len(ids), 500):
             part = ids[chunk : chunk + 500]
@@ -53,7 +54,7 @@ class AlertRepo:
         return out
 
     def _with_acks(self, found: list[Row]) -> list[Row]:
-        acks = self._acks_of([r["id"] for r in found])
+        acks = self.acks_of([r["id"] for r in found])
         for r in found:
             r["acks"] = acks[r["id"]]
             r["detail"] = json.loads(r["detail"])
