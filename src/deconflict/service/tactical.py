@@ -6,6 +6,9 @@ persisted: every raise, update, acknowledgement, escalation and clearing is
 one change through the hub's writer (`Writer.submit`), together with the
 events that announce it on each involved party's stream. After a restart the
 alerts still active are taken back and cleared once their tracks stay absent.
+With several processes on one database (issue 14, `TrackShare`), each holds every
+process's tracks, only the leader screens, and a process that takes the lead takes
+the stored alerts back in the same way.
 
 The screening loop runs every ``screen_interval_s`` (1 Hz by default) in its
 own thread: prune stale tracks, snapshot, screen, digest, write, escalate.
