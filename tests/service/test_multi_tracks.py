@@ -35,14 +35,16 @@ def dsn(postgres_server: PostgresServer) -> Iterator[str]:
         yield url
 
 
-def _hub(tmp_path: Path, dsn: str, name: str, **tactical: Any) -> Hub:
+def _hub(
+    tmp_path: Path, dsn: str, name: str, *, track_share_interval_s: float = 0.05, **tactical: Any
+) -> Hub:
     settings = make_settings(
         tmp_path / f"{name}.db",
         db_url=dsn,
         hub_key_file=tmp_path / "hub-key.pem",
         follow_interval_s=0.2,
         leader_lease_s=2.0,
-        track_share_interval_s=0.05,
+        track_share_interval_s=track_share_interval_s,
         tactical=tactical,
     )
     hub = Hub(settings)
