@@ -9,7 +9,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -135,14 +134,20 @@ def test_ctrl_c_of_serve_is_clean(tmp_path: Path) -> None:
     assert "KeyboardInterrupt" not in err and "EOFError" not in err
 
 
-def test_ctrl_c_of_demo_is_clean() -> None:
-    before = set(Path(tempfile.gettempdir()).glob("deconflict-demo-*"))
+def _demo_env(tmp_path: Path) -> dict[str, str]:
+    """The demo's temporary files in a folder of the test's own: a demo another run
+    starts meanwhile (a shared machine) must not look like this one's leftovers."""
+    return {**ENV, "TMPDIR": str(tmp_path)}
+
+
+def test_ctrl_c_of_demo_is_clean(tmp_path: Path) -> None:
+    before = set(tmp_path.glob("deconflict-demo-*"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "deconflict", "demo", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=ENV,
+        env=_demo_env(tmp_path),
         start_new_session=True,  # the signal goes to the group, as a terminal's Ctrl-C does
     )
     try:
@@ -153,7 +158,7 @@ def test_ctrl_c_of_demo_is_clean() -> None:
             assert time.monotonic() < deadline
             line = proc.stdout.readline()
             assert line or proc.poll() is None
-        created = set(Path(tempfile.gettempdir()).glob("deconflict-demo-*")) - before
+        created = set(tmp_path.glob("deconflict-demo-*")) - before
         os.killpg(proc.pid, signal.SIGINT)
         _out, err = proc.communicate(timeout=30)
     finally:
@@ -165,16 +170,16 @@ def test_ctrl_c_of_demo_is_clean() -> None:
 
 
 @pytest.mark.parametrize("to", ["process", "group"])
-def test_sigterm_of_demo_removes_its_database(to: str) -> None:
+def test_sigterm_of_demo_removes_its_database(to: str, tmp_path: Path) -> None:
     """SIGTERM to the demo, or to its whole group (what `timeout` and a service manager's
     stop send): no traceback, no parser process started again on the way out."""
-    before = set(Path(tempfile.gettempdir()).glob("deconflict-demo-*"))
+    before = set(tmp_path.glob("deconflict-demo-*"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "deconflict", "demo", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=ENV,
+        env=_demo_env(tmp_path),
         start_new_session=True,
     )
     try:
@@ -185,7 +190,7 @@ def test_sigterm_of_demo_removes_its_database(to: str) -> None:
             assert time.monotonic() < deadline
             line = proc.stdout.readline()
             assert line or proc.poll() is None
-        created = set(Path(tempfile.gettempdir()).glob("deconflict-demo-*")) - before
+        created = set(tmp_path.glob("deconflict-demo-*")) - before
         assert created
         if to == "group":
             os.killpg(proc.pid, signal.SIGTERM)
