@@ -279,6 +279,7 @@ def _nested(inner: Footprint, outer: Footprint) -> dict[str, Any] | None:
       inside too), and the common part is contained in the circle grown by the stretch
       and clipped by the outline, here in ``outer``'s frame.
     """
+    # A polygon takes no radius (geo.footprint): its outline is its edge.
     if outer.shape is not Shape.POLYGON or inner.cap_radius_m >= outer.cap_radius_m:
         return None
     if sum(len(p) for p in inner.dense) > _NESTED_MAX_VERTICES:
