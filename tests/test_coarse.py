@@ -192,3 +192,141 @@ def test_a_large_plan_is_outlined_with_coarser_cells_and_still_contained() -> No
     coarse = coarse_volume(vol, Grain(h3_resolution=6))
     assert _contains(coarse, vol)
     assert coarse.footprint.vertex_count < 200  # hundreds of cells would be thousands
+
+
+# -- the nested shortcut (geo.separation.nested_region) -----------------------------
+#
+# A coarse pair where the small footprint (or a circle's centre) lies inside the wide
+# one is described from the wide outline alone. Against the clipping it replaces: the
+# same decision, a region containing the clipped one, and nothing finer than the grain.
+
+
+def _planar(region: dict[str, Any], frame: Frame) -> Any:
+    import shapely
+    from shapely.geometry import shape
+
+    geom = shape(region)
+
+    def project(xy: Any) -> Any:
+        x, y, _ = frame.forward(xy[:, 0], xy[:, 1])
+        return np.column_stack((x, y))
+
+    return shapely.transform(geom, project)
+
+
+@st.composite
+def nested_pairs(draw: Any) -> tuple[Any, Any, Grain]:
+    from deconflict.geo.coarse import coarse_footprint
+
+    plan = draw(volumes()).copy()
+    grain = Grain(h3_resolution=draw(st.sampled_from([5, 6])))
+    wide = coarse_footprint(_volume(plan).footprint, grain.h3_resolution)
+    # A site somewhere near the coarse plan: inside, across its edge or just outside.
+    if draw(st.booleans()):
+        lon = wide.center[0] + draw(st.floats(-0.15, 0.15))
+        lat = wide.center[1] + draw(st.floats(-0.15, 0.15))
+    else:  # by the outline's edge, for a circle across it
+        outline = wide.dense[0]
+        k = draw(st.integers(0, len(outline) - 2))
+        f = draw(st.floats(0.0, 1.0))
+        lon, lat = outline[k] + f * (outline[k + 1] - outline[k])
+        lon += draw(st.floats(-0.01, 0.01))
+        lat += draw(st.floats(-0.01, 0.01))
+    if draw(st.booleans()):
+        geometry: dict[str, Any] = {"type": "Point", "coordinates": [lon, lat]}
+        radius: float | None = draw(st.floats(50.0, 3000.0))
+    else:
+        w, h = draw(st.floats(0.001, 0.02)), draw(st.floats(0.001, 0.02))
+        ring = [[lon, lat], [lon + w, lat], [lon + w, lat + h], [lon, lat + h], [lon, lat]]
+        geometry, radius = {"type": "Polygon", "coordinates": [ring]}, None
+    site = dict(plan, geometry=geometry)
+    site.pop("radius_m", None)
+    if radius is not None:
+        site["radius_m"] = radius
+    return _volume(site).footprint, wide, grain
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(nested_pairs(), st.booleans())
+def test_a_nested_coarse_pair_is_decided_alike_and_its_region_contains_the_clipped_one(
+    pair: tuple[Any, Any, Grain], swap: bool
+) -> None:
+    from deconflict.geo.separation import nested_region, separation_and_overlap
+
+    site, wide, _ = pair
+    a, b = (wide, site) if swap else (site, wide)
+    found = nested_region(a, b)
+    sep, clipped = separation_and_overlap(a, b)
+    if found is None:
+        return
+    assert sep.overlapping  # the exact engine's decision: they overlap
+    assert clipped is not None
+    frame = Frame(*site.center)
+    ours, theirs = _planar(found, frame), _planar(clipped, frame)
+    # Both are simplified to a metre; the clipped one is drawn in the pair's frame.
+    assert theirs.difference(ours.buffer(2.0)).area == 0.0
+    # Contains the true overlap: points of the true site inside the clipped region.
+    if site.shape.value == "Point":
+        rng = np.random.default_rng(0)
+        n = 200
+        az = rng.uniform(-180, 180, n)
+        dist = site.radius_m * np.sqrt(rng.uniform(0, 1, n))
+        lons, lats, _ = GEOD.fwd(np.full(n, site.center[0]), np.full(n, site.center[1]), az, dist)
+        import shapely
+
+        x, y, _ = frame.forward(np.asarray(lons), np.asarray(lats))
+        points = shapely.points(x, y)
+        inside = shapely.contains(theirs.buffer(-2.0), points)
+        assert bool(np.all(shapely.contains(ours.buffer(1.0), points[inside])))
+    # No finer than the grain: it depends on the wide side through its outline only
+    # (a footprint re-parsed from the coarse outline gives the same region), and lies
+    # within the wide side and the site (to the simplification's metre and stretch).
+    wide_again = _volume(
+        {
+            "geometry": wide.to_geojson(),
+            "altitude_lower": {"value": 0, "units": "M", "reference": "W84"},
+            "altitude_upper": {"value": 1, "units": "M", "reference": "W84"},
+            "time_start": _iso(_T0),
+            "time_end": _iso(_T0 + timedelta(hours=1)),
+        }
+    ).footprint
+    again = nested_region(site, wide_again) if not swap else nested_region(wide_again, site)
+    assert again == found
+    assert ours.difference(_planar(wide.to_geojson(), frame).buffer(5.0)).area == 0.0
+
+
+def test_exact_pairs_are_still_clipped_in_the_pairs_frame() -> None:
+    from deconflict.geo.separation import overlap_region
+    from deconflict.strategic.pair import compare_volumes
+
+    plan = _volume(
+        {
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [
+                    [[36.0, 35.0], [36.3, 35.0], [36.3, 35.3], [36.0, 35.3], [36.0, 35.0]]
+                ],
+            },
+            "altitude_lower": {"value": 0, "units": "M", "reference": "W84"},
+            "altitude_upper": {"value": 500, "units": "M", "reference": "W84"},
+            "time_start": _iso(_T0),
+            "time_end": _iso(_T0 + timedelta(hours=1)),
+        }
+    )
+    site = _volume(
+        {
+            "geometry": {"type": "Point", "coordinates": [36.1, 35.1]},
+            "radius_m": 500.0,
+            "altitude_lower": {"value": 0, "units": "M", "reference": "W84"},
+            "altitude_upper": {"value": 500, "units": "M", "reference": "W84"},
+            "time_start": _iso(_T0),
+            "time_end": _iso(_T0 + timedelta(hours=1)),
+        }
+    )
+    policy = BufferPolicy()
+    exact = compare_volumes(site, plan, policy.default, policy)
+    coarse = compare_volumes(site, plan, policy.default, policy, coarse=True)
+    assert exact is not None and coarse is not None
+    assert exact.region == overlap_region(site.footprint, plan.footprint)
+    assert coarse.region is not None and coarse.region != exact.region  # the shortcut ran
+    assert (coarse.min_distance_m, coarse.nearest) == (exact.min_distance_m, exact.nearest)

@@ -20,19 +20,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import shapely
 
 from deconflict.geo.ellipsoid import GEOD, Frame, geodesic_distance, max_stretch
-from deconflict.geo.footprint import Footprint
+from deconflict.geo.footprint import Footprint, Shape
 
 __all__ = [
     "ABSOLUTE_TOLERANCE_M",
     "RELATIVE_TOLERANCE",
     "Separation",
     "midpoint",
+    "nested_region",
     "overlap_region",
     "separation",
     "separation_and_overlap",
@@ -195,6 +197,11 @@ def _overlap(
     common = _grown(core_a, a.radius_m).intersection(_grown(core_b, b.radius_m))
     if common.is_empty or common.area == 0.0:
         return None
+    return _described(frame, common)
+
+
+def _described(frame: Frame, common: shapely.Geometry) -> dict[str, Any] | None:
+    """A planar region of ``frame`` as lon/lat GeoJSON, simplified to a metre."""
     polys = [g for g in getattr(common, "geoms", [common]) if isinstance(g, shapely.Polygon)]
     if not polys:
         return None
@@ -224,6 +231,100 @@ def _polygonal_geojson(geom: shapely.Geometry) -> dict[str, Any]:
 
 
 _QUAD_SEGS = 16
+
+
+# -- nested footprints ---------------------------------------------------------
+#
+# A coarse volume (geo.coarse) is wide: a small site and a coarse plan around it are
+# the commonest conflicting pair, and projecting the plan's outline into the pair's
+# frame to clip the site against it was most of a coarse query's cost. When the small
+# one provably lies inside the wide one, or its centre does, the decision (they
+# overlap) and a region containing the overlap follow from the wide outline in its
+# own frame, projected once and kept (a bounded cache: the wide plans are the ones
+# met again).
+
+# Inner footprints with more (densified) vertices than this are not tried: projecting
+# them would cost what the shortcut saves.
+_NESTED_MAX_VERTICES = 256
+_NESTED_CACHE = 4096
+# Planar slack, in metres, on top of the stretch: the chords standing in for the
+# geodesic edges of either footprint (_CHORD_ALLOWANCE_M each) and a metre more.
+_NESTED_SLACK_M = 2 * _CHORD_ALLOWANCE_M + 1.0
+
+
+@lru_cache(maxsize=_NESTED_CACHE)
+def _outline(fp: Footprint) -> tuple[Frame, shapely.Geometry, shapely.Geometry, float]:
+    """``fp``'s core in its own frame (prepared), the core's boundary, and its reach."""
+    frame = Frame(*fp.center)
+    core, rho = fp.core_in(frame)
+    shapely.prepare(core)
+    boundary = core.boundary
+    shapely.prepare(boundary)
+    return frame, core, boundary, rho
+
+
+def _nested(inner: Footprint, outer: Footprint) -> dict[str, Any] | None:
+    """The common part of ``inner`` and ``outer`` when it is proven to be one, else None.
+
+    Works in ``outer``'s own AEQD frame, where a curve's planar length is at least its
+    true length and at most ``max_stretch(rho)`` times it: a point of ``inner`` (a true
+    distance <= its radius from its core) has its image within stretch x radius of the
+    core's image, and the image of ``outer``'s true edge lies within the chord
+    allowance of the planar outline. Two cases are proven:
+
+    - the inner core's image lies inside the outline, further than that from its edge:
+      the whole of ``inner`` lies inside ``outer``, the common part is ``inner``;
+    - ``inner`` is a circle whose centre lies inside the outline by more than the chord
+      allowances: the two overlap (the exact engine, in any frame, finds the centre
+      inside too), and the common part is contained in the circle grown by the stretch
+      and clipped by the outline, here in ``outer``'s frame.
+    """
+    # A polygon takes no radius (geo.footprint): its outline is its edge.
+    if outer.shape is not Shape.POLYGON or inner.cap_radius_m >= outer.cap_radius_m:
+        return None
+    if sum(len(p) for p in inner.dense) > _NESTED_MAX_VERTICES:
+        return None
+    centres = geodesic_distance(*inner.center, *outer.center)
+    if centres - inner.cap_radius_m > outer.cap_radius_m:
+        return None  # the inner cap lies wholly outside the outer cap
+    frame, core, boundary, rho = _outline(outer)
+    image, _ = inner.core_in(frame)
+    if not shapely.contains(core, image):
+        return None
+    # The region drawn for the inner footprint is circumscribed (_grown): it too must
+    # lie inside, so that clipping it by ``outer`` would change nothing.
+    radius = inner.radius_m / math.cos(math.pi / (4 * _QUAD_SEGS))
+    reach = max_stretch(rho + 2 * radius) * radius + _NESTED_SLACK_M
+    if not shapely.dwithin(boundary, image, reach):
+        return _own_region(inner)
+    if inner.shape is not Shape.CIRCLE or shapely.dwithin(boundary, image, _NESTED_SLACK_M):
+        return None
+    grown = _grown(image, max_stretch(rho + 2 * radius) * inner.radius_m + _NESTED_SLACK_M)
+    common = shapely.intersection(grown, core)
+    if common.is_empty or common.area == 0.0:
+        return None
+    return _described(frame, common)
+
+
+@lru_cache(maxsize=_NESTED_CACHE)
+def _own_region(fp: Footprint) -> dict[str, Any] | None:
+    frame = Frame(*fp.center)
+    core, _ = fp.core_in(frame)
+    return _described(frame, _grown(core, fp.radius_m))
+
+
+def nested_region(a: Footprint, b: Footprint) -> dict[str, Any] | None:
+    """A region (GeoJSON) containing the common part of ``a`` and ``b`` when they are
+    proven to overlap from the wider one's own frame (`_nested`), else None (which says
+    nothing: they may still overlap, or not).
+
+    Not `overlap_region`'s coordinates: a footprint inside the other is drawn whole in
+    its own frame, a circle across the other's edge is clipped in the other's frame
+    and grown by that frame's stretch (a few metres more, at most, than the truth).
+    Treat the returned mapping as read-only: it may be shared between answers.
+    """
+    found = _nested(a, b)
+    return found if found is not None else _nested(b, a)
 
 
 def _grown(core: shapely.Geometry, radius_m: float) -> shapely.Geometry:

@@ -241,10 +241,11 @@ class StrategicIndex:
         # Each side is judged by what the other's issuer may see of it (DESIGN.md,
         # disclosure): the answer depends on a hidden notice only through its grain.
         va, vb = facing(a, b.issuer), facing(b, a.issuer)
+        coarse = va is not a.volumes or vb is not b.volumes
         found = []
         for i, j in pairs:
             overlap = compare_volumes(
-                va[i], vb[j], buffers, self.policy, indices=(i, j), describe=describe
+                va[i], vb[j], buffers, self.policy, indices=(i, j), describe=describe, coarse=coarse
             )
             if overlap is not None:
                 found.append(overlap)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from deconflict.geo import Volume4D
-from deconflict.geo.separation import separation_and_overlap
+from deconflict.geo.separation import Separation, nested_region, separation_and_overlap
 from deconflict.strategic.model import (
     BufferPolicy,
     Buffers,
@@ -25,11 +25,18 @@ def compare_volumes(
     *,
     indices: tuple[int, int] = (0, 0),
     describe: bool = True,
+    coarse: bool = False,
 ) -> VolumePairOverlap | None:
     """The overlap of two volumes if they conflict under ``buffers``, else None.
 
     Cheap dimensions go first; geometry is only touched for volumes that are
     already close in time and height.
+
+    ``coarse``: one of the two is a coarse volume (geo.coarse), so the region need only
+    contain the true overlap. A footprint lying inside the other is then described as
+    itself, unclipped (`nested_region`): the same decision, the same area up to the
+    metre of simplification, without clipping against a wide outline. Pairs of exact
+    volumes are always clipped, so that their answers stay exactly as they were.
     """
     time_gap = va.window.gap_s(vb.window)
     if time_gap > buffers.time_s:
@@ -37,9 +44,13 @@ def compare_volumes(
     vertical_gap = va.altitude.gap_m(vb.altitude, policy.margins)
     if vertical_gap > buffers.vertical_m:
         return None
-    sep, region = separation_and_overlap(
-        va.footprint, vb.footprint, within_m=buffers.lateral_m, describe=describe
-    )
+    nested = nested_region(va.footprint, vb.footprint) if coarse else None
+    if nested is not None:
+        sep, region = Separation(0.0, 0.0), (nested if describe else None)
+    else:
+        sep, region = separation_and_overlap(
+            va.footprint, vb.footprint, within_m=buffers.lateral_m, describe=describe
+        )
     if sep.lower_bound_m > buffers.lateral_m:
         return None
     return VolumePairOverlap(
@@ -62,9 +73,13 @@ def compare_notices(
     the other side's issuer may see of it (`facing`)."""
     buffers = policy.for_kinds(a.kind, b.kind)
     pairs: list[VolumePairOverlap] = []
-    for i, va in enumerate(facing(a, b.issuer)):
-        for j, vb in enumerate(facing(b, a.issuer)):
-            found = compare_volumes(va, vb, buffers, policy, indices=(i, j), describe=describe)
+    side_a, side_b = facing(a, b.issuer), facing(b, a.issuer)
+    coarse = side_a is not a.volumes or side_b is not b.volumes
+    for i, va in enumerate(side_a):
+        for j, vb in enumerate(side_b):
+            found = compare_volumes(
+                va, vb, buffers, policy, indices=(i, j), describe=describe, coarse=coarse
+            )
             if found is not None:
                 pairs.append(found)
     if not pairs:
