@@ -101,8 +101,10 @@ def _picture(hub: Hub) -> dict[str, Any]:
 
 
 def _conflicts(hub: Hub) -> list[Any]:
+    # each pair once, named in the order the index holds them: which is first depends on
+    # the order a start-up reads the store in, not on what conflicts
     with hub.index.reading() as index:
-        return sorted((c.a.id, c.b.id, c.min_distance_m) for c in index.all_conflicts())
+        return sorted((*sorted((c.a.id, c.b.id)), c.min_distance_m) for c in index.all_conflicts())
 
 
 def _prepared_rows(hub: Hub) -> list[Any]:
