@@ -93,7 +93,8 @@ class StrategicIndex:
 
     def upsert(self, shape: NoticeShape) -> None:
         """Insert a notice, or replace its previous version."""
-        self.remove(shape.id)
+        if shape.id in self._notices:
+            self.remove(shape.id)
         stored = _Stored(shape, [], [])
         owner, buckets, keys = self._owner, self._buckets, stored.keys
         # Filed under the widest volumes it may be judged by (`NoticeShape.filed`): a
@@ -105,8 +106,9 @@ class StrategicIndex:
             else:
                 owner[slot] = (shape.id, v_index)
             stored.slots.append(slot)
-            days: Sequence[int] = _days(bounds[0], bounds[1])
-            if len(days) > LONG_WINDOW_DAYS:
+            first, last = math.floor(bounds[0] / DAY_S), math.floor(bounds[1] / DAY_S)
+            days: Sequence[int] = range(first, last + 1)
+            if last - first >= LONG_WINDOW_DAYS:  # more than LONG_WINDOW_DAYS days
                 days = (-1,)
             for cell in cells:
                 for day in days:
