@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import json
 from typing import Any
 
 import pytest
@@ -10,11 +12,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deconflict.geo import GEOD, parse_volume
+from deconflict.geo.cells import DEFAULT_RESOLUTION
+from deconflict.geo.coarse import Grain, coarse_volume
+from deconflict.geo.packed import open_packed, pack_volumes
 from deconflict.geo.separation import separation
 from deconflict.strategic import (
     BufferPolicy,
     Buffers,
     NoticeShape,
+    PreparedShape,
     StrategicIndex,
     compare_notices,
     find_conflicts,
@@ -413,3 +419,68 @@ def test_long_windows_and_far_notices() -> None:
     )
     assert [c.b.id for c in index.query(strike)] == ["site"]
     assert len(index.candidates(strike.volumes[0], "fires")) == 1
+
+
+# -- shapes read back from their prepared form (issue 14) -------------------------------
+
+
+def _prepared(n: NoticeShape, grain: Grain | None) -> tuple[NoticeShape, PreparedShape]:
+    """`n` with coarse volumes (if `grain`) and readers, eager, and read back lazily."""
+    coarse = None if grain is None else tuple(coarse_volume(v, grain) for v in n.volumes)
+    readers = frozenset({"*"}) if grain is None else frozenset({"alpha"})
+    level = "exact" if grain is None else "coarse"
+    eager = dataclasses.replace(n, coarse=coarse, readers=readers, disclosure=level)
+    text = json.dumps([v.to_json() for v in n.volumes])
+    blob = pack_volumes(n.volumes, coarse, (text, level))
+    lazy = PreparedShape(
+        id=n.id,
+        issuer=n.issuer,
+        kind=n.kind,
+        version=n.version,
+        priority=n.priority,
+        readers=readers,
+        disclosure=level,
+        packed=open_packed(blob, text, level),
+    )
+    return eager, lazy
+
+
+@SETTINGS
+@given(scene=scenes(), buffers=buffers_st, grained=st.lists(st.booleans(), min_size=9))
+def test_shapes_built_lazily_from_their_prepared_form_give_the_same_answers(
+    scene: list[NoticeShape], buffers: Buffers, grained: list[bool]
+) -> None:
+    """An index of shapes read back from their prepared forms (volumes built only when a
+    query reaches them) answers every query as the index of the shapes they were made
+    of: the same conflicts, described to the same numbers, and nothing missed."""
+    policy = BufferPolicy(default=buffers)
+    pairs = [_prepared(n, Grain() if g else None) for n, g in zip(scene, grained, strict=False)]
+    eager, lazy = StrategicIndex(policy), StrategicIndex(policy)
+    for e, p in pairs:
+        eager.upsert(e)
+        lazy.upsert(p)
+    # filed under the stored numbers: nothing built yet
+    assert not any("_lazy_volumes" in p.__dict__ for _, p in pairs)
+    for e, p in pairs:
+        expected = [c.to_json() for c in eager.query(e, include_same_issuer=True)]
+        assert [c.to_json() for c in lazy.query(e, include_same_issuer=True)] == expected
+        assert [c.to_json() for c in lazy.query(p, include_same_issuer=True)] == expected
+    assert [c.to_json() for c in lazy.all_conflicts()] == [
+        c.to_json() for c in eager.all_conflicts()
+    ]
+
+
+def test_a_prepared_shape_is_built_once_and_filed_as_computed_at_any_resolution() -> None:
+    n = shape("n1", "alpha", [volume_doc(box(36.0, 35.0, 36.4, 35.3))])
+    eager, lazy = _prepared(n, Grain())
+    assert lazy.filed(DEFAULT_RESOLUTION) == eager.filed(DEFAULT_RESOLUTION)
+    assert "_lazy_volumes" not in lazy.__dict__
+    # an index of another resolution: computed from the volumes (built for it)
+    assert lazy.filed(3) == eager.filed(3)
+    built = lazy.volumes
+    assert lazy.volumes is built and lazy.coarse is not None  # kept: built once
+    assert [v.to_json() for v in built] == [v.to_json() for v in eager.volumes]
+    assert [v.to_json() for v in lazy.coarse] == [v.to_json() for v in eager.coarse or ()]
+    assert (lazy.id, lazy.readers, lazy.disclosure) == (eager.id, eager.readers, "coarse")
+    _, exact_lazy = _prepared(n, None)
+    assert exact_lazy.coarse is None and "_lazy_volumes" not in exact_lazy.__dict__

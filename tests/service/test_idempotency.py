@@ -32,6 +32,7 @@ from deconflict.client import ApiError, Client
 from deconflict.ledger.keys import b64d
 from deconflict.service import Hub
 from deconflict.service.idempotency import MAX_KEY, MIN_KEY, parse_key
+from deconflict.utc import format_ts
 from tests.postgres import PostgresServer
 from tests.service.helpers import ADMIN_TOKEN, Api, World, make_settings, notice
 
@@ -584,3 +585,52 @@ def test_a_replayed_answer_names_the_ledger_entries_of_what_it_says(world: World
         assert c.check_served(then, hub_key) == []
         assert c.check_served(now, hub_key) == []
         assert c.check_served(replayed.json(), hub_key) == []
+
+
+def test_the_sweep_prunes_a_backlog_in_bounded_chunks_oldest_first(
+    tmp_path: Path, backend: dict[str, Any]
+) -> None:
+    """After a burst of writes, each sweep deletes at most `prune_limit` expired keys (one
+    short DELETE holding the write token, not one long one), oldest first; the keys not
+    expired yet stay. On SQLite and on PostgreSQL."""
+    clock = _Clock()
+    hub = Hub(make_settings(tmp_path / "hub.db", **backend), clock=clock)
+    hub.start(sweep=False)
+    try:
+        hub.idempotency.prune_limit = 5
+        now = clock.now
+
+        def row(i: int, expires: datetime) -> dict[str, Any]:
+            return {
+                "scope": f"party{i % 3}",
+                "key": f"key-{i:04d}-0123456789abcdef",
+                "operation": "notify",
+                "fingerprint": "0" * 64,
+                "response": "{}",
+                "created_at": format_ts(expires - timedelta(hours=24)),
+                "expires_at": format_ts(expires),
+            }
+
+        # 12 expired (the oldest first in neither key nor insertion order), 3 not yet
+        expired = [row(i, now - timedelta(minutes=(i * 7) % 12 + 1)) for i in range(12)]
+        alive = [row(100 + i, now + timedelta(minutes=i + 1)) for i in range(3)]
+        with hub.store.write() as repo:
+            for r in expired + alive:
+                repo.idempotency.insert(r)
+
+        def left() -> set[str]:
+            with hub.store.read() as repo:
+                return {
+                    r["key"] for r in expired + alive if repo.idempotency.get(r["scope"], r["key"])
+                }
+
+        by_age = [r["key"] for r in sorted(expired, key=lambda r: r["expires_at"])]
+        assert hub.sweep()["idempotency_keys_expired"] == 5
+        assert left() == set(by_age[5:]) | {r["key"] for r in alive}
+        assert hub.sweep()["idempotency_keys_expired"] == 5
+        assert left() == set(by_age[10:]) | {r["key"] for r in alive}
+        assert hub.sweep()["idempotency_keys_expired"] == 2
+        assert hub.sweep()["idempotency_keys_expired"] == 0
+        assert left() == {r["key"] for r in alive}
+    finally:
+        hub.close()

@@ -17,7 +17,8 @@ the hub a retry finds either both or neither:
 Keys are scoped to the principal that sent them (a party, or a unit): another party's
 equal key is another key, and it never sees this one's answer. Only a write that was
 stored is remembered; a refused one stored nothing, so its retry is decided afresh.
-A key is kept `idempotency_ttl_s` (24 h by default); the leader's sweep deletes older ones.
+A key is kept `idempotency_ttl_s` (24 h by default); the leader's sweep deletes older ones,
+the oldest `PRUNE_LIMIT` a sweep.
 """
 
 from __future__ import annotations
@@ -36,12 +37,22 @@ from deconflict.service.tx import Tx
 from deconflict.store import Row, Store
 from deconflict.utc import format_ts
 
-__all__ = ["HEADER", "MAX_KEY", "MIN_KEY", "Idempotency", "Once", "keyed", "parse_key"]
+__all__ = [
+    "HEADER",
+    "MAX_KEY",
+    "MIN_KEY",
+    "PRUNE_LIMIT",
+    "Idempotency",
+    "Once",
+    "keyed",
+    "parse_key",
+]
 
 HEADER = "Idempotency-Key"
 MIN_KEY, MAX_KEY = 16, 255
 # Visible ASCII that needs no quoting anywhere (a UUID, hex, base64 or base64url all fit).
 _KEY_RE = re.compile(r"^[A-Za-z0-9._~+/=:-]+$")
+PRUNE_LIMIT = 5000  # expired keys deleted per sweep at most
 
 Doc = dict[str, Any]
 
@@ -149,6 +160,7 @@ class Idempotency:
         self.store = store
         self.ttl = timedelta(seconds=ttl_s)
         self.clock = clock
+        self.prune_limit = PRUNE_LIMIT
 
     def once(
         self, who: Principal, values: list[str], operation: str, target: str, request: Any
@@ -171,7 +183,8 @@ class Idempotency:
 
         return once.answer(await asyncio.to_thread(read), self.clock())
 
-    @staticmethod
-    def prune(tx: Tx) -> int:
-        """Delete the expired keys (the leader's sweep); how many."""
-        return tx.repo.idempotency.prune(tx.ts)
+    def prune(self, tx: Tx) -> int:
+        """Delete expired keys, the oldest `prune_limit` at most (the leader's sweep, each
+        second: a backlog goes in a few sweeps, none holding the write token long); how
+        many."""
+        return tx.repo.idempotency.prune(tx.ts, self.prune_limit)

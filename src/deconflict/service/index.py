@@ -28,12 +28,19 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from deconflict.geo import Limits, Volume4D, parse_volumes
+from deconflict.geo.packed import Packed
 from deconflict.service.disclosure import coarse_volumes, stored_disclosure
 from deconflict.service.prepared import FORMAT as PREPARED_FORMAT
-from deconflict.service.prepared import loaded_volumes, pack_row
+from deconflict.service.prepared import opened, pack_row
 from deconflict.service.tx import Tx
 from deconflict.store import Repo, Row
-from deconflict.strategic import BufferPolicy, Conflict, NoticeShape, StrategicIndex
+from deconflict.strategic import (
+    BufferPolicy,
+    Conflict,
+    NoticeShape,
+    PreparedShape,
+    StrategicIndex,
+)
 
 __all__ = ["PROTECTED_SITE_PRIORITY", "NoticeIndex", "prepared_of", "shape_of"]
 
@@ -67,17 +74,36 @@ def _shape(
     coarse: tuple[Volume4D, ...] | None,
     level: str,
 ) -> NoticeShape:
-    priority = PROTECTED_SITE_PRIORITY if notice["kind"] == "protected_site" else notice["priority"]
     return NoticeShape(
         id=notice["id"],
         issuer=notice["issuer"],
         kind=notice["kind"],
         volumes=volumes,
         version=notice["version"],
-        priority=priority,
+        priority=_priority(notice),
         readers=frozenset(json.loads(notice["addressees"])),
         coarse=coarse,
         disclosure=level,
+    )
+
+
+def _priority(notice: Row) -> int:
+    return PROTECTED_SITE_PRIORITY if notice["kind"] == "protected_site" else notice["priority"]
+
+
+def _prepared_shape(
+    notice: Row, packed: Packed, level: str, readers: frozenset[str] | None = None
+) -> NoticeShape:
+    """The engine's view of a stored notice from its prepared form: volumes built lazily."""
+    return PreparedShape(
+        id=notice["id"],
+        issuer=notice["issuer"],
+        kind=notice["kind"],
+        version=notice["version"],
+        priority=_priority(notice),
+        readers=frozenset(json.loads(notice["addressees"])) if readers is None else readers,
+        disclosure=level,
+        packed=packed,
     )
 
 
@@ -290,12 +316,12 @@ class NoticeIndex:
                 self._active[previous.issuer] -= 1
             if notice is None or notice["state"] != "active":
                 continue
-            loaded = loaded_volumes(notice)
-            if loaded is None:
+            packed = opened(notice)
+            if packed is None:
                 shape = shape_of(notice)
             else:
                 level = stored_disclosure(notice.get("disclosure"), notice["kind"]).level
-                shape = _shape(notice, loaded[0], loaded[1], level)
+                shape = _prepared_shape(notice, packed, level)
             self._index.upsert(shape)
             self._active[shape.issuer] += 1
         for notice_id in sorted(set(notice_ids)):
@@ -352,12 +378,13 @@ class NoticeIndex:
         def level_of(text: str | None, kind: str) -> str:
             return stored_disclosure(text, kind).level
 
-        def add(
-            notice: Row, found: tuple[tuple[Volume4D, ...], tuple[Volume4D, ...] | None]
-        ) -> None:
-            shape = _shape(
-                notice, found[0], found[1], level_of(notice.get("disclosure"), notice["kind"])
-            )
+        @functools.lru_cache(maxsize=4096)  # and many one list of addressees (immutable)
+        def readers_of(text: str) -> frozenset[str]:
+            return frozenset(json.loads(text))
+
+        def add(notice: Row, found: Packed) -> None:
+            level = level_of(notice.get("disclosure"), notice["kind"])
+            shape = _prepared_shape(notice, found, level, readers_of(notice["addressees"]))
             index.upsert(shape)
             active[shape.issuer] += 1
 
@@ -365,7 +392,7 @@ class NoticeIndex:
             for batch in repo.notices.iter_active_shapes():
                 missing = []
                 for notice in batch:
-                    found = loaded_volumes(notice)
+                    found = opened(notice)
                     if found is None:
                         missing.append(notice)
                     else:
@@ -375,7 +402,7 @@ class NoticeIndex:
 
         derived: list[Row] = []
         for notice in _derived(lacking(), workers):
-            found = loaded_volumes(notice)
+            found = opened(notice)
             if found is None:  # pragma: no cover - derived just now, in this format
                 raise RuntimeError(f"notice {notice['id']}: its prepared form does not load")
             add(notice, found)

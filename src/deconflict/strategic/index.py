@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from deconflict.geo import GEOD, Reference, Volume4D
+from deconflict.geo import GEOD, Volume4D
 from deconflict.geo.cells import DEFAULT_RESOLUTION
 from deconflict.strategic.model import BufferPolicy, Conflict, NoticeRef, NoticeShape, facing
 from deconflict.strategic.pair import compare_volumes
@@ -34,7 +34,6 @@ __all__ = ["LONG_WINDOW_DAYS", "StrategicIndex", "find_conflicts"]
 
 DAY_S = 86_400.0
 LONG_WINDOW_DAYS = 14
-_REF_CODES = {Reference.W84: 0, Reference.AMSL: 1, Reference.STD: 2}
 
 
 @dataclass
@@ -47,7 +46,7 @@ class _Stored:
 class _Columns:
     """Per-volume numbers in growable numpy columns, addressed by slot."""
 
-    NAMES = ("t0", "t1", "lo", "hi", "lon", "lat", "cap", "lo_ref", "hi_ref")
+    NAMES = ("t0", "t1", "lo", "hi", "lon", "lat", "cap")  # as `NoticeShape.filed` gives them
 
     def __init__(self, capacity: int = 1024) -> None:
         self.data = np.zeros((len(self.NAMES), capacity), dtype=np.float64)
@@ -94,39 +93,32 @@ class StrategicIndex:
 
     def upsert(self, shape: NoticeShape) -> None:
         """Insert a notice, or replace its previous version."""
-        self.remove(shape.id)
+        if shape.id in self._notices:
+            self.remove(shape.id)
         stored = _Stored(shape, [], [])
-        # Filed under the widest volumes it may be judged by: a coarse volume contains
-        # the exact one, so every conflict of either is found among the candidates.
-        for v_index, vol in enumerate(shape.coarse or shape.volumes):
-            fp = vol.footprint
-            t0, t1 = vol.window.start_s, vol.window.end_s
-            slot = self._cols.allocate(
-                (
-                    t0,
-                    t1,
-                    vol.altitude.lower_m,
-                    vol.altitude.upper_m,
-                    fp.center[0],
-                    fp.center[1],
-                    fp.cap_radius_m,
-                    _REF_CODES[vol.altitude.lower_ref],
-                    _REF_CODES[vol.altitude.upper_ref],
-                )
-            )
-            if slot == len(self._owner):
-                self._owner.append((shape.id, v_index))
+        owner, buckets, keys = self._owner, self._buckets, stored.keys
+        # Filed under the widest volumes it may be judged by (`NoticeShape.filed`): a
+        # shape read back from its prepared form gives the numbers without its volumes.
+        for v_index, (bounds, cells) in enumerate(shape.filed(self.resolution)):
+            slot = self._cols.allocate(bounds)
+            if slot == len(owner):
+                owner.append((shape.id, v_index))
             else:
-                self._owner[slot] = (shape.id, v_index)
+                owner[slot] = (shape.id, v_index)
             stored.slots.append(slot)
-            days: Sequence[int] = _days(t0, t1)
-            if len(days) > LONG_WINDOW_DAYS:
+            first, last = math.floor(bounds[0] / DAY_S), math.floor(bounds[1] / DAY_S)
+            days: Sequence[int] = range(first, last + 1)
+            if last - first >= LONG_WINDOW_DAYS:  # more than LONG_WINDOW_DAYS days
                 days = (-1,)
-            for cell in fp.cells(0.0, self.resolution):
+            for cell in cells:
                 for day in days:
                     key = (cell, day)
-                    self._buckets.setdefault(key, set()).add(slot)
-                    stored.keys.append(key)
+                    found = buckets.get(key)
+                    if found is None:
+                        buckets[key] = {slot}
+                    else:
+                        found.add(slot)
+                    keys.append(key)
         self._notices[shape.id] = stored
 
     def remove(self, notice_id: str) -> None:

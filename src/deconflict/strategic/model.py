@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from deconflict.geo import VerticalMargins, Volume4D
+from deconflict.geo.packed import Filed, Packed
 from deconflict.utc import format_ts
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Conflict",
     "NoticeRef",
     "NoticeShape",
+    "PreparedShape",
     "VolumePairOverlap",
     "facing",
     "sees",
@@ -80,6 +82,72 @@ class NoticeShape:
     # that is not a reader is judged by. None: the notice is `exact` towards everyone.
     coarse: tuple[Volume4D, ...] | None = None
     disclosure: str = "exact"
+
+    def filed(self, resolution: int) -> list[Filed]:
+        """What the index files each volume under: the coarse ones when there are (they
+        contain the exact ones, so every conflict of either is among the candidates).
+        Per volume its window (s), band (m) and bounding cap, and the cells covering it."""
+        out: list[Filed] = []
+        for vol in self.coarse or self.volumes:
+            fp, w, a = vol.footprint, vol.window, vol.altitude
+            lon, lat = fp.center
+            bounds = (w.start_s, w.end_s, a.lower_m, a.upper_m, lon, lat, fp.cap_radius_m)
+            out.append((bounds, fp.cells(0.0, resolution)))
+        return out
+
+
+class PreparedShape(NoticeShape):
+    """A `NoticeShape` read back from its prepared form (geo.packed, issue 14): filed in
+    the index under the numbers stored with it, its `Volume4D` objects built only when
+    first read (a stored notice is read when it is a candidate of a query: few are).
+
+    Built once: threads that read it at once may each build, but all of them then use
+    the first one stored (`dict.setdefault` is atomic).
+    """
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        issuer: str,
+        kind: str,
+        version: int,
+        priority: int,
+        readers: frozenset[str],
+        disclosure: str,
+        packed: Packed,
+    ) -> None:
+        set_ = object.__setattr__  # a frozen dataclass: its fields are set once, here
+        set_(self, "id", id)
+        set_(self, "issuer", issuer)
+        set_(self, "kind", kind)
+        set_(self, "version", version)
+        set_(self, "priority", priority)
+        set_(self, "readers", readers)
+        set_(self, "disclosure", disclosure)
+        set_(self, "_packed", packed)
+
+    def _built(self) -> tuple[tuple[Volume4D, ...], tuple[Volume4D, ...] | None]:
+        built = self.__dict__.get("_lazy_volumes")
+        if built is None:
+            packed: Packed = self.__dict__["_packed"]
+            built = self.__dict__.setdefault("_lazy_volumes", packed.build())
+        return built  # type: ignore[no-any-return]
+
+    @property
+    def volumes(self) -> tuple[Volume4D, ...]:
+        return self._built()[0]
+
+    @property
+    def coarse(self) -> tuple[Volume4D, ...] | None:
+        packed: Packed = self.__dict__["_packed"]
+        return self._built()[1] if packed.coarse else None
+
+    def filed(self, resolution: int) -> list[Filed]:
+        packed: Packed = self.__dict__["_packed"]
+        if resolution != packed.resolution:  # an index of another resolution: computed
+            return super().filed(resolution)
+        return packed.filed
 
 
 def sees(party: str, shape: NoticeShape) -> bool:

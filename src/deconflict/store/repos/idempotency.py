@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, delete, insert, select
+from sqlalchemy import Connection, and_, delete, insert, select, tuple_
 
 from deconflict.store.idempotency_tables import idempotency_keys as t
 from deconflict.store.rows import Row, one
@@ -25,6 +25,17 @@ class IdempotencyRepo:
     def delete(self, scope: str, key: str) -> None:
         self._conn.execute(delete(t).where(and_(t.c.scope == scope, t.c.key == key)))
 
-    def prune(self, now: str) -> int:
-        """Delete every row expired at `now`; how many."""
-        return int(self._conn.execute(delete(t).where(t.c.expires_at <= now)).rowcount)
+    def prune(self, now: str, limit: int) -> int:
+        """Delete the rows expired at `now`, oldest first, at most `limit` of them; how
+        many. Bounded: the sweep runs holding the write token, and after a burst of writes
+        one unbounded DELETE could hold it for long; the rest goes at the next sweeps."""
+        oldest = (
+            select(t.c.scope, t.c.key)
+            .where(t.c.expires_at <= now)
+            .order_by(t.c.expires_at)  # the expiry index gives them in this order
+            .limit(limit)
+        )
+        # a row value IN a subquery: SQLite (3.15+), PostgreSQL and its distributed kin
+        # all take it, where DELETE ... LIMIT is SQLite's and MySQL's own
+        q = delete(t).where(tuple_(t.c.scope, t.c.key).in_(oldest))
+        return int(self._conn.execute(q).rowcount)

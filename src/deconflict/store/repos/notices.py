@@ -15,9 +15,11 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.expression import Executable
 
 from deconflict.store.prepared import Prepared
 from deconflict.store.rows import Row, rows
@@ -88,6 +90,35 @@ _SHAPES = select(
     )
 )
 _SHAPE_BY_ID = Prepared(_SHAPES.where(notices.c.id == bindparam("notice_id")))
+# The same for every active notice, on SQLite: in the order the rows were written (the
+# active notices' rowids from the state index, sorted first), so that the look-ups of
+# their versions and prepared forms walk those tables' pages in order. In the state
+# index's order (expiry) they jump about a file of a gigabyte at 100k notices: three
+# times the CPU (1.9 s against 0.7 s measured there). LIMIT -1 keeps SQLite from
+# flattening the sorted subquery into the join, CROSS JOIN from reordering the join.
+_SQLITE_ACTIVE_SHAPES = text(
+    """
+    SELECT n.id, n.issuer, n.state, n.current_version AS version, v.kind, v.priority,
+           v.volumes, v.addressees, v.disclosure,
+           p.format AS prepared_format, p.data AS prepared
+    FROM (SELECT rowid AS r FROM notices WHERE state = 'active' ORDER BY rowid LIMIT -1) s
+    CROSS JOIN notices n ON n.rowid = s.r
+    JOIN notice_versions v ON v.notice_id = n.id AND v.version = n.current_version
+    LEFT JOIN notice_prepared p ON p.notice_id = n.id AND p.version = n.current_version
+    """
+)
+# `count_active_unprepared` on SQLite, in the same order for the same reason (1.0 s of
+# CPU against 0.3 s at 100k)
+_SQLITE_COUNT_UNPREPARED = text(
+    """
+    SELECT count(*)
+    FROM (SELECT rowid AS r FROM notices WHERE state = 'active' ORDER BY rowid LIMIT -1) s
+    CROSS JOIN notices n ON n.rowid = s.r
+    LEFT JOIN notice_prepared p
+      ON p.notice_id = n.id AND p.version = n.current_version AND p.format = :fmt
+    WHERE p.notice_id IS NULL
+    """
+)
 
 
 class NoticeRepo:
@@ -184,7 +215,9 @@ class NoticeRepo:
         One query read through (not pages by id: with the state filter SQLite would
         sort every remaining active notice again for each page).
         """
-        q = _SHAPES.where(notices.c.state == "active")
+        q: Executable = _SHAPES.where(notices.c.state == "active")
+        if self._conn.dialect.name == "sqlite":
+            q = _SQLITE_ACTIVE_SHAPES
         # a server-side cursor where the backend has them: 100k volumes are not all held
         result = self._conn.execution_options(stream_results=True).execute(q)
         keys = list(result.keys())
@@ -200,6 +233,8 @@ class NoticeRepo:
 
     def count_active_unprepared(self, fmt: str) -> int:
         """Active notices whose current version has no prepared form of format `fmt`."""
+        if self._conn.dialect.name == "sqlite":
+            return int(self._conn.execute(_SQLITE_COUNT_UNPREPARED, {"fmt": fmt}).scalar_one())
         prepared = exists().where(
             and_(
                 notice_prepared.c.notice_id == notices.c.id,
