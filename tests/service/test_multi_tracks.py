@@ -22,7 +22,7 @@ from deconflict.service.auth import Principal
 from deconflict.tactical.tracks import TrackLimits, TrackState, TrackTable, state_of, state_row
 from tests.postgres import PostgresServer
 from tests.service.helpers import ADMIN_TOKEN, make_settings
-from tests.tactical_service.helpers import report
+from tests.tactical_service.helpers import report, wait_for
 
 # head on, 50 km apart at 200 m/s each: a loss of 5 NM predicted in about 90 s
 CO_POS = (35.0, 36.0)
@@ -52,14 +52,8 @@ def _hub(
     return hub
 
 
-def _wait(fn: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+def _wait(fn: Callable[[], Any], what: str) -> Any:
+    return wait_for(fn, timeout=30.0, what=what)
 
 
 def _principal(hub: Hub, token: str) -> Principal:

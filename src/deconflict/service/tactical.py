@@ -162,6 +162,7 @@ class Tactical:
             "max_raise_write_s": 0.0,
             "full_passes": 0,  # separation runs screened in full (incremental cycles)
             "incremental_runs": 0,  # ... and incrementally
+            "writes_fenced": 0,  # transitions dropped: written after the lead was lost
         }
         # Tracks whose latest report changed their prediction since the last pass.
         self._changed: set[tuple[str, str]] = set()
@@ -609,7 +610,7 @@ class Tactical:
             if self.fence is not None and not self.fence(tx):
                 # No longer the process that screens: the new leader writes from the
                 # database's alerts; writing this pass's view as well would fork them.
-                self.stats["writes_fenced"] = self.stats.get("writes_fenced", 0) + len(writes)
+                self.stats["writes_fenced"] += len(writes)
                 return
             alerts = tx.repo.alerts
             # Acknowledgements as stored: an escalation is for a party that has not
