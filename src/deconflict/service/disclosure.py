@@ -13,6 +13,7 @@ The issuer and the addressees always see, and are judged against, the exact volu
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,9 +84,10 @@ def parse_disclosure(value: Any, kind: str, errs: list[FieldProblem]) -> Disclos
     return Disclosure(level, Grain(**values))
 
 
+@functools.lru_cache(maxsize=1024)  # few distinct texts; read for every conflict viewed
 def stored_disclosure(text: str | None, kind: str) -> Disclosure:
     """The disclosure of a stored version; versions from before levels existed get the
-    kind's default (which hides more than they did, never less)."""
+    kind's default (which hides more than they did, never less). Immutable, so shared."""
     if not text:
         return default_disclosure(kind)
     doc = json.loads(text)

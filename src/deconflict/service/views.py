@@ -102,15 +102,18 @@ def conflict_view(
     *,
     addressed: dict[str, bool],
     levels: dict[str, str] | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The conflict as `who` may see it.
 
     `addressed[notice_id]` says whether `who` is an addressee (or the issuer) of
     that notice, i.e. may see its identity and full text. `levels[notice_id]` is
     that notice's disclosure level: towards a party it was not addressed to, an
-    `existence` notice shows only the coarse window of each overlap.
+    `existence` notice shows only the coarse window of each overlap. `detail` is the
+    row's `detail` already parsed, for a caller viewing one row for both sides.
     """
-    detail = json.loads(row["detail"])
+    if detail is None:
+        detail = json.loads(row["detail"])
     base: dict[str, Any] = {
         "id": row["id"],
         "state": row["state"],
