@@ -172,6 +172,9 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def pct(xs: list[float], p: float) -> float:
+    """The p-quantile in ms (NaN for none: a short run may see no event in time)."""
+    if not xs:
+        return float("nan")
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(p * len(xs)))] * 1000
 
