@@ -26,6 +26,7 @@ from deconflict.service import Hub
 from deconflict.service.auth import Principal
 from deconflict.service.crosscheck import table_problems
 from deconflict.service.errors import Unauthorized
+from deconflict.service.index import NoticeIndex
 from deconflict.store import CHANGES_PRUNED
 from tests.postgres import PostgresServer
 from tests.service.helpers import ADMIN_TOKEN, make_settings, notice
@@ -329,3 +330,40 @@ def test_the_change_log_is_pruned_and_a_process_behind_it_reloads_whole(
     finally:
         a.close()
         b.close()
+
+
+def test_a_process_joining_a_running_hub_skips_the_tables_check_however_long_it_loads(
+    tmp_path: Path, dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The join is decided from the lease as it stands when the start-up read begins: that
+    read's snapshot is taken then, and at 100k notices its index load outlasts several
+    renewals of the lease, which the snapshot does not see (every join then ran the whole
+    check against the log: ~50 s at 100k, instead of skipping it)."""
+    lease = 1.0
+    first = _hub(tmp_path, dsn, "first", leader_lease_s=lease)
+    try:
+        deadline = time.monotonic() + 60
+        while not first.follower.leading:
+            assert time.monotonic() < deadline, "the first process never took the lead"
+            time.sleep(0.05)
+        assert first.startup["crosschecked"]  # alone: it checks the tables
+        loaded = NoticeIndex.load
+
+        def slow_load(self: NoticeIndex, *args: Any, **kwargs: Any) -> None:
+            time.sleep(3 * lease)  # the first process renews meanwhile: it is alive
+            loaded(self, *args, **kwargs)
+
+        monkeypatch.setattr(NoticeIndex, "load", slow_load)
+        joiner = _hub(tmp_path, dsn, "joiner", leader_lease_s=lease)
+        try:
+            assert not joiner.startup["crosschecked"], joiner.startup
+        finally:
+            joiner.close()
+    finally:
+        first.close()  # and hands the lead back: a start now is a cold one, checked
+    monkeypatch.undo()
+    cold = _hub(tmp_path, dsn, "cold", leader_lease_s=lease)
+    try:
+        assert cold.startup["crosschecked"]
+    finally:
+        cold.close()

@@ -293,6 +293,14 @@ class Hub:
         """Rebuild what lives in memory (party cache, strategic index, ledger border)."""
         started, cpu = time.perf_counter(), time.process_time()
         with self.store.read() as repo:
+            # Issue 14: a process joining a running hub (another holds an unexpired lead)
+            # relies on the check the running hub made when it started; the check is for
+            # tables edited while no hub ran (crosscheck.py), and reads the whole log.
+            # Asked first, against the clock of now: the read's snapshot is taken by its
+            # first statement, and after the index load a lease renewed every few seconds
+            # would look expired (at 100k notices every join ran the whole check).
+            holder, expires = repo.coordination.leader()
+            joining = holder != "" and expires > format_ts(self.clock())
             self.writer.generation = repo.coordination.generation()
             self.parties.load(repo)
             self.units.load(repo)
@@ -300,11 +308,6 @@ class Hub:
             self.ledger.open(repo)
             self.index.load_seconds = time.perf_counter() - started
             index_cpu = time.process_time() - cpu
-            # Issue 14: a process joining a running hub (another holds an unexpired lead)
-            # relies on the check the running hub made when it started; the check is for
-            # tables edited while no hub ran (crosscheck.py), and reads the whole log.
-            holder, expires = repo.coordination.leader()
-            joining = holder != "" and expires > format_ts(self.clock())
             checked = self.settings.ledger_enabled and not joining
             problems = table_problems(repo) if checked else []
         self.startup = {
