@@ -140,15 +140,18 @@ def copy_to(sqlite_file: Path, dsn: str) -> None:
     print(f"copied into PostgreSQL in {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def index_cpu(db: Path) -> None:
-    """`NoticeIndex.load` alone, in this process: wall and CPU time (robust to load)."""
+def index_cpu(db: Path, dsn: str | None) -> None:
+    """`NoticeIndex.load` alone, in this process: wall and CPU time (robust to load).
+
+    From the SQLite file, or from the PostgreSQL database `dsn` (one that `--postgres`
+    made, kept running)."""
     import threading
 
     from deconflict.service.index import NoticeIndex
-    from deconflict.store import SqliteStore
+    from deconflict.store import PostgresStore, SqliteStore, Store
     from deconflict.strategic import BufferPolicy
 
-    store = SqliteStore(db)
+    store: Store = PostgresStore(dsn) if dsn else SqliteStore(db)
     index = NoticeIndex(BufferPolicy(), threading.RLock())
     with store.read() as repo:
         wall, cpu = time.perf_counter(), time.process_time()
@@ -169,9 +172,10 @@ def main() -> None:
     ap.add_argument("--postgres", action="store_true")
     ap.add_argument("--skip-sqlite", action="store_true", help="only the PostgreSQL rounds")
     ap.add_argument("--index-cpu", action="store_true", help="only time the index load here")
+    ap.add_argument("--dsn", help="with --index-cpu: load from this PostgreSQL database")
     args = ap.parse_args()
     if args.index_cpu:
-        index_cpu(args.db)
+        index_cpu(args.db, args.dsn)
         return
     if not args.skip_sqlite:
         rounds("sqlite", ["--db", str(args.db)], args.rounds, args.port, None, False)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -218,11 +221,63 @@ class NoticeRepo:
         q: Executable = _SHAPES.where(notices.c.state == "active")
         if self._conn.dialect.name == "sqlite":
             q = _SQLITE_ACTIVE_SHAPES
+        elif self._conn.dialect.name == "postgresql":
+            yield from self._pg_active_shapes(batch)
+            return
         # a server-side cursor where the backend has them: 100k volumes are not all held
         result = self._conn.execution_options(stream_results=True).execute(q)
         keys = list(result.keys())
         while found := result.fetchmany(batch):
             yield [dict(zip(keys, r, strict=True)) for r in found]
+
+    def _pg_active_shapes(self, batch: int) -> Iterator[list[Row]]:
+        """`iter_active_shapes` on PostgreSQL: a server-side cursor in binary format, in
+        this transaction, read one batch ahead by a thread of its own.
+
+        SQLAlchemy reads results as text, where each prepared form (~2 kB) travels
+        hex-encoded, encoded by the server and decoded here: at 100k notices 2.6 s of
+        the read's wall time (1.2 s of this process's CPU) against 1.7 s (0.6 s) in
+        binary, with the same Python values. Reading ahead lets the server produce the
+        next batch while the caller files this one (the driver lets go of the GIL while
+        it waits): the index load's wall time then approaches its CPU time. The caller
+        must not use this repo until it has consumed or closed the iterator.
+        """
+        raw = self._conn.connection.driver_connection
+        if raw is None:  # pragma: no cover - a connection that is open has its driver's
+            raise RuntimeError("no database connection")
+        # run by the driver itself; the literal is this module's constant
+        sql = str(
+            _SHAPES.where(notices.c.state == "active").compile(
+                dialect=self._conn.dialect, compile_kwargs={"literal_binds": True}
+            )
+        )
+        ahead: queue.Queue[list[Row] | BaseException | None] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+
+        def read() -> None:
+            try:
+                with raw.cursor(name="active_shapes", binary=True) as cur:
+                    cur.execute(sql)
+                    keys = [d.name for d in cur.description or ()]
+                    while not stop.is_set() and (found := cur.fetchmany(batch)):
+                        ahead.put([dict(zip(keys, r, strict=True)) for r in found])
+                ahead.put(None)
+            except BaseException as e:  # handed to the caller's thread, raised there
+                ahead.put(e)
+
+        reader = threading.Thread(target=read, name="active-shapes", daemon=True)
+        reader.start()
+        try:
+            while (item := ahead.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            while reader.is_alive():  # a caller that stopped early: let the reader end
+                with contextlib.suppress(queue.Empty):
+                    ahead.get(timeout=0.05)
+            reader.join()
 
     def shapes_by_id(self, notice_ids: Sequence[str]) -> list[Row]:
         """As `iter_active_shapes`, for the notices named, whatever their state (`state`)."""
