@@ -172,13 +172,20 @@ def main() -> None:
     ap.add_argument("--postgres", action="store_true")
     ap.add_argument("--skip-sqlite", action="store_true", help="only the PostgreSQL rounds")
     ap.add_argument("--index-cpu", action="store_true", help="only time the index load here")
-    ap.add_argument("--dsn", help="with --index-cpu: load from this PostgreSQL database")
+    ap.add_argument(
+        "--dsn", help="use this PostgreSQL database, holding --db's data, instead of a copy"
+    )
     args = ap.parse_args()
     if args.index_cpu:
         index_cpu(args.db, args.dsn)
         return
     if not args.skip_sqlite:
         rounds("sqlite", ["--db", str(args.db)], args.rounds, args.port, None, False)
+    if args.dsn:  # a PostgreSQL database made by an earlier --postgres, kept running
+        key = args.db.with_name(args.db.name + ".hub-key.pem")
+        rounds("postgresql", ["--db", args.dsn], args.rounds, args.port + 100, key, False)
+        rounds("postgresql", ["--db", args.dsn], args.rounds, args.port + 200, key, True)
+        return
     if not args.postgres:
         return
     from tests.postgres import PostgresServer
