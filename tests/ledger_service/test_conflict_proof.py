@@ -20,6 +20,7 @@ import pytest
 from deconflict.cli import main
 from deconflict.client import Client
 from deconflict.ledger.keys import b64d
+from deconflict.service import crosscheck
 from deconflict.service.crosscheck import LedgerMismatchError
 from deconflict.service.hub import Hub
 from tests.service.helpers import Api, World, make_settings, notice
@@ -204,6 +205,51 @@ def test_the_hub_refuses_to_start_on_an_edited_conflict(
     hub = Hub(make_settings(w.db))
     with pytest.raises(LedgerMismatchError, match=r"conflict c-.*state"):
         hub.start(sweep=False)
+    hub.store.close()
+
+
+@pytest.mark.parametrize(
+    ("edit", "found"),
+    [
+        (None, None),
+        # the conflicts' half, checked in the second process
+        ("UPDATE conflicts SET state = 'resolved'", r"conflict c-.*state"),
+        # the other half, in the hub's own
+        ("UPDATE notice_versions SET title = 'harmless'", r"notice .*title"),
+        # an entry's type column changed so that neither half would read it as what it is
+        (
+            "UPDATE ledger_entries SET type = 'notice_expired' WHERE type = 'conflict_opened'",
+            r"type column says 'notice_expired', the entry itself 'conflict_opened'",
+        ),
+    ],
+)
+def test_the_start_up_check_in_two_processes_finds_what_one_does(
+    coarse: tuple[World, dict[str, Any], dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    edit: str | None,
+    found: str | None,
+) -> None:
+    """At many conflicts their half of the check runs in a second process (forced here,
+    from the first conflict); each edit is found there as in one process, and a clean
+    database starts."""
+    monkeypatch.setattr(crosscheck, "PARALLEL_MIN_CONFLICTS", 1)
+    w, _, _ = coarse
+    w.stop()
+    if edit is not None:
+        con = sqlite3.connect(w.db)
+        con.execute("DROP TRIGGER IF EXISTS ledger_entries_no_update")
+        assert con.execute(edit).rowcount > 0
+        con.commit()
+        con.close()
+    hub = Hub(make_settings(w.db))
+    if found is None:
+        hub.start(sweep=False)
+        assert hub.startup["crosschecked"]
+        hub.close()
+        return
+    with pytest.raises(LedgerMismatchError, match=found) as refused:
+        hub.start(sweep=False)
+    assert len(refused.value.problems) >= 1
     hub.store.close()
 
 

@@ -569,10 +569,15 @@ def _alert_against(a: Doc, index: int, entry: Doc, problems: list[str]) -> None:
 
 
 def compare_conflict_sides(
-    sides: list[tuple[str, Doc]], entries: dict[int, Doc], problems: list[str]
+    sides: list[tuple[str, Doc]],
+    entries: dict[int, Doc],
+    problems: list[str],
+    *,
+    size: int | None = None,
 ) -> None:
     """Each (party, conflict view) against that side's latest entry (the start-up check,
-    which sees every side); a side logged but no longer in the tables is reported too."""
+    which sees every side); a side logged but no longer in the tables is reported too.
+    `size`: the log's size, when `entries` holds only some of its entries."""
     latest: dict[tuple[Any, Any], tuple[int, Doc]] = {}
     legacy: set[Any] = set()  # logged once for both sides, before issue 12
     for i, d in sorted(entries.items()):
@@ -583,7 +588,8 @@ def compare_conflict_sides(
                 latest[(d.get("conflict_id"), reader)] = (i, d)
         else:
             legacy.add(d.get("conflict_id"))
-    size = max(entries, default=-1) + 1
+    if size is None:
+        size = max(entries, default=-1) + 1
     for party, view in sides:
         before = len(problems)
         found = latest.pop((view.get("id"), party), None)

@@ -309,7 +309,7 @@ class Hub:
             self.index.load_seconds = time.perf_counter() - started
             index_cpu = time.process_time() - cpu
             checked = self.settings.ledger_enabled and not joining
-            problems = table_problems(repo) if checked else []
+            problems = table_problems(repo, self.settings) if checked else []
         self.startup = {
             "index_s": round(self.index.load_seconds, 3),
             # this process's CPU time (all its threads; on a shared machine the wall
