@@ -86,6 +86,8 @@ class Hub:
     ) -> None:
         self.settings = settings
         self.store = store if store is not None else open_store(settings)
+        # a second process can open the same store again only from the settings
+        self._reopenable = store is None
         self.clock = clock
         self.broker = Broker()
         self.writer = Writer(
@@ -309,7 +311,8 @@ class Hub:
             self.index.load_seconds = time.perf_counter() - started
             index_cpu = time.process_time() - cpu
             checked = self.settings.ledger_enabled and not joining
-            problems = table_problems(repo, self.settings) if checked else []
+            again = self.settings if self._reopenable else None
+            problems = table_problems(repo, again) if checked else []
         self.startup = {
             "index_s": round(self.index.load_seconds, 3),
             # this process's CPU time (all its threads; on a shared machine the wall
