@@ -82,9 +82,10 @@ def track_states(
     trk_deg: FloatArray,
     vs_mps: FloatArray,
 ) -> TrackStates:
-    lon = np.radians(lon_deg)
-    sin_lon, cos_lon = np.sin(lon), np.cos(lon)
     ex, ey, nx, ny, nz, sin_lat, cos_lat = local_axes(lat_deg, lon_deg)
+    # The east axis is (-sin lon, cos lon): reused rather than recomputed (a
+    # negation is exact), the longitude's trigonometry is done once per track.
+    sin_lon, cos_lon = -ex, ey
     prime_vertical = WGS84_A_M / np.sqrt(1.0 - WGS84_E2 * sin_lat * sin_lat)
     trk = np.radians(trk_deg)
     v_east = gs_mps * np.sin(trk)
