@@ -135,3 +135,23 @@ def test_narrow_over_given_pairs_is_the_screens_test() -> None:
 def test_unknown_engine_is_refused() -> None:
     with pytest.raises(ValueError, match="engine"):
         screen([0.0], [0.0], [0.0], [0.0], [0.0], [0.0], **MANNED.as_kwargs(), engine="gpu")
+
+
+@pytest.mark.parametrize("workers", [2, 3, 8])
+def test_track_states_in_parts_are_bit_identical(workers: int) -> None:
+    """States computed in parts on several threads equal one pass, bit for bit."""
+    rng = np.random.default_rng(19)
+    n = 100_003  # parts of unequal, odd lengths
+    lat = rng.uniform(-90.0, 90.0, n)
+    lat[:4] = [-90.0, 90.0, 0.0, -0.0]
+    lon = rng.uniform(-180.0, 180.0, n)
+    alt = rng.uniform(-100.0, 12_000.0, n)
+    gs = rng.uniform(0.0, 300.0, n)
+    trk = rng.uniform(0.0, 360.0, n)
+    vs = rng.uniform(-20.0, 20.0, n)
+    one = track_states(lat, lon, alt_m=alt, gs_mps=gs, trk_deg=trk, vs_mps=vs)
+    parts = track_states(lat, lon, alt_m=alt, gs_mps=gs, trk_deg=trk, vs_mps=vs, workers=workers)
+    for name in ("x", "y", "z", "ux", "uy", "uz", "vx", "vy", "vz", "alt", "vs", "gs"):
+        a, b = getattr(one, name), getattr(parts, name)
+        assert a.dtype == b.dtype == np.float64 and a.shape == b.shape == (n,), name
+        assert np.array_equal(a.view(np.int64), b.view(np.int64)), name

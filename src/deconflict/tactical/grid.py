@@ -20,7 +20,7 @@ import numpy.typing as npt
 from deconflict.tactical import kernels
 from deconflict.tactical.frames import TrackStates, track_states
 
-__all__ = ["grid_conflicts", "narrow", "track_tuple", "warm_up"]
+__all__ = ["grid_conflicts", "narrow", "state_workers", "track_tuple", "warm_up"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -48,6 +48,11 @@ def threads_for(work: int, threshold: int) -> Iterator[None]:
         yield
     finally:
         numba.set_num_threads(before)
+
+
+def state_workers(n: int) -> int:
+    """Threads for computing ``n`` tracks' states: numba's, for a scene the kernels parallelise."""
+    return numba.get_num_threads() if n >= PARALLEL_MIN_TRACKS else 1
 
 
 def track_tuple(tr: TrackStates) -> tuple[FloatArray, ...]:
