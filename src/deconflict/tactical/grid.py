@@ -91,6 +91,17 @@ def _grid(
     return x0, y0, cell, ncx, ncy
 
 
+def _room(buffer: IntArray | None, grid: tuple[float, float, float, int, int]) -> IntArray:
+    """A buffer for a grid's CSR starts: the last slice's when it is large enough.
+
+    The previous slice is done with it (its pairs are found) when the next is binned.
+    """
+    need = grid[3] * grid[4] + 1
+    if buffer is not None and buffer.shape[0] >= need:
+        return buffer
+    return np.empty(need, dtype=np.int64)
+
+
 def grid_conflicts(
     tr: TrackStates,
     *,
@@ -143,9 +154,11 @@ def _grid_conflicts(
     # one slice to the next), which is most of their speed at a million tracks.
     arrays = track_tuple(tr)
     x, y, z, _, _, _, vx, vy, vz, alt, vs = arrays
-    pts, gx, gy = kernels.slice_points(x, y, z, vx, vy, vz, alt, vs, half, scale, e1, e2)
+    room_pts = np.empty((n, 4), dtype=np.float64)
+    pts, gx, gy = kernels.slice_points(x, y, z, vx, vy, vz, alt, vs, half, scale, e1, e2, room_pts)
     grid = _grid(gx, gy, radius, n)
-    cells, starts, perm = kernels.bin_points(gx, gy, *grid)
+    room = _room(None, grid)
+    cells, starts, perm = kernels.bin_points(gx, gy, *grid, room[: grid[3] * grid[4] + 1])
     del gx, gy
     stacked = kernels.permute(arrays, perm)
     arrays = tuple(stacked[m] for m in range(stacked.shape[0]))
@@ -153,7 +166,7 @@ def _grid_conflicts(
     # The same points placed again from the reordered tracks (the same
     # operations per track, so the same values): far cheaper than gathering
     # the n x 4 array by ``perm``.
-    pts, _, _ = kernels.slice_points(x, y, z, vx, vy, vz, alt, vs, half, scale, e1, e2)
+    pts, _, _ = kernels.slice_points(x, y, z, vx, vy, vz, alt, vs, half, scale, e1, e2, room_pts)
     order = np.arange(n, dtype=np.int64)
     code_arr = np.zeros(0, dtype=np.int64) if codes is None else np.ascontiguousarray(codes[perm])
     sub_p = in_subset = None
@@ -169,9 +182,12 @@ def _grid_conflicts(
     for k in range(k_slices):
         if k:
             t = (k + 0.5) * 2.0 * half
-            pts, gx, gy = kernels.slice_points(x, y, z, vx, vy, vz, alt, vs, t, scale, e1, e2)
+            pts, gx, gy = kernels.slice_points(
+                x, y, z, vx, vy, vz, alt, vs, t, scale, e1, e2, room_pts
+            )
             grid = _grid(gx, gy, radius, n)
-            cells, starts, order = kernels.bin_points(gx, gy, *grid)
+            room = _room(room, grid)
+            cells, starts, order = kernels.bin_points(gx, gy, *grid, room[: grid[3] * grid[4] + 1])
             del gx, gy
         _, _, _, ncx, ncy = grid
         if sub_p is None:

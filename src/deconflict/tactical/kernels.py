@@ -178,10 +178,14 @@ def slice_points(
     scale: float,
     e1: Any,
     e2: Any,
+    pts: Any,
 ) -> tuple[Any, Any, Any]:
-    """4-D points at time ``t`` (n x 4) and their grid coordinates on axes e1, e2."""
+    """4-D points at time ``t`` (n x 4) and their grid coordinates on axes e1, e2.
+
+    The points are written to ``pts`` (n x 4), which a caller reuses from
+    slice to slice rather than fault in fresh pages each time.
+    """
     n = x.shape[0]
-    pts = np.empty((n, 4), dtype=np.float64)
     gx = np.empty(n, dtype=np.float64)
     gy = np.empty(n, dtype=np.float64)
     for k in prange(n):
@@ -199,12 +203,15 @@ def slice_points(
 
 @njit(parallel=True, cache=True, nogil=True)
 def bin_points(
-    gx: Any, gy: Any, x0: float, y0: float, cell: float, ncx: int, ncy: int
+    gx: Any, gy: Any, x0: float, y0: float, cell: float, ncx: int, ncy: int, starts: Any
 ) -> tuple[Any, Any, Any]:
     """Counting sort of points into cells: (cell of each point, CSR starts, order).
 
-    Each point's cell (a division per axis) is found over every core; the
-    counting and placing, cheap next to it, stay on one thread.
+    ``starts`` (ncx * ncy + 1 entries, any content) is filled in place: a
+    caller binning several slices passes the same buffer each time, so that
+    millions of fresh zeroed pages are not faulted in for every slice. Each
+    point's cell (a division per axis) is found over every core; the counting
+    and placing stay on one thread.
     """
     n = gx.shape[0]
     cells = np.empty(n, dtype=np.int64)
@@ -212,17 +219,20 @@ def bin_points(
         cx = min(int((gx[k] - x0) / cell), ncx - 1)
         cy = min(int((gy[k] - y0) / cell), ncy - 1)
         cells[k] = cx * ncy + cy
-    starts = np.zeros(ncx * ncy + 1, dtype=np.int64)
+    nc = ncx * ncy
+    starts[:] = 0
     for k in range(n):
-        starts[cells[k] + 1] += 1
-    for c in range(ncx * ncy):
-        starts[c + 1] += starts[c]
-    fill = starts[:-1].copy()
+        starts[cells[k]] += 1
+    for c in range(1, nc):
+        starts[c] += starts[c - 1]
+    starts[nc] = n
+    # starts[c] is now the end of cell c: placing the points from the last
+    # down leaves it at the cell's start, each cell's points in input order.
     order = np.empty(n, dtype=np.int64)
-    for k in range(n):
+    for k in range(n - 1, -1, -1):
         c = cells[k]
-        order[fill[c]] = k
-        fill[c] += 1
+        starts[c] -= 1
+        order[starts[c]] = k
     return cells, starts, order
 
 
