@@ -179,6 +179,7 @@ def _grid_conflicts(
         in_subset[sub_p] = True
     parts: list[tuple[IntArray, IntArray, FloatArray, FloatArray]] = []
     n_candidates = 0
+    ratio = 0.0  # candidates per distance check: unknown before the first slice
     for k in range(k_slices):
         if k:
             t = (k + 0.5) * 2.0 * half
@@ -191,7 +192,7 @@ def _grid_conflicts(
             del gx, gy
         _, _, _, ncx, ncy = grid
         if sub_p is None:
-            i, j, s, e, c = kernels.grid_pairs(
+            i, j, s, e, c, checks = kernels.grid_pairs(
                 starts,
                 order,
                 ncx,
@@ -205,7 +206,11 @@ def _grid_conflicts(
                 v_sep,
                 horizon,
                 vreach,
+                ratio,
             )
+            # The next slice, much like this one, sizes its rows' room from
+            # this share instead of counting every row first.
+            ratio = float(c) / float(checks) if checks else 0.0
         else:
             i, j, s, e, c = kernels.subset_pairs(
                 sub_p,

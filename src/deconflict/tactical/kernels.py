@@ -250,10 +250,9 @@ def _row(
     row: Any,
     write: bool,
     at: int,
+    limit: int,
     out_i: Any,
     out_j: Any,
-    out_s: Any,
-    out_e: Any,
     starts: Any,
     order: Any,
     ncx: int,
@@ -262,18 +261,13 @@ def _row(
     r2: float,
     codes: Any,
     orig: Any,
-    tr: Any,
-    h_sep: float,
-    v_sep: float,
-    horizon: float,
-    vreach: float,
 ) -> tuple[int, int]:
     """Candidate pairs (within the radius) whose first cell is in grid row ``row``.
 
     Each pair of cells is visited once: a cell with itself and with its
     forward neighbours (same row next column, next row three columns).
-    Returns the count (twice); with ``write`` stores the pairs (as positions,
-    ordered by original index) from ``at``.
+    Returns the count (twice); with ``write`` stores the first ``limit``
+    pairs (as positions, ordered by original index) from ``at``.
     """
     use_codes = codes.shape[0] > 0
     row = np.int64(row)  # a prange index may be unsigned; mixed with signed it turns float
@@ -303,12 +297,32 @@ def _row(
                         continue
                     if not _near(pts, a, b, r2):
                         continue
-                    if write:
+                    if write and cand < limit:
                         i, j = (a, b) if orig[a] < orig[b] else (b, a)
                         out_i[at + cand] = i
                         out_j[at + cand] = j
                     cand += 1
     return cand, cand
+
+
+@njit(cache=True, nogil=True)
+def _row_checks(row: Any, starts: Any, ncx: int, ncy: int) -> int:
+    """How many distance checks `_row` makes in grid row ``row`` (from cell counts alone)."""
+    row = np.int64(row)
+    checks = 0
+    for col in range(ncy):
+        c = row * ncy + col
+        na = starts[c + 1] - starts[c]
+        if na == 0:
+            continue
+        checks += na * (na - 1) // 2
+        if col + 1 < ncy:
+            checks += na * (starts[c + 2] - starts[c + 1])
+        if row + 1 < ncx:
+            lo = (row + 1) * ncy + max(col - 1, 0)
+            hi = (row + 1) * ncy + min(col + 2, ncy)
+            checks += na * (starts[hi] - starts[lo])
+    return checks
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -326,60 +340,49 @@ def grid_pairs(
     v_sep: float,
     horizon: float,
     vreach: float,
-) -> tuple[Any, Any, Any, Any, int]:
-    """Every conflict among pairs within the radius in one slice: i, j, start, end, candidates.
+    ratio: float,
+) -> tuple[Any, Any, Any, Any, int, int]:
+    """Every conflict among pairs within the radius in one slice.
 
-    Passes in parallel: count each row's candidates, write them at the row's
-    offset (no shared buffer grows, nothing is locked), run the exact test on
-    each; then keep the conflicts, as original indices.
+    Returns i, j, start, end, the candidates and the distance checks made.
+    Each row's candidates are written at the row's offset (no shared buffer
+    grows, nothing is locked), then each gets the exact test; the conflicts
+    are kept, in row order, as original indices. The offsets come from a
+    counting pass over every row when ``ratio`` is 0; with ``ratio`` (the
+    share of checks that were candidates in a previous slice) each row gets
+    room for a generous share of its checks instead, counted from the cells
+    alone, and only the rows that find more than that are searched again.
     """
-    counts = np.zeros(ncx, dtype=np.int64)
-    cands = np.zeros(ncx, dtype=np.int64)
-    none_i = np.zeros(0, dtype=np.int64)
-    none_f = np.zeros(0, dtype=np.float64)
+    checks = np.zeros(ncx, dtype=np.int64)
     for row in prange(ncx):
-        f, c = _row(
-            row,
-            False,
-            0,
-            none_i,
-            none_i,
-            none_f,
-            none_f,
-            starts,
-            order,
-            ncx,
-            ncy,
-            pts,
-            r2,
-            codes,
-            orig,
-            tr,
-            h_sep,
-            v_sep,
-            horizon,
-            vreach,
-        )
-        counts[row] = f
-        cands[row] = c
+        checks[row] = _row_checks(row, starts, ncx, ncy)
+    counts = np.zeros(ncx, dtype=np.int64)
+    none_i = np.zeros(0, dtype=np.int64)
+    room = np.zeros(ncx, dtype=np.int64)
+    if ratio > 0.0:
+        for row in range(ncx):
+            if checks[row]:
+                room[row] = np.int64(checks[row] * min(1.0, 1.5 * ratio)) + 64
+    else:
+        for row in prange(ncx):
+            _f, c = _row(
+                row, False, 0, 0, none_i, none_i, starts, order, ncx, ncy, pts, r2, codes, orig
+            )
+            room[row] = c
     offsets = np.zeros(ncx + 1, dtype=np.int64)
     for row in range(ncx):
-        offsets[row + 1] = offsets[row] + counts[row]
-    total = offsets[ncx]
-    out_i = np.empty(total, dtype=np.int64)
-    out_j = np.empty(total, dtype=np.int64)
-    out_s = none_f  # candidates carry no interval yet
-    out_e = none_f
+        offsets[row + 1] = offsets[row] + room[row]
+    out_i = np.empty(offsets[ncx], dtype=np.int64)
+    out_j = np.empty(offsets[ncx], dtype=np.int64)
     for row in prange(ncx):
-        if counts[row]:
-            _row(
+        if room[row]:
+            _f, c = _row(
                 row,
                 True,
                 offsets[row],
+                room[row],
                 out_i,
                 out_j,
-                out_s,
-                out_e,
                 starts,
                 order,
                 ncx,
@@ -388,41 +391,50 @@ def grid_pairs(
                 r2,
                 codes,
                 orig,
-                tr,
-                h_sep,
-                v_sep,
-                horizon,
-                vreach,
+            )
+            counts[row] = c
+    # Rows that found more than their room: searched again, into a buffer of their own.
+    more = np.zeros(ncx + 1, dtype=np.int64)
+    for row in range(ncx):
+        more[row + 1] = more[row] + (counts[row] if counts[row] > room[row] else 0)
+    more_i = np.empty(more[ncx], dtype=np.int64)
+    more_j = np.empty(more[ncx], dtype=np.int64)
+    for row in prange(ncx):
+        if counts[row] > room[row]:
+            _row(
+                row,
+                True,
+                more[row],
+                counts[row],
+                more_i,
+                more_j,
+                starts,
+                order,
+                ncx,
+                ncy,
+                pts,
+                r2,
+                codes,
+                orig,
             )
     x, y, z, ux, uy, uz, vx, vy, vz, alt, vs = tr
-    hit = np.zeros(total, dtype=np.bool_)
-    start = np.empty(total, dtype=np.float64)
-    end = np.empty(total, dtype=np.float64)
-    for k in prange(total):
-        ok, s, e = _interval(
-            x,
-            y,
-            z,
-            ux,
-            uy,
-            uz,
-            vx,
-            vy,
-            vz,
-            alt,
-            vs,
-            out_i[k],
-            out_j[k],
-            h_sep,
-            v_sep,
-            horizon,
-            vreach,
-        )
-        hit[k] = ok
-        start[k] = s
-        end[k] = e
+    hit = np.zeros(offsets[ncx] + more[ncx], dtype=np.bool_)
+    start = np.empty(hit.shape[0], dtype=np.float64)
+    end = np.empty(hit.shape[0], dtype=np.float64)
+    for row in prange(ncx):
+        over = counts[row] > room[row]
+        base = offsets[ncx] + more[row] if over else offsets[row]
+        for k in range(counts[row]):
+            a = more_i[more[row] + k] if over else out_i[offsets[row] + k]
+            b = more_j[more[row] + k] if over else out_j[offsets[row] + k]
+            ok, s, e = _interval(
+                x, y, z, ux, uy, uz, vx, vy, vz, alt, vs, a, b, h_sep, v_sep, horizon, vreach
+            )
+            hit[base + k] = ok
+            start[base + k] = s
+            end[base + k] = e
     m = 0
-    for k in range(total):
+    for k in range(hit.shape[0]):
         if hit[k]:
             m += 1
     ci = np.empty(m, dtype=np.int64)
@@ -430,14 +442,19 @@ def grid_pairs(
     cs = np.empty(m, dtype=np.float64)
     ce = np.empty(m, dtype=np.float64)
     m = 0
-    for k in range(total):
-        if hit[k]:
-            ci[m] = orig[out_i[k]]
-            cj[m] = orig[out_j[k]]
-            cs[m] = start[k]
-            ce[m] = end[k]
-            m += 1
-    return ci, cj, cs, ce, total
+    for row in range(ncx):
+        over = counts[row] > room[row]
+        base = offsets[ncx] + more[row] if over else offsets[row]
+        for k in range(counts[row]):
+            if hit[base + k]:
+                a = more_i[more[row] + k] if over else out_i[offsets[row] + k]
+                b = more_j[more[row] + k] if over else out_j[offsets[row] + k]
+                ci[m] = orig[a]
+                cj[m] = orig[b]
+                cs[m] = start[base + k]
+                ce[m] = end[base + k]
+                m += 1
+    return ci, cj, cs, ce, int(counts.sum()), int(checks.sum())
 
 
 @njit(cache=True, nogil=True)
