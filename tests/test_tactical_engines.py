@@ -135,3 +135,75 @@ def test_narrow_over_given_pairs_is_the_screens_test() -> None:
 def test_unknown_engine_is_refused() -> None:
     with pytest.raises(ValueError, match="engine"):
         screen([0.0], [0.0], [0.0], [0.0], [0.0], [0.0], **MANNED.as_kwargs(), engine="gpu")
+
+
+@pytest.mark.parametrize("workers", [2, 3, 8])
+def test_track_states_in_parts_are_bit_identical(workers: int) -> None:
+    """States computed in parts on several threads equal one pass, bit for bit."""
+    rng = np.random.default_rng(19)
+    n = 100_003  # parts of unequal, odd lengths
+    lat = rng.uniform(-90.0, 90.0, n)
+    lat[:4] = [-90.0, 90.0, 0.0, -0.0]
+    lon = rng.uniform(-180.0, 180.0, n)
+    alt = rng.uniform(-100.0, 12_000.0, n)
+    gs = rng.uniform(0.0, 300.0, n)
+    trk = rng.uniform(0.0, 360.0, n)
+    vs = rng.uniform(-20.0, 20.0, n)
+    one = track_states(lat, lon, alt_m=alt, gs_mps=gs, trk_deg=trk, vs_mps=vs)
+    parts = track_states(lat, lon, alt_m=alt, gs_mps=gs, trk_deg=trk, vs_mps=vs, workers=workers)
+    for name in ("x", "y", "z", "ux", "uy", "uz", "vx", "vy", "vz", "alt", "vs", "gs"):
+        a, b = getattr(one, name), getattr(parts, name)
+        assert a.dtype == b.dtype == np.float64 and a.shape == b.shape == (n,), name
+        assert np.array_equal(a.view(np.int64), b.view(np.int64)), name
+
+
+@pytest.mark.parametrize("ratio", [1e-9, 0.01, 0.3, 2.0])
+def test_grid_pairs_with_guessed_room_match_the_counted_pass(ratio: float) -> None:
+    """Rows given too little room (searched again) or too much find the counted pass's pairs."""
+    from deconflict.tactical import kernels
+    from deconflict.tactical.grid import _axes, _grid, track_tuple
+
+    rng = np.random.default_rng(7)
+    n = 3_000  # dense: ~1 km square, so most rows overflow a small room
+    lat = 48.85 + rng.uniform(0.0, 0.01, n)
+    lon = 2.35 + rng.uniform(0.0, 0.014, n)
+    tr = track_states(
+        lat,
+        lon,
+        alt_m=rng.uniform(10.0, 120.0, n),
+        gs_mps=rng.uniform(0.0, 20.0, n),
+        trk_deg=rng.uniform(0.0, 360.0, n),
+        vs_mps=rng.uniform(-3.0, 3.0, n),
+    )
+    arrays = track_tuple(tr)
+    x, y, z, _, _, _, vx, vy, vz, alt, vs = arrays
+    e1, e2 = _axes(tr)
+    radius = 120.0
+    pts, gx, gy = kernels.slice_points(
+        x, y, z, vx, vy, vz, alt, vs, 7.5, 2.0, e1, e2, np.empty((n, 4), dtype=np.float64)
+    )
+    grid = _grid(gx, gy, radius, n)
+    _, starts, order = kernels.bin_points(
+        gx, gy, *grid, np.empty(grid[3] * grid[4] + 1, dtype=np.int64)
+    )
+    args = (
+        starts,
+        order,
+        grid[3],
+        grid[4],
+        pts,
+        radius * radius,
+        np.zeros(0, dtype=np.int64),
+        np.arange(n, dtype=np.int64),
+        arrays,
+        DRONE.h_sep_m,
+        DRONE.v_sep_m,
+        DRONE.lookahead_s,
+        DRONE.v_sep_m * (1.0 + 1e-9) + 1e-9,
+    )
+    counted = kernels.grid_pairs(*args, 0.0)
+    guessed = kernels.grid_pairs(*args, ratio)
+    assert counted[4] > 64 * grid[3]  # more candidates than the smallest room holds
+    assert counted[0].shape[0] > 100
+    for a, b in zip(counted, guessed, strict=True):
+        assert np.array_equal(np.asarray(a), np.asarray(b))

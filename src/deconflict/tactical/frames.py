@@ -7,6 +7,7 @@ are taken from ECEF vectors and projected on that pair's own horizontal plane.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,25 +82,65 @@ def track_states(
     gs_mps: FloatArray,
     trk_deg: FloatArray,
     vs_mps: FloatArray,
+    workers: int = 1,
 ) -> TrackStates:
-    lon = np.radians(lon_deg)
-    sin_lon, cos_lon = np.sin(lon), np.cos(lon)
+    """The tracks' ECEF states; with ``workers`` > 1, in that many parts on as many threads.
+
+    numpy releases the GIL in its element-wise loops and computes every
+    element alone, so the parts give exactly the values of one pass (each
+    output element is the same sequence of operations on the same inputs).
+    """
+    n = len(lat_deg)
+    workers = max(1, min(workers, n // _MIN_TRACKS_PER_WORKER))
+    if workers == 1:
+        return _states(_vectors(lat_deg, lon_deg, gs_mps, trk_deg), alt_m, vs_mps, gs_mps)
+    out = np.empty((9, n), dtype=np.float64)
+    bounds = np.linspace(0, n, workers + 1).astype(np.int64)
+
+    def fill(k: int) -> None:
+        lo, hi = int(bounds[k]), int(bounds[k + 1])
+        part = _vectors(lat_deg[lo:hi], lon_deg[lo:hi], gs_mps[lo:hi], trk_deg[lo:hi])
+        for m, v in enumerate(part):
+            out[m, lo:hi] = v
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(fill, range(workers)))
+    return _states(tuple(out), alt_m, vs_mps, gs_mps)
+
+
+def _states(
+    v: tuple[FloatArray, ...], alt_m: FloatArray, vs_mps: FloatArray, gs_mps: FloatArray
+) -> TrackStates:
+    x, y, z, ux, uy, uz, vx, vy, vz = v
+    return TrackStates(
+        x=x, y=y, z=z, ux=ux, uy=uy, uz=uz, vx=vx, vy=vy, vz=vz, alt=alt_m, vs=vs_mps, gs=gs_mps
+    )
+
+
+# Below this many tracks per thread, starting the thread costs about what it saves.
+_MIN_TRACKS_PER_WORKER = 10_000
+
+
+def _vectors(
+    lat_deg: FloatArray, lon_deg: FloatArray, gs_mps: FloatArray, trk_deg: FloatArray
+) -> tuple[FloatArray, ...]:
+    """x, y, z, ux, uy, uz, vx, vy, vz of `TrackStates`, computed element by element."""
     ex, ey, nx, ny, nz, sin_lat, cos_lat = local_axes(lat_deg, lon_deg)
+    # The east axis is (-sin lon, cos lon): reused rather than recomputed (a
+    # negation is exact), the longitude's trigonometry is done once per track.
+    sin_lon, cos_lon = -ex, ey
     prime_vertical = WGS84_A_M / np.sqrt(1.0 - WGS84_E2 * sin_lat * sin_lat)
     trk = np.radians(trk_deg)
     v_east = gs_mps * np.sin(trk)
     v_north = gs_mps * np.cos(trk)
-    return TrackStates(
-        x=prime_vertical * cos_lat * cos_lon,
-        y=prime_vertical * cos_lat * sin_lon,
-        z=prime_vertical * (1.0 - WGS84_E2) * sin_lat,
-        ux=cos_lat * cos_lon,
-        uy=cos_lat * sin_lon,
-        uz=sin_lat,
-        vx=v_east * ex + v_north * nx,
-        vy=v_east * ey + v_north * ny,
-        vz=v_north * nz,
-        alt=alt_m,
-        vs=vs_mps,
-        gs=gs_mps,
+    return (
+        prime_vertical * cos_lat * cos_lon,
+        prime_vertical * cos_lat * sin_lon,
+        prime_vertical * (1.0 - WGS84_E2) * sin_lat,
+        cos_lat * cos_lon,
+        cos_lat * sin_lon,
+        sin_lat,
+        v_east * ex + v_north * nx,
+        v_east * ey + v_north * ny,
+        v_north * nz,
     )

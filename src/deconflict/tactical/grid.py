@@ -20,7 +20,7 @@ import numpy.typing as npt
 from deconflict.tactical import kernels
 from deconflict.tactical.frames import TrackStates, track_states
 
-__all__ = ["grid_conflicts", "narrow", "track_tuple", "warm_up"]
+__all__ = ["grid_conflicts", "narrow", "state_workers", "track_tuple", "warm_up"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -48,6 +48,11 @@ def threads_for(work: int, threshold: int) -> Iterator[None]:
         yield
     finally:
         numba.set_num_threads(before)
+
+
+def state_workers(n: int) -> int:
+    """Threads for computing ``n`` tracks' states: numba's, for a scene the kernels parallelise."""
+    return numba.get_num_threads() if n >= PARALLEL_MIN_TRACKS else 1
 
 
 def track_tuple(tr: TrackStates) -> tuple[FloatArray, ...]:
@@ -84,6 +89,17 @@ def _grid(
     ncx = int(ext_x / cell) + 1
     ncy = int(ext_y / cell) + 1
     return x0, y0, cell, ncx, ncy
+
+
+def _room(buffer: IntArray | None, grid: tuple[float, float, float, int, int]) -> IntArray:
+    """A buffer for a grid's CSR starts: the last slice's when it is large enough.
+
+    The previous slice is done with it (its pairs are found) when the next is binned.
+    """
+    need = grid[3] * grid[4] + 1
+    if buffer is not None and buffer.shape[0] >= need:
+        return buffer
+    return np.empty(need, dtype=np.int64)
 
 
 def grid_conflicts(
@@ -138,19 +154,24 @@ def _grid_conflicts(
     # one slice to the next), which is most of their speed at a million tracks.
     arrays = track_tuple(tr)
     x, y, z, _, _, _, vx, vy, vz, alt, vs = arrays
-    pts, gx, gy = kernels.slice_points(x, y, z, vx, vy, vz, alt, vs, half, scale, e1, e2)
+    room_pts = np.empty((n, 4), dtype=np.float64)
+    pts, gx, gy = kernels.slice_points(x, y, z, vx, vy, vz, alt, vs, half, scale, e1, e2, room_pts)
     grid = _grid(gx, gy, radius, n)
-    cells, starts, perm = kernels.bin_points(gx, gy, *grid)
+    room = _room(None, grid)
+    cells, starts, perm = kernels.bin_points(gx, gy, *grid, room[: grid[3] * grid[4] + 1])
     del gx, gy
     stacked = kernels.permute(arrays, perm)
     arrays = tuple(stacked[m] for m in range(stacked.shape[0]))
     x, y, z, _, _, _, vx, vy, vz, alt, vs = arrays
-    pts = pts[perm]
-    cells = cells[perm]
+    # The same points placed again from the reordered tracks (the same
+    # operations per track, so the same values): far cheaper than gathering
+    # the n x 4 array by ``perm``.
+    pts, _, _ = kernels.slice_points(x, y, z, vx, vy, vz, alt, vs, half, scale, e1, e2, room_pts)
     order = np.arange(n, dtype=np.int64)
     code_arr = np.zeros(0, dtype=np.int64) if codes is None else np.ascontiguousarray(codes[perm])
     sub_p = in_subset = None
     if subset is not None:
+        cells = cells[perm]  # only the subset's search reads each point's cell
         inverse = np.empty(n, dtype=np.int64)
         inverse[perm] = np.arange(n, dtype=np.int64)
         sub_p = np.sort(inverse[subset])
@@ -158,16 +179,20 @@ def _grid_conflicts(
         in_subset[sub_p] = True
     parts: list[tuple[IntArray, IntArray, FloatArray, FloatArray]] = []
     n_candidates = 0
+    ratio = 0.0  # candidates per distance check: unknown before the first slice
     for k in range(k_slices):
         if k:
             t = (k + 0.5) * 2.0 * half
-            pts, gx, gy = kernels.slice_points(x, y, z, vx, vy, vz, alt, vs, t, scale, e1, e2)
+            pts, gx, gy = kernels.slice_points(
+                x, y, z, vx, vy, vz, alt, vs, t, scale, e1, e2, room_pts
+            )
             grid = _grid(gx, gy, radius, n)
-            cells, starts, order = kernels.bin_points(gx, gy, *grid)
+            room = _room(room, grid)
+            cells, starts, order = kernels.bin_points(gx, gy, *grid, room[: grid[3] * grid[4] + 1])
             del gx, gy
         _, _, _, ncx, ncy = grid
         if sub_p is None:
-            i, j, s, e, c = kernels.grid_pairs(
+            i, j, s, e, c, checks = kernels.grid_pairs(
                 starts,
                 order,
                 ncx,
@@ -181,7 +206,11 @@ def _grid_conflicts(
                 v_sep,
                 horizon,
                 vreach,
+                ratio,
             )
+            # The next slice, much like this one, sizes its rows' room from
+            # this share instead of counting every row first.
+            ratio = float(c) / float(checks) if checks else 0.0
         else:
             i, j, s, e, c = kernels.subset_pairs(
                 sub_p,

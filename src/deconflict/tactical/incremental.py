@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from deconflict.tactical.frames import MIN_RADIUS_OF_CURVATURE_M, TrackStates, track_states
-from deconflict.tactical.grid import narrow
+from deconflict.tactical.grid import narrow, state_workers
 from deconflict.tactical.screening import (
     MAX_ABS_ALT_M,
     MAX_ABS_LON_DEG,
@@ -222,7 +222,13 @@ class IncrementalScreen:
         h, v, horizon = self._widened(gs_max)
         wide = screen(*cols, h_sep_m=h, v_sep_m=v, lookahead_s=horizon, party=labels)
         tr = track_states(
-            cols[0], cols[1], alt_m=cols[2], gs_mps=cols[3], trk_deg=cols[4], vs_mps=cols[5]
+            cols[0],
+            cols[1],
+            alt_m=cols[2],
+            gs_mps=cols[3],
+            trk_deg=cols[4],
+            vs_mps=cols[5],
+            workers=state_workers(n),
         )
         wi, wj = wide.pairs[:, 0].copy(), wide.pairs[:, 1].copy()
         result = self._exact(tr, cols, wi, wj, len(wide))
@@ -268,7 +274,13 @@ class IncrementalScreen:
     ) -> tuple[ScreenResult, CycleStats]:
         n = ids.shape[0]
         tr = track_states(
-            cols[0], cols[1], alt_m=cols[2], gs_mps=cols[3], trk_deg=cols[4], vs_mps=cols[5]
+            cols[0],
+            cols[1],
+            alt_m=cols[2],
+            gs_mps=cols[3],
+            trk_deg=cols[4],
+            vs_mps=cols[5],
+            workers=state_workers(n),
         )
         m = ref.ids.shape[0]
         pos = np.searchsorted(ref.ids, ids)

@@ -39,7 +39,7 @@ from deconflict.tactical.frames import (
     local_axes,
     track_states,
 )
-from deconflict.tactical.grid import grid_conflicts
+from deconflict.tactical.grid import grid_conflicts, state_workers
 
 __all__ = ["ENGINES", "ScreenResult", "screen"]
 
@@ -179,7 +179,12 @@ def screen(
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
 
-    tracks = track_states(lat_a, lon_a, alt_m=alt_a, gs_mps=gs_a, trk_deg=trk_a, vs_mps=vs_a)
+    # The grid engine's tracks are placed on every core too; the k-d tree
+    # engine stays the single-core engine of the first version.
+    workers = state_workers(n) if engine == "grid" else 1
+    tracks = track_states(
+        lat_a, lon_a, alt_m=alt_a, gs_mps=gs_a, trk_deg=trk_a, vs_mps=vs_a, workers=workers
+    )
     plan = _plan(tracks, h_sep, v_sep, horizon, slices, subset, engine)
     if engine == "grid" and plan is not None:
         gi, gj, gs, ge, n_grid = grid_conflicts(
