@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import queue
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -92,6 +93,7 @@ _SHAPES = select(
         ),
     )
 )
+_CURSORS = itertools.count()  # server-side cursor names, one per read
 _SHAPE_BY_ID = Prepared(_SHAPES.where(notices.c.id == bindparam("notice_id")))
 # The same for every active notice, on SQLite: in the order the rows were written (the
 # active notices' rowids from the state index, sorted first), so that the look-ups of
@@ -256,7 +258,10 @@ class NoticeRepo:
 
         def read() -> None:
             try:
-                with raw.cursor(name="active_shapes", binary=True) as cur:
+                # a name of its own: a caller that retries (the index load after its
+                # worker processes failed) reads again before this one is closed
+                name = f"active_shapes_{next(_CURSORS)}"
+                with raw.cursor(name=name, binary=True) as cur:
                     cur.execute(sql)
                     keys = [d.name for d in cur.description or ()]
                     while not stop.is_set() and (found := cur.fetchmany(batch)):
