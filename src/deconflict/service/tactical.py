@@ -51,8 +51,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-
 from deconflict.service.auth import Principal
 from deconflict.service.errors import Forbidden, Invalid, NotFound
 from deconflict.service.event_types import (
@@ -460,9 +458,8 @@ class Tactical:
                 return {"tracks": 0, "changed": 0, "transitions": 0, "elapsed_s": 0.0}
             started = time.perf_counter()
             t = self.now() if now is None else now
-            snap = self.tracks.snapshot(t)
-            rows = {k: i for i, k in enumerate(snap.keys)}
-            changed = np.asarray(sorted(rows[k] for k in keys if k in rows), dtype=np.int64)
+            snap = self.tracks.snapshot(t, rows_of=keys)
+            changed = snap.rows
             if self.cfg.intrusion or self.cfg.nonconformance_parties:
                 with self.index.snapshot() as index:
                     found = find_quick(snap, changed, self.cfg, index, self._addressed)

@@ -1,0 +1,145 @@
+"""The track table's columns say what its states say, whatever was applied, merged
+or pruned before (issue 19: snapshots are taken from the columns, not the states).
+
+A prune moves the table's last row into each row it frees, so the tests drive
+interleavings of reports, merges from another process and prunes, and compare
+every snapshot with one built the plain way from the states the table holds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from deconflict.tactical.tracks import EARTH_RADIUS_M, TrackLimits, TrackState, TrackTable
+from deconflict.utc import format_epoch
+
+T0 = 1_900_000_000.0
+LIMITS = TrackLimits(max_tracks_per_party=50, stale_after_s=20.0)
+PARTIES = ("blue", "red", "a-party-with-a-long-name")
+
+
+def report(tid: str, t: float, lat: float, lon: float, *, category: str) -> dict[str, object]:
+    return {
+        "track_id": tid,
+        "time": format_epoch(t),
+        "lat": lat,
+        "lon": lon,
+        "alt_m": 500.0,
+        "gs_mps": 50.0,
+        "trk_deg": 45.0,
+        "vs_mps": 1.0,
+        "category": category,
+    }
+
+
+def expected_position(s: TrackState, now: float) -> tuple[float, float, float]:
+    """Dead reckoning of one state, written out per track (the reference)."""
+    dt = min(max(now - s.t, -LIMITS.max_future_s), LIMITS.stale_after_s)
+    rad = math.radians(s.trk_deg)
+    lat = min(
+        90.0, max(-90.0, s.lat + math.degrees(s.gs_mps * math.cos(rad) * dt / EARTH_RADIUS_M))
+    )
+    coslat = max(math.cos(math.radians(s.lat)), 1e-6)
+    east = s.gs_mps * math.sin(rad) * dt
+    lon = (s.lon + math.degrees(east / (EARTH_RADIUS_M * coslat)) + 180.0) % 360.0 - 180.0
+    alt = min(LIMITS.max_alt_m, max(LIMITS.min_alt_m, s.alt_m + s.vs_mps * dt))
+    return lat, lon, alt
+
+
+def check(table: TrackTable, held: dict[tuple[str, str], TrackState], now: float) -> None:
+    asked = [*list(held)[::2], ("nobody", "gone")]
+    snap = table.snapshot(now, rows_of=asked)
+    assert len(snap) == len(table) == len(held)
+    assert dict(zip(snap.keys, snap.states, strict=True)) == held
+    assert sorted(snap.rows.tolist()) == sorted(snap.keys.index(k) for k in asked if k in held)
+    for i, (key, s) in enumerate(zip(snap.keys, snap.states, strict=True)):
+        assert (snap.party[i], s.party, s.track_id) == (key[0], *key)
+        assert snap.category[i] == s.category
+        assert table.get(*key) is s
+        lat, lon, alt = expected_position(s, now)
+        assert math.isclose(snap.lat[i], lat, abs_tol=1e-9)
+        assert math.isclose(snap.lon[i], lon, abs_tol=1e-9)
+        assert math.isclose(snap.alt_m[i], alt, abs_tol=1e-6)
+        assert (snap.gs_mps[i], snap.trk_deg[i], snap.vs_mps[i]) == (
+            s.gs_mps,
+            s.trk_deg % 360.0,
+            s.vs_mps,
+        )
+    for party in PARTIES:
+        mine = sorted(s.track_id for s in table.tracks_of(party))
+        assert mine == sorted(k[1] for k in held if k[0] == party)
+
+
+step = st.tuples(
+    st.sampled_from(["report", "merge", "prune"]),
+    st.sampled_from(PARTIES),
+    st.integers(0, 12),  # track number
+    st.floats(0.0, 15.0),  # seconds the clock moves on
+    st.sampled_from(["manned", "uas"]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(step, min_size=1, max_size=60))
+def test_snapshots_match_the_states_through_reports_merges_and_prunes(
+    steps: list[tuple[str, str, int, float, str]],
+) -> None:
+    table = TrackTable(LIMITS)
+    held: dict[tuple[str, str], TrackState] = {}  # the model: what the table should hold
+    now = T0
+    for n, (op, party, k, advance, category) in enumerate(steps):
+        now = round(now + advance, 3)  # as a report's RFC 3339 time carries it
+        key = (party, f"t{k}")
+        lat, lon = 10.0 + 0.01 * n, 20.0 + 0.01 * n
+        if op == "report":
+            out = table.ingest(party, [report(key[1], now, lat, lon, category=category)], now, 9)
+            if out[0].status == "applied":
+                state = table.get(*key)
+                assert state is not None and (state.t, state.lat, state.lon) == (now, lat, lon)
+                held[key] = state
+            else:  # a jump, or a second position for the same time: refused
+                assert out[0].status == "rejected"
+        elif op == "merge":
+            state = TrackState(*key, now, lat, lon, 100.0, 5.0, 300.0, 0.0, category, "reported")
+            taken = table.merge([state], now)
+            assert taken == ([state] if key not in held or held[key].t < now else [])
+            if taken:
+                held[key] = state
+        else:
+            gone = table.prune(now)
+            stale = {k for k, s in held.items() if s.t < now - LIMITS.stale_after_s}
+            assert set(gone) == stale
+            held = {k: s for k, s in held.items() if k not in stale}
+        check(table, held, now)
+
+
+def test_a_prune_that_frees_rows_below_the_last_keeps_every_track_at_its_own_state() -> None:
+    table = TrackTable(TrackLimits(max_tracks_per_party=5000, stale_after_s=20.0))
+    old = [report(f"old{k}", T0, 1.0 + k * 1e-3, 2.0, category="uas") for k in range(1500)]
+    table.ingest("blue", old, T0, 5000)
+    fresh = [report(f"new{k}", T0 + 15, 3.0 + k * 1e-3, 4.0, category="manned") for k in range(700)]
+    table.ingest("red", fresh, T0 + 15, 5000)
+    # interleave: every other old track reports again and stays
+    again = [
+        report(f"old{k}", T0 + 15, 1.0 + k * 1e-3, 2.0, category="uas") for k in range(0, 1500, 2)
+    ]
+    table.ingest("blue", again, T0 + 15, 5000)
+    gone = table.prune(T0 + 30)
+    assert sorted(gone) == sorted(("blue", f"old{k}") for k in range(1, 1500, 2))
+    snap = table.snapshot(T0 + 30)
+    assert len(snap) == 750 + 700
+    by_key = dict(zip(snap.keys, range(len(snap)), strict=True))
+    for k in range(0, 1500, 2):
+        i = by_key[("blue", f"old{k}")]
+        assert snap.states[i].track_id == f"old{k}"
+        assert np.isclose(snap.lat[i], expected_position(snap.states[i], T0 + 30)[0])
+        assert snap.party[i] == "blue" and snap.category[i] == "uas"
+    assert table.get("blue", "old1") is None
+    assert table.get("red", "new699") is snap.states[by_key[("red", "new699")]]
+    # a track pruned can start again, and a party's count came down with the prune
+    out = table.ingest("blue", [report("old1", T0 + 31, 1.0, 2.0, category="uas")], T0 + 31, 10)
+    assert out[0].status == "applied"
