@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from deconflict.tactical.tracks import EARTH_RADIUS_M, TrackLimits, TrackState, TrackTable
@@ -143,3 +143,75 @@ def test_a_prune_that_frees_rows_below_the_last_keeps_every_track_at_its_own_sta
     # a track pruned can start again, and a party's count came down with the prune
     out = table.ingest("blue", [report("old1", T0 + 31, 1.0, 2.0, category="uas")], T0 + 31, 10)
     assert out[0].status == "applied"
+
+
+# -- the report parser's fast path ---------------------------------------------
+
+NOW = T0 + 1000.0
+_any_value = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**60), 2**60),
+    st.just(10**400),  # valid JSON, no float: once a 500 here
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(-200.0, 200.0),
+    st.text(max_size=20),
+    st.lists(st.integers(), max_size=2),
+)
+_valid = {
+    "track_id": st.sampled_from(["A1", "blue-7.x:y", "Z" * 64]),
+    "time": st.floats(-59.0, 9.0).map(lambda d: format_epoch(NOW + d)),
+    "lat": st.floats(-90.0, 90.0),
+    "lon": st.floats(-180.0, 180.0),
+    "alt_m": st.one_of(st.floats(-500.0, 20000.0), st.integers(-500, 20000)),
+    "gs_mps": st.floats(0.0, 400.0),
+    "trk_deg": st.floats(0.0, 360.0),
+    "vs_mps": st.floats(-50.0, 50.0),
+    "category": st.sampled_from(["manned", "uas"]),
+    "party": st.just("blue"),
+    "callsign": st.sampled_from(["RCH123", "X" * 16]),
+}
+# Near the edges and past them: what each test of a field must turn away.
+_edge = {
+    "track_id": st.sampled_from(["", "a/b", "-x", "x" * 65, "ä"]),
+    "time": st.one_of(
+        st.sampled_from([-61.0, -60.0, 10.0, 11.0, 1e9]).map(lambda d: format_epoch(NOW + d)),
+        st.sampled_from(["2030-01-01T12:00:00", "not a time", "2030-01-01T12:00:00z"]),
+    ),
+    "lat": st.sampled_from([-90.0001, 90.0001, 1e300]),
+    "lon": st.sampled_from([-180.0001, 180.0001]),
+    "alt_m": st.sampled_from([-1e4, 1e6, 2**53 + 1]),
+    "gs_mps": st.sampled_from([-0.1, 1e5]),
+    "trk_deg": st.sampled_from([-0.1, 360.1]),
+    "vs_mps": st.sampled_from([-1e4, 1e4]),
+    "category": st.sampled_from(["MANNED", ""]),
+    "party": st.sampled_from(["red", ""]),
+    "callsign": st.sampled_from(["X" * 17, ""]),
+    "extra": st.just(1),
+}
+_optional = ("gs_mps", "trk_deg", "vs_mps", "category", "party", "callsign")
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> dict[str, object]:
+    """A valid report with none, one or two fields spoilt (or left out)."""
+    keep = [n for n in _valid if n not in _optional or draw(st.booleans())]
+    doc: dict[str, object] = {n: draw(_valid[n]) for n in keep}
+    for name in draw(st.lists(st.sampled_from(sorted(_edge)), max_size=2, unique=True)):
+        how = draw(st.sampled_from(["edge", "any", "absent"]))
+        if how == "absent":
+            doc.pop(name, None)
+        else:
+            doc[name] = draw(_edge[name] if how == "edge" else _any_value)
+    return doc
+
+
+@settings(max_examples=2000, deadline=None)
+@given(documents())
+def test_the_fast_path_judges_every_report_as_the_full_one_does(doc: dict[str, object]) -> None:
+    from deconflict.tactical.tracks import _full_report, parse_report
+
+    fast = parse_report(doc, "blue", NOW, TrackLimits())
+    full = _full_report(doc, "blue", NOW, TrackLimits())
+    assert fast == full
+    event("accepted" if full[0] is not None else "refused")

@@ -183,10 +183,81 @@ class Outcome:
 
 
 def _finite(value: object) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer of hundreds of digits: valid JSON, no number here
+        return False
+
+
+def _number(value: object) -> float | None:
+    """``value`` as a finite float when it is a plain JSON number, else None (the
+    fast path's test; anything it turns away is judged by the full one)."""
+    if type(value) is float:
+        return value if math.isfinite(value) else None
+    if type(value) is int and -(2**53) <= value <= 2**53:
+        return float(value)
+    return None
+
+
+def _fast_report(
+    doc: dict[str, Any], party: str, now: float, limits: TrackLimits
+) -> TrackReport | None:
+    """The report when it is valid in every field, else None (then `parse_report`
+    names each fault). At 10,000 reports a second, the full path's bookkeeping of
+    errors that a well-formed report never has was a fifth of the hub's interpreter
+    (issue 19); this path does the same tests and nothing more."""
+    get = doc.get
+    if not doc.keys() <= _FIELDS:
+        return None
+    claimed = get("party")
+    if claimed is not None and claimed != party:
+        return None
+    track_id = get("track_id")
+    if type(track_id) is not str or not TRACK_ID_RE.match(track_id):
+        return None
+    t = _parse_time(get("time"))
+    if t is None or not now - limits.max_age_s <= t <= now + limits.max_future_s:
+        return None
+    lat, lon, alt = _number(get("lat")), _number(get("lon")), _number(get("alt_m"))
+    if lat is None or lon is None or alt is None:
+        return None
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        return None
+    if not limits.min_alt_m <= alt <= limits.max_alt_m:
+        return None
+    raw_gs, raw_trk, raw_vs = get("gs_mps"), get("trk_deg"), get("vs_mps")
+    gs = None if raw_gs is None else _number(raw_gs)
+    trk = None if raw_trk is None else _number(raw_trk)
+    vs = None if raw_vs is None else _number(raw_vs)
+    if (gs is None) != (raw_gs is None) or (trk is None) != (raw_trk is None):
+        return None
+    if (vs is None) != (raw_vs is None):
+        return None
+    if gs is not None and not 0.0 <= gs <= limits.max_speed_mps:
+        return None
+    if trk is not None and not 0.0 <= trk <= 360.0:
+        return None
+    if vs is not None and abs(vs) > limits.max_vs_mps:
+        return None
+    category = get("category", limits.default_category)
+    if type(category) is not str or category not in CATEGORIES:
+        return None
+    callsign = get("callsign")
+    if callsign is not None and (type(callsign) is not str or len(callsign) > 16):
+        return None
+    return TrackReport(
+        track_id=track_id,
+        t=t,
+        lat=lat,
+        lon=lon,
+        alt_m=alt,
+        gs_mps=gs,
+        trk_deg=None if trk is None else trk % 360.0,
+        vs_mps=vs,
+        category=category,
+        callsign=callsign,
     )
 
 
@@ -206,6 +277,17 @@ def parse_report(
     doc: object, party: str, now: float, limits: TrackLimits
 ) -> tuple[TrackReport | None, list[tuple[str, str]]]:
     """A validated report, or the reasons it is refused (paths relative to the report)."""
+    if type(doc) is dict:
+        fast = _fast_report(doc, party, now, limits)
+        if fast is not None:
+            return fast, []
+    return _full_report(doc, party, now, limits)
+
+
+def _full_report(
+    doc: object, party: str, now: float, limits: TrackLimits
+) -> tuple[TrackReport | None, list[tuple[str, str]]]:
+    """`parse_report` field by field, naming every fault."""
     errs: list[tuple[str, str]] = []
     if not isinstance(doc, dict):
         return None, [("", "must be a JSON object")]
