@@ -48,6 +48,9 @@ def test_bad_reports_are_rejected_one_by_one_and_good_ones_kept(tworld: World) -
         ({**good, "track_id": "STR", "lat": "35.0"}, "lat"),
         ({**good, "track_id": "CAT", "category": "balloon"}, "category"),
         ({**good, "track_id": "EXTRA", "colour": "red"}, "colour"),
+        # valid JSON with no float in it: once a 500 (float() overflowed)
+        ({**good, "track_id": "HUGE", "lon": 10**400}, "lon"),
+        ({**good, "track_id": "TRUE", "alt_m": True}, "alt_m"),
     ]
     body = _post_raw(co, [good, *[b for b, _ in bad], 42])
     assert body["accepted"] == [{"index": 0, "track_id": "GOOD", "status": "applied"}]
