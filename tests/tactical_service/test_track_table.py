@@ -96,13 +96,16 @@ def test_snapshots_match_the_states_through_reports_merges_and_prunes(
         key = (party, f"t{k}")
         lat, lon = 10.0 + 0.01 * n, 20.0 + 0.01 * n
         if op == "report":
-            out = table.ingest(party, [report(key[1], now, lat, lon, category=category)], now, 9)
+            doc = report(key[1], now, lat, lon, category=category)
+            out, changes = table.ingest_batch(party, [doc], now, 9)
             if out[0].status == "applied":
                 state = table.get(*key)
                 assert state is not None and (state.t, state.lat, state.lon) == (now, lat, lon)
+                assert changes == {key[1]: (held.get(key), state)}
                 held[key] = state
             else:  # a jump, or a second position for the same time: refused
                 assert out[0].status == "rejected"
+                assert changes == {}
         elif op == "merge":
             state = TrackState(*key, now, lat, lon, 100.0, 5.0, 300.0, 0.0, category, "reported")
             taken = table.merge([state], now)

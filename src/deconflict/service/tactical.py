@@ -299,24 +299,11 @@ class Tactical:
             raise Invalid([("reports", "must be an array of track reports")])
         prefix = "reports" if isinstance(doc, dict) else ""
         party = who.party_id
-        before: dict[str, TrackState | None] = {}
-        for d in reports[: self.cfg.max_batch]:
-            tid = d.get("track_id") if isinstance(d, dict) else None
-            if isinstance(tid, str) and tid not in before:
-                before[tid] = self.tracks.get(party, tid)
-        outcomes = self.tracks.ingest(party, reports, self.now(), self.cfg.max_batch)
-        changed = set()
-        applied: dict[str, TrackState] = {}
-        for o in outcomes:
-            if o.status == "applied" and o.track_id is not None and o.track_id not in applied:
-                now_state = self.tracks.get(party, o.track_id)
-                if now_state is None:
-                    continue
-                applied[o.track_id] = now_state
-                if path_changed(before.get(o.track_id), now_state, self.path_tolerance):
-                    changed.add(o.track_id)
+        outcomes, applied = self.tracks.ingest_batch(party, reports, self.now(), self.cfg.max_batch)
+        tolerance = self.path_tolerance
+        changed = {tid for tid, (was, now) in applied.items() if path_changed(was, now, tolerance)}
         if applied and self.publish is not None:
-            self.publish(list(applied.values()))
+            self.publish([now for _, now in applied.values()])
         if changed:
             with self._changed_lock:
                 self._changed.update((party, tid) for tid in changed)
