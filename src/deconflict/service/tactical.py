@@ -608,6 +608,7 @@ class Tactical:
                     if w.action == "escalated" or (shared and w.action not in ("marker", "raised"))
                 ]
             )
+            updates: list[Row] = []  # consecutive updates, run as one statement
             for w in writes:
                 row = w.row
                 if w.action == "marker":
@@ -618,6 +619,8 @@ class Tactical:
                     overdue = str(w.party)
                     if any(a["party_id"] == overdue and a["acknowledged_at"] for a in row["acks"]):
                         continue  # acknowledged meanwhile: nobody is overdue
+                    alerts.update_many(updates)
+                    updates.clear()
                     alerts.record_ack(w.alert_id, overdue, escalated_at=tx.ts)
                     for q in w.parties:
                         view = {**self.view(row, q), "unacknowledged_by": overdue}
@@ -625,18 +628,11 @@ class Tactical:
                     sent.append((w.alert_id, w.parties, ALERT_UNACKNOWLEDGED.name))
                     continue
                 if w.action == "raised":
+                    alerts.update_many(updates)  # the updates found before it go first
+                    updates.clear()
                     alerts.insert({**row, "detail": json.dumps(row["detail"])}, w.parties)
                 else:
-                    alerts.update(
-                        w.alert_id,
-                        state=row["state"],
-                        severity=row["severity"],
-                        revision=row["revision"],
-                        detail=json.dumps(row["detail"]),
-                        updated_at=row["updated_at"],
-                        cleared_at=row["cleared_at"],
-                        clear_reason=row["clear_reason"],
-                    )
+                    updates.append({**row, "id": w.alert_id, "detail": json.dumps(row["detail"])})
                 event = _ALERT_EVENTS[w.action]
                 if w.action in ("raised", "cleared"):
                     self.ledger.log(
@@ -653,6 +649,7 @@ class Tactical:
                 for p in w.parties:
                     tx.emit(p, event, self.view(row, p))
                 sent.append((w.alert_id, w.parties, event.name))
+            alerts.update_many(updates)
 
         try:
             if any(w.action != "marker" for w in writes):

@@ -11,12 +11,28 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from deconflict.store.rows import Row
 from deconflict.store.tactical_tables import alert_acks, alerts
 
 __all__ = ["AlertRepo"]
+
+# The columns an update of an alert's state sets (`AlertRepo.update_many`).
+_UPDATED = (
+    "state",
+    "severity",
+    "revision",
+    "detail",
+    "updated_at",
+    "cleared_at",
+    "clear_reason",
+)
+_UPDATE_MANY = (
+    update(alerts)
+    .where(alerts.c.id == bindparam("_id"))
+    .values({k: bindparam(k) for k in _UPDATED})
+)
 
 
 def _rows(result: Any) -> list[Row]:
@@ -36,6 +52,16 @@ class AlertRepo:
 
     def update(self, alert_id: str, **values: Any) -> None:
         self._conn.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
+
+    def update_many(self, changes: list[Row]) -> None:
+        """Set the same columns on many alerts in one statement run for all of them:
+        each change is the alert's ``id`` and the new values of `_UPDATED` (a cycle
+        updates thousands of standing alerts, and one statement each was most of the
+        writer's time, ahead of every notice waiting for it; issue 19)."""
+        if changes:
+            self._conn.execute(
+                _UPDATE_MANY, [{"_id": c["id"], **{k: c[k] for k in _UPDATED}} for c in changes]
+            )
 
     def acks_of(self, ids: list[str]) -> dict[str, list[Row]]:
         """Each alert's acknowledgement rows, by party."""
