@@ -50,9 +50,6 @@ class AlertRepo:
             [{"alert_id": row["id"], "party_id": p} for p in parties],
         )
 
-    def update(self, alert_id: str, **values: Any) -> None:
-        self._conn.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
-
     def update_many(self, changes: list[Row]) -> None:
         """Set the same columns on many alerts in one statement run for all of them:
         each change is the alert's ``id`` and the new values of `_UPDATED` (a cycle
