@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,6 +16,15 @@ from deconflict.interop.tak import Gateway, GatewayConfig, ShareRules, TakEndpoi
 from tests.interop_tak.taky_server import Taky
 from tests.service.helpers import World
 from tests.tactical_service.conftest import tactical_world
+
+
+@pytest.fixture(autouse=True)
+def _sockets_closed_by_the_test_that_opened_them() -> Iterator[None]:
+    # A stream left open is reported (as an error: warnings are errors) when the garbage
+    # collector finds it, which may be in a later test. Collecting here blames the test
+    # that leaked it.
+    yield
+    gc.collect()
 
 
 @pytest.fixture

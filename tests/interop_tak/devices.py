@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from deconflict.interop.tak.cot import CotError, CotEvent, cot_time, event_xml, parse_cot
 from deconflict.interop.tak.framing import CotStream
-from deconflict.interop.tak.transport import TakEndpoint, open_tak
+from deconflict.interop.tak.transport import TakEndpoint, close_stream, open_tak
 
 
 class Device:
@@ -45,7 +45,7 @@ class Device:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         if self._writer is not None:
-            self._writer.close()
+            await close_stream(self._writer)
 
     async def _read(self) -> None:
         assert self._reader is not None

@@ -19,6 +19,7 @@ from deconflict.interop.tak import TakEndpoint
 from deconflict.interop.tak.cot import check_event, cot_time
 from deconflict.interop.tak.framing import CotStream, proto_to_element
 from deconflict.interop.tak.rules import ShareRules
+from deconflict.interop.tak.transport import close_stream, open_tak
 from tests.interop_tak.certs import Pki
 from tests.interop_tak.conftest import gateway_config, running
 from tests.interop_tak.devices import Device
@@ -77,7 +78,7 @@ class FakeTakServer:
                 self.received += data
         except TimeoutError:
             pass
-        writer.close()
+        await close_stream(writer)
 
     @contextlib.asynccontextmanager
     async def serving(self) -> AsyncIterator[FakeTakServer]:
@@ -205,7 +206,7 @@ def test_mutual_tls_with_taky(world: World, tmp_path: Path) -> None:
                 await writer.drain()
                 return await asyncio.wait_for(reader.read(100), 5)
             finally:
-                writer.close()
+                await close_stream(writer)
 
         async def scenario() -> None:
             try:
@@ -213,6 +214,12 @@ def test_mutual_tls_with_taky(world: World, tmp_path: Path) -> None:
             except (ssl.SSLError, ConnectionError):
                 data = b""
             assert data == b"", "a device without a client certificate must be refused"
+            # Closing a TLS stream only starts the TLS shutdown: close_stream returns once
+            # the socket under it is closed, not when the garbage collector finds it.
+            _reader, writer = await open_tak(endpoint(dev_cert, dev_key))
+            sock = writer.get_extra_info("socket")
+            await close_stream(writer)
+            assert sock.fileno() == -1, "the TLS stream's socket is still open after closing"
             async with running(gateway_config(world, "coalition", endpoint(gw_cert, gw_key))):
                 viper = await Device(
                     endpoint(dev_cert, dev_key), "ANDROID-viper11", "VIPER11"
@@ -316,7 +323,7 @@ def test_tak_protocol_version_1_negotiated(world: World) -> None:
         except OSError:
             pass
         finally:
-            writer.close()
+            await close_stream(writer)
             seen["closed"] = True
 
     async def scenario() -> None:

@@ -40,7 +40,7 @@ from deconflict.interop.tak.hub import HubBusyError, HubError, HubLink
 from deconflict.interop.tak.rules import ShareRules, track_id_of, track_report
 from deconflict.interop.tak.shapes import delete_event, notice_events, overlap_events
 from deconflict.interop.tak.support import Backoff, Complaints, Device, marti
-from deconflict.interop.tak.transport import TakEndpoint, open_tak
+from deconflict.interop.tak.transport import TakEndpoint, close_stream, open_tak
 
 __all__ = ["Gateway", "GatewayConfig"]
 
@@ -133,7 +133,7 @@ class Gateway:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
             if self._writer is not None:
-                self._writer.close()
+                await close_stream(self._writer)
             await self.hub.close()
 
     async def check(self) -> tuple[bool, list[str]]:
@@ -149,9 +149,7 @@ class Gateway:
             _reader, writer = await asyncio.wait_for(open_tak(self.cfg.tak), 10.0)
             writer.write(self._wire(self._self_event()))
             await writer.drain()
-            writer.close()
-            with contextlib.suppress(OSError, ssl.SSLError):
-                await writer.wait_closed()
+            await close_stream(writer)
             lines.append(f"TAK server {self.cfg.tak.cot_url}: ok")
         except (OSError, ssl.SSLError, SyntaxError, ValueError, TimeoutError) as exc:
             ok = False
@@ -227,7 +225,7 @@ class Gateway:
                     await writer_task
                 self.tak_up = False
                 self._writer = None
-                writer.close()
+                await close_stream(writer)
             if time.monotonic() - started > 10:
                 backoff.reset()
             delay = backoff.next()

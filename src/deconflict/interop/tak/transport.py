@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import configparser
+import contextlib
 import ssl
 import warnings
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ with warnings.catch_warnings():
     import pytak
     from pytak.client_functions import get_ssl_ctx, get_tls_config
 
-__all__ = ["TakEndpoint", "open_tak"]
+__all__ = ["TakEndpoint", "close_stream", "open_tak"]
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,15 @@ async def open_tak(endpoint: TakEndpoint) -> tuple[asyncio.StreamReader, asyncio
     host, port = pytak.parse_url(config["COT_URL"])
     name = endpoint.server_hostname or host if ctx.check_hostname else None
     return await asyncio.open_connection(host.strip("[]"), port, ssl=ctx, server_hostname=name)
+
+
+async def close_stream(writer: asyncio.StreamWriter, timeout_s: float = 2.0) -> None:
+    """Close a TAK stream and wait, briefly, until its socket is closed.
+
+    Closing a TLS stream only starts the TLS shutdown; the socket under it is closed once
+    the event loop has run that exchange. Without the wait, a gateway that stops right
+    after closing (or a loop that ends) leaves the socket open until garbage collection.
+    A peer that never answers the shutdown costs at most ``timeout_s``."""
+    writer.close()
+    with contextlib.suppress(OSError, ssl.SSLError, TimeoutError):
+        await asyncio.wait_for(writer.wait_closed(), timeout_s)
