@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from deconflict.service import Hub
@@ -367,3 +368,25 @@ def test_a_process_joining_a_running_hub_skips_the_tables_check_however_long_it_
         assert cold.startup["crosschecked"]
     finally:
         cold.close()
+
+
+def test_a_forged_lease_neither_skips_the_tables_check_nor_keeps_the_lead(
+    tmp_path: Path, dsn: str
+) -> None:
+    """An operator who writes a lease running to 2099 into `hub_leader` (by hand, between
+    runs) makes it look as if a hub were running: a starting process would skip the check
+    of the tables against the log, and no process would ever lead (no escalation, no
+    expiry, no head signing). No renewal writes that far ahead, so neither happens."""
+    first = _hub(tmp_path, dsn, "first")
+    first.close()
+    with psycopg.connect(dsn) as pg:
+        pg.execute("UPDATE hub_leader SET holder = 'ghost', expires_at = '2099-01-01T00:00:00Z'")
+    hub = _hub(tmp_path, dsn, "after", leader_lease_s=1.0)
+    try:
+        assert hub.startup["crosschecked"], hub.startup
+        deadline = time.monotonic() + 20
+        while not hub.follower.leading:
+            assert time.monotonic() < deadline, "the forged lease kept the lead from every hub"
+            time.sleep(0.05)
+    finally:
+        hub.close()

@@ -24,7 +24,10 @@ Every process answers every request. What makes that correct:
   `leader_lease_s` plus one renewal. The lease is only an economy: every sweep runs as a
   write batch under the token, on state in the database, so a deposed leader's late
   sweep does nothing twice. Leases are judged on the processes' clocks (UTC): they must
-  agree to well within `leader_lease_s`.
+  agree to well within `leader_lease_s`. A lease that runs out further ahead than any
+  holder could have renewed it (`Follower.implausible_after`: twice `leader_lease_s` past
+  now) was not written by a hub: it is taken over as if expired, and a process starting
+  beside it does not take it for a running hub (see `Hub._load`).
 
 No correctness rests on advisory locks or LISTEN/NOTIFY; there are none.
 """
@@ -127,12 +130,21 @@ class Follower:
                 self.writer.generation = generation
 
     # -- leading -------------------------------------------------------------
+    def implausible_after(self, now: datetime) -> str:
+        """The latest expiry an honest holder's renewal can have written by `now` (with
+        the clock skew the lease tolerates); a lease expiring after it was forged or
+        edited, and stands for no running process."""
+        return format_ts(now + timedelta(seconds=2 * self.lease_s))
+
     def renew(self) -> bool:
         """Take or renew the lease; whether this process leads."""
         now = self.clock()
         with self.store.write() as repo:
             held = repo.coordination.lease(
-                self.holder, format_ts(now), format_ts(now + timedelta(seconds=self.lease_s))
+                self.holder,
+                format_ts(now),
+                format_ts(now + timedelta(seconds=self.lease_s)),
+                self.implausible_after(now),
             )
         if held and not self.leading:  # every start takes it: worth a line, not a warning
             log.info("took the lead (%s)", self.holder)

@@ -301,8 +301,19 @@ class Hub:
             # Asked first, against the clock of now: the read's snapshot is taken by its
             # first statement, and after the index load a lease renewed every few seconds
             # would look expired (at 100k notices every join ran the whole check).
+            # A lease expiring further ahead than any renewal writes is no running hub:
+            # an operator who edited it in would otherwise skip the check, unlogged.
             holder, expires = repo.coordination.leader()
-            joining = holder != "" and expires > format_ts(self.clock())
+            now = self.clock()
+            live = format_ts(now) < expires <= self.follower.implausible_after(now)
+            joining = holder != "" and live
+            if holder != "" and not live and expires > format_ts(now):
+                log.warning(
+                    "the leader's lease (%s) runs to %s, further ahead than any hub renews "
+                    "it: not a running hub; checking the tables against the log",
+                    holder,
+                    expires,
+                )
             self.writer.generation = repo.coordination.generation()
             self.parties.load(repo)
             self.units.load(repo)

@@ -67,15 +67,20 @@ class CoordinationRepo:
             self._conn, [{"generation": below - 1, "kind": CHANGES_PRUNED, "key": ""}]
         )
 
-    def lease(self, holder: str, now: str, until: str) -> bool:
+    def lease(self, holder: str, now: str, until: str, implausible_after: str) -> bool:
         """Take or renew the leader's lease: held by `holder` until `until` unless another
-        holds it unexpired at `now`. True when `holder` holds it."""
+        holds it unexpired at `now`, and not expiring after `implausible_after` (no
+        renewal writes that far ahead). True when `holder` holds it."""
         q = (
             update(hub_leader)
             .where(
                 and_(
                     hub_leader.c.id == 1,
-                    or_(hub_leader.c.holder == holder, hub_leader.c.expires_at < now),
+                    or_(
+                        hub_leader.c.holder == holder,
+                        hub_leader.c.expires_at < now,
+                        hub_leader.c.expires_at > implausible_after,
+                    ),
                 )
             )
             .values(holder=holder, expires_at=until)
