@@ -49,8 +49,8 @@ from deconflict.tactical.screening import (
     _describe,
     _empty,
     _scalar,
+    _screen,
     _vector,
-    screen,
 )
 
 __all__ = ["CycleStats", "IncrementalScreen"]
@@ -220,16 +220,8 @@ class IncrementalScreen:
             raise ValueError("track_id must be unique")
         gs_max = float(cols[3].max()) if n else 0.0
         h, v, horizon = self._widened(gs_max)
-        wide = screen(*cols, h_sep_m=h, v_sep_m=v, lookahead_s=horizon, party=labels)
-        tr = track_states(
-            cols[0],
-            cols[1],
-            alt_m=cols[2],
-            gs_mps=cols[3],
-            trk_deg=cols[4],
-            vs_mps=cols[5],
-            workers=state_workers(n),
-        )
+        # The wide screen's track states are this cycle's too: same arrays, same frame.
+        wide, tr = _screen(*cols, h_sep_m=h, v_sep_m=v, lookahead_s=horizon, party=labels)
         wi, wj = wide.pairs[:, 0].copy(), wide.pairs[:, 1].copy()
         result = self._exact(tr, cols, wi, wj, len(wide))
         rank = np.empty(n, dtype=np.int64)
@@ -331,13 +323,14 @@ class IncrementalScreen:
         held = self._exact(tr, cols, lo[key_order], up[key_order], int(lo.shape[0]))
         if sub.shape[0] == 0:
             return held, CycleStats(False, n, 0, int(lo.shape[0]))
-        moved = screen(
+        moved, _ = _screen(
             *cols,
             h_sep_m=self.h_sep,
             v_sep_m=self.v_sep,
             lookahead_s=self.horizon,
             party=labels,
             only=sub,
+            tracks=tr,
         )
         return _merge(held, moved, n), CycleStats(False, n, int(sub.shape[0]), int(lo.shape[0]))
 

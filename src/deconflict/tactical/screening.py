@@ -157,6 +157,43 @@ def screen(
     same pairs with the same values; only ``n_candidates`` differs (the grid
     engine counts a pair once per slice that lets it through).
     """
+    return _screen(
+        lat,
+        lon,
+        alt_m,
+        gs_mps,
+        trk_deg,
+        vs_mps,
+        h_sep_m=h_sep_m,
+        v_sep_m=v_sep_m,
+        lookahead_s=lookahead_s,
+        party=party,
+        only=only,
+        slices=slices,
+        engine=engine,
+    )[0]
+
+
+def _screen(
+    lat: Any,
+    lon: Any,
+    alt_m: Any,
+    gs_mps: Any,
+    trk_deg: Any,
+    vs_mps: Any,
+    *,
+    h_sep_m: float,
+    v_sep_m: float,
+    lookahead_s: float,
+    party: Any = None,
+    only: Any = None,
+    slices: int | None = None,
+    engine: str = "grid",
+    tracks: TrackStates | None = None,
+) -> tuple[ScreenResult, TrackStates]:
+    """`screen`, and the track states it used: ``tracks`` when given (the states of
+    these very arrays, computed by the caller), else computed here. The incremental
+    screen keeps them as its reference rather than compute them twice a cycle."""
     lat_a = _vector("lat", lat)
     n = lat_a.shape[0]
     lon_a = _vector("lon", lon, n)
@@ -182,9 +219,10 @@ def screen(
     # The grid engine's tracks are placed on every core too; the k-d tree
     # engine stays the single-core engine of the first version.
     workers = state_workers(n) if engine == "grid" else 1
-    tracks = track_states(
-        lat_a, lon_a, alt_m=alt_a, gs_mps=gs_a, trk_deg=trk_a, vs_mps=vs_a, workers=workers
-    )
+    if tracks is None:
+        tracks = track_states(
+            lat_a, lon_a, alt_m=alt_a, gs_mps=gs_a, trk_deg=trk_a, vs_mps=vs_a, workers=workers
+        )
     plan = _plan(tracks, h_sep, v_sep, horizon, slices, subset, engine)
     if engine == "grid" and plan is not None:
         gi, gj, gs, ge, n_grid = grid_conflicts(
@@ -199,10 +237,11 @@ def screen(
             subset=subset,
         )
         if gi.shape[0] == 0:
-            return _empty(n_grid)
-        return _describe(
+            return _empty(n_grid), tracks
+        found = _describe(
             tracks, lat=lat_a, lon=lon_a, i=gi, j=gj, start=gs, end=ge, n_candidates=n_grid
         )
+        return found, tracks
     keys = _candidate_keys(tracks, h_sep, v_sep, horizon, slices, subset, plan)
     i_all = keys // max(n, 1)
     j_all = keys - i_all * max(n, 1)
@@ -223,8 +262,8 @@ def screen(
         for s in range(0, n_candidates, _CHUNK)
     ]
     if not parts:
-        return _empty(n_candidates)
-    return _describe(
+        return _empty(n_candidates), tracks
+    found = _describe(
         tracks,
         lat=lat_a,
         lon=lon_a,
@@ -234,6 +273,7 @@ def screen(
         end=np.concatenate([p[3] for p in parts]),
         n_candidates=n_candidates,
     )
+    return found, tracks
 
 
 # --------------------------------------------------------------------------- validation
