@@ -89,10 +89,16 @@ def listener(url: str, token: str, stop: Any, out: Any, ready: Any) -> None:
     out.put(seen)
 
 
-def submitter(url: str, token: str, rate: float, stop: Any, out: Any, seed: int) -> None:
+def submitter(
+    url: str, token: str, rate: float, stop: Any, out: Any, seed: int, ready: Any
+) -> None:
     """Notice submits at ``rate`` per second, each answered durably (201)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from service import doc  # benchmarks/service.py: the same notices
+
+    # Starting (the imports above: numpy, the hub's modules) costs each process 2-3 s
+    # of CPU; six at once took the 2-core machine for the first ~10 s of a 15 s run.
+    ready.set()
 
     rng = random.Random(seed)
     t0 = datetime.now(UTC)
@@ -242,15 +248,26 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
         ):
             time.sleep(0.2)
         submit_q: Any = ctx.Queue()
+        started = [ctx.Event() for _ in loaders]
         submitters = [
             ctx.Process(
                 target=submitter,
-                args=(server.url, tokens[p], args.submit_rate / len(loaders), stop, submit_q, k),
+                args=(
+                    server.url,
+                    tokens[p],
+                    args.submit_rate / len(loaders),
+                    stop,
+                    submit_q,
+                    k,
+                    started[k],
+                ),
             )
             for k, p in enumerate(loaders)
         ]
         for s in submitters:
             s.start()
+        for ev in started:  # measured from when they all submit, not while they start
+            ev.wait(300)
         cpu0 = os.times()
         blue = httpx.Client(
             base_url=server.url,
