@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
+from deconflict.store.prepared import UpdateMany
 from deconflict.store.rows import Row
 from deconflict.store.tactical_tables import alert_acks, alerts
 
@@ -28,11 +29,7 @@ _UPDATED = (
     "cleared_at",
     "clear_reason",
 )
-_UPDATE_MANY = (
-    update(alerts)
-    .where(alerts.c.id == bindparam("_id"))
-    .values({k: bindparam(k) for k in _UPDATED})
-)
+_UPDATE_MANY = UpdateMany(alerts, "id", _UPDATED)
 
 
 def _rows(result: Any) -> list[Row]:
@@ -55,10 +52,7 @@ class AlertRepo:
         each change is the alert's ``id`` and the new values of `_UPDATED` (a cycle
         updates thousands of standing alerts, and one statement each was most of the
         writer's time, ahead of every notice waiting for it; issue 19)."""
-        if changes:
-            self._conn.execute(
-                _UPDATE_MANY, [{"_id": c["id"], **{k: c[k] for k in _UPDATED}} for c in changes]
-            )
+        _UPDATE_MANY.run(self._conn, changes)
 
     def acks_of(self, ids: list[str]) -> dict[str, list[Row]]:
         """Each alert's acknowledgement rows, by party."""
