@@ -75,7 +75,9 @@ def _engine(
         max_overflow=overflow,
         # Connections move between the server's worker threads; the store's
         # locking, not sqlite3's thread check, keeps their use serial.
-        connect_args={"check_same_thread": False, "timeout": 30.0},
+        # Many-row writes come in a few sizes of statement each (store/prepared.py):
+        # room for those beside every other statement, so none is prepared again.
+        connect_args={"check_same_thread": False, "timeout": 30.0, "cached_statements": 512},
     )
 
     @event.listens_for(engine, "connect")
