@@ -5,11 +5,15 @@ event types is the one the service defines."""
 from __future__ import annotations
 
 import ast
+import importlib
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from deconflict import service
 from deconflict.service import EVENT_TYPES
 from tests.conftest import REPO
 
@@ -77,3 +81,34 @@ def test_every_event_the_service_emits_is_a_defined_type() -> None:
     pattern = re.compile(r"\.emit(?:_to)?\([^)]*?,\s*\"")
     bad = [str(p.relative_to(SRC)) for p in _modules("service") if pattern.search(p.read_text())]
     assert bad == []
+
+
+def test_a_volume_parser_worker_imports_only_what_it_parses_with() -> None:
+    # A spawned worker imports its module afresh; with `deconflict.service` loading the
+    # whole hub on import it took ~2 s and 220 MB before it could parse (service/__init__).
+    heavy = ("deconflict.service.hub", "deconflict.api", "fastapi", "numba", "fpdf", "sqlalchemy")
+    code = (
+        "import sys, deconflict.service.parsers\n"
+        f"print('\\n'.join(m for m in sys.modules if m.startswith({heavy!r})))"
+    )
+    found = subprocess.run(  # noqa: S603 - this interpreter, our own code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert found == []
+
+
+def test_every_public_service_name_loads_as_the_object_it_names() -> None:
+    where = vars(service)["_WHERE"]
+    assert sorted(where) == sorted(service.__all__)
+    for name, (module, attr) in where.items():
+        assert getattr(service, name) is getattr(importlib.import_module(module), attr), name
+    with pytest.raises(AttributeError, match="no attribute 'Hubb'"):
+        _ = service.Hubb
+
+
+def test_the_hub_imports_the_pdf_library_only_when_it_prints() -> None:
+    code = "import sys, deconflict.api\nprint('fpdf' in sys.modules)"
+    found = subprocess.run(  # noqa: S603 - this interpreter, our own code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert found == "False"

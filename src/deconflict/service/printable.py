@@ -27,8 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import mgrs
-from fpdf import FPDF
-from fpdf.fonts import TTFFont
 
 from deconflict.ledger.fingerprint import normalise, paper_code
 from deconflict.service.auth import RateLimiter
@@ -321,6 +319,11 @@ def render_pdf(text: str, fonts: Sequence[Path] = UNICODE_FONTS, *, rtl: bool = 
     right margin (the Unicode bidirectional algorithm, so the numbers, ids and coordinates
     inside keep their own left-to-right order).
     """
+    # imported here: the PDF library is ~0.25 s and ~40 MB of a hub's start, for a paper
+    # that most hubs print rarely (each fresh page of memory is slow on some VMs)
+    from fpdf import FPDF  # noqa: PLC0415
+    from fpdf.fonts import TTFFont  # noqa: PLC0415
+
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=12)
     pdf.add_page()
