@@ -7,12 +7,12 @@ first start-up migrates it and stores the prepared forms of a database from befo
 them). Each round launches `deconflict serve`, times it until /healthz answers and
 prints what the hub says it spent (`index_load_s`: parties, the strategic index, the
 ledger's border and its cross-check) and how many notices it had to derive again
-instead of loading. With `--postgres` the same data is then copied, table by table, into
-a throw-away PostgreSQL cluster (tests/postgres.py: a Unix socket, fsync off) and the
-rounds are repeated there, then again while a first process keeps serving (a process
-joining a running hub, which skips the start-up cross-check of the tables against the
-log: the running hub made it when it started). The 1-minute load average is printed
-with every round (the machine is shared).
+instead of loading; then again while a first process keeps serving the same file (a
+process joining a running hub, which skips the start-up cross-check of the tables
+against the log: the running hub made it when it started). With `--postgres` the same
+data is then copied, table by table, into a throw-away PostgreSQL cluster
+(tests/postgres.py: a Unix socket, fsync off) and both kinds of rounds are repeated
+there. The 1-minute load average is printed with every round (the machine is shared).
 """
 
 from __future__ import annotations
@@ -181,6 +181,8 @@ def main() -> None:
         return
     if not args.skip_sqlite:
         rounds("sqlite", ["--db", str(args.db)], args.rounds, args.port, None, False)
+        # several processes on one SQLite file join as on PostgreSQL (issue 14)
+        rounds("sqlite", ["--db", str(args.db)], args.rounds, args.port + 50, None, True)
     if args.dsn:  # a PostgreSQL database made by an earlier --postgres, kept running
         key = args.db.with_name(args.db.name + ".hub-key.pem")
         rounds("postgresql", ["--db", args.dsn], args.rounds, args.port + 100, key, False)
