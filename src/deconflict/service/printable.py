@@ -319,7 +319,7 @@ def render_pdf(text: str, fonts: Sequence[Path] = UNICODE_FONTS, *, rtl: bool = 
     right margin (the Unicode bidirectional algorithm, so the numbers, ids and coordinates
     inside keep their own left-to-right order).
     """
-    # imported here: the PDF library is ~0.25 s and ~40 MB of a hub's start, for a paper
+    # imported here: the PDF library is ~0.2 s and ~27 MB of a hub's start, for a paper
     # that most hubs print rarely (each fresh page of memory is slow on some VMs)
     from fpdf import FPDF  # noqa: PLC0415
     from fpdf.fonts import TTFFont  # noqa: PLC0415
